@@ -1,0 +1,122 @@
+# mimamori — こども見守りデータ基盤. `make help` lists the targets.
+# Everything installs into .local/ (ignored): virtualenvs from the lock files in requirements/,
+# a project-local PostgreSQL cluster, service logs, mail, artefacts.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+ROOT      := $(abspath .)
+LOCAL     := $(ROOT)/.local
+UV        := $(LOCAL)/tools/bin/uv
+UV_VERSION := 0.13.9
+PY        := $(LOCAL)/venv/airflow/bin/python
+export PYTHONPATH := $(ROOT)/include
+export UV_COMPILE_BYTECODE := 1
+export UV_LINK_MODE := copy
+export DO_NOT_TRACK := 1
+
+# Town and demo month (override on the command line: make demo MONTH=2026-09)
+SEED   ?= $(or $(MIMAMORI_TOWN_SEED),42)
+SCALE  ?= $(or $(MIMAMORI_TOWN_SCALE),1)
+MONTHS ?= $(or $(MIMAMORI_DEMO_MONTHS),2)
+MONTH  ?= $(or $(MIMAMORI_DEMO_MONTH),2026-10)
+OUT    ?= $(LOCAL)/town
+
+DEBIAN_PACKAGES := postgresql chromium fonts-noto-cjk
+VENVS := airflow dbt superset
+
+##@ Main
+.PHONY: help
+help: ## show this help
+	@awk 'BEGIN {FS = ":.*## "} /^##@/ {printf "\n\033[1m%s\033[0m\n", substr($$0, 5)} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+.PHONY: demo
+demo: setup ## set up, start the stack, generate the synthetic town and run the monthly DAG for the demo month(s)
+	$(PY) -m mimamori.demo --seed $(SEED) --scale $(SCALE) --months $(MONTHS) --end-month $(MONTH)
+
+.PHONY: test
+test: setup ## the whole test suite (starts and stops its own services)
+	$(PY) -m pytest
+
+##@ Set-up
+.PHONY: setup
+setup: deps venvs env ## everything the project needs on this machine (idempotent, seconds when done)
+
+.PHONY: deps
+deps: ## Debian packages (PostgreSQL server, chromium, CJK fonts) when root and missing
+	@missing=""; for p in $(DEBIAN_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ]; then \
+		echo "[mimamori] installing Debian packages:$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	else \
+		echo "[mimamori] missing Debian packages:$$missing — ask root to run: apt-get install$$missing" >&2; exit 1; \
+	fi
+
+$(UV):
+	@echo "[mimamori] bootstrapping uv $(UV_VERSION) into .local/tools"
+	@python3 -m venv $(LOCAL)/tools && $(LOCAL)/tools/bin/pip install -q --disable-pip-version-check uv==$(UV_VERSION)
+
+$(LOCAL)/venv/%/.synced: requirements/%.lock | $(UV)
+	@echo "[mimamori] syncing .local/venv/$* from requirements/$*.lock"
+	@test -x $(LOCAL)/venv/$*/bin/python || $(UV) venv -q --python python3.11 $(LOCAL)/venv/$*
+	@VIRTUAL_ENV=$(LOCAL)/venv/$* $(UV) pip sync -q $<
+	@touch $@
+
+.PHONY: venvs
+venvs: $(foreach v,$(VENVS),$(LOCAL)/venv/$(v)/.synced) ## virtualenvs from the lock files (uv, bytecode compiled)
+
+.PHONY: env
+env: .env ## create .env with fresh secrets if absent
+.env: | $(UV)
+	@python3 -c "import sys; sys.path.insert(0, 'include'); from pathlib import Path; from mimamori.stack.envfile import ensure_env; ensure_env(Path('.')) and print('[mimamori] wrote .env with fresh secrets')"
+
+.PHONY: lock
+lock: | $(UV) ## re-resolve the lock files from requirements/*.in
+	$(UV) pip compile -q --python 3.11 --overrides requirements/overrides.txt requirements/airflow.in -o requirements/airflow.lock
+	$(UV) pip compile -q --python 3.11 requirements/dbt.in -o requirements/dbt.lock
+	$(UV) pip compile -q --python 3.11 requirements/superset.in -o requirements/superset.lock
+
+##@ Local stack
+.PHONY: up
+up: setup ## start PostgreSQL, the mail catcher, Airflow and Superset on 127.0.0.1
+	$(PY) -m mimamori.stack up
+
+.PHONY: down
+down: ## stop everything the project started (by PID file)
+	@test -x $(PY) && $(PY) -m mimamori.stack down || true
+
+.PHONY: status
+status: ## what runs, on which URL, logins
+	@$(PY) -m mimamori.stack status
+
+.PHONY: logs
+logs: ## the last lines of every service log
+	@$(PY) -m mimamori.stack logs
+
+##@ Data
+.PHONY: town
+town: setup ## generate a synthetic town: make town SCALE=1 MONTHS=3 SEED=42 OUT=dir
+	$(PY) -m mimamori.synth --out $(OUT) --seed $(SEED) --scale $(SCALE) --months $(MONTHS) --end-month $(MONTH)
+
+.PHONY: run-month
+run-month: setup ## run the monthly DAG (airflow dags test) for MONTH on the current inbox
+	$(PY) -m mimamori.demo --run-only --end-month $(MONTH) --months 1
+
+.PHONY: dbt-build
+dbt-build: setup ## dbt build for MONTH against the local warehouse
+	$(PY) -c "import sys; from mimamori.settings import get_settings; from mimamori import dbt; sys.exit(dbt.run(get_settings(), ['build'], run_month='$(MONTH)').returncode)"
+
+##@ Quality
+.PHONY: lint
+lint: setup ## ruff (lint + format check)
+	$(LOCAL)/venv/airflow/bin/ruff check include dags tests
+	$(LOCAL)/venv/airflow/bin/ruff format --check include dags tests
+
+.PHONY: compose-config
+compose-config: setup ## validate docker-compose.yml with Docker Compose v2
+	$(PY) -m mimamori.stack.compose
+
+.PHONY: clean
+clean: down ## remove all local state (.local/: database, venvs, logs, mail)
+	rm -rf $(LOCAL)

@@ -1,0 +1,17 @@
+{#- The run month and its as-of date (基準日, the month's last day): domain.md §8. -#}
+{% macro run_month() -%}
+    {%- set month = var('run_month') -%}
+    {%- if month is none or modules.re.match('^[0-9]{4}-(0[1-9]|1[0-2])$', month | string) is none -%}
+        {{ exceptions.raise_compiler_error("var run_month must be YYYY-MM, got: " ~ month) }}
+    {%- endif -%}
+    '{{ month }}'
+{%- endmacro %}
+
+{% macro as_of_date() -%}
+    (to_date({{ run_month() }}, 'YYYY-MM') + interval '1 month' - interval '1 day')::date
+{%- endmacro %}
+
+{#- Age under 年齢計算ニ関スル法律: full years from birth to the as-of date + 1 day. -#}
+{% macro age_on(birth_date, as_of) -%}
+    extract(year from age(({{ as_of }})::date + 1, {{ birth_date }}))::integer
+{%- endmacro %}

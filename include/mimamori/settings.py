@@ -1,0 +1,120 @@
+"""The one place that reads configuration from the environment.
+
+Every value has a default that works for the local stack; a `.env` file at the
+repository root (generated on first run from `.env.example`) is read first, and
+real environment variables win over it.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+#: Database roles of the local cluster; each has MIMAMORI_<ROLE>_PASSWORD in .env.
+ROLES = ("loader", "transformer", "dashboard", "casework", "analyst", "airflow", "superset")
+
+
+def _read_dotenv(path: Path) -> dict[str, str]:
+    values: dict[str, str] = {}
+    if not path.is_file():
+        return values
+    for line in path.read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, value = line.partition("=")
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        values[key.strip()] = value
+    return values
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Resolved configuration; build it with :func:`get_settings`."""
+
+    root: Path
+    state_dir: Path
+    inbox_dir: Path
+    quarantine_dir: Path
+    mail_dir: Path
+    artifacts_dir: Path
+    pg_host: str
+    pg_port: int
+    pg_superuser: str
+    pg_password: str
+    warehouse_db: str
+    airflow_db: str
+    superset_db: str
+    warehouse_dsn_override: str | None
+    airflow_port: int
+    superset_port: int
+    smtp_port: int
+    mail_from: str
+    it_email: str
+    admin_password: str
+    superset_secret_key: str
+    airflow_secret_key: str
+    role_passwords: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def pg_dir(self) -> Path:
+        return self.state_dir / "pg"
+
+    def dsn(self, db: str | None = None, role: str | None = None) -> str:
+        """A libpq URI for `db` as `role` (default: the superuser of the local cluster)."""
+        if self.warehouse_dsn_override and (db in (None, self.warehouse_db)) and role is None:
+            return self.warehouse_dsn_override
+        user = role or self.pg_superuser
+        password = self.role_passwords.get(user, self.pg_password) if role else self.pg_password
+        auth = f"{user}:{password}@" if password else f"{user}@"
+        return f"postgresql://{auth}{self.pg_host}:{self.pg_port}/{db or self.warehouse_db}"
+
+    @property
+    def warehouse_dsn(self) -> str:
+        return self.dsn(self.warehouse_db)
+
+
+def _env(values: dict[str, str], key: str, default: str) -> str:
+    return os.environ.get(key, values.get(key, default))
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    root = Path(os.environ.get("MIMAMORI_ROOT", REPO_ROOT)).resolve()
+    values = _read_dotenv(root / ".env")
+    state = Path(_env(values, "MIMAMORI_STATE_DIR", str(root / ".local"))).resolve()
+    roles = {
+        name: _env(values, f"MIMAMORI_{name.upper()}_PASSWORD", "")
+        for name in ROLES
+    }
+    return Settings(
+        root=root,
+        state_dir=state,
+        inbox_dir=Path(_env(values, "MIMAMORI_INBOX", str(state / "town" / "inbox"))).resolve(),
+        quarantine_dir=Path(_env(values, "MIMAMORI_QUARANTINE", str(state / "quarantine"))).resolve(),
+        mail_dir=Path(_env(values, "MIMAMORI_MAIL_DIR", str(state / "mail"))).resolve(),
+        artifacts_dir=Path(_env(values, "MIMAMORI_ARTIFACTS", str(state / "artifacts"))).resolve(),
+        pg_host=_env(values, "MIMAMORI_PG_HOST", "127.0.0.1"),
+        pg_port=int(_env(values, "MIMAMORI_PG_PORT", "54329")),
+        pg_superuser=_env(values, "MIMAMORI_PG_SUPERUSER", "mimamori"),
+        pg_password=_env(values, "MIMAMORI_PG_PASSWORD", ""),
+        warehouse_db=_env(values, "MIMAMORI_WAREHOUSE_DB", "warehouse"),
+        airflow_db=_env(values, "MIMAMORI_AIRFLOW_DB", "airflow"),
+        superset_db=_env(values, "MIMAMORI_SUPERSET_DB", "superset"),
+        warehouse_dsn_override=_env(values, "MIMAMORI_WAREHOUSE_DSN", "") or None,
+        airflow_port=int(_env(values, "MIMAMORI_AIRFLOW_PORT", "18080")),
+        superset_port=int(_env(values, "MIMAMORI_SUPERSET_PORT", "18088")),
+        smtp_port=int(_env(values, "MIMAMORI_SMTP_PORT", "18025")),
+        mail_from=_env(values, "MIMAMORI_MAIL_FROM", "mimamori@kaisei-town.example"),
+        it_email=_env(values, "MIMAMORI_IT_EMAIL", "joho-system@kaisei-town.example"),
+        admin_password=_env(values, "MIMAMORI_ADMIN_PASSWORD", ""),
+        superset_secret_key=_env(values, "SUPERSET_SECRET_KEY", ""),
+        airflow_secret_key=_env(values, "AIRFLOW__API__SECRET_KEY", ""),
+        role_passwords=roles,
+    )

@@ -1,0 +1,124 @@
+"""Start and stop background services by PID file."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+from typing import Mapping, Sequence
+
+from mimamori.settings import Settings
+
+
+def run_dir(settings: Settings) -> Path:
+    path = settings.state_dir / "run"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def log_dir(settings: Settings) -> Path:
+    path = settings.state_dir / "logs"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def pid_file(settings: Settings, name: str) -> Path:
+    return run_dir(settings) / f"{name}.pid"
+
+
+def read_pid(settings: Settings, name: str) -> int | None:
+    path = pid_file(settings, name)
+    try:
+        pid = int(path.read_text().strip())
+    except (FileNotFoundError, ValueError):
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        path.unlink(missing_ok=True)
+        return None
+    except PermissionError:
+        return pid
+    return pid
+
+
+def start(
+    settings: Settings,
+    name: str,
+    argv: Sequence[str],
+    env: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+) -> int:
+    """Start `argv` detached in its own process group; its output goes to logs/<name>.log."""
+    existing = read_pid(settings, name)
+    if existing:
+        return existing
+    log = open(log_dir(settings) / f"{name}.log", "ab")
+    proc = subprocess.Popen(
+        list(argv),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        env=dict(env) if env is not None else None,
+        cwd=str(cwd) if cwd else None,
+        start_new_session=True,
+    )
+    pid_file(settings, name).write_text(str(proc.pid))
+    return proc.pid
+
+
+def stop(settings: Settings, name: str, timeout: float = 20.0) -> bool:
+    """Stop the process group recorded in <name>.pid; True if something was running."""
+    pid = read_pid(settings, name)
+    if not pid:
+        return False
+    for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, 5.0)):
+        try:
+            os.killpg(pid, sig)
+        except ProcessLookupError:
+            break
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            if not _group_alive(pid):
+                break
+            time.sleep(0.2)
+        else:
+            continue
+        break
+    pid_file(settings, name).unlink(missing_ok=True)
+    return True
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie leader still "exists"; reap it if it is our child.
+    try:
+        os.waitpid(pgid, os.WNOHANG)
+    except ChildProcessError:
+        pass
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def port_open(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex((host, port)) == 0
+
+
+def wait_port(port: int, timeout: float, what: str, host: str = "127.0.0.1") -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if port_open(port, host):
+            return
+        time.sleep(0.5)
+    raise TimeoutError(f"{what} did not open {host}:{port} within {timeout:.0f}s")

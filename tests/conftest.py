@@ -1,0 +1,85 @@
+"""Session-wide services for the suite: started once, stopped at the end.
+
+The suite runs on its own state folder and ports (``.local/test``, ports +100) so that it
+never touches the demo stack a person may have running. Services are started lazily by the
+fixtures that need them and stopped in reverse order when the session ends.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+TEST_STATE = REPO / ".local" / "test"
+
+_TEST_ENV = {
+    "MIMAMORI_STATE_DIR": str(TEST_STATE),
+    "MIMAMORI_INBOX": str(TEST_STATE / "town" / "inbox"),
+    "MIMAMORI_PG_PORT": "54429",
+    "MIMAMORI_AIRFLOW_PORT": "18180",
+    "MIMAMORI_SUPERSET_PORT": "18188",
+    "MIMAMORI_SMTP_PORT": "18125",
+}
+for _key, _value in _TEST_ENV.items():
+    os.environ[_key] = _value
+os.environ.pop("MIMAMORI_WAREHOUSE_DSN", None)
+sys.path.insert(0, str(REPO / "include"))
+
+from mimamori.settings import get_settings  # noqa: E402
+from mimamori.stack.envfile import ensure_env  # noqa: E402
+
+ensure_env(REPO)
+get_settings.cache_clear()
+
+
+@pytest.fixture(scope="session")
+def settings():
+    return get_settings()
+
+
+@pytest.fixture(scope="session")
+def warehouse(settings):
+    """The project-local PostgreSQL cluster, initialised, started and provisioned once."""
+    from mimamori.stack import pg
+
+    was_running = pg.is_running(settings)
+    pg.ensure(settings)
+    yield settings
+    if not was_running:
+        pg.stop(settings)
+
+
+@pytest.fixture()
+def wh_conn(warehouse):
+    """A superuser connection to the warehouse database (autocommit)."""
+    from mimamori.stack import pg
+
+    with pg.connect(warehouse, autocommit=True) as conn:
+        yield conn
+
+
+@pytest.fixture(scope="session")
+def mailcatcher(settings):
+    """The aiosmtpd mail catcher on the suite's SMTP port, writing .eml files under .local/test/mail."""
+    from mimamori.stack import procs
+    from mimamori.stack.__main__ import start_mail
+
+    was_running = bool(procs.read_pid(settings, "mailcatcher"))
+    start_mail(settings)
+    yield settings.mail_dir
+    if not was_running:
+        procs.stop(settings, "mailcatcher")
+
+
+@pytest.fixture(scope="session")
+def airflow_ready(warehouse, mailcatcher):
+    """Airflow's metadata DB migrated; the environment for `airflow` commands in os.environ."""
+    from mimamori.stack import airflow
+
+    airflow.migrate(warehouse)
+    os.environ.update(airflow.env(warehouse))
+    return warehouse

@@ -1,0 +1,35 @@
+import os
+from pathlib import Path
+
+from mimamori.stack.envfile import PLACEHOLDER, ensure_env, render
+
+
+def test_render_fills_every_placeholder_with_distinct_secrets():
+    text = render("A=<generate>\nB=<generate>   # comment\nC=keep\n# D=<generate>\n")
+    values = dict(line.split("=", 1) for line in text.splitlines() if line and not line.startswith("#"))
+    assert PLACEHOLDER not in values["A"] and PLACEHOLDER not in values["B"]
+    assert values["A"] != values["B"] and len(values["A"]) >= 24
+    assert values["C"] == "keep"
+    assert "# D=<generate>" in text  # comments stay comments
+
+
+def test_ensure_env_never_overwrites(tmp_path: Path):
+    (tmp_path / ".env.example").write_text("X=<generate>\n")
+    assert ensure_env(tmp_path) is True
+    first = (tmp_path / ".env").read_text()
+    assert ensure_env(tmp_path) is False
+    assert (tmp_path / ".env").read_text() == first
+    assert oct((tmp_path / ".env").stat().st_mode & 0o777) == "0o600"
+
+
+def test_the_example_env_holds_no_secret():
+    example = (Path(__file__).resolve().parents[2] / ".env.example").read_text()
+    for line in example.splitlines():
+        if "PASSWORD=" in line or "SECRET" in line.split("=")[0]:
+            assert PLACEHOLDER in line or line.lstrip().startswith("#"), line
+
+
+def test_settings_read_the_environment_first(settings):
+    assert settings.pg_port == int(os.environ["MIMAMORI_PG_PORT"])
+    assert settings.state_dir.name == "test"
+    assert settings.dsn(role="loader").startswith("postgresql://loader:")
