@@ -1,8 +1,8 @@
 {#- The run month and its as-of date (基準日, the month's last day): domain.md §8. -#}
 {% macro run_month() -%}
     {%- set month = var('run_month') -%}
-    {%- if month is none or modules.re.match('^[0-9]{4}-(0[1-9]|1[0-2])$', month | string) is none -%}
-        {{ exceptions.raise_compiler_error("var run_month must be YYYY-MM, got: " ~ month) }}
+    {%- if execute and (month is none or modules.re.match('^[0-9]{4}-(0[1-9]|1[0-2])$', month | string) is none) -%}
+        {{ exceptions.raise_compiler_error("var run_month must be YYYY-MM, e.g. --vars '{run_month: 2026-10}'; got: " ~ month) }}
     {%- endif -%}
     '{{ month }}'
 {%- endmacro %}

@@ -46,6 +46,7 @@ def env(settings: Settings, role: str = "transformer") -> dict[str, str]:
             "DBT_TARGET_PATH": str(settings.state_dir / "dbt" / "target"),
             "DBT_LOG_PATH": str(settings.state_dir / "dbt" / "logs"),
             "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+            "DBT_USE_COLORS": "false",
             "DO_NOT_TRACK": "1",
             "MIMAMORI_DBT_HOST": settings.pg_host,
             "MIMAMORI_DBT_PORT": str(settings.pg_port),

@@ -175,16 +175,24 @@ def stop(settings: Settings) -> list[str]:
     return [name for name in reversed(SERVICES) if procs.stop(settings, name)]
 
 
-def dags_test(settings: Settings, run_month: str, logical_date: str | None = None, timeout: float = 900):
+def dags_test(
+    settings: Settings,
+    run_month: str,
+    logical_date: str | None = None,
+    timeout: float = 900,
+    extra_env: dict[str, str] | None = None,
+):
     """Run the monthly DAG once with `airflow dags test` for `run_month`; returns CompletedProcess."""
     logical = logical_date or f"{_next_month(run_month)}-16"
+    environ = env(settings)
+    environ.update(extra_env or {})
     return subprocess.run(
         [
             str(venv(settings) / "bin" / "airflow"),
             "dags", "test", DAG_ID, logical,
             "--conf", json.dumps({"run_month": run_month}),
         ],
-        env=env(settings),
+        env=environ,
         text=True,
         capture_output=True,
         timeout=timeout,
