@@ -5,7 +5,8 @@ and keeps its metadata in the local PostgreSQL database ``superset`` (role ``sup
 ``mimamori.stack.pg.ensure`` creates. The configuration is ``superset/superset_config.py``; every
 value reaches it through :func:`env`.
 
-Run by hand: ``python -m mimamori.stack.superset init|start|stop|status``.
+Run by hand: ``python -m mimamori.stack.superset init|start|stop|status``, or any Superset CLI
+command with the right environment: ``python -m mimamori.stack.superset cli fab list-users``.
 """
 
 from __future__ import annotations
@@ -91,6 +92,7 @@ def env(settings: Settings) -> dict[str, str]:
 
 
 # --- one-time set-up ------------------------------------------------------------------------------
+
 
 def _marker(settings: Settings) -> Path:
     return home_dir(settings) / "init-done.json"
@@ -178,19 +180,34 @@ def init(settings: Settings, force: bool = False) -> bool:
     started = time.monotonic()
     superset = str(_bin(settings, "superset"))
     _marker(settings).unlink(missing_ok=True)
-    _run(settings, "db upgrade (first time ~40 s)", [superset, "db", "upgrade"])
+    _run(settings, "db upgrade", [superset, "db", "upgrade"])
     password = f"{settings.admin_password}\n{settings.admin_password}\n"  # via stdin, not argv
     _, admin = _db_state(settings)
     if admin:
-        _run(settings, "fab reset-password admin", [superset, "fab", "reset-password", "--username", ADMIN_USER],
-             stdin=password)
+        _run(
+            settings,
+            "fab reset-password admin",
+            [superset, "fab", "reset-password", "--username", ADMIN_USER],
+            stdin=password,
+        )
     else:
         domain = settings.mail_from.partition("@")[2] or "localhost"
         _run(
             settings,
             "fab create-admin",
-            [superset, "fab", "create-admin", "--username", ADMIN_USER, "--firstname", "管理者",
-             "--lastname", "mimamori", "--email", f"superset-admin@{domain}"],
+            [
+                superset,
+                "fab",
+                "create-admin",
+                "--username",
+                ADMIN_USER,
+                "--firstname",
+                "管理者",
+                "--lastname",
+                "mimamori",
+                "--email",
+                f"superset-admin@{domain}",
+            ],
             stdin=password,
         )
     _run(settings, "init (roles and permissions)", [superset, "init"])
@@ -203,6 +220,7 @@ def init(settings: Settings, force: bool = False) -> bool:
 
 
 # --- the web server ---------------------------------------------------------------------------------
+
 
 def running(settings: Settings) -> int | None:
     """PID of the gunicorn master this project started, if it is alive."""
@@ -222,13 +240,20 @@ def start(settings: Settings) -> int:
     home_dir(settings).mkdir(parents=True, exist_ok=True)
     argv = [
         str(_bin(settings, "gunicorn")),
-        "-w", "2",
-        "-k", "gthread",
-        "--threads", "4",
-        "-b", f"127.0.0.1:{settings.superset_port}",
-        "--timeout", "120",  # a worker's first start can exceed 30 s on a busy 2-core machine
-        "--limit-request-line", "0",
-        "--limit-request-field_size", "0",
+        "-w",
+        "2",
+        "-k",
+        "gthread",
+        "--threads",
+        "4",
+        "-b",
+        f"127.0.0.1:{settings.superset_port}",
+        "--timeout",
+        "120",  # a worker's first start can exceed 30 s on a busy 2-core machine
+        "--limit-request-line",
+        "0",
+        "--limit-request-field_size",
+        "0",
         # gunicorn 27 otherwise opens a control socket in ~/.gunicorn/, shared by every instance
         "--no-control-socket",
         "superset.app:create_app()",
@@ -249,11 +274,13 @@ def wait_healthy(settings: Settings, timeout: float = 120) -> float:
     started = time.monotonic()
     while not health(settings):
         if not running(settings):
-            raise RuntimeError(f"Superset exited during start; see {procs.log_dir(settings) / 'superset.log'}:\n"
-                               + _log_tail(settings))
+            raise RuntimeError(
+                f"Superset exited during start; see {procs.log_dir(settings) / 'superset.log'}:\n" + _log_tail(settings)
+            )
         if time.monotonic() - started > timeout:
-            raise TimeoutError(f"Superset not healthy at {url(settings)}/health after {timeout:.0f}s:\n"
-                               + _log_tail(settings))
+            raise TimeoutError(
+                f"Superset not healthy at {url(settings)}/health after {timeout:.0f}s:\n" + _log_tail(settings)
+            )
         time.sleep(1.0)
     return time.monotonic() - started
 
@@ -273,10 +300,13 @@ def stop(settings: Settings) -> bool:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Local Superset: set-up and gunicorn on 127.0.0.1")
-    parser.add_argument("command", choices=["init", "start", "stop", "status"])
+    parser.add_argument("command", choices=["init", "start", "stop", "status", "cli"])
+    parser.add_argument("args", nargs=argparse.REMAINDER, help="for cli: arguments of the superset command")
     args = parser.parse_args(argv)
     settings = get_settings()
-    if args.command == "init":
+    if args.command == "cli":  # e.g. `... superset cli fab list-users`
+        os.execve(str(_bin(settings, "superset")), ["superset", *args.args], env(settings))
+    elif args.command == "init":
         if not init(settings):
             print("superset: already set up")
     elif args.command == "start":
