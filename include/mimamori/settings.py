@@ -54,6 +54,7 @@ class Settings:
     warehouse_dsn_override: str | None
     airflow_port: int
     superset_port: int
+    casescreen_port: int
     smtp_port: int
     mail_from: str
     it_email: str
@@ -110,6 +111,7 @@ def get_settings() -> Settings:
         warehouse_dsn_override=_env(values, "MIMAMORI_WAREHOUSE_DSN", "") or None,
         airflow_port=int(_env(values, "MIMAMORI_AIRFLOW_PORT", "18080")),
         superset_port=int(_env(values, "MIMAMORI_SUPERSET_PORT", "18088")),
+        casescreen_port=int(_env(values, "MIMAMORI_CASESCREEN_PORT", "18090")),
         smtp_port=int(_env(values, "MIMAMORI_SMTP_PORT", "18025")),
         mail_from=_env(values, "MIMAMORI_MAIL_FROM", "mimamori@kaisei-town.example"),
         it_email=_env(values, "MIMAMORI_IT_EMAIL", "joho-system@kaisei-town.example"),

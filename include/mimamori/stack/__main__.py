@@ -28,7 +28,7 @@ def up(with_superset: bool = True) -> None:
     if with_superset:
         from mimamori.stack import superset
 
-        superset.init(settings, log=_say)
+        superset.init(settings)
         superset.start(settings)
     airflow.wait_healthy(settings)
     _say(f"Airflow ready at {airflow.url(settings)}")
