@@ -1,0 +1,118 @@
+"""Command line: ingest a run month's extracts from the inbox into raw tables.
+
+python -m mimamori.ingest --month 2026-10                 # every source of the registry
+python -m mimamori.ingest --month 2026-10 --source jumin  # one source (repeatable)
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from mimamori.ingest.load import SourceResult, ingest_month
+from mimamori.ingest.registry import DEFAULT_REGISTRY_DIR, RegistryError, load_registry
+from mimamori.ingest.validate import RULES
+
+
+def _table(results: dict[str, SourceResult]) -> str:
+    rows = [("source", "file", "raw table", "read", "loaded", "status")]
+    for name, res in results.items():
+        bad_files = {r.file for r in res.rejections}
+        for f in res.files:
+            status = "REJECTED" if f.file in bad_files else ("ok" if res.ok else "not loaded")
+            rows.append((name, f.file, f"raw.{f.raw_table}", str(f.rows_read), str(f.rows_loaded), status))
+    # East Asian wide characters take two columns in a terminal.
+    import unicodedata
+
+    def width(s: str) -> int:
+        return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in s)
+
+    widths = [max(width(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = []
+    for k, row in enumerate(rows):
+        lines.append("  ".join(c + " " * (w - width(c)) for c, w in zip(row, widths, strict=False)).rstrip())
+        if k == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    from mimamori.settings import get_settings
+
+    settings = get_settings()
+    parser = argparse.ArgumentParser(
+        prog="python -m mimamori.ingest",
+        description=(
+            "Load the departments' extracts of one run month from <inbox>/<month>/<source>/ into "
+            "raw.<raw_table> (atomic per source; re-running a month replaces it). A source with any "
+            "problem is not loaded: its bad files move to the quarantine folder and the problems are "
+            "recorded in ingest.rejections. Messages never contain personal values."
+        ),
+        epilog="Rule ids: " + ", ".join(RULES) + ". Exit status 1 when any source was rejected.",
+    )
+    parser.add_argument("--month", required=True, metavar="YYYY-MM", help="run month (the inbox folder name)")
+    parser.add_argument(
+        "--source",
+        action="append",
+        metavar="NAME",
+        help="only this source (repeatable; default: every source of the registry)",
+    )
+    parser.add_argument(
+        "--inbox", type=Path, default=settings.inbox_dir, help=f"inbox folder (default {settings.inbox_dir})"
+    )
+    parser.add_argument(
+        "--quarantine",
+        type=Path,
+        default=settings.quarantine_dir,
+        help=f"quarantine folder (default {settings.quarantine_dir})",
+    )
+    parser.add_argument("--registry", type=Path, default=DEFAULT_REGISTRY_DIR, help="source registry folder")
+    parser.add_argument("--dsn", default=None, help="libpq URI (default: the warehouse as role loader)")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no per-file log lines, only the summary")
+    args = parser.parse_args(argv)
+
+    try:
+        registry = load_registry(args.registry)
+    except RegistryError as exc:
+        print(f"registry error: {exc}", file=sys.stderr)
+        return 2
+    unknown = [s for s in args.source or [] if s not in registry]
+    if unknown:
+        parser.error(f"unknown source(s) {', '.join(unknown)}; the registry has {', '.join(registry)}")
+    try:
+        results = ingest_month(
+            args.month,
+            args.inbox,
+            args.dsn or settings.dsn(role="loader"),
+            args.quarantine,
+            sources=args.source,
+            registry=registry,
+            log=(lambda _: None) if args.quiet else (lambda line: print(line, file=sys.stderr)),
+        )
+    except ValueError as exc:
+        parser.error(str(exc))
+    except OSError as exc:  # psycopg.OperationalError is not one; handled below
+        print(f"cannot read the inbox: {exc.__class__.__name__}: {exc.filename}", file=sys.stderr)
+        return 2
+    except Exception as exc:
+        import psycopg
+
+        if isinstance(exc, psycopg.OperationalError):
+            print(f"cannot reach the warehouse (is the stack up?): {exc}", file=sys.stderr)
+            return 2
+        raise
+    print(_table(results))
+    rejected = [res for res in results.values() if not res.ok]
+    if rejected:
+        print(f"\n{len(rejected)} source(s) rejected for {args.month}:")
+        for res in rejected:
+            for r in res.rejections:
+                print(f"  [{res.source}] {r.message_ja}")
+                print(f"  [{res.source}] {r.message_en}")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
