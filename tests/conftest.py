@@ -16,14 +16,17 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 TEST_STATE = REPO / ".local" / "test"
 
+# Ports are the stack's defaults + MIMAMORI_TEST_PORT_OFFSET (100), so a suite can run beside a
+# demo stack, and two clones can run their suites side by side with different offsets.
+_OFFSET = int(os.environ.get("MIMAMORI_TEST_PORT_OFFSET", "100"))
 _TEST_ENV = {
     "MIMAMORI_STATE_DIR": str(TEST_STATE),
     "MIMAMORI_INBOX": str(TEST_STATE / "town" / "inbox"),
-    "MIMAMORI_PG_PORT": "54429",
-    "MIMAMORI_AIRFLOW_PORT": "18180",
-    "MIMAMORI_SUPERSET_PORT": "18188",
-    "MIMAMORI_CASESCREEN_PORT": "18190",
-    "MIMAMORI_SMTP_PORT": "18125",
+    "MIMAMORI_PG_PORT": str(54329 + _OFFSET),
+    "MIMAMORI_AIRFLOW_PORT": str(18080 + _OFFSET),
+    "MIMAMORI_SUPERSET_PORT": str(18088 + _OFFSET),
+    "MIMAMORI_CASESCREEN_PORT": str(18090 + _OFFSET),
+    "MIMAMORI_SMTP_PORT": str(18025 + _OFFSET),
 }
 for _key, _value in _TEST_ENV.items():
     os.environ[_key] = _value
