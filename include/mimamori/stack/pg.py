@@ -127,6 +127,13 @@ def start(settings: Settings) -> None:
     init(settings)
     if is_running(settings):
         return
+    from mimamori.stack.procs import port_open
+
+    if port_open(settings.pg_port, settings.pg_host):
+        raise RuntimeError(
+            f"port {settings.pg_host}:{settings.pg_port} is already in use by another program: "
+            "stop it or set MIMAMORI_PG_PORT in .env"
+        )
     _prepare_dirs(settings)
     options = (
         f"-p {settings.pg_port} -c listen_addresses={settings.pg_host} "
