@@ -1,0 +1,600 @@
+"""The FastAPI application: pages, forms, access control, audit.
+
+Each request opens one connection as role ``casework`` and runs in one transaction: the page's
+reads, its audit row and (for a form) its write commit together or not at all.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlsplit
+from zoneinfo import ZoneInfo
+
+import psycopg
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+
+from mimamori.casescreen import audit, auth
+from mimamori.casescreen.config import CaseScreenConfig, load_config
+from mimamori.casescreen.repo import Repo, age_on
+from mimamori.casescreen.validation import validate_hand_entry, validate_identity_decision, validate_outcome
+from mimamori.casescreen.vocab import (
+    HAND_ENTRY_ORIGINS,
+    OUTCOMES,
+    ROLES,
+    SUPPORT_ACTIONS,
+    TYPE_LABELS,
+)
+
+HERE = Path(__file__).resolve().parent
+TOKYO = ZoneInfo("Asia/Tokyo")
+SESSION_COOKIE = "mm_session"
+PRE_COOKIE = "mm_pre"
+
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
+
+
+class Denied(Exception):
+    def __init__(self, status: int, message: str):
+        self.status = status
+        self.message = message
+
+
+def today() -> date:
+    return datetime.now(TOKYO).date()
+
+
+def _fmt_date(value: Any) -> str:
+    if value is None or value == "":
+        return ""
+    if isinstance(value, datetime):
+        return value.astimezone(TOKYO).strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+def _sex(value: Any) -> str:
+    return {"1": "男", "2": "女"}.get(str(value or ""), str(value or ""))
+
+
+def create_app(config: CaseScreenConfig | None = None) -> FastAPI:
+    config = config or load_config()
+    app = FastAPI(title="こども見守り ケース画面", docs_url=None, redoc_url=None, openapi_url=None)
+    templates = Jinja2Templates(directory=str(HERE / "templates"))
+    templates.env.filters["d"] = _fmt_date
+    templates.env.filters["sex"] = _sex
+    templates.env.globals.update(ROLES=ROLES, TYPE_LABELS=TYPE_LABELS)
+    app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+    app.state.config = config
+    idle = timedelta(minutes=config.idle_minutes)
+    absolute = timedelta(hours=config.absolute_hours)
+
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next):
+        response = await call_next(request)
+        for key, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(key, value)
+        return response
+
+    @contextmanager
+    def db() -> Iterator[psycopg.Connection]:
+        with psycopg.connect(config.dsn(), connect_timeout=10) as conn:
+            yield conn
+
+    def client(request: Request) -> str | None:
+        return request.client.host if request.client else None
+
+    def render(request: Request, name: str, context: dict[str, Any], status: int = 200, session=None) -> HTMLResponse:
+        ctx = {"staff": session.staff if session else None, "csrf": session.csrf_token if session else "", **context}
+        return templates.TemplateResponse(request, name, ctx, status_code=status)
+
+    def to_login(request: Request, expired: bool = False) -> RedirectResponse:
+        target = request.url.path
+        if request.url.query:
+            target += "?" + request.url.query
+        url = "/login?next=" + quote(target, safe="")
+        if expired:
+            url += "&expired=1"
+        response = RedirectResponse(url, status_code=303)
+        response.delete_cookie(SESSION_COOKIE, path="/")
+        return response
+
+    def session_of(request: Request, conn) -> auth.Session | None:
+        return auth.load_session(conn, config.casework_schema, request.cookies.get(SESSION_COOKIE), idle, absolute)
+
+    async def form_of(request: Request) -> dict[str, Any]:
+        form = await request.form()
+        data: dict[str, Any] = {k: form.get(k) for k in form.keys()}
+        data["support_actions"] = form.getlist("support_actions")
+        return data
+
+    def check_csrf(session: auth.Session, form: dict[str, Any]) -> None:
+        if not auth.tokens_equal(session.csrf_token, form.get("csrf_token")):
+            raise Denied(
+                403, "フォームの有効期限が切れたか、不正な送信です。画面を開き直してからもう一度送信してください。"
+            )
+
+    def error_page(request: Request, exc: Denied, session=None) -> HTMLResponse:
+        return render(request, "error.html", {"message": exc.message, "status": exc.status}, exc.status, session)
+
+    def require(session: auth.Session, permission: str) -> None:
+        if not session.staff.may(permission):
+            raise Denied(403, "この画面を利用する権限がありません。")
+
+    def child_access(repo: Repo, session: auth.Session, person_id: str, month: str | None, request: Request) -> dict:
+        """The child if this staff member may see them; 404/403 otherwise (a refusal is audited)."""
+        require(session, "view")
+        person = repo.person(person_id)
+        if person is None or not person.get("in_scope"):
+            raise Denied(404, "該当するこどもが見つかりません（今月の対象外か、番号が誤っています）。")
+        if session.staff.role == "school_board" and not repo.on_school_register(person_id):
+            audit.record(
+                repo.conn,
+                config.casework_schema,
+                "denied_child",
+                staff=session.staff,
+                object_type="child",
+                object_id=person_id,
+                run_month=month,
+                client=client(request),
+            )
+            raise Denied(403, "このこどもは今月の学齢簿に載っていないため、教育委員会の権限では閲覧できません。")
+        return person
+
+    def allowed_ids(repo: Repo, session: auth.Session) -> set[str] | None:
+        return repo.school_register_ids() if session.staff.role == "school_board" else None
+
+    # --- health, login ---------------------------------------------------------------------------
+
+    @app.get("/healthz", response_class=PlainTextResponse)
+    def healthz():
+        try:
+            with db() as conn:
+                conn.execute("select 1")
+        except psycopg.Error:
+            return PlainTextResponse("database unavailable", status_code=503)
+        return PlainTextResponse("ok")
+
+    @app.get("/")
+    def index():
+        return RedirectResponse("/candidates", status_code=303)
+
+    def login_page(request: Request, message: str = "", status: int = 200, username: str = "") -> HTMLResponse:
+        pre = request.cookies.get(PRE_COOKIE) or secrets.token_urlsafe(24)
+        nxt = request.query_params.get("next") or ""
+        response = render(
+            request,
+            "login.html",
+            {
+                "login_csrf": auth.login_csrf_token(config.secret_key, pre),
+                "message": message,
+                "next": nxt,
+                "expired": request.query_params.get("expired") == "1",
+                "username": username,
+            },
+            status,
+        )
+        response.set_cookie(
+            PRE_COOKIE, pre, httponly=True, samesite="strict", secure=config.cookie_secure, path="/login"
+        )
+        return response
+
+    @app.get("/login")
+    def login_get(request: Request):
+        return login_page(request)
+
+    @app.post("/login")
+    async def login_post(request: Request):
+        form = await form_of(request)
+        if not auth.check_login_csrf(config.secret_key, request.cookies.get(PRE_COOKIE), form.get("csrf_token")):
+            return login_page(request, "ログイン画面の有効期限が切れました。もう一度入力してください。", 403)
+        username = (form.get("username") or "").strip().lower()
+        password = form.get("password") or ""
+        with db() as conn:
+            staff, reason = auth.authenticate(conn, config.casework_schema, username, password)
+            if staff is None:
+                known = reason != "unknown"
+                audit.record(
+                    conn,
+                    config.casework_schema,
+                    "login_failed",
+                    username=username if known else None,
+                    detail={"reason_code": reason},
+                    client=client(request),
+                )
+                conn.commit()
+                message = (
+                    "ログインに続けて失敗したため、このアカウントは15分間ロックされています。"
+                    if reason == "locked"
+                    else "ユーザー名またはパスワードが正しくありません。"
+                )
+                return login_page(request, message, 401, username)
+            auth.purge_expired(conn, config.casework_schema, idle)
+            token, _ = auth.create_session(conn, config.casework_schema, staff)
+            audit.record(conn, config.casework_schema, "login", staff=staff, client=client(request))
+        nxt = form.get("next") or "/candidates"
+        parts = urlsplit(nxt)
+        if parts.scheme or parts.netloc or not nxt.startswith("/") or nxt.startswith("//"):
+            nxt = "/candidates"
+        response = RedirectResponse(nxt, status_code=303)
+        response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="lax", secure=config.cookie_secure, path="/")
+        response.delete_cookie(PRE_COOKIE, path="/login")
+        return response
+
+    @app.post("/logout")
+    async def logout(request: Request):
+        form = await form_of(request)
+        with db() as conn:
+            session = session_of(request, conn)
+            if session and auth.tokens_equal(session.csrf_token, form.get("csrf_token")):
+                audit.record(conn, config.casework_schema, "logout", staff=session.staff, client=client(request))
+                auth.end_session(conn, config.casework_schema, session.session_hash)
+        response = RedirectResponse("/login", status_code=303)
+        response.delete_cookie(SESSION_COOKIE, path="/")
+        return response
+
+    # --- candidates and follow-ups ----------------------------------------------------------------
+
+    @app.get("/candidates")
+    def candidates(request: Request):
+        with db() as conn:
+            session = session_of(request, conn)
+            if session is None:
+                return to_login(request, expired=SESSION_COOKIE in request.cookies)
+            try:
+                require(session, "view")
+            except Denied as exc:
+                return error_page(request, exc, session)
+            repo = Repo(config, conn)
+            month = repo.current_month()
+            allowed = allowed_ids(repo, session)
+            households = repo.candidates(allowed)
+            follow_ups = repo.follow_ups(allowed)
+            audit.record(
+                conn,
+                config.casework_schema,
+                "view_candidates",
+                staff=session.staff,
+                run_month=month,
+                detail={"count": sum(len(h["children"]) for h in households)},
+                client=client(request),
+            )
+            return render(
+                request,
+                "candidates.html",
+                {"month": month, "households": households, "follow_ups": follow_ups},
+                session=session,
+            )
+
+    # --- the child's page ------------------------------------------------------------------------
+
+    def child_context(repo: Repo, person: dict, month: str | None) -> dict[str, Any]:
+        person_id = person["person_id"]
+        items = repo.item_matches(person_id)
+        hand = repo.hand_entries(person_id)
+        latest_hand: dict[str, dict] = {}
+        for entry in hand:
+            latest_hand.setdefault(entry["item_code"], entry)
+        for item in items:
+            item["hand"] = latest_hand.get(item["code"])
+        scores = repo.type_scores(person_id)
+        members = repo.household(person.get("household_id"))
+        as_of = today()
+        for m in members:
+            m["age"] = age_on(m.get("birth_date"), as_of)
+        outcomes = repo.outcomes(person_id)
+        return {
+            "month": month,
+            "person": person,
+            "items": items,
+            "matched": [i for i in items if i["status"] == "true"],
+            "unknown": [i for i in items if i["status"] == "unknown"],
+            "scores": scores,
+            "flagged": [s for s in scores if s["is_flagged"]],
+            "total_points": repo.total_points(person_id),
+            "history": repo.score_history(person_id),
+            "members": members,
+            "affiliations": repo.affiliations(person_id),
+            "outcomes": outcomes,
+            "hand_entries": hand,
+            "version_this_month": repo.latest_version(person_id, month) if month else 0,
+            "OUTCOMES": OUTCOMES,
+            "SUPPORT_ACTIONS": SUPPORT_ACTIONS,
+            "ORIGINS": HAND_ENTRY_ORIGINS,
+            "item_labels": repo.item_labels(),
+            "today": as_of,
+        }
+
+    def child_response(
+        request, repo, session, person, month, *, errors=None, form=None, which=None, saved=None, status=200
+    ):
+        ctx = child_context(repo, person, month)
+        ctx.update({"errors": errors or {}, "form": form or {}, "which": which, "saved": saved})
+        return render(request, "child.html", ctx, status, session)
+
+    @app.get("/children/{person_id}")
+    def child(request: Request, person_id: str):
+        with db() as conn:
+            session = session_of(request, conn)
+            if session is None:
+                return to_login(request, expired=SESSION_COOKIE in request.cookies)
+            repo = Repo(config, conn)
+            month = repo.current_month()
+            try:
+                person = child_access(repo, session, person_id, month, request)
+            except Denied as exc:
+                conn.commit()
+                return error_page(request, exc, session)
+            audit.record(
+                conn,
+                config.casework_schema,
+                "view_child",
+                staff=session.staff,
+                object_type="child",
+                object_id=person_id,
+                run_month=month,
+                client=client(request),
+            )
+            saved = request.query_params.get("saved")
+            return child_response(request, repo, session, person, month, saved=saved)
+
+    @app.get("/children/{person_id}/sheet")
+    def sheet(request: Request, person_id: str):
+        with db() as conn:
+            session = session_of(request, conn)
+            if session is None:
+                return to_login(request, expired=SESSION_COOKIE in request.cookies)
+            repo = Repo(config, conn)
+            month = repo.current_month()
+            try:
+                require(session, "sheet")
+                person = child_access(repo, session, person_id, month, request)
+            except Denied as exc:
+                conn.commit()
+                return error_page(request, exc, session)
+            audit.record(
+                conn,
+                config.casework_schema,
+                "export_sheet",
+                staff=session.staff,
+                object_type="child",
+                object_id=person_id,
+                run_month=month,
+                client=client(request),
+            )
+            ctx = child_context(repo, person, month)
+            return render(request, "sheet.html", ctx, session=session)
+
+    async def child_post(request: Request, person_id: str, permission: str, handler):
+        form = await form_of(request)
+        with db() as conn:
+            session = session_of(request, conn)
+            if session is None:
+                return to_login(request, expired=True)
+            repo = Repo(config, conn)
+            month = repo.current_month()
+            try:
+                check_csrf(session, form)
+                require(session, permission)
+                person = child_access(repo, session, person_id, month, request)
+            except Denied as exc:
+                conn.commit()
+                return error_page(request, exc, session)
+            return handler(conn, repo, session, person, month, form)
+
+    @app.post("/children/{person_id}/outcomes")
+    async def record_outcome(request: Request, person_id: str):
+        def handle(conn, repo: Repo, session, person, month, form):
+            run_month = (form.get("run_month") or "").strip()
+            version = repo.latest_version(person_id, run_month) if run_month else 0
+            result = validate_outcome(form, today=today(), is_correction=version > 0)
+            if result.ok and run_month != month:
+                result.errors["run_month"] = (
+                    f"公開中の月が {month} に変わりました。画面を開き直して、最新の判定を確認してから記録してください。"
+                )
+            if not result.ok:
+                audit.record(
+                    conn,
+                    config.casework_schema,
+                    "rejected_input",
+                    staff=session.staff,
+                    object_type="child",
+                    object_id=person_id,
+                    run_month=month,
+                    detail={"fields": sorted(result.errors), "status": "outcome"},
+                    client=client(request),
+                )
+                return child_response(
+                    request, repo, session, person, month, errors=result.errors, form=form, which="outcome", status=422
+                )
+            with conn.transaction():
+                outcome_id, version = repo.insert_outcome(person, result.values, session.staff.username)
+                audit.record(
+                    conn,
+                    config.casework_schema,
+                    "record_outcome",
+                    staff=session.staff,
+                    object_type="child",
+                    object_id=person_id,
+                    run_month=result.values["run_month"],
+                    detail={"outcome_id": outcome_id, "version": version},
+                    client=client(request),
+                )
+            return RedirectResponse(f"/children/{quote(person_id)}?saved=outcome#outcomes", status_code=303)
+
+        return await child_post(request, person_id, "outcome", handle)
+
+    @app.post("/children/{person_id}/hand-entries")
+    async def hand_entry(request: Request, person_id: str):
+        def handle(conn, repo: Repo, session, person, month, form):
+            labels = repo.item_labels()
+            code = (form.get("item_code") or "").strip()
+            status = next((i["status"] for i in repo.item_matches(person_id) if i["code"] == code), None)
+            result = validate_hand_entry(
+                form, today=today(), known_items=labels, birth_date=person.get("birth_date"), source_status=status
+            )
+            if not result.ok:
+                audit.record(
+                    conn,
+                    config.casework_schema,
+                    "rejected_input",
+                    staff=session.staff,
+                    object_type="child",
+                    object_id=person_id,
+                    run_month=month,
+                    detail={"fields": sorted(result.errors), "status": "hand_entry"},
+                    client=client(request),
+                )
+                return child_response(
+                    request, repo, session, person, month, errors=result.errors, form=form, which="hand", status=422
+                )
+            with conn.transaction():
+                entry_id = repo.insert_hand_entry(person_id, result.values, session.staff.username)
+                audit.record(
+                    conn,
+                    config.casework_schema,
+                    "hand_entry",
+                    staff=session.staff,
+                    object_type="child",
+                    object_id=person_id,
+                    run_month=month,
+                    detail={"hand_entry_id": entry_id, "item_code": result.values["item_code"]},
+                    client=client(request),
+                )
+            return RedirectResponse(f"/children/{quote(person_id)}?saved=hand#hand-entry", status_code=303)
+
+        return await child_post(request, person_id, "hand_entry", handle)
+
+    # --- identity review -------------------------------------------------------------------------
+
+    @app.get("/identity")
+    def identity(request: Request):
+        with db() as conn:
+            session = session_of(request, conn)
+            if session is None:
+                return to_login(request, expired=SESSION_COOKIE in request.cookies)
+            try:
+                require(session, "identity")
+            except Denied as exc:
+                return error_page(request, exc, session)
+            repo = Repo(config, conn)
+            queue = repo.identity_queue()
+            audit.record(
+                conn,
+                config.casework_schema,
+                "view_identity_queue",
+                staff=session.staff,
+                detail={"count": len(queue)},
+                client=client(request),
+            )
+            return render(
+                request,
+                "identity.html",
+                {"queue": queue, "saved": request.query_params.get("saved"), "errors": {}},
+                session=session,
+            )
+
+    @app.post("/identity/decisions")
+    async def identity_decision(request: Request):
+        form = await form_of(request)
+        with db() as conn:
+            session = session_of(request, conn)
+            if session is None:
+                return to_login(request, expired=True)
+            repo = Repo(config, conn)
+            try:
+                check_csrf(session, form)
+                require(session, "identity")
+            except Denied as exc:
+                return error_page(request, exc, session)
+            result = validate_identity_decision(form)
+            entry = repo.queue_entry(result.values["record_key"], result.values["person_id"]) if result.ok else None
+            if result.ok and entry is None:
+                result.errors["record_key"] = "この組み合わせは確認キューにありません。画面を開き直してください。"
+            if not result.ok:
+                audit.record(
+                    conn,
+                    config.casework_schema,
+                    "rejected_input",
+                    staff=session.staff,
+                    detail={"fields": sorted(result.errors), "status": "identity"},
+                    client=client(request),
+                )
+                return render(
+                    request,
+                    "identity.html",
+                    {"queue": repo.identity_queue(), "errors": result.errors, "saved": None},
+                    422,
+                    session,
+                )
+            with conn.transaction():
+                decision_id = repo.insert_identity_decision(entry, result.values, session.staff.username)
+                audit.record(
+                    conn,
+                    config.casework_schema,
+                    "identity_decision",
+                    staff=session.staff,
+                    object_type="record",
+                    object_id=entry["record_id"],
+                    detail={
+                        "decision_id": decision_id,
+                        "person_id": result.values["person_id"],
+                        "status": result.values["decision"],
+                    },
+                    client=client(request),
+                )
+            return RedirectResponse("/identity?saved=1", status_code=303)
+
+    # --- audit page ------------------------------------------------------------------------------
+
+    @app.get("/audit")
+    def audit_page(request: Request):
+        with db() as conn:
+            session = session_of(request, conn)
+            if session is None:
+                return to_login(request, expired=SESSION_COOKIE in request.cookies)
+            try:
+                require(session, "audit")
+            except Denied as exc:
+                return error_page(request, exc, session)
+            repo = Repo(config, conn)
+            q = request.query_params
+            filters = {k: (q.get(k) or "").strip()[:64] for k in ("username", "object_id", "action")}
+            rows = repo.audit_rows(**filters)
+            audit.record(
+                conn,
+                config.casework_schema,
+                "view_audit",
+                staff=session.staff,
+                detail={"count": len(rows)},
+                client=client(request),
+            )
+            return render(
+                request, "audit.html", {"rows": rows, "filters": filters, "ACTIONS": audit.ACTIONS}, session=session
+            )
+
+    @app.exception_handler(404)
+    async def not_found(request: Request, exc):
+        return templates.TemplateResponse(
+            request,
+            "error.html",
+            {"message": "ページが見つかりません。", "status": 404, "staff": None},
+            status_code=404,
+        )
+
+    return app

@@ -1,0 +1,88 @@
+"""The case screen's configuration: which schemas it reads and writes, session lifetimes.
+
+Everything comes from the environment (``MIMAMORI_CASESCREEN_*``) with defaults for the local
+stack; database addresses and role passwords come from :mod:`mimamori.settings`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+from dataclasses import dataclass
+
+from mimamori.settings import Settings, get_settings
+
+_IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
+
+
+def _ident(value: str, what: str) -> str:
+    if not _IDENT.match(value):
+        raise ValueError(f"{what} must be a plain lower-case SQL identifier, got {value!r}")
+    return value
+
+
+@dataclass(frozen=True)
+class CaseScreenConfig:
+    settings: Settings
+    #: the published judgement the screen reads (the latest published month)
+    published_schema: str = "published"
+    #: per-month copies of the judgement marts (score history)
+    history_schema: str = "history"
+    #: where the screen writes: outcomes, hand entries, identity decisions, staff, sessions, audit
+    casework_schema: str = "casework"
+    #: database role of the running application (reads published, writes casework)
+    app_role: str = "casework"
+    #: database role that creates the screen's tables (init-db)
+    owner_role: str = "transformer"
+    idle_minutes: int = 30
+    absolute_hours: int = 10
+    #: key for the pre-login CSRF token; a per-process random key unless set
+    secret_key: str = ""
+    cookie_secure: bool = False
+    host: str = "127.0.0.1"
+
+    @property
+    def port(self) -> int:
+        return self.settings.casescreen_port
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def dsn(self, role: str | None = None) -> str:
+        return self.settings.dsn(self.settings.warehouse_db, role=role or self.app_role)
+
+
+def load_config(settings: Settings | None = None, **overrides) -> CaseScreenConfig:
+    settings = settings or get_settings()
+    env = os.environ
+    values = dict(
+        settings=settings,
+        published_schema=_ident(env.get("MIMAMORI_CASESCREEN_SCHEMA", "published"), "MIMAMORI_CASESCREEN_SCHEMA"),
+        history_schema=_ident(
+            env.get("MIMAMORI_CASESCREEN_HISTORY_SCHEMA", "history"), "MIMAMORI_CASESCREEN_HISTORY_SCHEMA"
+        ),
+        casework_schema=_ident(
+            env.get("MIMAMORI_CASESCREEN_CASEWORK_SCHEMA", "casework"), "MIMAMORI_CASESCREEN_CASEWORK_SCHEMA"
+        ),
+        idle_minutes=int(env.get("MIMAMORI_CASESCREEN_IDLE_MINUTES", "30")),
+        absolute_hours=int(env.get("MIMAMORI_CASESCREEN_ABSOLUTE_HOURS", "10")),
+        secret_key=env.get("MIMAMORI_CASESCREEN_SECRET", "") or secrets.token_urlsafe(32),
+        cookie_secure=env.get("MIMAMORI_CASESCREEN_COOKIE_SECURE", "") in ("1", "true", "yes"),
+    )
+    values.update(overrides)
+    for key in ("published_schema", "history_schema", "casework_schema"):
+        _ident(values[key], key)
+    return CaseScreenConfig(**values)
+
+
+def env_for_process(config: CaseScreenConfig) -> dict[str, str]:
+    """The MIMAMORI_CASESCREEN_* variables that reproduce `config` in a child process."""
+    return {
+        "MIMAMORI_CASESCREEN_SCHEMA": config.published_schema,
+        "MIMAMORI_CASESCREEN_HISTORY_SCHEMA": config.history_schema,
+        "MIMAMORI_CASESCREEN_CASEWORK_SCHEMA": config.casework_schema,
+        "MIMAMORI_CASESCREEN_IDLE_MINUTES": str(config.idle_minutes),
+        "MIMAMORI_CASESCREEN_ABSOLUTE_HOURS": str(config.absolute_hours),
+    }

@@ -1,0 +1,768 @@
+"""What the case screen reads and writes, in one place.
+
+Reads (schema ``P`` = MIMAMORI_CASESCREEN_SCHEMA, default ``published``; ``H`` = history):
+
+=============================  ==========================================================================
+relation                       columns used (others are ignored)
+=============================  ==========================================================================
+P.publication                  run_month (the published month; newest ``published_at`` wins)  [optional]
+P.residents                    person_id, household_id, name, name_kana, sex, relationship, address,
+                               birth_date, has_dv_protection (bool or 有/無) — the run month's spine
+P.children                     person_id, age, age_band                                        [optional]
+P.child_item_matches           person_id, item_code, status (true/false/unknown), evidence_source,
+                               evidence_record_id, evidence_date, origin (e.g. 紙台帳 when hand-entered)
+P.child_type_scores            person_id, type_code, score, threshold, is_flagged
+P.child_scores                 person_id, total_points
+P.household_candidates         household_id, household_rank, is_proposed
+P.follow_ups                   person_id, last_outcome, next_review_date
+P.child_affiliations           person_id, affiliation_type ('学校' = this month's 学齢簿; 保育所 …),
+                               affiliation_name, grade
+P.identity_review_queue        record_id, candidate_person_id, source_table, match_score, match_reason,
+                               record_name, record_name_kana, record_birth_date, record_sex,
+                               record_context, address_matches (bool)                          [optional]
+P.item_catalogue               item_code, label_ja                                             [optional]
+H.child_type_scores            run_month, person_id, type_code, score, threshold, is_flagged   [optional]
+H.child_scores                 run_month, person_id, total_points                              [optional]
+=============================  ==========================================================================
+
+A few synonyms are accepted (``code`` for ``item_code``, ``type`` for ``type_code``, ``rank`` for
+``household_rank`` …) so that the screen keeps working while the marts settle; see ``_pick``.
+Writes (schema ``casework``): see :mod:`mimamori.casescreen.schema`.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import psycopg
+from psycopg import sql
+from psycopg.rows import dict_row
+
+from mimamori.casescreen.config import CaseScreenConfig
+from mimamori.casescreen.vocab import ITEMS, SOURCE_LABELS, STATUS_LABELS, TYPE_LABELS, item_sort_key
+
+_COLUMNS_TTL = 30.0
+_columns_cache: dict[tuple[str, str], tuple[float, frozenset[str] | None]] = {}
+
+SYNONYMS: dict[str, tuple[str, ...]] = {
+    "item_code": ("item_code", "code"),
+    "status": ("status", "match_status", "item_status"),
+    "evidence_source": ("evidence_source", "evidence_raw_table", "source", "source_name"),
+    "evidence_record_id": ("evidence_record_id", "evidence_record", "source_record_id", "record_id"),
+    "evidence_date": ("evidence_date", "event_date", "evidence_on"),
+    "origin": ("hand_entry_origin", "origin", "evidence_origin"),
+    "evidence_detail": ("evidence_detail",),
+    "type_code": ("type_code", "difficulty_type", "type", "type_id"),
+    "score": ("score", "type_score"),
+    "threshold": ("threshold",),
+    "is_flagged": ("is_flagged", "flagged"),
+    "total_points": ("total_points", "points"),
+    "household_rank": ("household_rank", "rank", "candidate_rank"),
+    "is_proposed": ("is_proposed", "proposed"),
+    "last_outcome": ("last_outcome", "outcome"),
+    "next_review_date": ("next_review_date", "review_date"),
+    "follow_up_reason": ("follow_up_reason", "reason"),
+    "affiliation_type": ("affiliation_type", "kind"),
+    "affiliation_name": ("affiliation_name", "name", "school", "facility"),
+    "grade": ("grade",),
+    "candidate_person_id": ("candidate_person_id", "person_id"),
+    "label_ja": ("label_ja", "label", "item_label"),
+    "run_month": ("run_month",),
+}
+
+
+def raw_table_files(root) -> dict[str, str]:
+    """raw table → the department's file name (docs/contract/extracts.csv), for showing a source."""
+    import csv
+
+    path = root / "docs" / "contract" / "extracts.csv"
+    try:
+        with open(path, encoding="utf-8", newline="") as handle:
+            return {row["raw_table"]: row["file"] for row in csv.DictReader(handle)}
+    except (OSError, KeyError):
+        return {}
+
+
+def source_label(source: Any, files: dict[str, str]) -> str:
+    """'fukushi__public_assistance' → '福祉班 生活保護.csv'; 'fukushi' → '福祉班'."""
+    text = str(source or "")
+    if not text:
+        return ""
+    dept = text.split("__", 1)[0]
+    label = SOURCE_LABELS.get(dept, dept)
+    return f"{label} {files[text]}" if text in files else label
+
+
+def _pick(columns: frozenset[str], logical: str) -> str | None:
+    for name in SYNONYMS.get(logical, (logical,)):
+        if name in columns:
+            return name
+    return None
+
+
+def is_true(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    return str(value).strip().lower() in ("true", "t", "1", "有", "yes", "y")
+
+
+def status_of(row: dict[str, Any], status_col: str | None) -> str:
+    value = row.get(status_col) if status_col else None
+    if value is None:
+        return "unknown"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    text = str(value).strip().lower()
+    return {"true": "true", "t": "true", "matched": "true", "false": "false", "f": "false"}.get(text, "unknown")
+
+
+@dataclass
+class Repo:
+    config: CaseScreenConfig
+    conn: psycopg.Connection
+
+    # --- relations --------------------------------------------------------------------------------
+
+    def columns(self, schema: str, table: str) -> frozenset[str] | None:
+        """Columns of schema.table if it exists and we may read it, else None (cached briefly)."""
+        key = (schema, table)
+        hit = _columns_cache.get(key)
+        if hit and time.monotonic() - hit[0] < _COLUMNS_TTL:
+            return hit[1]
+        rows = self.conn.execute(
+            "select column_name from information_schema.columns where table_schema = %s and table_name = %s",
+            (schema, table),
+        ).fetchall()
+        cols = frozenset(r[0] for r in rows) if rows else None
+        if cols is not None:
+            readable = self.conn.execute(
+                "select has_table_privilege(format('%%I.%%I', %s::text, %s::text), 'select')", (schema, table)
+            ).fetchone()[0]
+            cols = cols if readable else None
+        _columns_cache[key] = (time.monotonic(), cols)
+        return cols
+
+    def pub(self, table: str) -> sql.Composed:
+        return sql.SQL("{}.{}").format(sql.Identifier(self.config.published_schema), sql.Identifier(table))
+
+    def cw(self, table: str) -> sql.Composed:
+        return sql.SQL("{}.{}").format(sql.Identifier(self.config.casework_schema), sql.Identifier(table))
+
+    def _rows(self, query, params=()) -> list[dict[str, Any]]:
+        with self.conn.cursor(row_factory=dict_row) as cur:
+            cur.execute(query, params)
+            return cur.fetchall()
+
+    def _one(self, query, params=()) -> dict[str, Any] | None:
+        rows = self._rows(query, params)
+        return rows[0] if rows else None
+
+    # --- the month ---------------------------------------------------------------------------------
+
+    def current_month(self) -> str | None:
+        P = self.config.published_schema
+        cols = self.columns(P, "publication")
+        if cols and "run_month" in cols:
+            order = sql.SQL(" order by published_at desc nulls last") if "published_at" in cols else sql.SQL("")
+            row = self._one(
+                sql.SQL("select run_month::text as m from {}").format(self.pub("publication"))
+                + order
+                + sql.SQL(" limit 1")
+            )
+            if row and row["m"]:
+                return row["m"][:7]
+        for table in ("child_type_scores", "child_scores", "residents"):
+            cols = self.columns(P, table)
+            if cols and "run_month" in cols:
+                row = self._one(sql.SQL("select max(run_month)::text as m from {}").format(self.pub(table)))
+                if row and row["m"]:
+                    return row["m"][:7]
+        return None
+
+    # --- catalogue ---------------------------------------------------------------------------------
+
+    def item_labels(self) -> dict[str, str]:
+        labels = dict(ITEMS)
+        cols = self.columns(self.config.published_schema, "item_catalogue")
+        code, label = (_pick(cols, "item_code"), _pick(cols, "label_ja")) if cols else (None, None)
+        if code and label:
+            for row in self._rows(
+                sql.SQL("select {}::text as code, {}::text as label from {}").format(
+                    sql.Identifier(code), sql.Identifier(label), self.pub("item_catalogue")
+                )
+            ):
+                if row["code"] in labels and row["label"]:
+                    labels[row["code"]] = row["label"]
+        return labels
+
+    # --- people ------------------------------------------------------------------------------------
+
+    def _dv_sql(self) -> sql.SQL:
+        return sql.SQL("coalesce(lower(r.has_dv_protection::text) in ('true', 't', '1', '有', 'yes'), false)")
+
+    def person(self, person_id: str) -> dict[str, Any] | None:
+        """The resident with address masking decided: ``address`` is None when hidden."""
+        P = self.config.published_schema
+        if not self.columns(P, "residents"):
+            return None
+        row = self._one(
+            sql.SQL(
+                "select r.person_id::text, r.household_id::text, r.name, r.name_kana, r.sex::text, "
+                "r.relationship, r.address, r.birth_date, {dv} as is_dv_protected from {res} r "
+                "where r.person_id::text = %s"
+            ).format(dv=self._dv_sql(), res=self.pub("residents")),
+            (person_id,),
+        )
+        if row is None:
+            return None
+        hidden = self.address_hidden(row)
+        row["address_hidden"] = hidden
+        if hidden:
+            row["address"] = None
+        ccols = self.columns(P, "children")
+        if ccols and "age" in ccols:
+            extra = self._one(
+                sql.SQL("select age, {} from {} where person_id::text = %s").format(
+                    sql.SQL("age_band::text") if "age_band" in ccols else sql.SQL("null::text as age_band"),
+                    self.pub("children"),
+                ),
+                (person_id,),
+            )
+            row.update(extra or {"age": None, "age_band": None})
+            row["in_scope"] = extra is not None
+        else:
+            row.update({"age": None, "age_band": None, "in_scope": True})
+        return row
+
+    def address_hidden(self, person: dict[str, Any]) -> bool:
+        """True if the person, anyone in the household, or any resident at the same address is
+        under 支援措置: showing a housemate's address would show theirs."""
+        if person.get("is_dv_protected"):
+            return True
+        row = self._one(
+            sql.SQL(
+                "select exists (select 1 from {res} r where {dv} and (r.household_id::text = %s "
+                "or (r.address is not null and r.address = %s))) as hidden"
+            ).format(res=self.pub("residents"), dv=self._dv_sql()),
+            (person.get("household_id"), person.get("address")),
+        )
+        return bool(row and row["hidden"])
+
+    def household(self, household_id: str | None) -> list[dict[str, Any]]:
+        if not household_id or not self.columns(self.config.published_schema, "residents"):
+            return []
+        rows = self._rows(
+            sql.SQL(
+                "select r.person_id::text, r.name, r.name_kana, r.sex::text, r.relationship, r.birth_date, "
+                "{dv} as is_dv_protected from {res} r where r.household_id::text = %s order by r.birth_date, r.person_id"
+            ).format(dv=self._dv_sql(), res=self.pub("residents")),
+            (household_id,),
+        )
+        return rows
+
+    def affiliations(self, person_id: str) -> list[dict[str, Any]]:
+        cols = self.columns(self.config.published_schema, "child_affiliations")
+        if not cols:
+            return []
+        kind, name, grade = _pick(cols, "affiliation_type"), _pick(cols, "affiliation_name"), _pick(cols, "grade")
+        return self._rows(
+            sql.SQL("select {}::text as kind, {}::text as name, {} as grade from {} where person_id::text = %s").format(
+                sql.Identifier(kind) if kind else sql.SQL("null"),
+                sql.Identifier(name) if name else sql.SQL("null"),
+                sql.Identifier(grade) if grade else sql.SQL("null::int"),
+                self.pub("child_affiliations"),
+            ),
+            (person_id,),
+        )
+
+    def on_school_register(self, person_id: str) -> bool:
+        """Is the child on this month's 学齢簿 (an affiliation of type 学校)? Unknown → False."""
+        cols = self.columns(self.config.published_schema, "child_affiliations")
+        kind = _pick(cols, "affiliation_type") if cols else None
+        if not kind:
+            return False
+        row = self._one(
+            sql.SQL("select exists (select 1 from {} where person_id::text = %s and {}::text = '学校') as ok").format(
+                self.pub("child_affiliations"), sql.Identifier(kind)
+            ),
+            (person_id,),
+        )
+        return bool(row and row["ok"])
+
+    def school_register_ids(self) -> set[str]:
+        cols = self.columns(self.config.published_schema, "child_affiliations")
+        kind = _pick(cols, "affiliation_type") if cols else None
+        if not kind:
+            return set()
+        rows = self._rows(
+            sql.SQL("select distinct person_id::text as p from {} where {}::text = '学校'").format(
+                self.pub("child_affiliations"), sql.Identifier(kind)
+            )
+        )
+        return {r["p"] for r in rows}
+
+    # --- the judgement -----------------------------------------------------------------------------
+
+    def item_matches(self, person_id: str) -> list[dict[str, Any]]:
+        """All 37 items for the child: status, source, record, date, origin; hand entries shown."""
+        labels = self.item_labels()
+        cols = self.columns(self.config.published_schema, "child_item_matches")
+        found: dict[str, dict[str, Any]] = {}
+        if cols:
+            code_c = _pick(cols, "item_code")
+            rows = self._rows(
+                sql.SQL("select * from {} where person_id::text = %s").format(self.pub("child_item_matches")),
+                (person_id,),
+            )
+            status_c = _pick(cols, "status")
+            for row in rows:
+                code = str(row.get(code_c))
+                found[code] = {
+                    "status": status_of(row, status_c),
+                    "source": row.get(_pick(cols, "evidence_source") or ""),
+                    "record_id": row.get(_pick(cols, "evidence_record_id") or ""),
+                    "date": row.get(_pick(cols, "evidence_date") or ""),
+                    "origin": row.get(_pick(cols, "origin") or ""),
+                    "detail": row.get(_pick(cols, "evidence_detail") or ""),
+                    "hand_as_of": row.get("hand_entry_as_of_date"),
+                }
+        files = raw_table_files(self.config.settings.root)
+        items = []
+        for code in sorted(labels, key=item_sort_key):
+            match = found.get(
+                code,
+                {"status": "unknown", "source": None, "record_id": None, "date": None, "origin": None, "detail": None},
+            )
+            items.append(
+                {
+                    "code": code,
+                    "label": labels[code],
+                    **match,
+                    "status_label": STATUS_LABELS[match["status"]],
+                    # a hand entry in force wins over the sources: say so, with its origin (e.g. 手入力（紙台帳）)
+                    "source_label": "手入力" if match.get("origin") else source_label(match["source"], files),
+                }
+            )
+        return items
+
+    def type_scores(self, person_id: str) -> list[dict[str, Any]]:
+        cols = self.columns(self.config.published_schema, "child_type_scores")
+        if not cols:
+            return []
+        return self._type_rows(self.pub("child_type_scores"), cols, person_id)
+
+    def _type_rows(self, relation, cols, person_id, with_month: bool = False) -> list[dict[str, Any]]:
+        t, s, th, f = (_pick(cols, k) for k in ("type_code", "score", "threshold", "is_flagged"))
+        month = sql.SQL("run_month::text as run_month, ") if with_month and "run_month" in cols else sql.SQL("")
+        rows = self._rows(
+            sql.SQL(
+                "select {m}{t}::text as type_code, {s} as score, {th} as threshold, {f} as is_flagged from {rel} "
+                "where person_id::text = %s"
+            ).format(
+                m=month,
+                t=sql.Identifier(t),
+                s=sql.Identifier(s) if s else sql.SQL("null::numeric"),
+                th=sql.Identifier(th) if th else sql.SQL("null::numeric"),
+                f=sql.Identifier(f) if f else sql.SQL("null::boolean"),
+                rel=relation,
+            ),
+            (person_id,),
+        )
+        for row in rows:
+            row["type_label"] = TYPE_LABELS.get(row["type_code"], row["type_code"])
+            row["is_flagged"] = bool(row["is_flagged"])
+        return rows
+
+    def total_points(self, person_id: str) -> Any:
+        cols = self.columns(self.config.published_schema, "child_scores")
+        col = _pick(cols, "total_points") if cols else None
+        if not col:
+            return None
+        row = self._one(
+            sql.SQL("select {} as p from {} where person_id::text = %s").format(
+                sql.Identifier(col), self.pub("child_scores")
+            ),
+            (person_id,),
+        )
+        return row["p"] if row else None
+
+    def score_history(self, person_id: str) -> dict[str, Any]:
+        """{'months': [...], 'types': {type_label: {month: score}}, 'total': {month: points}, 'readable': bool}."""
+        H = self.config.history_schema
+        out: dict[str, Any] = {"months": [], "types": {}, "flags": {}, "total": {}, "readable": False}
+        tcols = self.columns(H, "child_type_scores")
+        hist = sql.SQL("{}.{}").format(sql.Identifier(H), sql.Identifier("child_type_scores"))
+        months: set[str] = set()
+        if tcols and "run_month" in tcols:
+            out["readable"] = True
+            for row in self._type_rows(hist, tcols, person_id, with_month=True):
+                m = row["run_month"][:7]
+                months.add(m)
+                out["types"].setdefault(row["type_label"], {})[m] = row["score"]
+                if row["is_flagged"]:
+                    out["flags"].setdefault(row["type_label"], set()).add(m)
+        ccols = self.columns(H, "child_scores")
+        col = _pick(ccols, "total_points") if ccols else None
+        if col and "run_month" in ccols:
+            out["readable"] = True
+            for row in self._rows(
+                sql.SQL("select run_month::text as m, {} as p from {}.{} where person_id::text = %s").format(
+                    sql.Identifier(col), sql.Identifier(H), sql.Identifier("child_scores")
+                ),
+                (person_id,),
+            ):
+                months.add(row["m"][:7])
+                out["total"][row["m"][:7]] = row["p"]
+        out["months"] = sorted(months)[-12:]
+        return out
+
+    def candidates(self, allowed: set[str] | None = None) -> list[dict[str, Any]]:
+        """This month's ranked candidate households with their flagged children.
+
+        ``allowed``: person ids the user may see (school board); None means all."""
+        P = self.config.published_schema
+        hcols = self.columns(P, "household_candidates")
+        if not hcols or not self.columns(P, "residents"):
+            return []
+        rank_c, prop_c = _pick(hcols, "household_rank"), _pick(hcols, "is_proposed")
+        per_child = "person_id" in hcols
+        ids_col = "person_ids" in hcols
+        rows = self._rows(
+            sql.SQL(
+                "select household_id::text as household_id, {r} as household_rank, {p} as is_proposed{pc}{ids} from {rel}"
+            ).format(
+                r=sql.Identifier(rank_c) if rank_c else sql.SQL("null::int"),
+                p=sql.Identifier(prop_c) if prop_c else sql.SQL("true"),
+                pc=sql.SQL(", person_id::text as person_id") if per_child else sql.SQL(""),
+                ids=sql.SQL(", person_ids::text[] as person_ids") if ids_col else sql.SQL(""),
+                rel=self.pub("household_candidates"),
+            )
+        )
+        households: dict[str, dict[str, Any]] = {}
+        for row in rows:
+            hh = households.setdefault(
+                row["household_id"],
+                {
+                    "household_id": row["household_id"],
+                    "rank": row["household_rank"],
+                    "is_proposed": bool(row["is_proposed"]),
+                    "children": [],
+                    "person_ids": set(),
+                },
+            )
+            if per_child and row.get("person_id"):
+                hh["person_ids"].add(row["person_id"])
+            hh["person_ids"].update(row.get("person_ids") or [])
+        if not households:
+            return []
+        flagged = self._flagged_children(list(households))
+        for child in flagged:
+            hh = households.get(child["household_id"])
+            if hh is None or (hh["person_ids"] and child["person_id"] not in hh["person_ids"]):
+                continue
+            if allowed is not None and child["person_id"] not in allowed:
+                continue
+            hh["children"].append(child)
+        out = [h for h in households.values() if h["children"] or allowed is None]
+        out.sort(key=lambda h: (h["rank"] is None, h["rank"] or 0, h["household_id"]))
+        return out
+
+    def _flagged_children(self, household_ids: list[str]) -> list[dict[str, Any]]:
+        P = self.config.published_schema
+        tcols = self.columns(P, "child_type_scores")
+        if not tcols:
+            return []
+        t, f = _pick(tcols, "type_code"), _pick(tcols, "is_flagged")
+        scols = self.columns(P, "child_scores")
+        pts = _pick(scols, "total_points") if scols else None
+        rows = self._rows(
+            sql.SQL(
+                "select r.person_id::text as person_id, r.household_id::text as household_id, r.name, r.birth_date, "
+                "array_agg(distinct t.{t}::text) filter (where t.{f}) as types, max({pts}) as total_points "
+                "from {res} r join {ts} t on t.person_id::text = r.person_id::text {join_s} "
+                "where r.household_id::text = any(%s) group by 1, 2, 3, 4 "
+                "having bool_or(t.{f}) order by 2, 4"
+            ).format(
+                t=sql.Identifier(t),
+                f=sql.Identifier(f),
+                pts=sql.SQL("s.{}").format(sql.Identifier(pts)) if pts else sql.SQL("null::numeric"),
+                res=self.pub("residents"),
+                ts=self.pub("child_type_scores"),
+                join_s=sql.SQL("left join {} s on s.person_id::text = r.person_id::text").format(
+                    self.pub("child_scores")
+                )
+                if pts
+                else sql.SQL(""),
+            ),
+            (household_ids,),
+        )
+        for row in rows:
+            row["type_labels"] = [TYPE_LABELS.get(x, x) for x in sorted(row["types"] or [])]
+        return rows
+
+    def follow_ups(self, allowed: set[str] | None = None) -> list[dict[str, Any]]:
+        """Children under 調査継続/経過観察 (and 要支援 past review): outcome, month judged, change."""
+        P = self.config.published_schema
+        cols = self.columns(P, "follow_ups")
+        if not cols or not self.columns(P, "residents"):
+            return []
+
+        def col(logical: str, cast: str = "") -> sql.Composable:
+            name = _pick(cols, logical) or (logical if logical in cols else None)
+            return sql.SQL("f.{}{}").format(sql.Identifier(name), sql.SQL(cast)) if name else sql.SQL("null")
+
+        rows = self._rows(
+            sql.SQL(
+                "select f.person_id::text as person_id, r.name, {o} as last_outcome, {jm} as judged_run_month, "
+                "{rv} as next_review_date, {resp} as responsible, {chg} as total_points_change, {why} as reason "
+                "from {fu} f left join {res} r on r.person_id::text = f.person_id::text order by 5 nulls last, 1"
+            ).format(
+                o=col("last_outcome", "::text"),
+                jm=col("judged_run_month", "::text"),
+                rv=col("next_review_date"),
+                resp=col("responsible", "::text"),
+                chg=col("total_points_change"),
+                why=col("follow_up_reason", "::text"),
+                fu=self.pub("follow_ups"),
+                res=self.pub("residents"),
+            )
+        )
+        return [r for r in rows if allowed is None or r["person_id"] in allowed]
+
+    # --- casework ------------------------------------------------------------------------------------
+
+    def outcomes(self, person_id: str) -> list[dict[str, Any]]:
+        """Every version of every outcome for the child, newest first (corrections kept)."""
+        return self._rows(
+            sql.SQL(
+                "select outcome_id, judged_run_month as run_month, version, outcome, reasons, support_actions, "
+                "responsible, next_review_date, correction_reason, decided_by as entered_by, conference_date, "
+                "decided_at, superseded_by is not null as is_superseded from {} "
+                "where person_id = %s order by judged_run_month desc, version desc, outcome_id desc"
+            ).format(self.cw("conference_outcomes")),
+            (person_id,),
+        )
+
+    def current_outcome(self, person_id: str, run_month: str, lock: bool = False) -> dict[str, Any] | None:
+        """The version in force for (child, judged month); with ``lock`` serialise concurrent edits."""
+        if lock:
+            self.conn.execute("select pg_advisory_xact_lock(hashtext(%s))", (f"outcome:{person_id}:{run_month}",))
+        return self._one(
+            sql.SQL(
+                "select outcome_id, version from {} where person_id = %s and judged_run_month = %s "
+                "and superseded_by is null order by version desc, outcome_id desc limit 1"
+            ).format(self.cw("conference_outcomes")),
+            (person_id, run_month),
+        )
+
+    def latest_version(self, person_id: str, run_month: str) -> int:
+        row = self.current_outcome(person_id, run_month)
+        return int(row["version"]) if row else 0
+
+    def insert_outcome(self, person: dict[str, Any], values: dict[str, Any], entered_by: str) -> tuple[int, int]:
+        """Insert a new version and mark the one it replaces; returns (outcome_id, version)."""
+        previous = self.current_outcome(person["person_id"], values["run_month"], lock=True)
+        version = int(previous["version"]) + 1 if previous else 1
+        row = self._one(
+            sql.SQL(
+                "insert into {} (person_id, household_id, judged_run_month, version, outcome, reasons, "
+                "support_actions, responsible, next_review_date, correction_reason, decided_by, conference_date) "
+                "values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) returning outcome_id"
+            ).format(self.cw("conference_outcomes")),
+            (
+                person["person_id"],
+                person.get("household_id"),
+                values["run_month"],
+                version,
+                values["outcome"],
+                values["reasons"],
+                values["support_actions"],
+                values["responsible"],
+                values["next_review_date"],
+                values["correction_reason"],
+                entered_by,
+                values["conference_date"],
+            ),
+        )
+        outcome_id = int(row["outcome_id"])
+        if previous:
+            self.conn.execute(
+                sql.SQL("update {} set superseded_by = %s, superseded_at = now() where outcome_id = %s").format(
+                    self.cw("conference_outcomes")
+                ),
+                (outcome_id, previous["outcome_id"]),
+            )
+        return outcome_id, version
+
+    def hand_entries(self, person_id: str) -> list[dict[str, Any]]:
+        rows = self._rows(
+            sql.SQL(
+                "select hand_entry_id, item_code, value, as_of_date, origin, entered_by, entered_at, correction_reason "
+                "from {} where person_id = %s order by entered_at desc, hand_entry_id desc"
+            ).format(self.cw("hand_entries")),
+            (person_id,),
+        )
+        labels = self.item_labels()
+        for row in rows:
+            row["label"] = labels.get(row["item_code"], row["item_code"])
+        return rows
+
+    def insert_hand_entry(self, person_id: str, values: dict[str, Any], entered_by: str) -> int:
+        row = self._one(
+            sql.SQL(
+                "insert into {} (person_id, item_code, value, as_of_date, origin, entered_by, correction_reason) "
+                "values (%s, %s, %s, %s, %s, %s, %s) returning hand_entry_id"
+            ).format(self.cw("hand_entries")),
+            (
+                person_id,
+                values["item_code"],
+                values["value"],
+                values["as_of_date"],
+                values["origin"],
+                entered_by,
+                values["correction_reason"],
+            ),
+        )
+        return int(row["hand_entry_id"])
+
+    # --- identity review -----------------------------------------------------------------------------
+
+    def identity_queue(self, limit: int = 30) -> list[dict[str, Any]]:
+        """Undecided records of the review queue, each with its candidate residents side by side.
+
+        The queue (``identity_review_queue``) carries ids, scores and reasons only; what the record
+        itself says (name, kana, birth date, sex, school) comes from ``identity_review_records`` when
+        that is published, and is otherwise left out. No address is ever shown here."""
+        P = self.config.published_schema
+        cols = self.columns(P, "identity_review_queue")
+        if not cols:
+            return []
+        rows = self._rows(
+            sql.SQL("select * from {} order by {} limit %s").format(
+                self.pub("identity_review_queue"),
+                sql.SQL("match_score desc nulls last, record_id") if "match_score" in cols else sql.SQL("record_id"),
+            ),
+            (limit * 3,),
+        )
+        decided = {
+            (r["record_key"], r["person_id"])
+            for r in self._rows(sql.SQL("select record_key, person_id from {}").format(self.cw("identity_decisions")))
+        }
+        rcols = self.columns(P, "identity_review_records")
+        out = []
+        for row in rows:
+            record_id = str(row["record_id"])
+            record_key = str(row.get("record_key") or record_id)
+            ids = row.get("candidate_person_ids")
+            if ids is None and row.get("candidate_person_id") is not None:
+                ids = [row["candidate_person_id"]]
+            ids = [str(i) for i in (ids or []) if i is not None]
+            scores = list(row.get("candidate_scores") or [])
+            reasons = list(row.get("candidate_reasons") or [])
+            candidates = []
+            for n, person_id in enumerate(ids):
+                if (record_key, person_id) in decided:
+                    continue
+                person = (
+                    self._one(
+                        sql.SQL(
+                            "select r.name, r.name_kana, r.birth_date, r.sex::text as sex from {} r "
+                            "where r.person_id::text = %s"
+                        ).format(self.pub("residents")),
+                        (person_id,),
+                    )
+                    if self.columns(P, "residents")
+                    else None
+                )
+                candidates.append(
+                    {
+                        "person_id": person_id,
+                        "score": scores[n] if n < len(scores) else None,
+                        "reason": reasons[n] if n < len(reasons) else None,
+                        "person": person or {},
+                        "affiliations": self.affiliations(person_id),
+                    }
+                )
+            if not candidates:
+                continue
+            record = None
+            if rcols:
+                record = self._one(
+                    sql.SQL("select * from {} where record_id::text = %s").format(self.pub("identity_review_records")),
+                    (record_id,),
+                )
+            out.append(
+                {
+                    "record_id": record_id,
+                    "record_key": record_key,
+                    "raw_table": row.get("raw_table"),
+                    "source_file": row.get("source_file"),
+                    "source_row_number": row.get("source_row_number"),
+                    "run_month": row.get("run_month"),
+                    "match_score": row.get("match_score"),
+                    "match_reason": row.get("match_reason"),
+                    "record": record,
+                    "candidates": candidates,
+                }
+            )
+            if len(out) >= limit:
+                break
+        return out
+
+    def queue_entry(self, record_key: str, person_id: str) -> dict[str, Any] | None:
+        """The queue row offering `person_id` for `record_key` (None if there is no such pair)."""
+        for entry in self.identity_queue(limit=10_000):
+            if entry["record_key"] == record_key and any(c["person_id"] == person_id for c in entry["candidates"]):
+                return entry
+        return None
+
+    def insert_identity_decision(self, entry: dict[str, Any], values: dict[str, Any], decided_by: str) -> int:
+        row = self._one(
+            sql.SQL(
+                "insert into {} (record_key, raw_table, record_id, run_month, person_id, decision, decided_by, reason) "
+                "values (%s, %s, %s, %s, %s, %s, %s, %s) returning decision_id"
+            ).format(self.cw("identity_decisions")),
+            (
+                entry["record_key"],
+                entry["raw_table"] or "",
+                entry["record_id"],
+                entry["run_month"],
+                values["person_id"],
+                values["decision"],
+                decided_by,
+                values["reason"],
+            ),
+        )
+        return int(row["decision_id"])
+
+    # --- audit page ---------------------------------------------------------------------------------
+
+    def audit_rows(
+        self, *, username: str = "", object_id: str = "", action: str = "", limit: int = 200
+    ) -> list[dict[str, Any]]:
+        where, params = [sql.SQL("true")], []
+        for col, value in (("username", username), ("object_id", object_id), ("action", action)):
+            if value:
+                where.append(sql.SQL("{} = %s").format(sql.Identifier(col)))
+                params.append(value)
+        params.append(limit)
+        return self._rows(
+            sql.SQL(
+                "select audit_id, logged_at, username, staff_role, action, object_type, object_id, run_month, detail "
+                "from {} where {} order by audit_id desc limit %s"
+            ).format(self.cw("audit_log"), sql.SQL(" and ").join(where)),
+            params,
+        )
+
+
+def age_on(birth: date | None, day: date) -> int | None:
+    """Age under 年齢計算ニ関スル法律 (domain.md §8): full years from birth to day + 1."""
+    if birth is None:
+        return None
+    from datetime import timedelta
+
+    d = day + timedelta(days=1)
+    return d.year - birth.year - ((d.month, d.day) < (birth.month, birth.day))

@@ -1,0 +1,157 @@
+"""The case screen's tables in schema ``casework`` (``init-db``, run as role ``transformer``).
+
+Two kinds of table:
+
+- its own: ``staff_users`` (argon2 hashes), ``staff_sessions`` (server-side sessions, CSRF token),
+  ``audit_log`` (append-only: update/delete/truncate revoked and refused by a trigger);
+- the casework record that the next monthly run reads (domain.md §6):
+  ``conference_outcomes``, ``hand_entries``, ``identity_decisions``. The dbt project creates
+  these too (``create table if not exists``, macros ``create_judgement_casework_tables`` and
+  ``identity_create_decisions_table``); the DDL here is the same, so whichever runs first creates
+  them and the other leaves them alone. The screen adds two columns to ``conference_outcomes``
+  (``correction_reason``, ``conference_date``). Rows are never rewritten: a correction is a new
+  version, and the only update the app role may make is marking the old version
+  ``superseded_by``/``superseded_at``.
+
+Everything is idempotent; the application itself connects as role ``casework``, which may read
+and insert but never update the casework record nor change the audit log.
+"""
+
+from __future__ import annotations
+
+import psycopg
+from psycopg import sql
+
+from mimamori.casescreen.config import CaseScreenConfig
+
+DDL = """
+create table if not exists {s}.conference_outcomes (
+    outcome_id bigint generated always as identity primary key,
+    person_id text not null,
+    household_id text,
+    judged_run_month text not null check (judged_run_month ~ '^[0-9]{{4}}-(0[1-9]|1[0-2])$'),
+    outcome text not null check (outcome in ('要支援', '調査継続', '経過観察', '支援不要')),
+    reasons text,
+    support_actions text[] not null default '{{}}',
+    responsible text,
+    next_review_date date,
+    decided_by text,
+    decided_at timestamptz not null default now(),
+    version integer not null default 1,
+    superseded_by bigint references {s}.conference_outcomes (outcome_id),
+    superseded_at timestamptz
+);
+-- the screen's additions (the dbt macro may add them too; harmless either way)
+alter table {s}.conference_outcomes add column if not exists correction_reason text;
+alter table {s}.conference_outcomes add column if not exists conference_date date;
+create index if not exists conference_outcomes_person_idx on {s}.conference_outcomes (person_id, judged_run_month);
+
+create table if not exists {s}.hand_entries (
+    hand_entry_id bigint generated always as identity primary key,
+    person_id text not null,
+    item_code text not null,
+    value boolean not null,
+    as_of_date date not null,
+    origin text not null default '紙台帳',
+    entered_by text not null,
+    entered_at timestamptz not null default now(),
+    correction_reason text,
+    superseded_by bigint references {s}.hand_entries (hand_entry_id)
+);
+create index if not exists hand_entries_person_idx on {s}.hand_entries (person_id, item_code);
+
+create table if not exists {s}.identity_decisions (
+    decision_id bigint generated always as identity primary key,
+    record_key text not null,
+    raw_table text not null,
+    record_id text,
+    run_month text,
+    person_id text not null,
+    decision text not null check (decision in ('same', 'different')),
+    decided_by text not null,
+    decided_at timestamptz not null default now(),
+    reason text
+);
+create index if not exists identity_decisions_record_key_idx on {s}.identity_decisions (record_key);
+
+create table if not exists {s}.staff_users (
+    staff_id bigint generated always as identity primary key,
+    username text not null unique check (username ~ '^[a-z][a-z0-9_.-]{{1,39}}$'),
+    display_name text not null,
+    role text not null check (role in ('coordinator', 'caseworker', 'nurse', 'school_board')),
+    password_hash text not null,
+    is_active boolean not null default true,
+    failed_logins integer not null default 0,
+    locked_until timestamptz,
+    created_at timestamptz not null default now(),
+    last_login_at timestamptz
+);
+
+create table if not exists {s}.staff_sessions (
+    session_hash text primary key,
+    staff_id bigint not null references {s}.staff_users (staff_id) on delete cascade,
+    csrf_token text not null,
+    created_at timestamptz not null default now(),
+    last_seen_at timestamptz not null default now()
+);
+
+create table if not exists {s}.audit_log (
+    audit_id bigint generated always as identity primary key,
+    logged_at timestamptz not null default clock_timestamp(),
+    staff_id bigint,
+    username text,
+    staff_role text,
+    action text not null,
+    object_type text,
+    object_id text,
+    run_month text,
+    detail jsonb not null default '{{}}'::jsonb,
+    client text
+);
+create index if not exists audit_log_object_idx on {s}.audit_log (object_type, object_id);
+create index if not exists audit_log_logged_at_idx on {s}.audit_log (logged_at desc);
+
+create or replace function {s}.audit_log_is_append_only() returns trigger
+language plpgsql as $$
+begin
+    raise exception 'audit_log is append-only: % refused', tg_op;
+end;
+$$;
+
+drop trigger if exists audit_log_append_only on {s}.audit_log;
+create trigger audit_log_append_only
+    before update or delete on {s}.audit_log
+    for each row execute function {s}.audit_log_is_append_only();
+drop trigger if exists audit_log_no_truncate on {s}.audit_log;
+create trigger audit_log_no_truncate
+    before truncate on {s}.audit_log
+    for each statement execute function {s}.audit_log_is_append_only();
+"""
+
+GRANTS = """
+grant usage on schema {s} to {app};
+grant select, insert on {s}.conference_outcomes, {s}.hand_entries, {s}.identity_decisions to {app};
+revoke update, delete, truncate on {s}.conference_outcomes, {s}.hand_entries, {s}.identity_decisions from {app};
+-- a correction marks the earlier version: only these two columns may change, nothing else
+grant update (superseded_by, superseded_at) on {s}.conference_outcomes to {app};
+grant select, insert on {s}.audit_log to {app};
+revoke update, delete, truncate on {s}.audit_log from {app}, public;
+grant select, insert, update on {s}.staff_users to {app};
+revoke delete, truncate on {s}.staff_users from {app};
+grant select, insert, update, delete on {s}.staff_sessions to {app};
+"""
+
+#: the tables this module creates, in order
+TABLES = ("conference_outcomes", "hand_entries", "identity_decisions", "staff_users", "staff_sessions", "audit_log")
+
+
+def init_db(config: CaseScreenConfig, dsn: str | None = None) -> list[str]:
+    """Create the tables and grants (idempotent); returns the qualified table names."""
+    schema = sql.Identifier(config.casework_schema)
+    with psycopg.connect(dsn or config.dsn(config.owner_role)) as conn:
+        conn.execute(sql.SQL("create schema if not exists {}").format(schema))
+        ddl = DDL.format(s=schema.as_string(conn))
+        conn.execute(ddl)
+        grants = GRANTS.format(s=schema.as_string(conn), app=sql.Identifier(config.app_role).as_string(conn))
+        conn.execute(grants)
+    return [f"{config.casework_schema}.{t}" for t in TABLES]

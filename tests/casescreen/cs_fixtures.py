@@ -1,0 +1,173 @@
+"""Data and helpers shared by the case-screen tests (imported as `cs_fixtures`)."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+PUB, HIST, CW = "cs_test_pub", "cs_test_hist", "cs_test_cw"
+MONTH = "2026-10"
+
+#: a DV-protected resident's address: must never appear anywhere
+DV_ADDRESS = "開成町延沢九九九番地の秘匿"
+PLAIN_ADDRESS = "開成町吉田島一丁目二番三号"
+
+PASSWORDS = {
+    "coord": ("coordinator", "総括 太郎"),
+    "cw": ("caseworker", "相談員 花子"),
+    "nurse": ("nurse", "保健師 みどり"),
+    "sb": ("school_board", "教委 次郎"),
+}
+PASSWORD = "correct-horse-battery-42"
+
+RESIDENTS = [
+    # person_id, household_id, name, kana, sex, relationship, address, birth, dv
+    ("100001", "H001", "山田　花子", "ヤマダ　ハナコ", "2", "世帯主", PLAIN_ADDRESS, date(1988, 5, 1), "無"),
+    ("100002", "H001", "山田　太郎", "ヤマダ　タロウ", "1", "子", PLAIN_ADDRESS, date(2016, 6, 10), "無"),
+    ("100003", "H001", "山田　次郎", "ヤマダ　ジロウ", "1", "子", PLAIN_ADDRESS, date(2022, 1, 5), "無"),
+    ("200001", "H002", "佐藤　由美", "サトウ　ユミ", "2", "世帯主", DV_ADDRESS, date(1990, 3, 3), "有"),
+    ("200002", "H002", "佐藤　さくら", "サトウ　サクラ", "2", "子", DV_ADDRESS, date(2018, 8, 8), "無"),
+    ("300001", "H003", "鈴木　恵", "スズキ　メグミ", "2", "世帯主", "開成町宮台五番", date(1995, 2, 2), "無"),
+    ("300002", "H003", "鈴木　一郎", "スズキ　イチロウ", "1", "子", "開成町宮台五番", date(2026, 3, 1), "無"),
+    ("400002", "H004", "田中　陽", "タナカ　ヒナタ", "1", "子", "開成町金井島七番", date(2012, 9, 9), "無"),
+]
+CHILDREN = {"100002": 10, "100003": 4, "200002": 8, "300002": 0, "400002": 14}
+TYPE_SCORES = [
+    # person_id, type_code, score, threshold, flagged
+    ("100002", "poverty", 3, 2, True),
+    ("100002", "young_carer", 2, 2, True),
+    ("100003", "poverty", 1, 2, False),
+    ("200002", "abuse", 2, 2, True),
+    ("300002", "postpartum_depression", 1, 1, True),
+    ("400002", "withdrawal", 0, 1, False),
+]
+TOTALS = {"100002": 6, "100003": 2, "200002": 3, "300002": 2, "400002": 1}
+MATCHES = [
+    # person_id, item_code, status, evidence_raw_table, evidence_record_id, evidence_date
+    ("100002", "I08", "true", "fukushi__public_assistance", "PA-0012", date(2025, 4, 1)),
+    ("100002", "I09", "true", "kodomo_shien__child_rearing_allowance", "CRA-3", date(2024, 1, 10)),
+    ("100002", "I33", "true", "gakko__school_lunch_arrears", "SL-7", date(2026, 9, 30)),
+    ("100002", "I07", "true", "fukushi__care_need_certifications", "CN-5", date(2026, 2, 1)),
+    ("100002", "I06", "unknown", None, None, None),
+    ("100002", "I01", "false", None, None, None),
+    ("200002", "I17", "true", "fukushi__consultations", "C-44", date(2026, 7, 1)),
+    ("200002", "I14", "true", "jumin__residents", "200002", date(2026, 1, 15)),
+    ("300002", "I28", "true", "kodomo_katei__maternity", "M-9", date(2026, 5, 1)),
+]
+AFFILIATIONS = [
+    ("100002", "学校", "開成小学校", 4),
+    ("200002", "学校", "開成南小学校", 2),
+    ("100003", "保育所", "あじさい保育園", None),
+]
+
+
+def _create_fixture_schemas(conn) -> None:
+    for schema in (PUB, HIST, CW):
+        conn.execute(f"drop schema if exists {schema} cascade")
+    conn.execute(f"create schema {PUB}")
+    conn.execute(f"create schema {HIST}")
+    conn.execute(f"create schema {CW} authorization transformer")
+    conn.execute(f"grant usage on schema {PUB}, {HIST} to casework")
+    ddl = {
+        "publication": "run_month text, published_at timestamptz",
+        "residents": "person_id text, household_id text, name text, name_kana text, sex text, relationship text, "
+        "address text, birth_date date, has_dv_protection text",
+        "children": "person_id text, age int, age_band text, run_month text",
+        "child_type_scores": "person_id text, type_code text, score int, threshold int, is_flagged boolean, run_month text",
+        "child_scores": "person_id text, total_points int, run_month text",
+        "child_item_matches": "person_id text, item_code text, status text, evidence_raw_table text, "
+        "evidence_record_id text, evidence_date date, hand_entry_origin text, evidence_detail text, run_month text",
+        "household_candidates": "household_id text, person_ids text[], household_rank int, is_proposed boolean, "
+        "run_month text",
+        "follow_ups": "person_id text, last_outcome text, judged_run_month text, responsible text, "
+        "total_points_change int, next_review_date date",
+        "identity_review_records": "record_id text, record_name text, record_name_kana text, record_birth_date date, "
+        "record_sex text, record_context text",
+        "child_affiliations": "person_id text, affiliation_type text, affiliation_name text, grade int",
+        "identity_review_queue": "record_id text, record_key text, raw_table text, source_file text, "
+        "candidate_person_ids text[], match_reason text, candidate_reasons text[], match_score numeric, "
+        "runner_up_score numeric, candidate_scores numeric[], source_row_number int, run_month text",
+    }
+    for table, cols in ddl.items():
+        conn.execute(f"create table {PUB}.{table} ({cols})")
+    conn.execute(f"create table {HIST}.child_type_scores (like {PUB}.child_type_scores)")
+    conn.execute(f"create table {HIST}.child_scores (like {PUB}.child_scores)")
+    conn.execute(f"grant select on all tables in schema {PUB}, {HIST} to casework")
+
+    def many(table, rows):
+        if rows:
+            marks = ", ".join(["%s"] * len(rows[0]))
+            with conn.cursor() as cur:
+                cur.executemany(f"insert into {table} values ({marks})", rows)
+
+    many(f"{PUB}.publication", [(MONTH, "2026-10-16T06:00:00+09:00")])
+    many(f"{PUB}.residents", RESIDENTS)
+    many(f"{PUB}.children", [(p, a, "6-11" if 6 <= a <= 11 else "x", MONTH) for p, a in CHILDREN.items()])
+    many(f"{PUB}.child_type_scores", [(*r, MONTH) for r in TYPE_SCORES])
+    many(f"{PUB}.child_scores", [(p, t, MONTH) for p, t in TOTALS.items()])
+    many(f"{PUB}.child_item_matches", [(*r, None, None, MONTH) for r in MATCHES])
+    # last month's hand entry from a paper ledger, in force this month: the item shows its origin
+    many(f"{PUB}.child_item_matches", [("200002", "I06", "true", None, None, None, "紙台帳", None, MONTH)])
+    many(
+        f"{PUB}.household_candidates",
+        [
+            ("H001", ["100002"], 1, True, MONTH),
+            ("H002", ["200002"], 2, True, MONTH),
+            ("H003", ["300002"], 3, True, MONTH),
+        ],
+    )
+    many(f"{PUB}.follow_ups", [("400002", "経過観察", "2026-08", "保健師 みどり", 1, date(2026, 12, 1))])
+    many(f"{PUB}.child_affiliations", AFFILIATIONS)
+    many(
+        f"{PUB}.identity_review_queue",
+        [
+            (
+                "2026-10:gakko__school_register:17",
+                "gakko__school_register:S0017",
+                "gakko__school_register",
+                "学齢簿.csv",
+                ["100002", "100003"],
+                "review band",
+                ["カナ・生年月日・住所一致、漢字氏名の異体字", "カナ不一致"],
+                0.82,
+                0.41,
+                [0.82, 0.41],
+                17,
+                MONTH,
+            )
+        ],
+    )
+    many(
+        f"{PUB}.identity_review_records",
+        [
+            (
+                "2026-10:gakko__school_register:17",
+                "山田　太朗",
+                "ヤマダ　タロウ",
+                date(2016, 6, 10),
+                "1",
+                "開成小学校 4年",
+            )
+        ],
+    )
+    many(
+        f"{HIST}.child_type_scores",
+        [
+            ("100002", "poverty", 1, 2, False, "2026-08"),
+            ("100002", "poverty", 2, 2, True, "2026-09"),
+            ("100002", "poverty", 3, 2, True, "2026-10"),
+            ("100002", "young_carer", 2, 2, True, "2026-10"),
+        ],
+    )
+    many(f"{HIST}.child_scores", [("100002", 3, "2026-08"), ("100002", 5, "2026-09"), ("100002", 6, "2026-10")])
+
+
+def login(client, username: str, password: str = PASSWORD):
+    """Log in through the form (pre-login CSRF included); returns the final response."""
+    page = client.get("/login")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    return client.post("/login", data={"username": username, "password": password, "csrf_token": token, "next": ""})
+
+
+def csrf_of(html: str) -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
