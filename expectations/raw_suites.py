@@ -1,0 +1,182 @@
+"""Raw gate: one suite per raw table (file) of a source, built from the source registry.
+
+Per file of the contract (include/sources/<source>.yaml):
+
+- every contract column is present (``ExpectColumnToExist``);
+- the contract's key columns are unique (compound where the key has several columns);
+- required columns have no blank;
+- ``code:`` columns hold only the contract's codes, ``flag:`` columns only true/false;
+- event dates (type ``date``) are not after the file's 抽出日 and no date lies before
+  ``raw.earliest_date`` (end dates, type ``date_end``, may lie ahead: only the lower bound);
+- the month's row count lies within a band around last month's (thresholds.yml), skipped when
+  the table has no rows for the previous month.
+
+The batch is the run month only: ``select * from raw.<raw_table> where run_month = 'YYYY-MM'``.
+"""
+
+from __future__ import annotations
+
+from .checks import Check, SuiteSpec, band, check_month, qi, qrel
+
+RAW_SCHEMA = "raw"
+
+
+def _lit(value: str) -> str:
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def batch_query(raw_table: str, run_month: str) -> str:
+    return f"select * from {qrel(RAW_SCHEMA + '.' + raw_table)} where run_month = {_lit(check_month(run_month))}"
+
+
+def file_checks(spec, thresholds: dict, previous_rows: int | None) -> list[Check]:
+    """The checks of one registry FileSpec (duck-typed: file, raw_table, keys, columns)."""
+    raw_cfg = thresholds.get("raw", {})
+    earliest = str(raw_cfg.get("earliest_date", "1900-01-01"))
+    checks: list[Check] = []
+    headers = {c.column: c.header for c in spec.columns}
+    f = spec.file
+
+    for col in spec.columns:
+        checks.append(
+            Check(
+                f"column_exists:{col.column}",
+                "ExpectColumnToExist",
+                {"column": col.column},
+                f"契約の列「{col.header}」が取り込まれたデータにありません",
+                column=col.column,
+                file=f,
+            )
+        )
+
+    keys = list(spec.keys)
+    if len(keys) == 1:
+        k = qi(keys[0])
+        checks.append(
+            Check(
+                f"unique:{keys[0]}",
+                "ExpectColumnValuesToBeUnique",
+                {"column": keys[0]},
+                f"キー項目「{headers[keys[0]]}」が重複しています",
+                column=keys[0],
+                file=f,
+                rows_where=f"{k} in (select {k} from batch where {k} is not null group by {k} having count(*) > 1)",
+            )
+        )
+    elif len(keys) > 1:
+        cols = ", ".join(qi(k) for k in keys)
+        all_null = " and ".join(f"{qi(k)} is null" for k in keys)
+        checks.append(
+            Check(
+                "unique:" + "+".join(keys),
+                "ExpectCompoundColumnsToBeUnique",
+                {"column_list": keys},
+                "キー項目（" + "・".join(headers[k] for k in keys) + "）の組み合わせが重複しています",
+                column="+".join(keys),
+                file=f,
+                rows_where=(
+                    f"({cols}) in (select {cols} from batch where not ({all_null}) group by {cols} having count(*) > 1)"
+                ),
+            )
+        )
+
+    for col in spec.columns:
+        c, h, base = qi(col.column), col.header, col.base_type
+        if col.required:
+            checks.append(
+                Check(
+                    f"not_null:{col.column}",
+                    "ExpectColumnValuesToNotBeNull",
+                    {"column": col.column},
+                    f"必須項目「{h}」が空欄です",
+                    column=col.column,
+                    file=f,
+                    rows_where=f"{c} is null",
+                )
+            )
+        if base == "code":
+            codes = list(col.codes)
+            checks.append(
+                Check(
+                    f"in_set:{col.column}",
+                    "ExpectColumnValuesToBeInSet",
+                    {"column": col.column, "value_set": codes},
+                    f"「{h}」にコード表（{'・'.join(codes)}）にない値があります",
+                    column=col.column,
+                    file=f,
+                    rows_where=f"{c} is not null and {c} not in ({', '.join(_lit(x) for x in codes)})",
+                )
+            )
+        elif base == "flag":
+            true, false = col.flag_labels
+            checks.append(
+                Check(
+                    f"in_set:{col.column}",
+                    "ExpectColumnValuesToBeInSet",
+                    {"column": col.column, "value_set": [True, False]},
+                    f"「{h}」が {true}/{false} 以外の値です",
+                    column=col.column,
+                    file=f,
+                    rows_where=f"{c} is not null and {c} not in (true, false)",
+                )
+            )
+        if base in ("date", "date_end", "month"):
+            checks.append(
+                Check(
+                    f"not_before:{col.column}",
+                    "ExpectColumnValuesToBeBetween",
+                    {"column": col.column, "min_value": earliest},
+                    f"「{h}」に{earliest}より前の日付があります",
+                    column=col.column,
+                    file=f,
+                    rows_where=f"{c} < {_lit(earliest)}::date",
+                )
+            )
+        if base == "date" and col.column != "extracted_on":
+            checks.append(
+                Check(
+                    f"not_after_extracted:{col.column}",
+                    "ExpectColumnPairValuesAToBeGreaterThanB",
+                    {
+                        "column_A": "extracted_on",
+                        "column_B": col.column,
+                        "or_equal": True,
+                        "ignore_row_if": "either_value_is_missing",
+                    },
+                    f"「{h}」が抽出日より後の日付（未来の日付）になっています",
+                    column=col.column,
+                    file=f,
+                    rows_where=f"{c} > {qi('extracted_on')}",
+                )
+            )
+
+    if previous_rows:
+        cfg = raw_cfg.get("row_count_band", {})
+        relative = float((cfg.get("per_table") or {}).get(spec.raw_table, cfg.get("relative", 0.2)))
+        low, high = band(previous_rows, relative, float(cfg.get("absolute_slack", 0)))
+        low, high = int(low), int(high + 0.999999)
+        checks.append(
+            Check(
+                "row_count",
+                "ExpectTableRowCountToBeBetween",
+                {"min_value": low, "max_value": high},
+                f"行数が前月（{previous_rows}行）から大きく変わっています（許容範囲 {low}～{high}行）",
+                file=f,
+            )
+        )
+    return checks
+
+
+def source_suites(source, run_month: str, thresholds: dict, previous_rows: dict[str, int | None]) -> list[SuiteSpec]:
+    """One SuiteSpec per file of a registry Source; ``previous_rows`` by raw_table (None: no month)."""
+    return [
+        SuiteSpec(
+            name=f"raw.{source.source}.{spec.raw_table}",
+            source=source.source,
+            asset=f"raw__{spec.raw_table}",
+            query=batch_query(spec.raw_table, run_month),
+            checks=file_checks(spec, thresholds, previous_rows.get(spec.raw_table)),
+            file=spec.file,
+        )
+        for spec in source.files
+    ]

@@ -1,0 +1,356 @@
+"""Quality alerts in Japanese: one e-mail per failing source to its data owners, a summary to IT.
+
+An owner's e-mail names every file of the source that was rejected or failed a gate, every
+ingestion rule (``ingest.rejections``) and every failed expectation (raw and identity gates),
+with counts and row numbers (``source_row_number``, capped), a link to the GX data docs, and
+what to do next (再提出の方法). It is built only from rule ids, headers, counts and row numbers —
+never from a value of the data, so no name, address or birth date can appear in it.
+
+:func:`send_alerts` is idempotent per DAG run: ``ingest.alerts_sent`` records (run_month,
+source, run_id) and a retry of the task does not send a mail already sent.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+from collections.abc import Iterable
+
+from mimamori.quality import GateResult, docs_url, flatten
+from mimamori.settings import Settings
+
+log = logging.getLogger("mimamori.alerts")
+
+IT_KEY = "__it__"
+ROW_LIST_LIMIT = 20
+
+ALERTS_DDL = """
+create table if not exists ingest.alerts_sent (
+    run_month text not null,
+    source text not null,
+    run_id text not null,
+    recipients text[] not null,
+    subject text not null,
+    rules text[] not null default '{}',
+    claimed_at timestamptz not null default now(),
+    sent_at timestamptz,
+    primary key (run_month, source, run_id)
+)
+"""
+
+STAGE_JA = {"ingest": "取り込み", "raw": "取り込み後の検査", "identity": "名寄せ後の検査", "marts": "判定結果の検査"}
+_TD = "style='border:1px solid #999;padding:4px 8px;vertical-align:top'"
+
+
+def _e(value) -> str:
+    return html.escape("" if value is None else str(value))
+
+
+def _rows_text(rows: list[int] | None, count: int | None) -> str:
+    rows = list(rows or [])
+    if not rows:
+        return "—"
+    shown = ", ".join(map(str, rows[:ROW_LIST_LIMIT]))
+    total = count if count is not None else len(rows)
+    if total > len(rows[:ROW_LIST_LIMIT]):
+        return f"{shown} …ほか{total - len(rows[:ROW_LIST_LIMIT])}行（計{total}行）"
+    return f"{shown}行目"
+
+
+def _rule_ja(rule: str) -> str:
+    try:
+        from mimamori.ingest.validate import RULES
+
+        return RULES.get(rule, (rule, rule))[0]
+    except Exception:  # noqa: BLE001 - the ingestion package may be mid-change; the id still names the rule
+        return rule
+
+
+def _rejection_dict(r) -> dict:
+    if isinstance(r, dict):
+        return r
+    return {
+        "file": r.file,
+        "rule": r.rule,
+        "rows": list(r.rows),
+        "column": r.column,
+        "message_ja": r.message_ja,
+    }
+
+
+def _source(source, registry: dict | None):
+    if not isinstance(source, str):
+        return source
+    from mimamori.ingest.registry import load_registry
+
+    return (registry if registry is not None else load_registry())[source]
+
+
+def _gate_items(gate_result) -> list[dict]:
+    return [item for r in flatten(gate_result) for item in r.failed]
+
+
+def broken_rules(rejections: Iterable, gate_result) -> list[str]:
+    """Stable ids of every rule / expectation the source broke (ingestion rule ids, gate check ids)."""
+    ids = [f"ingest:{_rejection_dict(r)['rule']}" for r in rejections]
+    for item in _gate_items(gate_result):
+        ids.append(f"{item['stage']}:{item.get('check_id') or item['expectation']}")
+    return sorted(set(ids))
+
+
+def owner_alert(settings: Settings, source, run_month: str, rejections: Iterable, gate_result, *, registry=None):
+    """(to, subject, html) of the e-mail to a source's data owners (Japanese, no personal value).
+
+    ``rejections``: rows of ``ingest.rejections`` for the source and month (dicts or Rejection
+    objects); ``gate_result``: the source's GateResult(s) (raw and/or identity) or None.
+    """
+    src = _source(source, registry)
+    rejections = [_rejection_dict(r) for r in rejections]
+    items = _gate_items(gate_result)
+    to = [owner.email for owner in src.data_owners]
+    n_problems = len(rejections) + len(items)
+    files = sorted({r["file"] for r in rejections} | {i["file"] for i in items if i.get("file")})
+    subject = f"【要対応】{run_month}分 {src.department}の提供データに{n_problems}件の問題があります（{src.source}）"
+
+    blocked = src.on_failure != "skip" or src.source == "jumin"
+    effect = (
+        "このため、今月の判定結果は公開されず、ダッシュボードは前回公開した月のまま表示されます。"
+        if blocked
+        else "この提供元は「問題があれば除外して公開」の設定のため、今月はこの提供元の項目を全員「データなし」として公開します。"
+    )
+    parts = [
+        "<html><body style='font-family:sans-serif'>",
+        f"<p>{_e(src.department)} データ提供ご担当者様</p>",
+        f"<p>こども見守りデータ基盤の月次処理（対象月 <b>{_e(run_month)}</b>）で、貴課からご提供いただいた"
+        f"ファイルに問題が見つかりました。{effect}</p>",
+        "<p>対象ファイル: " + "、".join(f"<b>{_e(f)}</b>" for f in files) + "</p>",
+    ]
+    if rejections:
+        parts.append("<h3>1. 取り込み時の検査で受け付けられなかった内容</h3>")
+        parts.append(
+            f"<table style='border-collapse:collapse'><tr><th {_TD}>ファイル</th><th {_TD}>規則</th>"
+            f"<th {_TD}>列</th><th {_TD}>件数</th><th {_TD}>行番号</th><th {_TD}>内容</th></tr>"
+        )
+        for r in sorted(rejections, key=lambda x: (x["file"], x["rule"], x.get("column") or "")):
+            rows = list(r.get("rows") or [])
+            parts.append(
+                f"<tr><td {_TD}>{_e(r['file'])}</td><td {_TD}>{_e(_rule_ja(r['rule']))}<br><code>{_e(r['rule'])}</code></td>"
+                f"<td {_TD}>{_e(r.get('column') or '—')}</td><td {_TD}>{len(rows) if rows else '—'}</td>"
+                f"<td {_TD}>{_e(_rows_text(rows, len(rows)))}</td><td {_TD}>{_e(r.get('message_ja'))}</td></tr>"
+            )
+        parts.append("</table>")
+    if items:
+        parts.append(f"<h3>{2 if rejections else 1}. 品質検査（Great Expectations）で不合格になった項目</h3>")
+        parts.append(
+            f"<table style='border-collapse:collapse'><tr><th {_TD}>ファイル</th><th {_TD}>検査</th>"
+            f"<th {_TD}>件数</th><th {_TD}>行番号</th><th {_TD}>詳細</th></tr>"
+        )
+        for i in items:
+            count = i.get("unexpected_count")
+            observed = i.get("observed")
+            extra = ""
+            if observed is not None and i["expectation"] == "expect_table_row_count_to_be_between":
+                extra = f"（今月 {int(observed)}行）"
+            elif observed is not None and i["expectation"] == "expect_column_mean_to_be_between":
+                extra = f"（今月 {float(observed):.1%}）"
+            parts.append(
+                f"<tr><td {_TD}>{_e(i.get('file') or '—')}</td>"
+                f"<td {_TD}>{_e(STAGE_JA.get(i['stage'], i['stage']))}: {_e(i['description_ja'])}{_e(extra)}"
+                f"<br><code>{_e(i['expectation'])}</code></td>"
+                f"<td {_TD}>{_e(count if count is not None else '—')}</td>"
+                f"<td {_TD}>{_e(_rows_text(i.get('rows'), count))}</td>"
+                f"<td {_TD}><a href='{_e(i.get('docs_url') or docs_url(settings))}'>検査結果の詳細</a></td></tr>"
+            )
+        parts.append("</table>")
+    parts += [
+        "<p>行番号は、ご提供いただいたファイルの行番号です（見出し行が1行目）。"
+        "個人情報保護のため、このメールには氏名・住所・生年月日などの値は記載していません。"
+        "該当行の内容は、貴課のシステムでご確認ください。</p>",
+        f"<p>検査結果の一覧（データドキュメント）: <a href='{_e(docs_url(settings))}'>{_e(docs_url(settings))}</a></p>",
+        "<h3>再提出の方法</h3><ol>",
+        "<li>上の行番号と規則をもとに、元のシステムのデータを確認・修正してください。</li>",
+        "<li>契約どおりのファイル名・列見出し・文字コードで、ファイルを出力し直してください"
+        "（不足列・見出しの変更・重複したキー・抽出日より後の日付などがないこと）。</li>",
+        f"<li>出力したファイルを、いつもの提出フォルダ <code>{_e(run_month)}/{_e(src.source)}/</code> に置き直してください"
+        + ("（受け付けられなかったファイルは隔離フォルダに移してあります）" if rejections else "")
+        + "。</li>",
+        f"<li>置き直したら、情報システム担当（<a href='mailto:{_e(settings.it_email)}'>{_e(settings.it_email)}</a>）に"
+        "ご連絡ください。対象月の処理を再実行します。</li></ol>",
+        "<p>このメールは こども見守りデータ基盤 から自動送信されています。</p>",
+        "</body></html>",
+    ]
+    return to, subject, "\n".join(parts)
+
+
+def it_summary(
+    settings: Settings,
+    run_month: str,
+    results,
+    rejections_by_source: dict[str, list] | None = None,
+    decision: dict | None = None,
+    *,
+    registry=None,
+):
+    """(to, subject, html) of the run's quality summary for IT: every source's status, counts only."""
+    from mimamori.ingest.registry import load_registry
+
+    registry = registry if registry is not None else load_registry()
+    rejections_by_source = rejections_by_source or {}
+    flat = flatten(results)
+    by = {(r.stage, r.source): r for r in flat}
+
+    def cell(stage: str, source: str) -> str:
+        r = by.get((stage, source))
+        if r is None:
+            return "—"
+        if r.success and not r.skipped:
+            return "合格"
+        if r.success:
+            return f"省略（{_e(r.reason)}）"
+        if r.skipped:
+            return f"未検査（{_e(r.reason)}）"
+        return f"<b>不合格 {len(r.failed)}件</b>"
+
+    failing = sorted({s for s, rej in rejections_by_source.items() if rej} | {r.source for r in flat if not r.success})
+    if decision is None:
+        from mimamori.quality import publication_decision
+
+        decision = publication_decision(flat, registry)
+    published = decision.get("publish")
+    state = "公開可" if published else "公開停止（前月のまま）"
+    subject = f"[mimamori] {run_month} 品質検査の結果: {state}（問題のある提供元 {len(failing)}件）"
+    rows = []
+    for name, src in registry.items():
+        rej = rejections_by_source.get(name) or []
+        rows.append(
+            f"<tr><td {_TD}>{_e(name)}</td><td {_TD}>{_e(src.department)}</td><td {_TD}>{_e(src.on_failure)}</td>"
+            f"<td {_TD}>{'<b>却下 ' + str(len(rej)) + '件</b>' if rej else '—'}</td>"
+            f"<td {_TD}>{cell('raw', name)}</td><td {_TD}>{cell('identity', name)}</td></tr>"
+        )
+    marts = by.get(("marts", "marts"))
+    parts = [
+        "<html><body style='font-family:sans-serif'>",
+        f"<p>対象月 <b>{_e(run_month)}</b> の品質検査の結果です。判定: <b>{_e(state)}</b></p>",
+        f"<table style='border-collapse:collapse'><tr><th {_TD}>提供元</th><th {_TD}>部署</th><th {_TD}>失敗時</th>"
+        f"<th {_TD}>取り込み</th><th {_TD}>取り込み後の検査</th><th {_TD}>名寄せ後の検査</th></tr>",
+        *rows,
+        "</table>",
+        f"<p>判定結果の検査: {cell('marts', 'marts') if marts else '—'}</p>",
+    ]
+    if marts and marts.failed:
+        parts.append("<ul>")
+        for i in marts.failed:
+            parts.append(f"<li>{_e(i['description_ja'])}（{_e(i['expectation'])}）</li>")
+        parts.append("</ul>")
+    if decision.get("blocking"):
+        parts.append(f"<p>公開を止めた提供元: {_e('、'.join(decision['blocking']))}</p>")
+    if decision.get("skipped_sources"):
+        parts.append(f"<p>除外して公開する提供元（skip）: {_e('、'.join(decision['skipped_sources']))}</p>")
+    parts += [
+        f"<p>データドキュメント: <a href='{_e(docs_url(settings))}'>{_e(docs_url(settings))}</a></p>",
+        "<p>提供元ごとの詳細は各データ所有者に送信済みです。このメールには個人を特定する情報は含まれていません。</p>",
+        "</body></html>",
+    ]
+    return [settings.it_email], subject, "\n".join(parts)
+
+
+def _loader(settings: Settings):
+    from mimamori.stack import pg
+
+    return pg.connect(settings, role="loader", autocommit=True)
+
+
+def read_rejections(conn, run_month: str) -> dict[str, list[dict]]:
+    if not conn.execute("select to_regclass('ingest.rejections') is not null").fetchone()[0]:
+        return {}
+    out: dict[str, list[dict]] = {}
+    for source, file, rule, rows, column, message_ja in conn.execute(
+        'select source, file, rule, rows, "column", message_ja from ingest.rejections'
+        " where run_month = %s order by source, file, rule, recorded_at",
+        (run_month,),
+    ).fetchall():
+        out.setdefault(source, []).append(
+            {"file": file, "rule": rule, "rows": list(rows or []), "column": column, "message_ja": message_ja}
+        )
+    return out
+
+
+def send_alerts(
+    settings: Settings,
+    run_month: str,
+    results,
+    *,
+    run_id: str,
+    registry: dict | None = None,
+    include_it_summary: bool = True,
+    conn_id: str = "smtp_default",
+) -> list[dict]:
+    """Mail each failing source's owners once for this run (and IT a summary); returns what was sent.
+
+    A source fails when ingestion rejected its files or its raw / identity gate failed.
+    ``results``: every GateResult of the run (or their dicts / mappings). Idempotent per
+    ``run_id`` through ``ingest.alerts_sent``: a mail already sent is not sent again (status
+    ``already_sent``); one whose send crashed before it was recorded is sent on the retry.
+    """
+    from mimamori.ingest.registry import load_registry
+    from mimamori.pipeline import send_mail
+    from mimamori.quality import publication_decision
+
+    registry = registry if registry is not None else load_registry()
+    flat = flatten(results)
+    sent: list[dict] = []
+    with _loader(settings) as conn:
+        conn.execute(ALERTS_DDL)
+        rejections = read_rejections(conn, run_month)
+        gate_by_source: dict[str, list[GateResult]] = {}
+        for r in flat:
+            if r.source in registry and r.stage in ("raw", "identity"):
+                gate_by_source.setdefault(r.source, []).append(r)
+        failing = [
+            name for name in registry if rejections.get(name) or any(r.failed for r in gate_by_source.get(name, []))
+        ]
+        messages: list[tuple[str, list[str], str, str, list[str]]] = []
+        for name in failing:
+            gates = gate_by_source.get(name, [])
+            to, subject, body = owner_alert(
+                settings, registry[name], run_month, rejections.get(name, []), gates, registry=registry
+            )
+            messages.append((name, to, subject, body, broken_rules(rejections.get(name, []), gates)))
+        if include_it_summary:
+            decision = publication_decision(flat + _rejected_as_results(rejections, flat), registry)
+            to, subject, body = it_summary(settings, run_month, flat, rejections, decision, registry=registry)
+            messages.append((IT_KEY, to, subject, body, []))
+        for key, to, subject, body, rules in messages:
+            row = conn.execute(
+                "select sent_at from ingest.alerts_sent where run_month = %s and source = %s and run_id = %s",
+                (run_month, key, run_id),
+            ).fetchone()
+            if row and row[0] is not None:
+                log.info("alert %s %s already sent for run %s", key, run_month, run_id)
+                sent.append({"source": key, "to": to, "subject": subject, "rules": rules, "status": "already_sent"})
+                continue
+            conn.execute(
+                "insert into ingest.alerts_sent (run_month, source, run_id, recipients, subject, rules)"
+                " values (%s, %s, %s, %s, %s, %s) on conflict (run_month, source, run_id) do update"
+                " set recipients = excluded.recipients, subject = excluded.subject, rules = excluded.rules,"
+                " claimed_at = now()",
+                (run_month, key, run_id, to, subject, rules),
+            )
+            send_mail(to, subject, body, conn_id=conn_id)
+            conn.execute(
+                "update ingest.alerts_sent set sent_at = now() where run_month = %s and source = %s and run_id = %s",
+                (run_month, key, run_id),
+            )
+            log.info("alert %s %s sent to %d recipient(s): %d rule(s)", key, run_month, len(to), len(rules))
+            sent.append({"source": key, "to": to, "subject": subject, "rules": rules, "status": "sent"})
+    return sent
+
+
+def _rejected_as_results(rejections: dict[str, list], flat: list[GateResult]) -> list[GateResult]:
+    """Sources rejected at ingestion but absent from the gate results still count as failed."""
+    have = {r.source for r in flat if r.stage == "raw"}
+    return [
+        GateResult(source, "raw", success=False, skipped=True, reason="rejected_at_ingestion")
+        for source, rej in rejections.items()
+        if rej and source not in have
+    ]

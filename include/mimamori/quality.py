@@ -1,0 +1,583 @@
+"""Quality gates with Great Expectations (GX Core 1.x): raw, identity and marts (docs/quality.md).
+
+The suites are code under ``expectations/`` (their checks, thresholds in
+``expectations/thresholds.yml``); this module turns them into GX suites (add-or-update), runs one
+checkpoint per source over a batch of the run month, builds the data docs into
+``<state_dir>/gx/data_docs`` and returns a :class:`GateResult` per source.
+
+Nothing personal leaves a gate: GX runs with ``SUMMARY`` and ``partial_unexpected_count: 0`` (no
+unexpected values or index lists in results, logs or data docs); the row numbers of offending
+rows (``source_row_number``) are computed here by our own SQL, capped at
+:data:`ROW_LIST_LIMIT`, and reported with a count. GX is imported once per call (~3–6 s), so a
+stage validates all of its sources in one call.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import logging
+import os
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mimamori.settings import Settings
+
+log = logging.getLogger("mimamori.quality")
+
+ROW_LIST_LIMIT = 20
+#: Keeps no unexpected values, no index lists: only counts (style.md, GX section).
+RESULT_FORMAT = {
+    "result_format": "SUMMARY",
+    "partial_unexpected_count": 0,
+    "include_unexpected_rows": False,
+    "return_unique_unexpected": False,
+}
+DATASOURCE = "warehouse"
+#: Environment variable GX substitutes into the connection string (never written to disk).
+GX_URL_ENV = "MIMAMORI_GX_WAREHOUSE_URL"
+#: Base URL under which the local stack serves the data docs (else file:// paths).
+DOCS_URL_ENV = "MIMAMORI_GX_DOCS_URL"
+#: The data-docs index lists the latest validations only (building it reads each one).
+DOCS_INDEX_LIMIT = 150
+
+
+@dataclass
+class GateResult:
+    """The outcome of one gate for one source (or ``marts``). JSON-able via :meth:`to_dict`.
+
+    ``failed`` items: ``{stage, check_id, expectation, description_ja, file, column,
+    unexpected_count, rows (≤ 20 source_row_numbers, raw/identity only), observed, docs_url}`` —
+    counts, row numbers and aggregate shares only.
+    """
+
+    source: str
+    stage: str  # raw | identity | marts
+    success: bool
+    skipped: bool = False
+    failed: list[dict] = field(default_factory=list)
+    reason: str | None = None  # why skipped (not evaluated)
+    docs_url: str | None = None
+    checks: int = 0
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict | GateResult) -> GateResult:
+        if isinstance(data, GateResult):
+            return data
+        return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def expectations_module(settings: Settings, name: str):
+    """Import ``expectations/<name>.py`` of the repository (a package named mimamori_expectations)."""
+    pkg = "mimamori_expectations"
+    if pkg not in sys.modules:
+        folder = Path(settings.root) / "expectations"
+        spec = importlib.util.spec_from_file_location(
+            pkg, folder / "__init__.py", submodule_search_locations=[str(folder)]
+        )
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[pkg] = module
+        spec.loader.exec_module(module)
+    return importlib.import_module(f"{pkg}.{name}")
+
+
+def load_thresholds(settings: Settings) -> dict:
+    return expectations_module(settings, "checks").load_thresholds()
+
+
+def _connect(settings: Settings):
+    from mimamori.stack import pg
+
+    return pg.connect(settings, role="transformer", autocommit=True)
+
+
+def _sqlalchemy_url(settings: Settings) -> str:
+    dsn = settings.dsn(role="transformer")
+    return dsn.replace("postgresql://", "postgresql+psycopg://", 1)
+
+
+def gx_dir(settings: Settings) -> Path:
+    return Path(settings.state_dir) / "gx"
+
+
+def docs_dir(settings: Settings) -> Path:
+    return gx_dir(settings) / "data_docs"
+
+
+def docs_url(settings: Settings, page: str | None = None) -> str:
+    """URL of a data-docs page (or the index): MIMAMORI_GX_DOCS_URL/… if set, else file://…."""
+    base = getattr(settings, "gx_docs_url", None) or os.environ.get(DOCS_URL_ENV)
+    root = docs_dir(settings)
+    if page and page.startswith("file://"):
+        page = str(Path(page[len("file://") :]).relative_to(root))
+    page = page or "index.html"
+    if base:
+        return base.rstrip("/") + "/" + page
+    return (root / page).as_uri()
+
+
+def _gx_context(settings: Settings):
+    """An ephemeral GX context with filesystem stores under <state_dir>/gx (one import per call)."""
+    started = time.monotonic()
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import (
+        DataContextConfig,
+        InMemoryStoreBackendDefaults,
+        ProgressBarsConfig,
+    )
+
+    log.info("great_expectations %s imported in %.1fs", gx.__version__, time.monotonic() - started)
+    root = gx_dir(settings)
+    root.mkdir(parents=True, exist_ok=True)
+    # Suites, validation definitions and checkpoints live in memory (the code under expectations/
+    # is their source of truth); only validation results (counts, no values) persist, for the docs.
+    stores = InMemoryStoreBackendDefaults(init_temp_docs_sites=False)
+    stores.stores[stores.validation_results_store_name]["store_backend"] = {
+        "class_name": "TupleFilesystemStoreBackend",
+        "base_directory": str(root / "validations"),
+    }
+    config = DataContextConfig(
+        store_backend_defaults=stores,
+        data_docs_sites={
+            "local_site": {
+                "class_name": "SiteBuilder",
+                "show_how_to_buttons": False,
+                "store_backend": {
+                    "class_name": "TupleFilesystemStoreBackend",
+                    "base_directory": str(docs_dir(settings)),
+                },
+                "site_index_builder": {
+                    "class_name": "DefaultSiteIndexBuilder",
+                    "validation_results_limit": DOCS_INDEX_LIMIT,
+                },
+            }
+        },
+        analytics_enabled=False,
+        progress_bars=ProgressBarsConfig(globally=False),
+    )
+    context = gx.get_context(project_config=config)
+    os.environ[GX_URL_ENV] = _sqlalchemy_url(settings)
+    datasource = context.data_sources.add_or_update_postgres(name=DATASOURCE, connection_string="${" + GX_URL_ENV + "}")
+    return gx, context, datasource
+
+
+def _relation_info(conn, relation: str) -> tuple[str | None, set[str]]:
+    """(schema-qualified name or None, its columns). A bare name is looked up in any schema."""
+    if "." in relation:
+        schema, table = relation.split(".", 1)
+        row = conn.execute(
+            "select table_schema, table_name from information_schema.tables where table_schema = %s and table_name = %s",
+            (schema, table),
+        ).fetchone()
+    else:
+        row = conn.execute(
+            "select table_schema, table_name from information_schema.tables where table_name = %s"
+            " and table_schema not in ('pg_catalog', 'information_schema') order by table_schema limit 1",
+            (relation,),
+        ).fetchone()
+    if not row:
+        return None, set()
+    cols = {
+        r[0]
+        for r in conn.execute(
+            "select column_name from information_schema.columns where table_schema = %s and table_name = %s", row
+        ).fetchall()
+    }
+    return f"{row[0]}.{row[1]}", cols
+
+
+def _offending_rows(conn, spec, check) -> tuple[int, list[int]]:
+    """Count and first ROW_LIST_LIMIT row numbers of the batch rows that break ``check`` (own SQL)."""
+    cte = f"with batch as ({spec.query}) "
+    count = conn.execute(cte + f"select count(*) from batch where {check.rows_where}").fetchone()[0]
+    rows: list[int] = []
+    if check.row_column:
+        rows = [
+            r[0]
+            for r in conn.execute(
+                cte + f'select "{check.row_column}" from batch where {check.rows_where}'
+                f" order by 1 limit {ROW_LIST_LIMIT}"
+            ).fetchall()
+        ]
+    return int(count), rows
+
+
+def _run(settings: Settings, stage: str, run_month: str, groups: dict[str, list], conn) -> dict[str, GateResult]:
+    """Run one checkpoint per group (source) of SuiteSpecs; one GX context for all."""
+    if not groups:
+        return {}
+    gx, context, datasource = _gx_context(settings)
+    import great_expectations.expectations as gxe
+    from great_expectations.core.run_identifier import RunIdentifier
+    from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
+
+    results: dict[str, GateResult] = {}
+    outcomes = []
+    suite_ids = []
+    for source, specs in groups.items():
+        started = time.monotonic()
+        by_suite = {}
+        definitions = []
+        for spec in specs:
+            asset = datasource.add_query_asset(name=spec.asset, query=spec.query)
+            batch = asset.add_batch_definition_whole_table("run_month")
+            suite = context.suites.add(  # a fresh in-memory store per call
+                gx.ExpectationSuite(
+                    name=spec.name,
+                    expectations=[check.to_gx(gxe) for check in spec.checks],
+                    meta={"notes": f"mimamori {stage} gate ({source})"},
+                )
+            )
+            suite_ids.append(ExpectationSuiteIdentifier(name=spec.name))
+            definitions.append(
+                context.validation_definitions.add(gx.ValidationDefinition(name=spec.name, data=batch, suite=suite))
+            )
+            by_suite[spec.name] = spec
+        checkpoint = context.checkpoints.add(
+            gx.Checkpoint(
+                name=f"{stage}.{source}",
+                validation_definitions=definitions,
+                actions=[],  # data docs are built once per call, below
+                result_format=RESULT_FORMAT,
+            )
+        )
+        outcome = checkpoint.run(run_id=RunIdentifier(run_name=f"{run_month}-{stage}"))
+        outcomes.append((source, time.monotonic() - started, outcome, by_suite))
+    docs_started = time.monotonic()
+    keys = [key for _, _, outcome, _ in outcomes for key in outcome.run_results]
+    context.build_data_docs(site_names=["local_site"], resource_identifiers=keys + suite_ids)
+    log.info("%s gate %s: data docs built in %.1fs", stage, run_month, time.monotonic() - docs_started)
+    for source, validated_in, outcome, by_suite in outcomes:
+        started = time.monotonic() - validated_in
+        failed: list[dict] = []
+        n_checks = 0
+        for key, validation in outcome.run_results.items():
+            spec = by_suite[key.expectation_suite_identifier.name]
+            checks = {c.check_id: c for c in spec.checks}
+            try:
+                page = context.get_docs_sites_urls(resource_identifier=key, site_name="local_site")[0]["site_url"]
+                page_url = docs_url(settings, page)
+            except Exception:  # noqa: BLE001 - a missing docs page must not hide a failed gate
+                page_url = docs_url(settings)
+            missing_columns = set()
+            for r in validation.results:
+                n_checks += 1
+                cfg = r.expectation_config
+                if not r.success and cfg.type == "expect_column_to_exist":
+                    missing_columns.add(cfg.kwargs.get("column"))
+            for r in validation.results:
+                if r.success:
+                    continue
+                cfg = r.expectation_config
+                check = checks.get((cfg.meta or {}).get("check_id"))
+                raised = bool(r.exception_info and r.exception_info.get("raised_exception"))
+                column = check.column if check else cfg.kwargs.get("column")
+                if raised and (
+                    missing_columns & {cfg.kwargs.get(k) for k in ("column", "column_A", "column_B")}
+                    or any(c in missing_columns for c in cfg.kwargs.get("column_list") or [])
+                ):
+                    continue  # reported once, as the missing column
+                item: dict[str, Any] = {
+                    "stage": stage,
+                    "check_id": check.check_id if check else None,
+                    "expectation": cfg.type,
+                    "description_ja": check.description_ja if check else cfg.type,
+                    "file": spec.file or (check.file if check else None),
+                    "column": column,
+                    "unexpected_count": (r.result or {}).get("unexpected_count"),
+                    "rows": [],
+                    "observed": (r.result or {}).get("observed_value")
+                    if isinstance((r.result or {}).get("observed_value"), int | float)
+                    else None,
+                    "error": raised,
+                    "docs_url": page_url,
+                }
+                if raised:  # the message is not logged: it could quote a value
+                    log.error("%s %s: %s could not be evaluated", stage, spec.name, cfg.type)
+                if check and check.rows_where and not raised:
+                    count, rows = _offending_rows(conn, spec, check)
+                    item["unexpected_count"] = count
+                    item["rows"] = rows
+                failed.append(item)
+        seconds = time.monotonic() - started
+        results[source] = GateResult(
+            source=source,
+            stage=stage,
+            success=not failed,
+            failed=failed,
+            docs_url=docs_url(settings),
+            checks=n_checks,
+            seconds=round(seconds, 2),
+        )
+        log.info(
+            "%s gate %s %s: %s (%d expectations, %d failed, %.1fs)",
+            stage,
+            source,
+            run_month,
+            "ok" if not failed else "FAILED",
+            n_checks,
+            len(failed),
+            seconds,
+        )
+        for item in failed:
+            log.warning(
+                "%s gate %s: %s %s %s: %s row(s)%s",
+                stage,
+                source,
+                item["file"] or "",
+                item["expectation"],
+                item["column"] or "",
+                item["unexpected_count"] if item["unexpected_count"] is not None else "-",
+                (" rows " + ",".join(map(str, item["rows"]))) if item["rows"] else "",
+            )
+    return results
+
+
+# --------------------------------------------------------------------------- gates
+
+
+def validate_raw(
+    settings: Settings,
+    run_month: str,
+    sources: list[str] | None = None,
+    *,
+    registry: dict | None = None,
+    thresholds: dict | None = None,
+) -> dict[str, GateResult]:
+    """The raw gate of every (or the named) source for the run month, one GX import for all.
+
+    A source rejected at ingestion (rows in ``ingest.rejections``) or not loaded this month (no
+    ``ingest.file_loads`` row) is not validated: ``skipped=True, success=False`` with the reason.
+    """
+    from mimamori.ingest.registry import load_registry
+
+    checks_mod = expectations_module(settings, "checks")
+    raw_suites = expectations_module(settings, "raw_suites")
+    checks_mod.check_month(run_month)
+    registry = registry if registry is not None else load_registry()
+    thresholds = thresholds if thresholds is not None else checks_mod.load_thresholds()
+    previous = checks_mod.previous_month(run_month)
+    names = sources or list(registry)
+    results: dict[str, GateResult] = {}
+    groups: dict[str, list] = {}
+    with _connect(settings) as conn:
+        have_ingest = conn.execute(
+            "select to_regclass('ingest.rejections') is not null and to_regclass('ingest.file_loads') is not null"
+        ).fetchone()[0]
+        for name in names:
+            source = registry[name]
+            rejected = loaded = 0
+            if have_ingest:
+                rejected = conn.execute(
+                    "select count(*) from ingest.rejections where run_month = %s and source = %s", (run_month, name)
+                ).fetchone()[0]
+                loaded = conn.execute(
+                    "select count(*) from ingest.file_loads where run_month = %s and source = %s", (run_month, name)
+                ).fetchone()[0]
+            if rejected or not loaded:
+                reason = "rejected_at_ingestion" if rejected else "not_loaded"
+                results[name] = GateResult(name, "raw", success=False, skipped=True, reason=reason)
+                log.warning("raw gate %s %s: not validated (%s)", name, run_month, reason)
+                continue
+            prev_rows: dict[str, int | None] = {}
+            for spec in source.files:
+                exists = conn.execute("select to_regclass(%s) is not null", (f"raw.{spec.raw_table}",)).fetchone()[0]
+                count = 0
+                if exists:
+                    count = conn.execute(
+                        f'select count(*) from raw."{spec.raw_table}" where run_month = %s', (previous,)
+                    ).fetchone()[0]
+                prev_rows[spec.raw_table] = count or None
+            groups[name] = raw_suites.source_suites(source, run_month, thresholds, prev_rows)
+        results.update(_run(settings, "raw", run_month, groups, conn))
+    return {name: results[name] for name in names}
+
+
+def validate_identity(
+    settings: Settings, run_month: str, *, registry: dict | None = None, thresholds: dict | None = None
+) -> dict[str, GateResult]:
+    """Share of each source's records unmatched / in review after 名寄せ, per source.
+
+    Tolerant: without the identity link table every source is ``skipped`` (success=True); a
+    source without link rows this month is skipped likewise.
+    """
+    from mimamori.ingest.registry import load_registry
+
+    checks_mod = expectations_module(settings, "checks")
+    identity_suite = expectations_module(settings, "identity_suite")
+    checks_mod.check_month(run_month)
+    registry = registry if registry is not None else load_registry()
+    thresholds = thresholds if thresholds is not None else checks_mod.load_thresholds()
+    cfg = thresholds.get("identity", {})
+    results: dict[str, GateResult] = {}
+    with _connect(settings) as conn:
+        relation, cols = _relation_info(conn, cfg.get("relation", "int_identity__links"))
+        needed = {cfg.get("raw_table_column", "raw_table"), cfg.get("status_column", "link_status")}
+        if not relation or not needed <= cols:
+            reason = "identity_model_absent" if not relation else "identity_model_columns_missing"
+            log.warning("identity gate %s: skipped (%s)", run_month, reason)
+            return {n: GateResult(n, "identity", success=True, skipped=True, reason=reason) for n in registry}
+        has_month = "run_month" in cols
+        counts = dict(
+            conn.execute(
+                f"select {checks_mod.qi(cfg.get('raw_table_column', 'raw_table'))}, count(*) from {checks_mod.qrel(relation)}"
+                + (" where run_month = %s" if has_month else "")
+                + " group by 1",
+                (run_month,) if has_month else (),
+            ).fetchall()
+        )
+        groups = {}
+        for name, source in registry.items():
+            spec = identity_suite.source_suite(
+                source,
+                run_month,
+                thresholds,
+                relation,
+                link_counts=counts,
+                has_run_month=has_month,
+                has_row_number="source_row_number" in cols,
+            )
+            if spec is None:
+                results[name] = GateResult(name, "identity", success=True, skipped=True, reason="no_link_rows")
+            else:
+                groups[name] = [spec]
+        results.update(_run(settings, "identity", run_month, groups, conn))
+    return {name: results[name] for name in registry}
+
+
+def validate_marts(settings: Settings, run_month: str, *, thresholds: dict | None = None) -> dict[str, GateResult]:
+    """Flagged share per type vs last month, evidence behind every flag, ages 0–18: ``{'marts': GateResult}``.
+
+    Parts whose relations do not exist (yet) are left out; with none left the result is skipped.
+    """
+    checks_mod = expectations_module(settings, "checks")
+    marts_suite = expectations_module(settings, "marts_suite")
+    checks_mod.check_month(run_month)
+    thresholds = thresholds if thresholds is not None else checks_mod.load_thresholds()
+    m = thresholds.get("marts", {})
+    specs = []
+    with _connect(settings) as conn:
+        scores_cfg = m.get("scores", {})
+        scores, scores_cols = _relation_info(conn, scores_cfg.get("relation", "marts.child_type_scores"))
+        type_col = scores_cfg.get("type_column", "type_code")
+        flag_col = scores_cfg.get("flagged_column", "is_flagged")
+        if scores and {type_col, flag_col} <= scores_cols:
+            s_month = "run_month" in scores_cols
+            qt, qf = checks_mod.qi(type_col), checks_mod.qi(flag_col)
+            types = [
+                r[0]
+                for r in conn.execute(
+                    f"select distinct {qt} from {checks_mod.qrel(scores)}"
+                    + (" where run_month = %s" if s_month else ""),
+                    (run_month,) if s_month else (),
+                ).fetchall()
+                if r[0] is not None
+            ]
+            history, history_cols = _relation_info(conn, m.get("scores_history", "history.child_type_scores"))
+            previous: dict[str, float] = {}
+            if history and {type_col, flag_col, "run_month"} <= history_cols:
+                previous = {
+                    t: float(share)
+                    for t, share in conn.execute(
+                        f"select {qt}, avg({qf}::int) from {checks_mod.qrel(history)} where run_month = %s group by 1",
+                        (checks_mod.previous_month(run_month),),
+                    ).fetchall()
+                    if share is not None
+                }
+            spec = marts_suite.flagged_share_suite(
+                run_month, thresholds, scores, has_run_month=s_month, types=types, previous=previous
+            )
+            if spec:
+                specs.append(spec)
+            evidence, evidence_cols = _relation_info(
+                conn, m.get("evidence", {}).get("relation", "marts.child_type_evidence")
+            )
+            if evidence:
+                specs.append(
+                    marts_suite.evidence_suite(
+                        run_month,
+                        thresholds,
+                        scores,
+                        evidence,
+                        scores_month=s_month,
+                        evidence_month="run_month" in evidence_cols,
+                    )
+                )
+        for item in m.get("ages", []):
+            relation, cols = _relation_info(conn, item["relation"])
+            if relation and item["column"] in cols:
+                specs.append(
+                    marts_suite.age_suite(
+                        run_month, thresholds, relation, item["column"], has_run_month="run_month" in cols
+                    )
+                )
+        if not specs:
+            log.warning("marts gate %s: skipped (no mart relation found)", run_month)
+            return {"marts": GateResult("marts", "marts", success=True, skipped=True, reason="marts_absent")}
+        return _run(settings, "marts", run_month, {"marts": specs}, conn)
+
+
+# --------------------------------------------------------------------------- decisions
+
+
+def publication_decision(results, registry: dict | None = None) -> dict:
+    """Whether the month may publish, given every gate result of the run.
+
+    ``results``: GateResults (or their dicts), or mappings of them. A failing source blocks
+    unless its registry policy is ``skip`` (never for ``jumin``); a failed marts gate always
+    blocks. Returns ``{publish, blocking: [...], skipped_sources: [...], summary: {...}}``.
+    """
+    from mimamori.ingest.registry import NEVER_SKIP, load_registry
+
+    registry = registry if registry is not None else load_registry()
+    flat = flatten(results)
+    blocking, skipped_sources = set(), set()
+    for r in flat:
+        if r.success:
+            continue
+        policy = registry[r.source].on_failure if r.source in registry else "block"
+        if policy == "skip" and r.source not in NEVER_SKIP:
+            skipped_sources.add(r.source)
+        else:
+            blocking.add(r.source)
+    return {
+        "publish": not blocking,
+        "blocking": sorted(blocking),
+        "skipped_sources": sorted(skipped_sources),
+        "summary": summary(flat),
+    }
+
+
+def flatten(results) -> list[GateResult]:
+    """GateResults from a GateResult, a dict of them, a list of either, or their to_dict() forms."""
+    out: list[GateResult] = []
+    if results is None:
+        return out
+    if isinstance(results, GateResult) or (isinstance(results, dict) and "stage" in results and "source" in results):
+        return [GateResult.from_dict(results)]
+    items = results.values() if isinstance(results, dict) else results
+    for item in items:
+        out.extend(flatten(item))
+    return out
+
+
+def summary(results) -> dict:
+    """{stage: {source: 'passed'|'failed'|'skipped'|'not_validated', failed: n}} — counts only."""
+    out: dict[str, dict] = {}
+    for r in flatten(results):
+        status = "passed" if r.success and not r.skipped else "skipped" if r.success else "failed"
+        if r.skipped and not r.success:
+            status = r.reason or "not_validated"
+        out.setdefault(r.stage, {})[r.source] = {"status": status, "failed": len(r.failed)}
+    return out

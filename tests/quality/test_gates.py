@@ -1,0 +1,140 @@
+"""The three gates on clean and broken fixture months, with real GX and the real test cluster."""
+
+from __future__ import annotations
+
+import json
+
+from conftest import BAD, CLEAN, PERSONAL, PREV
+
+
+def _ids(result) -> set[str]:
+    return {item["check_id"] for item in result.failed}
+
+
+def test_raw_gate_passes_on_clean_months(gate_results, registry):
+    for month in (PREV, CLEAN):
+        results = gate_results[("raw", month)]
+        assert set(results) == set(registry)
+        for name, r in results.items():
+            assert r.success and not r.skipped, (month, name, r.failed)
+            assert r.checks > 0
+    # the row-count band needs a previous month: absent for PREV, present for CLEAN
+    assert gate_results[("raw", CLEAN)]["jumin"].checks == gate_results[("raw", PREV)]["jumin"].checks + 1
+
+
+def test_raw_gate_names_every_broken_expectation_with_row_numbers(gate_results):
+    results = gate_results[("raw", BAD)]
+    assert results["jumin"].success and results["kodomo_shien"].success
+    fukushi = results["fukushi"]
+    assert not fukushi.success
+    by_id = {(i["file"], i["check_id"]): i for i in fukushi.failed}
+    assert set(by_id) == {
+        ("障害者手帳.csv", "in_set:certificate_type"),
+        ("障害者手帳.csv", "unique:atena_no+certificate_type"),
+        ("障害者手帳.csv", "not_after_extracted:issued_on"),
+        ("要介護認定.csv", "not_before:certified_on"),
+        ("相談記録.csv", "not_null:kind"),
+    }
+    assert by_id[("障害者手帳.csv", "in_set:certificate_type")]["rows"] == [3]
+    assert by_id[("障害者手帳.csv", "unique:atena_no+certificate_type")]["rows"] == [2, 4]
+    assert by_id[("障害者手帳.csv", "unique:atena_no+certificate_type")]["unexpected_count"] == 2
+    assert by_id[("障害者手帳.csv", "not_after_extracted:issued_on")]["rows"] == [5]
+    assert by_id[("要介護認定.csv", "not_before:certified_on")]["rows"] == [6]
+    assert by_id[("相談記録.csv", "not_null:kind")]["rows"] == [7]
+    assert by_id[("相談記録.csv", "not_null:kind")]["expectation"] == "expect_column_values_to_not_be_null"
+    katei = results["kodomo_katei"]
+    assert [(i["check_id"], i["observed"]) for i in katei.failed] == [("row_count", 2)]
+    gakko = results["gakko"]
+    assert (gakko.success, gakko.skipped, gakko.reason) == (False, True, "rejected_at_ingestion")
+
+
+def test_identity_gate(gate_results, settings, registry, thresholds):
+    clean = gate_results[("identity", CLEAN)]
+    assert clean["jumin"].skipped and clean["jumin"].success  # the spine has no link rows
+    assert all(r.success for r in clean.values())
+    bad = gate_results[("identity", BAD)]
+    assert _ids(bad["fukushi"]) == {
+        "unmatched_share:fukushi__consultations",
+        "review_share:fukushi__disability_medical",
+    }
+    unmatched = next(i for i in bad["fukushi"].failed if i["check_id"].startswith("unmatched"))
+    assert unmatched["rows"] == [2, 3, 4, 5] and unmatched["unexpected_count"] == 4
+    assert abs(unmatched["observed"] - 0.4) < 1e-9
+    assert all(r.success for n, r in bad.items() if n != "fukushi")
+
+
+def test_marts_gate(gate_results):
+    assert gate_results[("marts", CLEAN)]["marts"].success
+    bad = gate_results[("marts", BAD)]["marts"]
+    assert _ids(bad) == {
+        "flagged_share:poverty",
+        "flag_has_evidence",
+        "age_in_scope:qa_quality.child_type_scores.age",
+    }
+
+
+def test_missing_models_are_skipped_not_failed(settings, registry, thresholds, quality_data):
+    import copy
+
+    from mimamori import quality
+
+    t = copy.deepcopy(thresholds)
+    t["identity"]["relation"] = "qa_quality.no_such_links"
+    t["marts"]["scores"]["relation"] = "qa_quality.no_such_scores"
+    t["marts"]["ages"] = [{"relation": "qa_quality.no_such_children", "column": "age"}]
+    identity = quality.validate_identity(settings, CLEAN, registry=registry, thresholds=t)
+    assert all(r.skipped and r.success and r.reason == "identity_model_absent" for r in identity.values())
+    marts = quality.validate_marts(settings, CLEAN, thresholds=t)["marts"]
+    assert (marts.skipped, marts.success, marts.reason) == (True, True, "marts_absent")
+
+
+def test_publication_decision_respects_skip_policy(gate_results, registry):
+    from dataclasses import replace
+
+    from mimamori.quality import publication_decision
+
+    clean = [gate_results[(s, CLEAN)] for s in ("raw", "identity", "marts")]
+    assert publication_decision(clean, registry)["publish"]
+    bad = [gate_results[(s, BAD)] for s in ("raw", "identity", "marts")]
+    decision = publication_decision(bad, registry)
+    assert not decision["publish"]
+    assert set(decision["blocking"]) == {"fukushi", "kodomo_katei", "gakko", "marts"}
+    skip = {**registry, "kodomo_katei": replace(registry["kodomo_katei"], on_failure="skip")}
+    only_katei = [gate_results[("raw", BAD)]["kodomo_katei"]]
+    decision = publication_decision(only_katei, skip)
+    assert decision["publish"] and decision["skipped_sources"] == ["kodomo_katei"]
+    # results survive an XCom round trip
+    as_dicts = {k: v.to_dict() for k, v in gate_results[("raw", BAD)].items()}
+    assert json.loads(json.dumps(as_dicts))
+    assert publication_decision(as_dicts, registry)["blocking"] == ["fukushi", "gakko", "kodomo_katei"]
+
+
+def test_no_personal_value_in_results_logs_or_data_docs(gate_results, settings):
+    from mimamori.quality import docs_dir, gx_dir
+
+    texts = {"log": "\n".join(gate_results["log"])}
+    for key, value in gate_results.items():
+        if key not in ("log", "timings"):
+            texts[str(key)] = json.dumps({k: v.to_dict() for k, v in value.items()}, ensure_ascii=False)
+    html_pages = sorted(docs_dir(settings).rglob("*.html"))
+    assert any("validations" in str(p) for p in html_pages)
+    for path in sorted(gx_dir(settings).rglob("*")):
+        if path.is_file() and path.suffix in (".html", ".json", ".yml", ".js"):
+            texts[str(path)] = path.read_text(encoding="utf-8", errors="replace")
+    password = settings.role_passwords.get("transformer")
+    for where, text in texts.items():
+        for value in PERSONAL:
+            assert value not in text, f"{value!r} found in {where}"
+        if password:
+            assert password not in text, f"a password found in {where}"
+
+
+def test_timings_are_recorded(gate_results):
+    timings = gate_results["timings"]
+    print("\nquality gate timings (s):", {f"{k[0]} {k[1]}": round(v, 2) for k, v in timings.items()})
+    for stage_month, results in gate_results.items():
+        if stage_month in ("log", "timings"):
+            continue
+        for r in results.values():
+            if not r.skipped:
+                print(f"  {stage_month[0]:8} {stage_month[1]} {r.source:13} {r.checks:4} expectations {r.seconds:.2f}s")

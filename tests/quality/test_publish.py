@@ -1,0 +1,127 @@
+"""Atomic publish: a failed attempt leaves the last month whole and visible; history keeps months."""
+
+from __future__ import annotations
+
+import psycopg
+import pytest
+
+A, B = "1999-01", "1999-02"
+SRC = "qa_publish_src"
+TABLES = [f"{SRC}.qa_children", f"{SRC}.qa_scores"]
+PSEUDO = [f"{SRC}.qa_children_pseudo"]
+PUBLISHED = ["published.qa_children", "published.qa_scores", "published_pseudo.qa_children_pseudo"]
+HISTORY = ["history.qa_children", "history.qa_scores", "history.pseudo__qa_children_pseudo"]
+
+
+def _cleanup(conn):
+    for rel in PUBLISHED + HISTORY + [p + "__next" for p in PUBLISHED]:
+        conn.execute(f"drop table if exists {rel}")
+    if conn.execute("select to_regclass('published.publication') is not null").fetchone()[0]:
+        conn.execute("delete from published.publication where run_month in (%s, %s)", (A, B))
+    conn.execute(f"drop schema if exists {SRC} cascade")
+
+
+def _build_month(conn, month: str, n: int):
+    """The month's marts as dbt would leave them: only that month's rows."""
+    for table in ("qa_children", "qa_scores", "qa_children_pseudo"):
+        conn.execute(f"drop table if exists {SRC}.{table}")
+    conn.execute(
+        f"create table {SRC}.qa_children as select 'C' || g as person_id, g %% 19 as age, %s::text as run_month"
+        " from generate_series(1, %s) g",
+        (month, n),
+    )
+    conn.execute(
+        f"create table {SRC}.qa_scores as select 'C' || g as person_id, 'poverty'::text as type_code,"
+        " g %% 7 = 0 as is_flagged, %s::text as run_month from generate_series(1, %s) g",
+        (month, n),
+    )
+    # a pseudonymised mart without run_month: history adds it
+    conn.execute(
+        f"create table {SRC}.qa_children_pseudo as select md5('C' || g) as child_key, g %% 19 as age"
+        " from generate_series(1, %s) g",
+        (n,),
+    )
+
+
+@pytest.fixture()
+def transformer(warehouse):
+    from mimamori.stack import pg
+
+    with pg.connect(warehouse, autocommit=True) as su:
+        _cleanup(su)
+    with pg.connect(warehouse, role="transformer", autocommit=True) as conn:
+        conn.execute(f"create schema {SRC}")
+        yield conn
+    with pg.connect(warehouse, autocommit=True) as su:
+        _cleanup(su)
+
+
+def _counts(conn, table: str) -> dict[str, int]:
+    return dict(conn.execute(f"select run_month, count(*) from {table} group by 1").fetchall())
+
+
+def _latest(conn) -> str:
+    return conn.execute(
+        "select run_month from published.publication where run_month in (%s, %s) order by published_at desc limit 1",
+        (A, B),
+    ).fetchone()[0]
+
+
+def test_publish_is_atomic_and_keeps_history(transformer, settings):
+    from mimamori.publish import PublishError, current_publication, publish
+    from mimamori.stack import pg
+
+    conn = transformer
+    _build_month(conn, A, 30)
+    result = publish(settings, A, TABLES, PSEUDO, gate_summary={"raw": {"jumin": {"status": "passed", "failed": 0}}})
+    assert result.tables == PUBLISHED[:2] and result.pseudo_tables == PUBLISHED[2:]
+    assert _counts(conn, "published.qa_children") == {A: 30}
+    assert conn.execute("select count(*) from published_pseudo.qa_children_pseudo").fetchone()[0] == 30
+    assert current_publication(settings)["run_month"] == A
+
+    # the readers: dashboards/case screen read published, the analyst only published_pseudo
+    with pg.connect(settings, role="dashboard", autocommit=True) as dash:
+        assert dash.execute("select count(*) from published.qa_children").fetchone()[0] == 30
+        assert dash.execute("select run_month from published.publication order by published_at desc limit 1").fetchone()
+    with pg.connect(settings, role="analyst", autocommit=True) as analyst:
+        assert analyst.execute("select count(*) from published_pseudo.qa_children_pseudo").fetchone()[0] == 30
+        assert analyst.execute("select count(*) from published_pseudo.publication").fetchone()[0] >= 1
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            analyst.execute("select count(*) from published.qa_children")
+
+    # month B fails mid-way (the second relation does not exist): A stays whole and visible
+    _build_month(conn, B, 40)
+    with pytest.raises(PublishError):
+        publish(settings, B, [TABLES[0], f"{SRC}.qa_missing"], PSEUDO)
+    assert _counts(conn, "published.qa_children") == {A: 30}
+    assert _counts(conn, "history.qa_children") == {A: 30}
+    assert _latest(conn) == A
+
+    # a failure after every table was swapped (at the publication row) rolls back as well
+    try:
+        conn.execute("alter table published.publication add constraint qa_block check (run_month <> '1999-02')")
+        with pytest.raises(psycopg.errors.CheckViolation):
+            publish(settings, B, TABLES, PSEUDO)
+    finally:
+        conn.execute("alter table published.publication drop constraint if exists qa_block")
+    assert _counts(conn, "published.qa_scores") == {A: 30}
+    assert conn.execute("select count(*) from published_pseudo.qa_children_pseudo").fetchone()[0] == 30
+    assert _latest(conn) == A
+
+    # B publishes; history has A and B
+    publish(settings, B, TABLES, PSEUDO)
+    assert _counts(conn, "published.qa_children") == {B: 40}
+    assert _counts(conn, "history.qa_children") == {A: 30, B: 40}
+    assert _counts(conn, "history.pseudo__qa_children_pseudo") == {A: 30, B: 40}
+    assert _latest(conn) == B
+
+    # re-publishing B (corrected, fewer rows, a new column) replaces only B's history rows; grants kept
+    _build_month(conn, B, 35)
+    conn.execute(f"alter table {SRC}.qa_children add column age_band text default '0-2'")
+    publish(settings, B, TABLES, PSEUDO)
+    assert _counts(conn, "history.qa_children") == {A: 30, B: 35}
+    assert _counts(conn, "history.qa_scores") == {A: 30, B: 35}
+    assert conn.execute("select count(*) from history.qa_children where age_band is null").fetchone()[0] == 30
+    with pg.connect(settings, role="casework", autocommit=True) as casework:
+        assert casework.execute("select count(age_band) from published.qa_children").fetchone()[0] == 35
+        assert casework.execute("select count(*) from history.qa_children").fetchone()[0] == 65
