@@ -1,13 +1,17 @@
 """
 ### mimamori 月次処理 (monthly run)
 
-Pulls every holder department's extract for the **run month** from `inbox/<YYYY-MM>/` into raw
-PostgreSQL tables (one task group per source of the registry in `include/sources/`), builds
-the dbt models, and mails a summary to IT.
+For the **run month**: load every holder department's extract from `inbox/<YYYY-MM>/` into raw
+PostgreSQL tables (one task group per source of `include/sources/`), gate them with Great
+Expectations, build the dbt models (identity, items, scores, candidates), gate the results,
+publish the month atomically, and e-mail each failing source's data owner and IT.
 
-* `run_month` (YYYY-MM): the month whose extracts are processed. Scheduled runs (16th of each
-  month) default to the month before the logical date (domain.md §8).
-* A task that rejects data fails at once (no retries); retries are for transient faults.
+* `run_month` (YYYY-MM): the month whose extracts are processed. Scheduled runs (the 16th)
+  default to the month before the logical date (domain.md §8).
+* A task that rejects data raises AirflowFailException and fails at once; the one retry every
+  task has is for transient faults (a dropped connection).
+* Nothing is published unless every gate passed (sources with policy `skip` excepted): the
+  dashboards keep showing the last published month.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from airflow.sdk import Asset, Param, TaskGroup, dag, task
-from airflow.sdk.exceptions import AirflowFailException
+from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 from mimamori.ingest.registry import load_registry
 from mimamori.settings import get_settings
@@ -23,8 +27,8 @@ from mimamori.settings import get_settings
 REGISTRY = load_registry()
 
 
-def _asset(raw_table: str) -> Asset:
-    return Asset(name=f"raw.{raw_table}", uri=f"postgres://warehouse:5432/warehouse/raw/{raw_table}")
+def _asset(schema: str, table: str) -> Asset:
+    return Asset(name=f"{schema}.{table}", uri=f"postgres://warehouse:5432/warehouse/{schema}/{table}")
 
 
 @dag(
@@ -66,12 +70,14 @@ def mimamori_monthly():
     for name, source in REGISTRY.items():
         with TaskGroup(group_id=name, tooltip=source.department):
 
-            @task(task_id="load", outlets=[_asset(f.raw_table) for f in source.files])
+            @task(task_id="load", outlets=[_asset("raw", f.raw_table) for f in source.files])
             def load(run_month: str, source_name: str = name) -> dict:
-                from mimamori.pipeline import DataRejected, load_source
+                from mimamori.pipeline import DataRejected, SourceSkipped, load_source
 
                 try:
                     return load_source(get_settings(), source_name, run_month)
+                except SourceSkipped as exc:
+                    raise AirflowSkipException(str(exc)) from None
                 except DataRejected as exc:
                     raise AirflowFailException(str(exc)) from None
 
@@ -79,36 +85,68 @@ def mimamori_monthly():
             inbox >> loaded
             loads.append(loaded)
 
+    @task(trigger_rule="all_done")
+    def raw_gate(run_month: str, ti=None) -> dict:
+        """Great Expectations on every loaded source; fails when a blocking source is bad."""
+        from mimamori.pipeline import raw_gate as run
+
+        out = run(get_settings(), run_month)
+        ti.xcom_push(key="gate", value=out)  # kept even when the gate fails
+        if out["decision"]["blocking"]:
+            raise AirflowFailException("raw gate: blocking sources " + ", ".join(out["decision"]["blocking"]))
+        return out
+
     @task
-    def build_models(run_month: str) -> dict:
+    def build_models(run_month: str, raw: dict) -> dict:
         from mimamori.pipeline import DataRejected
         from mimamori.pipeline import build_models as run
 
         try:
-            return run(get_settings(), run_month)
+            return run(get_settings(), run_month, raw["decision"]["skipped_sources"])
+        except DataRejected as exc:
+            raise AirflowFailException(str(exc)) from None
+
+    @task
+    def model_gates(run_month: str, built: dict, ti=None) -> dict:
+        """Identity and marts gates on the built models."""
+        from mimamori.pipeline import model_gates as run
+
+        out = run(get_settings(), run_month)
+        ti.xcom_push(key="gate", value=out)  # kept even when the gate fails
+        if out["decision"]["blocking"]:
+            raise AirflowFailException("model gates: blocking " + ", ".join(out["decision"]["blocking"]))
+        return out
+
+    @task(outlets=[_asset("published", "publication")])
+    def publish(run_month: str, raw: dict, models: dict) -> dict:
+        from mimamori.pipeline import DataRejected, publish_month
+
+        try:
+            return publish_month(get_settings(), run_month, [raw, models])
         except DataRejected as exc:
             raise AirflowFailException(str(exc)) from None
 
     @task(trigger_rule="all_done", retries=2)
-    def notify_it(run_month: str, ti=None) -> None:
-        """Mail IT a summary of the month (counts only); runs whatever happened upstream."""
-        from mimamori.pipeline import month_counts, send_mail, summary_mail
+    def send_alerts(run_month: str, ti=None, dag_run=None) -> list:
+        """One mail per failing source to its data owners and a summary to IT; runs whatever happened."""
+        from mimamori.pipeline import send_alerts as run
 
-        settings = get_settings()
-        loads = [ti.xcom_pull(task_ids=f"{name}.load") for name in REGISTRY]
-        built = ti.xcom_pull(task_ids="build_models")
-        failed = [name for name, item in zip(REGISTRY, loads) if not item]
-        counts = month_counts(settings, run_month) if built else None
-        if failed or not built:
-            state = "未完了（取込失敗: " + (", ".join(failed) or "なし") + ("" if built else "、モデル未構築") + "）"
-        else:
-            state = "成功"
-        subject, body = summary_mail(run_month, loads, counts, state)
-        send_mail([settings.it_email], subject, body)
+        gates = [ti.xcom_pull(task_ids="raw_gate", key="gate"), ti.xcom_pull(task_ids="model_gates", key="gate")]
+        return run(get_settings(), run_month, gates, dag_run.run_id)
 
-    built = build_models(run_month)
-    loads >> built
-    built >> notify_it(run_month)
+    @task(trigger_rule="one_failed")
+    def month_failed() -> None:
+        """Marks the run failed when any task failed (send_alerts alone would make it green)."""
+        raise AirflowFailException("one or more tasks failed: the month was not published")
+
+    raw = raw_gate(run_month)
+    loads >> raw
+    built = build_models(run_month, raw)
+    models = model_gates(run_month, built)
+    published = publish(run_month, raw, models)
+    alerts = send_alerts(run_month)
+    published >> alerts
+    [*loads, raw, built, models, published, alerts] >> month_failed()
 
 
 mimamori_monthly()

@@ -1,21 +1,30 @@
 """What the monthly DAG's tasks do, as plain functions (the DAG file only wires them).
 
-Each function takes the run month and returns a small JSON-able summary (counts only, never
-a personal value) that Airflow keeps as the task's XCom.
+Each function takes the run month and returns a small JSON-able summary (counts only, never a
+personal value) that Airflow keeps as the task's XCom. :class:`DataRejected` means the data,
+not the machinery, is wrong: the DAG turns it into ``AirflowFailException`` (no retries).
 """
 
 from __future__ import annotations
 
+import json
 import logging
-from pathlib import Path
 
 from mimamori.settings import Settings
 
 log = logging.getLogger("mimamori.pipeline")
 
+#: dbt tags that mark a model for publication (to ``published``) or for the analyst (``published_pseudo``).
+PUBLISH_TAG = "publish"
+PUBLISH_PSEUDO_TAG = "publish_pseudo"
+
 
 class DataRejected(Exception):
     """The data, not the machinery, is wrong: the task must fail at once without retrying."""
+
+
+class SourceSkipped(Exception):
+    """A source under the registry policy ``skip`` was rejected: the month goes on without it."""
 
 
 def check_inbox(settings: Settings, run_month: str) -> dict:
@@ -44,10 +53,13 @@ def load_source(settings: Settings, source_name: str, run_month: str) -> dict:
         rejections = exc.result.rejections
         for rejection in rejections:
             log.error("rejected: %s", rejection.message_en)
-        raise DataRejected(
+        message = (
             f"{source_name}: {len(rejections)} rejection(s) for {run_month}; "
-            + "; ".join(sorted({f'{r.file}: {r.rule}' for r in rejections}))
-        ) from None
+            + "; ".join(sorted({f"{r.file}: {r.rule}" for r in rejections}))
+        )
+        if source.on_failure == "skip":
+            raise SourceSkipped(message + " (policy skip: the month goes on with this source unknown)") from None
+        raise DataRejected(message) from None
     files = [
         {"file": f.file, "raw_table": f.raw_table, "rows_read": f.rows_read, "rows_loaded": f.rows_loaded}
         for f in result.files
@@ -55,58 +67,95 @@ def load_source(settings: Settings, source_name: str, run_month: str) -> dict:
     return {"source": source_name, "run_month": run_month, "files": files}
 
 
-def build_models(settings: Settings, run_month: str) -> dict:
+def raw_gate(settings: Settings, run_month: str) -> dict:
+    """GX suites on every loaded source; returns {results, decision} (counts only)."""
+    from mimamori import quality
+
+    results = quality.validate_raw(settings, run_month)
+    decision = quality.publication_decision(results)
+    for name, result in results.items():
+        log.info("raw gate %s: %s (%d failed)", name, "passed" if result.success else "FAILED", len(result.failed))
+    return {"results": {k: v.to_dict() for k, v in results.items()}, "decision": decision}
+
+
+def build_models(settings: Settings, run_month: str, skipped_sources: list[str] | None = None) -> dict:
+    """`dbt build` (seeds, models, data tests and unit tests) for the run month."""
     from mimamori import dbt
 
-    result = dbt.run(settings, ["build", "--fail-fast"], run_month=run_month, log=log.info)
+    result = dbt.run(
+        settings,
+        ["build", "--fail-fast"],
+        run_month=run_month,
+        log=log.info,
+        extra_vars={"skipped_sources": sorted(skipped_sources or [])},
+    )
     if not result.ok:
-        raise DataRejected(f"dbt build failed for {run_month}: {', '.join(result.failures) or 'see log'}")
+        raise DataRejected(f"dbt build failed for {run_month}: {', '.join(result.failures) or 'see the log'}")
     return {"run_month": run_month, "seconds": round(result.seconds, 1), "statuses": result.statuses}
 
 
-def month_counts(settings: Settings, run_month: str) -> dict:
-    """Counts for the run summary (children in scope, residents)."""
-    from mimamori.stack import pg
+def model_gates(settings: Settings, run_month: str) -> dict:
+    """The identity gate and the marts gate in one task (one GX import)."""
+    from mimamori import quality
 
-    with pg.connect(settings, role="transformer") as conn:
-        residents = conn.execute(
-            "select count(*) from raw.jumin__residents where run_month = %s", (run_month,)
-        ).fetchone()[0]
-        children = conn.execute("select count(*) from marts.children where run_month = %s", (run_month,)).fetchone()[0]
-    return {"residents": residents, "children_in_scope": children}
+    identity = quality.validate_identity(settings, run_month)
+    marts = quality.validate_marts(settings, run_month)
+    results = {**{f"identity:{k}": v for k, v in identity.items()}, **{f"marts:{k}": v for k, v in marts.items()}}
+    decision = quality.publication_decision(list(results.values()))
+    return {"results": {k: v.to_dict() for k, v in results.items()}, "decision": decision}
 
 
-def summary_mail(run_month: str, loads: list[dict | None], counts: dict | None, dag_run_state: str) -> tuple[str, str]:
-    """Subject and HTML body (Japanese) of the run summary for IT: counts only."""
-    rows = []
-    for item in loads:
-        if not item:
+def published_relations(settings: Settings) -> tuple[list[str], list[str]]:
+    """The dbt models tagged `publish` / `publish_pseudo`, as schema.table, from dbt's manifest."""
+    manifest = json.loads((settings.state_dir / "dbt" / "target" / "manifest.json").read_text())
+    tables, pseudo = [], []
+    for node in manifest["nodes"].values():
+        if node.get("resource_type") != "model":
             continue
-        for f in item.get("files", []):
-            rows.append(
-                f"<tr><td>{item['source']}</td><td>{f['file']}</td><td>{f['rows_read']}</td><td>{f['rows_loaded']}</td></tr>"
-            )
-    loaded = {item["source"] for item in loads if item}
-    subject = f"[mimamori] {run_month} 月次処理の結果: {dag_run_state}"
-    body = (
-        f"<p>{run_month} の月次処理が終わりました（状態: {dag_run_state}）。</p>"
-        f"<p>取り込み済みの提供元: {len(loaded)} 件</p>"
-        "<table border='1'><tr><th>提供元</th><th>ファイル</th><th>読込行数</th><th>登録行数</th></tr>"
-        + "".join(rows)
-        + "</table>"
+        relation = f"{node['schema']}.{node.get('alias') or node['name']}"
+        tags = set(node.get("tags") or [])
+        if PUBLISH_TAG in tags:
+            tables.append(relation)
+        if PUBLISH_PSEUDO_TAG in tags:
+            pseudo.append(relation)
+    return sorted(tables), sorted(pseudo)
+
+
+def publish_month(settings: Settings, run_month: str, gate_outputs: list[dict | None]) -> dict:
+    """Publish the month when every gate allows it (sources under `skip` excepted)."""
+    from mimamori import publish, quality
+
+    results = [out["results"] for out in gate_outputs if out]
+    decision = quality.publication_decision(results)
+    if not decision["publish"]:
+        raise DataRejected(f"publication of {run_month} blocked by: {', '.join(decision['blocking'])}")
+    tables, pseudo = published_relations(settings)
+    if not tables:
+        raise DataRejected("no dbt model is tagged 'publish': nothing to publish")
+    result = publish.publish(
+        settings,
+        run_month,
+        tables,
+        pseudo,
+        gate_summary=decision["summary"],
+        skipped_sources=decision["skipped_sources"],
     )
-    if counts:
-        body += f"<p>住民 {counts.get('residents')} 人、対象児童（0～18歳） {counts.get('children_in_scope')} 人。</p>"
-    body += "<p>このメールには個人を特定する情報は含まれていません。</p>"
-    return subject, body
+    log.info("published %s: %d table(s), %d pseudonymised", run_month, len(tables), len(pseudo))
+    return {"run_month": run_month, "tables": tables, "pseudo_tables": pseudo, "seconds": round(result.seconds, 2)}
+
+
+def send_alerts(settings: Settings, run_month: str, gate_outputs: list[dict | None], run_id: str) -> list[dict]:
+    """One e-mail per failing source to its data owners, and a summary to IT (idempotent per run)."""
+    from mimamori import alerts
+
+    results = [out["results"] for out in gate_outputs if out]
+    sent = alerts.send_alerts(settings, run_month, results, run_id=run_id)
+    return [{"source": item["source"], "status": item["status"], "rules": item["rules"]} for item in sent]
 
 
 def send_mail(to: list[str], subject: str, html: str, conn_id: str = "smtp_default") -> None:
+    """Send through Airflow's SMTP connection (locally: the mail catcher)."""
     from airflow.providers.smtp.hooks.smtp import SmtpHook
 
     with SmtpHook(smtp_conn_id=conn_id) as hook:
         hook.send_email_smtp(to=to, subject=subject, html_content=html)
-
-
-def inbox_path(settings: Settings, run_month: str, source: str) -> Path:
-    return settings.inbox_dir / run_month / source

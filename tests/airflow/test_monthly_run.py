@@ -131,13 +131,25 @@ def test_models_are_built_for_the_month(airflow_ready, clean_run):
 def test_it_gets_one_summary_mail_without_personal_data(airflow_ready, clean_run, mailcatcher, town):
     _, before = clean_run
     new = read_messages(mailcatcher)[before:]
-    summaries = [m for m in new if CLEAN_MONTH in str(m["Subject"]) and "月次処理" in str(m["Subject"])]
+    summaries = [m for m in new if CLEAN_MONTH in str(m["Subject"]) and m["X-Envelope-To"] == airflow_ready.it_email]
     assert len(summaries) == 1
-    assert summaries[0]["X-Envelope-To"] == airflow_ready.it_email
+    assert len(new) == 1, "a clean month mails nobody but IT"
     body = summaries[0].get_body(preferencelist=("html", "plain")).get_content()
-    assert "成功" in str(summaries[0]["Subject"]) or "成功" in body
     names = {row["name"] for row in _truth_names(town)}
     assert not any(name and name in body for name in names)
+
+
+def test_a_clean_month_is_published(airflow_ready, clean_run):
+    with pg.connect(airflow_ready) as conn:
+        month = conn.execute(
+            "select run_month from published.publication order by published_at desc limit 1"
+        ).fetchone()[0]
+        children = conn.execute("select count(*) from published.children").fetchone()[0]
+        in_history = conn.execute(
+            "select count(*) from history.children where run_month = %s", (CLEAN_MONTH,)
+        ).fetchone()[0]
+    assert month == CLEAN_MONTH
+    assert children == in_history > 0
 
 
 def _truth_names(town: Path):
@@ -161,8 +173,12 @@ def test_rerunning_a_month_leaves_identical_tables(airflow_ready, clean_run, reg
     assert after == before
 
 
-def test_faults_are_rejected_and_nothing_else_is_lost(airflow_ready, clean_run, faulted_town, registry):
+def test_faults_are_rejected_and_nothing_else_is_lost(airflow_ready, clean_run, faulted_town, registry, mailcatcher):
+    mails_before = len(read_messages(mailcatcher))
     with pg.connect(airflow_ready) as conn:
+        published_before = conn.execute(
+            "select run_month, published_at from published.publication order by published_at desc limit 1"
+        ).fetchone()
         before = {
             spec.raw_table: table_fingerprint(conn, spec.raw_table, CLEAN_MONTH)
             for source in registry.values()
@@ -203,3 +219,23 @@ def test_faults_are_rejected_and_nothing_else_is_lost(airflow_ready, clean_run, 
     assert {source for source, _, _ in rejected} == FAULTED_SOURCES
     log = result.stdout + result.stderr
     assert "AirflowFailException" in log or "rejection" in log
+    # The last published month stays, whole.
+    with pg.connect(airflow_ready) as conn:
+        published_after = conn.execute(
+            "select run_month, published_at from published.publication order by published_at desc limit 1"
+        ).fetchone()
+    assert published_after == published_before
+    # Exactly one mail per failing source, to its owners, naming every rule it broke; IT a summary.
+    new = read_messages(mailcatcher)[mails_before:]
+    for name in FAULTED_SOURCES:
+        owners = {o.email for o in registry[name].data_owners}
+        mine = [m for m in new if set(m["X-Envelope-To"].split(", ")) == owners]
+        assert len(mine) == 1, f"{name}: {len(mine)} mails"
+        body = mine[0].get_body(preferencelist=("html", "plain")).get_content()
+        for file, rule in expected:
+            if any(spec.file == file for spec in registry[name].files):
+                assert rule in body, f"{name}: {rule} not named"
+    for name in set(registry) - FAULTED_SOURCES:
+        owners = {o.email for o in registry[name].data_owners}
+        assert not [m for m in new if set(m["X-Envelope-To"].split(", ")) == owners], name
+    assert len([m for m in new if m["X-Envelope-To"] == airflow_ready.it_email]) == 1

@@ -35,11 +35,16 @@ def test_monthly_dag_shape(dagbag):
     ids = set(dag.task_ids)
     for source in load_registry():
         assert f"{source}.load" in ids
-    assert {"resolve_run_month", "check_inbox", "build_models", "notify_it"} <= ids
+    assert {"resolve_run_month", "check_inbox", "raw_gate", "build_models", "model_gates", "publish", "send_alerts", "month_failed"} <= ids
     assert dag.schedule == "0 6 16 * *" or str(dag.timetable.summary) == "0 6 16 * *"
     assert dag.params["run_month"] is None
     # No cycles: a topological sort covers every task.
     assert len(dag.topological_sort()) == len(dag.tasks)
+    # Alerts go out and the watcher judges the run whatever happened upstream.
+    assert dag.get_task("send_alerts").trigger_rule == "all_done"
+    assert dag.get_task("raw_gate").trigger_rule == "all_done"
+    assert dag.get_task("month_failed").trigger_rule == "one_failed"
+    assert set(dag.get_task("month_failed").upstream_task_ids) >= {"publish", "send_alerts", "raw_gate"}
 
 
 def test_loads_publish_their_raw_tables_as_assets(dagbag):
