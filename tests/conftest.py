@@ -27,6 +27,7 @@ _TEST_ENV = {
     "MIMAMORI_SUPERSET_PORT": str(18088 + _OFFSET),
     "MIMAMORI_CASESCREEN_PORT": str(18090 + _OFFSET),
     "MIMAMORI_SMTP_PORT": str(18025 + _OFFSET),
+    "MIMAMORI_DOCS_PORT": str(18081 + _OFFSET),
 }
 for _key, _value in _TEST_ENV.items():
     os.environ[_key] = _value

@@ -111,6 +111,10 @@ def main(argv: list[str] | None = None) -> int:
     up(with_superset=True)
     months = month_range(args.end_month, args.months)
     run_months(settings, months)
+    from mimamori.stack import docs
+
+    if docs.generate_dbt_docs(settings, months[-1], log=_say):
+        _say(f"dbt docs generated: {settings.docs_url}/dbt/index.html")
     summary(settings, months[-1])
     _say(f"demo finished in {time.monotonic() - t0:.0f}s")
     return 0

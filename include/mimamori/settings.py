@@ -55,6 +55,7 @@ class Settings:
     airflow_port: int
     superset_port: int
     casescreen_port: int
+    docs_port: int
     smtp_port: int
     mail_from: str
     it_email: str
@@ -75,6 +76,15 @@ class Settings:
         password = self.role_passwords.get(user, self.pg_password) if role else self.pg_password
         auth = f"{user}:{password}@" if password else f"{user}@"
         return f"postgresql://{auth}{self.pg_host}:{self.pg_port}/{db or self.warehouse_db}"
+
+    @property
+    def docs_url(self) -> str:
+        """The local docs site: GX data docs under /gx/, dbt docs under /dbt/."""
+        return f"http://127.0.0.1:{self.docs_port}"
+
+    @property
+    def gx_docs_url(self) -> str:
+        return f"{self.docs_url}/gx"
 
     @property
     def warehouse_dsn(self) -> str:
@@ -112,6 +122,7 @@ def get_settings() -> Settings:
         airflow_port=int(_env(values, "MIMAMORI_AIRFLOW_PORT", "18080")),
         superset_port=int(_env(values, "MIMAMORI_SUPERSET_PORT", "18088")),
         casescreen_port=int(_env(values, "MIMAMORI_CASESCREEN_PORT", "18090")),
+        docs_port=int(_env(values, "MIMAMORI_DOCS_PORT", "18081")),
         smtp_port=int(_env(values, "MIMAMORI_SMTP_PORT", "18025")),
         mail_from=_env(values, "MIMAMORI_MAIL_FROM", "mimamori@kaisei-town.example"),
         it_email=_env(values, "MIMAMORI_IT_EMAIL", "joho-system@kaisei-town.example"),

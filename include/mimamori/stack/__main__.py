@@ -23,6 +23,9 @@ def up(with_superset: bool = True) -> None:
     pg.ensure(settings)
     _say(f"PostgreSQL ready on 127.0.0.1:{settings.pg_port} ({time.monotonic() - t0:.1f}s)")
     start_mail(settings)
+    from mimamori.stack import docs
+
+    docs.start(settings)
     airflow.migrate(settings, log=_say)
     airflow.start(settings)
     if with_superset:
@@ -30,8 +33,15 @@ def up(with_superset: bool = True) -> None:
 
         superset.init(settings)
         superset.start(settings)
+    from mimamori.stack import casescreen
+
+    casescreen.init(settings)
+    casescreen.ensure_admin(settings)
+    casescreen.start(settings)
     airflow.wait_healthy(settings)
     _say(f"Airflow ready at {airflow.url(settings)}")
+    casescreen.wait_healthy(settings)
+    _say(f"case screen ready at {casescreen.url(settings)}")
     if with_superset:
         superset.wait_healthy(settings)
         _say(f"Superset ready at {superset.url(settings)}")
@@ -60,7 +70,15 @@ def down() -> None:
             stopped.append("superset")
     except ImportError:
         pass
+    from mimamori.stack import casescreen
+
+    if casescreen.stop(settings):
+        stopped.append("casescreen")
     stopped += airflow.stop(settings)
+    from mimamori.stack import docs
+
+    if docs.stop(settings):
+        stopped.append("docs")
     if procs.stop(settings, "mailcatcher"):
         stopped.append("mailcatcher")
     if pg.stop(settings):
@@ -75,6 +93,10 @@ def status() -> int:
     rows = [("postgresql", pg.is_running(settings), f"postgresql://127.0.0.1:{settings.pg_port}/{settings.warehouse_db}")]
     rows.append(("mailcatcher", bool(procs.read_pid(settings, "mailcatcher")),
                  f"smtp://127.0.0.1:{settings.smtp_port} → {settings.mail_dir}/*.eml"))
+    from mimamori.stack import casescreen
+
+    rows.append(("casescreen", bool(procs.read_pid(settings, "casescreen")), casescreen.url(settings)))
+    rows.append(("docs", bool(procs.read_pid(settings, "docs")), f"{settings.docs_url}/  (GX data docs /gx/, dbt docs /dbt/)"))
     for name in airflow.SERVICES:
         rows.append((name, bool(procs.read_pid(settings, name)), airflow.url(settings) if name.endswith("api-server") else ""))
     try:
@@ -86,7 +108,7 @@ def status() -> int:
     width = max(len(r[0]) for r in rows)
     for name, running, where in rows:
         print(f"  {name:<{width}}  {'running' if running else 'stopped':<8} {where}")
-    print("\n  login: admin / the password in .env (MIMAMORI_ADMIN_PASSWORD) — Airflow and Superset")
+    print("\n  login: admin / the password in .env (MIMAMORI_ADMIN_PASSWORD) — Airflow, Superset and the case screen")
     print(f"  inbox: {settings.inbox_dir}")
     print(f"  logs:  {procs.log_dir(settings)}  (make logs)")
     return 0

@@ -49,6 +49,18 @@ def init(settings: Settings) -> list[str]:
     return init_db(load_config(settings))
 
 
+def ensure_admin(settings: Settings) -> None:
+    """The local stack's coordinator account `admin` (password MIMAMORI_ADMIN_PASSWORD in .env)."""
+    import psycopg
+
+    from mimamori.casescreen import auth
+    from mimamori.casescreen.config import load_config
+
+    config = load_config(settings)
+    with psycopg.connect(config.dsn()) as conn:
+        auth.add_user(conn, config.casework_schema, "admin", "coordinator", settings.admin_password, "管理者")
+
+
 def running(settings: Settings) -> int | None:
     return procs.read_pid(settings, NAME)
 
