@@ -107,6 +107,18 @@ run-month: setup ## run the monthly DAG (airflow dags test) for MONTH on the cur
 dbt-build: setup ## dbt build for MONTH against the local warehouse
 	$(PY) -c "import sys; from mimamori.settings import get_settings; from mimamori import dbt; sys.exit(dbt.run(get_settings(), ['build'], run_month='$(MONTH)').returncode)"
 
+.PHONY: match
+match: setup ## score record pairs of two CSVs: make match LEFT=a.csv RIGHT=b.csv MAPPING=m.yml [PAIRS=pairs.csv]
+	$(PY) -m mimamori.identity.match --left $(LEFT) --right $(RIGHT) --mapping $(MAPPING) --out $(or $(PAIRS),pairs.csv)
+
+.PHONY: eval-identity
+eval-identity: setup ## precision/recall of identity links against the demo town's ground truth (after make demo)
+	$(PY) -m mimamori.identity.evaluate --truth $(OUT)/truth/$(MONTH)/records.csv --month $(MONTH) --by-file
+
+.PHONY: docs
+docs: setup ## regenerate dbt docs for MONTH into the local docs site
+	$(PY) -c "from mimamori.settings import get_settings; from mimamori.stack import docs; docs.generate_dbt_docs(get_settings(), '$(MONTH)')"
+
 ##@ Quality
 .PHONY: lint
 lint: setup ## ruff (lint + format check)
