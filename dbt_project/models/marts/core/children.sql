@@ -16,15 +16,15 @@ age_bands as (
 aged as (
 
     select
-        person_id,
-        household_id,
+        atena_no as person_id,
+        setai_no as household_id,
         sex,
         birth_date,
         {{ as_of_date() }} as as_of_date,
         {{ age_on('birth_date', as_of_date()) }} as age,
         run_month
     from residents
-    where resident_since_date <= {{ as_of_date() }}
+    where resident_since <= {{ as_of_date() }}
 
 ),
 

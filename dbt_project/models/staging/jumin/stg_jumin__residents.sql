@@ -1,3 +1,4 @@
+{#- 住民.csv (住民記録): the run month's rows, contract column names kept, plus record ids and normalised identity columns. -#}
 with
 
 source as (
@@ -7,27 +8,38 @@ source as (
 
 ),
 
-renamed as (
+final as (
 
     select
-        atena_no as person_id,
-        setai_no as household_id,
+        'jumin__residents:' || source_row_number as record_id,
+        'jumin__residents:' || coalesce(atena_no::text, '') as record_key,
+        atena_no,
+        setai_no,
         name,
         name_kana,
+        birth_date,
         sex,
         relationship,
         address,
-        birth_date,
-        moved_in_on as moved_in_date,
-        resident_since as resident_since_date,
+        moved_in_on,
+        resident_since,
         has_dv_protection,
-        extracted_on as extracted_date,
+        extracted_on,
+        {{ identity_name_norm('name') }} as name_norm,
+        {{ identity_name_part('name', 1) }} as surname_norm,
+        {{ identity_name_part('name', 2) }} as given_norm,
+        {{ identity_kana_norm('name_kana') }} as kana_norm,
+        {{ identity_kana_part('name_kana', 1) }} as surname_kana_norm,
+        {{ identity_kana_part('name_kana', 2) }} as given_kana_norm,
+        {{ identity_address_norm('address') }} as address_norm,
         run_month,
         source_file,
-        source_row_number
+        source_row_number,
+        file_sha256,
+        loaded_at
 
     from source
 
 )
 
-select * from renamed
+select * from final

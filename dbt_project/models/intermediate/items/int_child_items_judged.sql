@@ -1,0 +1,145 @@
+{#-
+    Every child in scope × every enabled item: true / false / unknown (domain.md §8).
+    1. Evidence → true; no evidence and the item's absence is known → false; otherwise unknown.
+    2. A source that failed this month under `skip` (var skipped_sources): items with
+       source_mode = all are unknown if any of their sources is missing; source_mode = any
+       (I21a, I23) stay true if an available source matched, else unknown.
+    3. A hand entry in force wins: true sets true; false sets false, but removes a source's true
+       only as a correction (correction_reason given).
+-#}
+with
+
+children as (
+
+    select * from {{ ref('int_items__children') }}
+
+),
+
+catalogue as (
+
+    select * from {{ ref('item_catalogue') }}
+    where is_enabled
+
+),
+
+evidence as (
+
+    select * from {{ ref('int_items__evidence') }}
+
+),
+
+coverage as (
+
+    select * from {{ ref('int_items__coverage') }}
+
+),
+
+hand_entries as (
+
+    select * from {{ ref('int_items__hand_entries') }}
+
+),
+
+skipped_sources as (
+
+    select * from {{ skipped_sources_relation() }}
+
+),
+
+item_skips as (
+
+    select
+        catalogue.item_code,
+        count(skipped_sources.source) > 0 as has_skipped_source
+    from catalogue
+    left join skipped_sources
+        on skipped_sources.source = any(string_to_array(catalogue.sources, ' '))
+    group by catalogue.item_code
+
+),
+
+evidence_summary as (
+
+    select distinct on (person_id, item_code)
+        person_id,
+        item_code,
+        raw_table as evidence_raw_table,
+        record_id as evidence_record_id,
+        detail as evidence_detail,
+        event_date as evidence_date,
+        count(*) over (partition by person_id, item_code) as evidence_count
+    from evidence
+    order by person_id, item_code, event_date desc nulls last, raw_table, record_id
+
+),
+
+from_sources as (
+
+    select
+        children.person_id,
+        children.household_id,
+        catalogue.item_code,
+        catalogue.lookback,
+        evidence_summary.evidence_raw_table,
+        evidence_summary.evidence_record_id,
+        evidence_summary.evidence_detail,
+        coalesce(evidence_summary.evidence_count, 0) as evidence_count,
+        item_skips.has_skipped_source,
+        case
+            when catalogue.source_mode = 'all' and item_skips.has_skipped_source then 'unknown'
+            when evidence_summary.evidence_count > 0 then 'true'
+            when item_skips.has_skipped_source then 'unknown'
+            when coalesce(coverage.is_known, true) then 'false'
+            else 'unknown'
+        end as source_status,
+        evidence_summary.evidence_date,
+        children.as_of_date,
+        children.run_month
+    from children
+    cross join catalogue
+    inner join item_skips
+        on catalogue.item_code = item_skips.item_code
+    left join evidence_summary
+        on children.person_id = evidence_summary.person_id
+        and catalogue.item_code = evidence_summary.item_code
+    left join coverage
+        on children.person_id = coverage.person_id
+        and catalogue.item_code = coverage.item_code
+
+),
+
+final as (
+
+    select
+        from_sources.person_id,
+        from_sources.household_id,
+        from_sources.item_code,
+        case
+            when hand_entries.value then 'true'
+            when not hand_entries.value
+                and (from_sources.source_status <> 'true' or hand_entries.correction_reason is not null)
+                then 'false'
+            else from_sources.source_status
+        end as status,
+        from_sources.source_status,
+        from_sources.evidence_raw_table,
+        from_sources.evidence_record_id,
+        from_sources.evidence_detail,
+        hand_entries.origin as hand_entry_origin,
+        hand_entries.correction_reason as hand_entry_correction_reason,
+        from_sources.evidence_count,
+        hand_entries.hand_entry_id,
+        from_sources.has_skipped_source,
+        hand_entries.person_id is not null as has_hand_entry,
+        from_sources.evidence_date,
+        hand_entries.as_of_date as hand_entry_as_of_date,
+        from_sources.as_of_date,
+        from_sources.run_month
+    from from_sources
+    left join hand_entries
+        on from_sources.person_id = hand_entries.person_id
+        and from_sources.item_code = hand_entries.item_code
+
+)
+
+select * from final

@@ -1,0 +1,91 @@
+{#-
+    Flag rates by age band, sex, single-adult household and area (町名), per type and overall
+    ('_any'): who the rules reach — and who they may miss or over-reach.
+-#}
+with
+
+children as (
+
+    select * from {{ ref('int_items__children') }}
+
+),
+
+residents as (
+
+    select * from {{ ref('int_items__residents') }}
+
+),
+
+type_scores as (
+
+    select * from {{ ref('child_type_scores') }}
+
+),
+
+scores as (
+
+    select * from {{ ref('child_scores') }}
+
+),
+
+adults as (
+
+    select
+        household_id,
+        count(*) filter (where {{ age_on('birth_date', as_of_date()) }} >= 18) as adult_count
+    from residents
+    group by household_id
+
+),
+
+dimensions as (
+
+    select
+        children.person_id,
+        dimension.dimension,
+        dimension.dimension_value
+    from children
+    left join adults
+        on children.household_id = adults.household_id
+    cross join lateral (
+        values
+            ('age_band', children.age_band),
+            ('sex', case children.sex when '1' then '男' when '2' then '女' else children.sex end),
+            ('single_adult_household', case when coalesce(adults.adult_count, 0) = 1 then 'yes' else 'no' end),
+            ('area', coalesce(children.area, '不明'))
+    ) as dimension (dimension, dimension_value)
+
+),
+
+flags as (
+
+    select person_id, type_code, is_in_age_range, is_flagged
+    from type_scores
+    union all
+    select person_id, '_any', true, is_flagged
+    from scores
+
+),
+
+final as (
+
+    select
+        {{ run_month() }} as run_month,
+        dimensions.dimension,
+        dimensions.dimension_value,
+        flags.type_code,
+        count(*) filter (where flags.is_in_age_range)::integer as children_in_age_range,
+        count(*) filter (where flags.is_flagged)::integer as flagged_count,
+        round(
+            count(*) filter (where flags.is_flagged)::numeric
+            / nullif(count(*) filter (where flags.is_in_age_range), 0),
+            4
+        ) as flag_rate
+    from dimensions
+    inner join flags
+        on dimensions.person_id = flags.person_id
+    group by dimensions.dimension, dimensions.dimension_value, flags.type_code
+
+)
+
+select * from final

@@ -1,0 +1,33 @@
+{#- 相談記録.csv (福祉介護課福祉班): the run month's rows, contract column names kept, plus record ids. -#}
+with
+
+source as (
+
+    select * from {{ source('fukushi', 'consultations') }}
+    where run_month = {{ run_month() }}
+
+),
+
+final as (
+
+    select
+        'fukushi__consultations:' || source_row_number as record_id,
+        'fukushi__consultations:' || coalesce(consultation_no::text, '') as record_key,
+        consultation_no,
+        atena_no,
+        setai_no,
+        consulted_on,
+        field,
+        kind,
+        extracted_on,
+        run_month,
+        source_file,
+        source_row_number,
+        file_sha256,
+        loaded_at
+
+    from source
+
+)
+
+select * from final

@@ -1,0 +1,32 @@
+{#- 児童相談記録.csv (こども課こども支援班): the run month's rows, contract column names kept, plus record ids. -#}
+with
+
+source as (
+
+    select * from {{ source('kodomo_shien', 'consultations') }}
+    where run_month = {{ run_month() }}
+
+),
+
+final as (
+
+    select
+        'kodomo_shien__consultations:' || source_row_number as record_id,
+        'kodomo_shien__consultations:' || coalesce(consultation_no::text, '') as record_key,
+        consultation_no,
+        atena_no,
+        setai_no,
+        consulted_on,
+        category,
+        extracted_on,
+        run_month,
+        source_file,
+        source_row_number,
+        file_sha256,
+        loaded_at
+
+    from source
+
+)
+
+select * from final
