@@ -67,9 +67,8 @@ $(LOCAL)/venv/%/.synced: requirements/%.lock | $(UV)
 venvs: $(foreach v,$(VENVS),$(LOCAL)/venv/$(v)/.synced) ## virtualenvs from the lock files (uv, bytecode compiled)
 
 .PHONY: env
-env: .env ## create .env with fresh secrets if absent
-.env: | $(UV)
-	@python3 -c "import sys; sys.path.insert(0, 'include'); from pathlib import Path; from mimamori.stack.envfile import ensure_env; ensure_env(Path('.')) and print('[mimamori] wrote .env with fresh secrets')"
+env: ## create .env with fresh secrets if absent (and add secrets a newer .env.example introduced)
+	@python3 -c "import sys; sys.path.insert(0, 'include'); from pathlib import Path; from mimamori.stack.envfile import ensure_env; ensure_env(Path('.')) and print('[mimamori] wrote new secrets to .env')"
 
 .PHONY: lock
 lock: | $(UV) ## re-resolve the lock files from requirements/*.in

@@ -53,6 +53,8 @@ def env(settings: Settings, role: str = "transformer") -> dict[str, str]:
             "MIMAMORI_DBT_USER": role,
             "MIMAMORI_DBT_PASSWORD": settings.role_passwords.get(role, ""),
             "MIMAMORI_DBT_DBNAME": settings.warehouse_db,
+            # The analyst's pseudonyms (HMAC key): a new key gives new ids.
+            "MIMAMORI_PSEUDO_KEY": settings.pseudo_key,
         }
     )
     return result

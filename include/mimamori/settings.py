@@ -62,6 +62,7 @@ class Settings:
     admin_password: str
     superset_secret_key: str
     airflow_secret_key: str
+    pseudo_key: str
     role_passwords: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -129,5 +130,6 @@ def get_settings() -> Settings:
         admin_password=_env(values, "MIMAMORI_ADMIN_PASSWORD", ""),
         superset_secret_key=_env(values, "SUPERSET_SECRET_KEY", ""),
         airflow_secret_key=_env(values, "AIRFLOW__API__SECRET_KEY", ""),
+        pseudo_key=_env(values, "MIMAMORI_PSEUDO_KEY", ""),
         role_passwords=roles,
     )

@@ -22,6 +22,16 @@ def test_ensure_env_never_overwrites(tmp_path: Path):
     assert oct((tmp_path / ".env").stat().st_mode & 0o777) == "0o600"
 
 
+def test_ensure_env_appends_secrets_a_newer_example_adds(tmp_path: Path):
+    (tmp_path / ".env.example").write_text("X=<generate>\n")
+    ensure_env(tmp_path)
+    (tmp_path / ".env.example").write_text("X=<generate>\nY=<generate>\nZ=plain\n")
+    assert ensure_env(tmp_path) is True
+    values = dict(line.split("=", 1) for line in (tmp_path / ".env").read_text().splitlines())
+    assert set(values) == {"X", "Y"} and len(values["Y"]) >= 24
+    assert ensure_env(tmp_path) is False
+
+
 def test_the_example_env_holds_no_secret():
     example = (Path(__file__).resolve().parents[2] / ".env.example").read_text()
     for line in example.splitlines():
