@@ -61,7 +61,7 @@ def run_months(settings, months: list[str]) -> None:
 
 
 def summary(settings, month: str) -> None:
-    from mimamori.stack import airflow, pg
+    from mimamori.stack import airflow, casescreen, pg, superset
     from mimamori.stack.mailcatcher import read_messages
 
     with pg.connect(settings) as conn:
@@ -69,25 +69,35 @@ def summary(settings, month: str) -> None:
             "select source, file, raw_table, rows_loaded from ingest.file_loads where run_month = %s order by 1, 2",
             (month,),
         ).fetchall()
-        children = conn.execute("select count(*) from marts.children where run_month = %s", (month,)).fetchone()[0]
-        by_band = conn.execute(
-            "select age_band, count(*) from marts.children where run_month = %s group by 1 order by 1", (month,)
+        published = conn.execute(
+            "select run_month from published.publication order by published_at desc limit 1"
+        ).fetchone()
+        types = conn.execute(
+            """select type_code, type_label_ja, children_in_scope, children_in_age_range, flagged_count, flagged_share
+               from published.month_summary order by type_sort_order"""
         ).fetchall()
+        proposed = conn.execute(
+            "select count(*) filter (where is_proposed), count(*) from published.household_candidates"
+        ).fetchone()
+        review = conn.execute("select count(*) from published.identity_review_queue").fetchone()[0]
     print()
-    print(f"== mimamori demo: run month {month} ==")
-    print(f"{'source':<14}{'file':<24}{'raw table':<46}{'rows':>8}")
+    print(f"== mimamori demo: run month {month} (published: {published[0] if published else 'none'}) ==")
+    print(f"{'source':<14}{'file':<24}{'raw table':<50}{'rows':>8}")
     for source, file, table, rows in loads:
-        print(f"{source:<14}{file:<24}{'raw.' + table:<46}{rows:>8}")
-    print(f"children in scope (0–18): {children}  by age band: " + ", ".join(f"{b} {n}" for b, n in by_band))
+        print(f"{source:<14}{file:<24}{'raw.' + table:<50}{rows:>8}")
+    print()
+    print(f"{'type':<26}{'label':<14}{'in age range':>13}{'flagged':>9}{'share':>8}")
+    for code, label, in_scope, in_range, flagged, share in types:
+        print(f"{code:<26}{label:<14}{in_range if code != '_any' else in_scope:>13}{flagged:>9}{float(share):>8.1%}")
+    print(f"candidate households: {proposed[1]} ({proposed[0]} proposed for the conference); "
+          f"identity review queue: {review} record(s)")
     mails = read_messages(settings.mail_dir)
     print(f"mail caught: {len(mails)} message(s) in {settings.mail_dir}")
-    print(f"Airflow:  {airflow.url(settings)}  (admin / MIMAMORI_ADMIN_PASSWORD in .env)")
-    try:
-        from mimamori.stack import superset
-
-        print(f"Superset: {superset.url(settings)}  (admin / MIMAMORI_ADMIN_PASSWORD in .env)")
-    except ImportError:
-        pass
+    print()
+    print(f"Airflow:      {airflow.url(settings)}   (admin / MIMAMORI_ADMIN_PASSWORD in .env)")
+    print(f"Superset:     {superset.url(settings)}   (admin, same password)")
+    print(f"case screen:  {casescreen.url(settings)}   (admin, same password)")
+    print(f"docs:         {settings.docs_url}/   (GX data docs, dbt docs)")
     print("stop everything with: make down")
 
 
