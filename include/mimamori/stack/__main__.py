@@ -44,7 +44,10 @@ def up(with_superset: bool = True) -> None:
     _say(f"case screen ready at {casescreen.url(settings)}")
     if with_superset:
         superset.wait_healthy(settings)
-        _say(f"Superset ready at {superset.url(settings)}")
+        from mimamori import superset_assets
+
+        superset_assets.main(["all"])
+        _say(f"Superset ready at {superset.url(settings)} (dashboards, roles and users provisioned)")
 
 
 def start_mail(settings) -> None:

@@ -222,6 +222,9 @@ def provision(settings: Settings) -> None:
             "grant select on all tables in schema raw, ingest to transformer",
             "alter default privileges for role loader in schema raw, ingest grant select on tables to transformer",
             "grant usage on schema published to dashboard, casework",
+            # Every published month stays selectable (dashboards' month selector, score history).
+            "grant usage on schema history to dashboard, casework",
+            "alter default privileges for role transformer in schema history grant select on tables to dashboard, casework",
             "alter default privileges for role transformer in schema published grant select on tables to dashboard, casework",
             "grant usage on schema published_pseudo to analyst",
             "alter default privileges for role transformer in schema published_pseudo grant select on tables to analyst",

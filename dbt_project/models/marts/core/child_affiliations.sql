@@ -1,7 +1,7 @@
 {#-
-    Where each child in scope belongs this month (所属): on this month's 学齢簿 (学校), enrolled in
-    a 保育所・幼稚園・認定こども園・地域型保育 on the as-of date (保育所等), or neither (なし).
-    The school board sees only children with is_on_school_register.
+    Where each child in scope belongs this month (所属): on this month's 学齢簿 (学校) or enrolled
+    in a 保育所・幼稚園・認定こども園・地域型保育 on the as-of date (保育所等). A child with neither has
+    no row. The school board sees only children with is_on_school_register.
 -#}
 with
 
@@ -55,11 +55,7 @@ final as (
     select
         children.person_id,
         children.household_id,
-        case
-            when pupils.person_id is not null then '学校'
-            when enrolled.person_id is not null then '保育所等'
-            else 'なし'
-        end as affiliation_type,
+        case when pupils.person_id is not null then '学校' else '保育所等' end as affiliation_type,
         coalesce(pupils.affiliation_name, enrolled.affiliation_name) as affiliation_name,
         enrolled.facility_type,
         pupils.grade,
@@ -70,6 +66,7 @@ final as (
         on children.person_id = pupils.person_id
     left join enrolled
         on children.person_id = enrolled.person_id
+    where pupils.person_id is not null or enrolled.person_id is not null
 
 )
 
