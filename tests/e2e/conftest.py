@@ -114,7 +114,7 @@ def _fixture_month_rows(n_children: int = 48):
             "child_score_changes",
             "residents",
             "child_affiliations",
-            "type_items",
+            "rule_type_items",
             "child_item_matches",
             "conference_funnel",
             "item_relevance",
@@ -129,7 +129,7 @@ def _fixture_month_rows(n_children: int = 48):
         current = {}
         for code, _, _, _, _, _, items in FIXTURE_TYPES:
             for item in items:
-                rows["type_items"].append({"run_month": month, "type_code": code, "item_code": item})
+                rows["rule_type_items"].append({"run_month": month, "type_code": code, "item_code": item})
         for c in base:
             age = c["age"]
             band = next(b for lo, hi, b in _BANDS if lo <= age <= hi)
@@ -351,7 +351,7 @@ _FIXTURE_DDL = {
     "residents": "run_month text, person_id text, household_id text, name text, name_kana text, address text,"
     " has_dv_protection boolean",
     "child_affiliations": "run_month text, person_id text, affiliation_type text, affiliation_name text",
-    "type_items": "run_month text, type_code text, item_code text",
+    "rule_type_items": "run_month text, type_code text, item_code text",
     "child_item_matches": "run_month text, person_id text, item_code text, item_label_ja text,"
     " item_sort_order integer, status text",
     "conference_funnel": "run_month text, stage_order integer, stage_label_ja text, children integer",

@@ -101,7 +101,7 @@ _CHILD = """
             case m.status when 'true' then '該当' when 'false' then '非該当' else 'データなし' end as status_ja
         from ranked
         join child on child.run_month = ranked.run_month and child.person_id = ranked.person_id
-        join {H}.type_items ti on ti.run_month = ranked.run_month and ti.type_code = ranked.type_code
+        join {H}.rule_type_items ti on ti.run_month = ranked.run_month and ti.type_code = ranked.type_code
         left join {H}.child_item_matches m on m.run_month = ranked.run_month and m.person_id = ranked.person_id
             and m.item_code = ti.item_code
         left join (select distinct run_month, item_code, item_label_ja from {H}.child_item_matches) lbl
