@@ -118,6 +118,18 @@ eval-identity: setup ## precision/recall of identity links against the demo town
 docs: setup ## regenerate dbt docs for MONTH into the local docs site
 	$(PY) -c "from mimamori.settings import get_settings; from mimamori.stack import docs; docs.generate_dbt_docs(get_settings(), '$(MONTH)')"
 
+.PHONY: backup
+backup: setup ## pg_dump of the warehouse (all schemas incl. casework) to .local/backups/
+	$(PY) -m mimamori.backup backup
+
+.PHONY: restore
+restore: setup ## restore the latest backup (or FILE=...); stop the case screen and the DAG first
+	$(PY) -m mimamori.backup restore $(if $(FILE),--file $(FILE))
+
+.PHONY: disclosure
+disclosure: setup ## everything held about one person (開示請求): make disclosure PERSON=宛名番号 BY=staff OUT=file.html
+	$(PY) -m mimamori.disclosure --person-id $(PERSON) --requested-by $(BY) --out $(OUT)
+
 ##@ Quality
 .PHONY: lint
 lint: setup ## ruff (lint + format check)

@@ -4,7 +4,8 @@
 For the **run month**: load every holder department's extract from `inbox/<YYYY-MM>/` into raw
 PostgreSQL tables (one task group per source of `include/sources/`), gate them with Great
 Expectations, build the dbt models (identity, items, scores, candidates), gate the results,
-publish the month atomically, and e-mail each failing source's data owner and IT.
+publish the month atomically, e-mail each failing source's data owner and IT, write the
+month's transparency report and purge what is past its retention period.
 
 * `run_month` (YYYY-MM): the month whose extracts are processed. Scheduled runs (the 16th)
   default to the month before the logical date (domain.md §8).
@@ -134,6 +135,22 @@ def mimamori_monthly():
         gates = [ti.xcom_pull(task_ids="raw_gate", key="gate"), ti.xcom_pull(task_ids="model_gates", key="gate")]
         return run(get_settings(), run_month, gates, dag_run.run_id)
 
+    @task
+    def transparency_report(run_month: str, published: dict) -> dict:
+        """The month's transparency report (HTML and PDF, aggregates only) for the privacy council."""
+        from mimamori.report import build_report
+
+        html, pdf = build_report(get_settings(), run_month)
+        return {"html": str(html), "pdf": str(pdf)}
+
+    @task
+    def retention_purge(run_month: str, published: dict) -> dict:
+        """Delete what is past its retention period (counts audited in casework.purge_log)."""
+        from mimamori.retention import purge
+
+        out = purge(get_settings(), run_month)
+        return {"total": out["total"], "deleted": {k: v for k, v in out["deleted"].items() if v}}
+
     @task(trigger_rule="one_failed")
     def month_failed() -> None:
         """Marks the run failed when any task failed (send_alerts alone would make it green)."""
@@ -146,7 +163,10 @@ def mimamori_monthly():
     published = publish(run_month, raw, models)
     alerts = send_alerts(run_month)
     published >> alerts
-    [*loads, raw, built, models, published, alerts] >> month_failed()
+    report = transparency_report(run_month, published)
+    purged = retention_purge(run_month, published)
+    report >> purged  # the report counts the month before anything is purged
+    [*loads, raw, built, models, published, alerts, report, purged] >> month_failed()
 
 
 mimamori_monthly()

@@ -40,6 +40,8 @@ from mimamori.stack.envfile import ensure_env  # noqa: E402
 ensure_env(REPO)
 get_settings.cache_clear()
 
+from town_fixtures import judged_town  # noqa: E402, F401  (one judged town for the whole session)
+
 
 @pytest.fixture(scope="session")
 def settings():

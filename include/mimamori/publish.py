@@ -126,6 +126,10 @@ def _publish_one(conn, run_month: str, relation: str, target_schema: str, histor
             conn.execute(sql.SQL("grant {} on {} to {}").format(sql.SQL(privilege), target, sql.Identifier(grantee)))
     for reader in READERS.get(target_schema, ()):
         conn.execute(sql.SQL("grant select on {} to {}").format(target, sql.Identifier(reader)))
+    if "person_id" in col_names:  # the case screen opens one child at a time
+        conn.execute(
+            sql.SQL("create index if not exists {} on {} (person_id)").format(sql.Identifier(f"{name}__person_idx"), target)
+        )
 
     # 2. history: replace the month's rows, keep the others
     hist = sql.Identifier(HISTORY, history_name)
@@ -137,6 +141,12 @@ def _publish_one(conn, run_month: str, relation: str, target_schema: str, histor
             sql.SQL("create index {} on {} (run_month)").format(sql.Identifier(f"{history_name}__run_month_idx"), hist)
         )
         hist_cols = _columns(conn, HISTORY, history_name)
+    if "person_id" in col_names:  # dashboards and the case screen look children up per month
+        conn.execute(
+            sql.SQL("create index if not exists {} on {} (run_month, person_id)").format(
+                sql.Identifier(f"{history_name}__month_person_idx"), hist
+            )
+        )
     have = {c for c, _ in hist_cols}
     for column, type_ in src_cols:
         if column not in have:  # a column added since: older months have it null
@@ -152,6 +162,7 @@ def _publish_one(conn, run_month: str, relation: str, target_schema: str, histor
                 hist, cols, sql.Literal(run_month), cols, src
             )
         )
+    conn.execute(sql.SQL("analyze {}").format(hist))
     if target_schema == PUBLISHED:
         for reader in HISTORY_READERS:
             conn.execute(

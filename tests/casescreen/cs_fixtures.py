@@ -77,7 +77,7 @@ def _create_fixture_schemas(conn) -> None:
         "child_scores": "person_id text, total_points int, run_month text",
         "child_item_matches": "person_id text, item_code text, status text, evidence_raw_table text, "
         "evidence_record_id text, evidence_date date, hand_entry_origin text, evidence_detail text, run_month text",
-        "household_candidates": "household_id text, person_ids text[], household_rank int, is_proposed boolean, "
+        "household_candidates": "household_id text, person_ids text, household_rank int, is_proposed boolean, "
         "run_month text",
         "follow_ups": "person_id text, last_outcome text, judged_run_month text, responsible text, "
         "total_points_change int, next_review_date date",
@@ -111,9 +111,9 @@ def _create_fixture_schemas(conn) -> None:
     many(
         f"{PUB}.household_candidates",
         [
-            ("H001", ["100002"], 1, True, MONTH),
-            ("H002", ["200002"], 2, True, MONTH),
-            ("H003", ["300002"], 3, True, MONTH),
+            ("H001", "100002", 1, True, MONTH),
+            ("H002", "200002", 2, True, MONTH),
+            ("H003", "300002", 3, True, MONTH),
         ],
     )
     many(f"{PUB}.follow_ups", [("400002", "経過観察", "2026-08", "保健師 みどり", 1, date(2026, 12, 1))])

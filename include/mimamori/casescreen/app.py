@@ -34,6 +34,11 @@ from mimamori.casescreen.vocab import (
 )
 
 HERE = Path(__file__).resolve().parent
+#: data corrections (docs/governance.md): kind → what staff read
+CORRECTION_KINDS = {
+    "wrong_person": "別人の記録（このこども・世帯の人の記録ではない）",
+    "wrong_value": "値の誤り（この項目について記録の内容が誤っている）",
+}
 TOKYO = ZoneInfo("Asia/Tokyo")
 SESSION_COOKIE = "mm_session"
 PRE_COOKIE = "mm_pre"
@@ -312,6 +317,9 @@ def create_app(config: CaseScreenConfig | None = None) -> FastAPI:
             "affiliations": repo.affiliations(person_id),
             "outcomes": outcomes,
             "hand_entries": hand,
+            "corrections": repo.corrections(person_id),
+            "can_correct": repo.has_corrections(),
+            "CORRECTION_KINDS": CORRECTION_KINDS,
             "version_this_month": repo.latest_version(person_id, month) if month else 0,
             "OUTCOMES": OUTCOMES,
             "SUPPORT_ACTIONS": SUPPORT_ACTIONS,
@@ -479,6 +487,69 @@ def create_app(config: CaseScreenConfig | None = None) -> FastAPI:
             return RedirectResponse(f"/children/{quote(person_id)}?saved=hand#hand-entry", status_code=303)
 
         return await child_post(request, person_id, "hand_entry", handle)
+
+    @app.post("/children/{person_id}/corrections")
+    async def correction(request: Request, person_id: str):
+        """A linked record is wrong for this child (wrong person / wrong value): recorded with a reason,
+        audited, and honoured by every later run (docs/governance.md)."""
+
+        def handle(conn, repo: Repo, session, person, month, form):
+            code = (form.get("item_code") or "").strip()
+            kind = (form.get("kind") or "").strip()
+            reason = (form.get("reason") or "").strip()
+            errors: dict[str, str] = {}
+            target = repo.correction_target(person_id, code) if code else None
+            if not code:
+                errors["item_code"] = "訂正する項目を選んでください。"
+            elif target is None:
+                errors["item_code"] = "この項目には訂正できる連携データの記録がありません。"
+            elif target.get("run_month") != month:
+                errors["item_code"] = "公開中の月が変わりました。画面を開き直してください。"
+            if kind not in CORRECTION_KINDS:
+                errors["kind"] = "訂正の種類（別人の記録／値の誤り）を選んでください。"
+            if not reason:
+                errors["reason"] = "訂正の理由を入力してください。"
+            elif len(reason) > 500:
+                errors["reason"] = "訂正の理由は500文字以内で入力してください。"
+            if errors or not repo.has_corrections():
+                errors = errors or {"item_code": "訂正の記録表がまだありません（情報システム担当に連絡してください）。"}
+                audit.record(
+                    conn,
+                    config.casework_schema,
+                    "rejected_input",
+                    staff=session.staff,
+                    object_type="child",
+                    object_id=person_id,
+                    run_month=month,
+                    detail={"fields": sorted(errors), "status": "correction"},
+                    client=client(request),
+                )
+                return child_response(
+                    request, repo, session, person, month, errors=errors, form=form, which="correction", status=422
+                )
+            with conn.transaction():
+                correction_id, decision_id = repo.insert_correction(
+                    person_id, target, {"item_code": code, "kind": kind, "reason": reason}, session.staff.username
+                )
+                detail = {"correction_id": correction_id, "item_code": code, "status": kind}
+                if target.get("record_id"):
+                    detail["record_id"] = target["record_id"]
+                if decision_id:
+                    detail["decision_id"] = decision_id
+                audit.record(
+                    conn,
+                    config.casework_schema,
+                    "correction",
+                    staff=session.staff,
+                    object_type="child",
+                    object_id=person_id,
+                    run_month=month,
+                    detail=detail,
+                    client=client(request),
+                )
+            return RedirectResponse(f"/children/{quote(person_id)}?saved=correction#correction", status_code=303)
+
+        return await child_post(request, person_id, "outcome", handle)
 
     # --- identity review -------------------------------------------------------------------------
 

@@ -29,6 +29,8 @@ ACTIONS = {
     "identity_decision": "名寄せの判断",
     "view_audit": "監査ログの閲覧",
     "rejected_input": "入力エラー（保存なし）",
+    "correction": "データ訂正の記録",
+    "disclosure_export": "開示請求による出力",
 }
 
 _DETAIL_KEYS = {
@@ -37,6 +39,7 @@ _DETAIL_KEYS = {
     "hand_entry_id",
     "item_code",
     "decision_id",
+    "correction_id",
     "record_id",
     "person_id",
     "household_id",

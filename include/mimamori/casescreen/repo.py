@@ -328,6 +328,8 @@ class Repo:
                     "origin": row.get(_pick(cols, "origin") or ""),
                     "detail": row.get(_pick(cols, "evidence_detail") or ""),
                     "hand_as_of": row.get("hand_entry_as_of_date"),
+                    # a data correction recorded for the item (docs/governance.md): shown with the item
+                    "correction": (row.get("correction_reason") or "訂正あり") if row.get("has_correction") else None,
                 }
         files = raw_table_files(self.config.settings.root)
         items = []
@@ -437,7 +439,7 @@ class Repo:
                 r=sql.Identifier(rank_c) if rank_c else sql.SQL("null::int"),
                 p=sql.Identifier(prop_c) if prop_c else sql.SQL("true"),
                 pc=sql.SQL(", person_id::text as person_id") if per_child else sql.SQL(""),
-                ids=sql.SQL(", person_ids::text[] as person_ids") if ids_col else sql.SQL(""),
+                ids=sql.SQL(", string_to_array(person_ids::text, ' ') as person_ids") if ids_col else sql.SQL(""),
                 rel=self.pub("household_candidates"),
             )
         )
@@ -627,6 +629,104 @@ class Repo:
             ),
         )
         return int(row["hand_entry_id"])
+
+    # --- data corrections (docs/governance.md) --------------------------------------------------------
+
+    def has_corrections(self) -> bool:
+        return bool(self.columns(self.config.casework_schema, "corrections"))
+
+    def corrections(self, person_id: str) -> list[dict[str, Any]]:
+        if not self.has_corrections():
+            return []
+        rows = self._rows(
+            sql.SQL(
+                "select correction_id, item_code, kind, reason, raw_table, record_id, run_month, corrected_by, "
+                "corrected_at, withdraws from {} where person_id = %s order by corrected_at desc, correction_id desc"
+            ).format(self.cw("corrections")),
+            (person_id,),
+        )
+        labels = self.item_labels()
+        for row in rows:
+            row["label"] = labels.get(row["item_code"], row["item_code"])
+        return rows
+
+    def correction_target(self, person_id: str, item_code: str) -> dict[str, Any] | None:
+        """The evidence record shown for the item (raw table, record id and stable key, linked person)."""
+        cols = self.columns(self.config.published_schema, "child_item_matches")
+        if not cols or "evidence_record_id" not in cols or "evidence_raw_table" not in cols:
+            return None
+        key = sql.SQL("evidence_record_key") if "evidence_record_key" in cols else sql.SQL("null::text")
+        row = self._one(
+            sql.SQL(
+                "select run_month::text as run_month, evidence_raw_table as raw_table, evidence_record_id as record_id, "
+                "{} as record_key from {} where person_id::text = %s and item_code = %s "
+                "and evidence_record_id is not null"
+            ).format(key, self.pub("child_item_matches")),
+            (person_id, item_code),
+        )
+        if row is None:
+            return None
+        row["linked_person_id"] = None
+        ev_cols = self.columns(self.config.published_schema, "child_item_evidence")
+        if ev_cols and "via_person_id" in ev_cols:
+            via = self._one(
+                sql.SQL(
+                    "select via_person_id from {} where person_id::text = %s and item_code = %s and record_id = %s "
+                    "limit 1"
+                ).format(self.pub("child_item_evidence")),
+                (person_id, item_code, row["record_id"]),
+            )
+            row["linked_person_id"] = via["via_person_id"] if via else None
+        return row
+
+    def insert_correction(
+        self, person_id: str, target: dict[str, Any], values: dict[str, Any], corrected_by: str
+    ) -> tuple[int, int | None]:
+        """The correction; for a wrong person also an identity decision 'different' for the linked resident."""
+        row = self._one(
+            sql.SQL(
+                "insert into {} (person_id, item_code, raw_table, record_id, record_key, run_month, kind, reason, "
+                "linked_person_id, corrected_by) values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
+                "returning correction_id"
+            ).format(self.cw("corrections")),
+            (
+                person_id,
+                values["item_code"],
+                target["raw_table"],
+                target["record_id"],
+                target.get("record_key"),
+                target["run_month"],
+                values["kind"],
+                values["reason"],
+                target.get("linked_person_id"),
+                corrected_by,
+            ),
+        )
+        decision_id = None
+        linked = target.get("linked_person_id")
+        if (
+            values["kind"] == "wrong_person"
+            and target.get("record_key")
+            and linked
+            and target["raw_table"] != "jumin__residents"
+        ):
+            got = self._one(
+                sql.SQL(
+                    "insert into {} (record_key, raw_table, record_id, run_month, person_id, decision, decided_by, "
+                    "reason) values (%s, %s, %s, %s, %s, 'different', %s, %s) returning decision_id"
+                ).format(self.cw("identity_decisions")),
+                (
+                    target["record_key"],
+                    target["raw_table"],
+                    target["record_id"],
+                    target["run_month"],
+                    linked,
+                    corrected_by,
+                    "データ訂正（別人）: " + values["reason"],
+                ),
+            )
+            decision_id = int(got["decision_id"])
+        return int(row["correction_id"]), decision_id
 
     # --- identity review -----------------------------------------------------------------------------
 

@@ -74,6 +74,26 @@ create table if not exists {s}.identity_decisions (
 );
 create index if not exists identity_decisions_record_key_idx on {s}.identity_decisions (record_key);
 
+-- data corrections (docs/governance.md); same DDL as dbt's create_governance_casework_tables
+create table if not exists {s}.corrections (
+    correction_id bigint generated always as identity primary key,
+    person_id text not null,
+    item_code text not null,
+    raw_table text not null,
+    record_id text,
+    record_key text,
+    run_month text not null check (run_month ~ '^[0-9]{{4}}-(0[1-9]|1[0-2])$'),
+    kind text not null check (kind in ('wrong_person', 'wrong_value')),
+    reason text not null check (length(btrim(reason)) > 0),
+    linked_person_id text,
+    corrected_by text not null,
+    corrected_at timestamptz not null default now(),
+    withdraws bigint references {s}.corrections (correction_id),
+    check (record_id is not null or record_key is not null)
+);
+create index if not exists corrections_person_idx on {s}.corrections (person_id, item_code);
+create index if not exists corrections_record_key_idx on {s}.corrections (record_key);
+
 create table if not exists {s}.staff_users (
     staff_id bigint generated always as identity primary key,
     username text not null unique check (username ~ '^[a-z][a-z0-9_.-]{{1,39}}$'),
@@ -134,6 +154,8 @@ grant select, insert on {s}.conference_outcomes, {s}.hand_entries, {s}.identity_
 revoke update, delete, truncate on {s}.conference_outcomes, {s}.hand_entries, {s}.identity_decisions from {app};
 -- a correction marks the earlier version: only these two columns may change, nothing else
 grant update (superseded_by, superseded_at) on {s}.conference_outcomes to {app};
+grant select, insert on {s}.corrections to {app};
+revoke update, delete, truncate on {s}.corrections from {app};
 grant select, insert on {s}.audit_log to {app};
 revoke update, delete, truncate on {s}.audit_log from {app}, public;
 grant select, insert, update on {s}.staff_users to {app};
@@ -142,7 +164,15 @@ grant select, insert, update, delete on {s}.staff_sessions to {app};
 """
 
 #: the tables this module creates, in order
-TABLES = ("conference_outcomes", "hand_entries", "identity_decisions", "staff_users", "staff_sessions", "audit_log")
+TABLES = (
+    "conference_outcomes",
+    "hand_entries",
+    "identity_decisions",
+    "corrections",
+    "staff_users",
+    "staff_sessions",
+    "audit_log",
+)
 
 
 def init_db(config: CaseScreenConfig, dsn: str | None = None) -> list[str]:

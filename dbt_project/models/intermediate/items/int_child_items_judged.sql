@@ -6,6 +6,8 @@
        (I21a, I23) stay true if an available source matched, else unknown.
     3. A hand entry in force wins: true sets true; false sets false, but removes a source's true
        only as a correction (correction_reason given).
+    4. Data corrections (casework.corrections) already removed the corrected records from the
+       evidence; has_correction / correction_reason show the latest one recorded for the item.
 -#}
 with
 
@@ -37,6 +39,25 @@ coverage as (
 hand_entries as (
 
     select * from {{ ref('int_items__hand_entries') }}
+
+),
+
+corrections as (
+
+    select distinct on (person_id, item_code)
+        person_id,
+        item_code,
+        kind as correction_kind,
+        reason as correction_reason,
+        correction_id
+    from {{ ref('int_items__corrections') }}
+    order by person_id, item_code, corrected_at desc, correction_id desc
+
+),
+
+record_keys as (
+
+    select * from {{ ref('int_items__record_keys') }}
 
 ),
 
@@ -82,6 +103,7 @@ from_sources as (
         catalogue.lookback,
         evidence_summary.evidence_raw_table,
         evidence_summary.evidence_record_id,
+        record_keys.record_key as evidence_record_key,
         evidence_summary.evidence_detail,
         coalesce(evidence_summary.evidence_count, 0) as evidence_count,
         item_skips.has_skipped_source,
@@ -105,6 +127,8 @@ from_sources as (
     left join coverage
         on children.person_id = coverage.person_id
         and catalogue.item_code = coverage.item_code
+    left join record_keys
+        on evidence_summary.evidence_record_id = record_keys.record_id
 
 ),
 
@@ -124,6 +148,7 @@ final as (
         from_sources.source_status,
         from_sources.evidence_raw_table,
         from_sources.evidence_record_id,
+        from_sources.evidence_record_key,
         from_sources.evidence_detail,
         hand_entries.origin as hand_entry_origin,
         hand_entries.correction_reason as hand_entry_correction_reason,
@@ -133,12 +158,18 @@ final as (
         hand_entries.person_id is not null as has_hand_entry,
         from_sources.evidence_date,
         hand_entries.as_of_date as hand_entry_as_of_date,
+        corrections.correction_id is not null as has_correction,
+        corrections.correction_kind,
+        corrections.correction_reason,
         from_sources.as_of_date,
         from_sources.run_month
     from from_sources
     left join hand_entries
         on from_sources.person_id = hand_entries.person_id
         and from_sources.item_code = hand_entries.item_code
+    left join corrections
+        on from_sources.person_id = corrections.person_id
+        and from_sources.item_code = corrections.item_code
 
 )
 

@@ -31,6 +31,12 @@ catalogue as (
 
 ),
 
+corrections as (
+
+    select * from {{ ref('int_items__corrections') }}
+
+),
+
 own as (
 
     select
@@ -133,6 +139,13 @@ final as (
     inner join children
         on unioned.person_id = children.person_id
     where {{ within_lookback('catalogue.lookback', 'unioned.event_date', 'unioned.valid_from', 'unioned.valid_through', 'children.as_of_date') }}
+        and not exists (
+            select 1
+            from corrections
+            where corrections.person_id = unioned.person_id
+                and corrections.record_id = unioned.record_id
+                and (corrections.kind = 'wrong_person' or corrections.item_code = unioned.item_code)
+        )
 
 )
 

@@ -39,7 +39,11 @@ final as (
         judged.has_skipped_source,
         judged.evidence_date,
         judged.hand_entry_as_of_date,
-        judged.as_of_date
+        judged.as_of_date,
+        judged.evidence_record_key,
+        judged.has_correction,
+        judged.correction_kind,
+        judged.correction_reason
     from judged
     inner join catalogue
         on judged.item_code = catalogue.item_code

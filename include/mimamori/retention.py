@@ -1,0 +1,200 @@
+"""Retention: delete what is past its retention period, audit the purge (counts only).
+
+``purge(settings, run_month) -> dict`` reads the rules as dbt built them:
+
+- ``rules.retention`` (seed ``dbt_project/seeds/rules/retention.csv``): per table (``schema.table``)
+  or schema (``schema.*``) the column that dates a row, its kind (``month`` YYYY-MM text, ``date``,
+  ``timestamp``) and the retention in months; ``basis = never`` is never purged (the audit log,
+  the purge log); a table not listed is never touched;
+- ``rules.item_catalogue.retention_months`` for ``basis = catalogue`` (``raw.*``): the raw rows
+  of a source (``raw.<source>__<entity>``) are kept for the largest retention of the items that
+  source feeds.
+
+A row is expired when its date is before the first day of (run month − retention months): with
+36 months and run month 2026-10, rows of 2023-09 and earlier go, 2023-10 … 2026-10 stay. Rows
+another kept row still refers to (a withdrawn correction whose withdrawal is kept) stay until the
+referring row expires. Everything runs in one transaction as the cluster superuser (the tables
+belong to loader and transformer); each target gets a ``casework.purge_log`` row (table, cut-off,
+count — never a value). ``dry_run`` counts without deleting.
+
+CLI: ``python -m mimamori.retention --month 2026-10 [--dry-run]``. The monthly DAG runs it after
+publish (task ``retention_purge``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import logging
+import sys
+from datetime import date
+from typing import Any
+
+from psycopg import sql
+
+from mimamori.months import validate_month
+from mimamori.settings import Settings, get_settings
+
+log = logging.getLogger("mimamori.retention")
+
+PURGE_LOG_DDL = """
+create schema if not exists casework;
+create table if not exists casework.purge_log (
+    purge_id bigint generated always as identity primary key,
+    purged_at timestamptz not null default clock_timestamp(),
+    run_month text not null,
+    target text not null,
+    cutoff text not null,
+    rows_deleted bigint not null,
+    executed_by text
+)
+"""
+
+
+def cutoff_month(run_month: str, retention_months: int) -> str:
+    """The first kept month: run month − retention months (rows dated before it are expired)."""
+    year, month = map(int, validate_month(run_month).split("-"))
+    total = year * 12 + (month - 1) - int(retention_months)
+    return f"{total // 12:04d}-{total % 12 + 1:02d}"
+
+
+def _tables(conn, schema: str, column: str) -> list[str]:
+    return [
+        r[0]
+        for r in conn.execute(
+            "select c.table_name from information_schema.columns c"
+            " join information_schema.tables t on t.table_schema = c.table_schema and t.table_name = c.table_name"
+            " where c.table_schema = %s and c.column_name = %s and t.table_type = 'BASE TABLE'"
+            " order by c.table_name",
+            (schema, column),
+        ).fetchall()
+    ]
+
+
+def _self_references(conn, schema: str, table: str) -> list[tuple[str, str]]:
+    """(referencing column, referenced column) of the table's foreign keys to itself."""
+    return conn.execute(
+        "select a.attname, af.attname from pg_constraint k"
+        " join pg_class c on c.oid = k.conrelid join pg_namespace n on n.oid = c.relnamespace"
+        " join pg_attribute a on a.attrelid = k.conrelid and a.attnum = k.conkey[1]"
+        " join pg_attribute af on af.attrelid = k.confrelid and af.attnum = k.confkey[1]"
+        " where k.contype = 'f' and k.conrelid = k.confrelid and n.nspname = %s and c.relname = %s",
+        (schema, table),
+    ).fetchall()
+
+
+def _expired(column: str, kind: str, cutoff: str) -> sql.Composable:
+    col = sql.Identifier(column)
+    if kind == "month":
+        return sql.SQL("{} < {}").format(col, sql.Literal(cutoff))
+    first = date.fromisoformat(cutoff + "-01")
+    if kind == "date":
+        return sql.SQL("{} < {}::date").format(col, sql.Literal(first))
+    return sql.SQL("{} < ({}::date::timestamp at time zone 'Asia/Tokyo')").format(col, sql.Literal(first))
+
+
+def plan(conn, run_month: str) -> list[dict[str, Any]]:
+    """[{target, date_column, date_kind, retention_months, cutoff}] for every table to purge."""
+    validate_month(run_month)
+    rules = conn.execute(
+        "select target, date_column, date_kind, retention_months, basis from rules.retention order by target"
+    ).fetchall()
+    catalogue = conn.execute("select sources, retention_months from rules.item_catalogue").fetchall()
+    per_source: dict[str, int] = {}
+    for sources, months in catalogue:
+        for source in (sources or "").split():
+            per_source[source] = max(per_source.get(source, 0), int(months or 0))
+    out: list[dict[str, Any]] = []
+    explicit = {t for t, *_ in rules if not t.endswith(".*")}
+    for target, column, kind, months, basis in rules:
+        if basis == "never":
+            continue
+        schema, _, table = target.partition(".")
+        tables = _tables(conn, schema, column) if table == "*" else [table]
+        for name in tables:
+            if table == "*" and f"{schema}.{name}" in explicit:
+                continue  # an explicit row for the table wins over schema.*
+            if not conn.execute("select to_regclass(%s) is not null", (f"{schema}.{name}",)).fetchone()[0]:
+                continue
+            keep = per_source.get(name.split("__")[0], 0) if basis == "catalogue" else int(months or 0)
+            if keep <= 0:
+                continue  # unknown source or no retention: never purged
+            out.append(
+                {
+                    "target": f"{schema}.{name}",
+                    "date_column": column,
+                    "date_kind": kind,
+                    "retention_months": keep,
+                    "cutoff": cutoff_month(run_month, keep),
+                }
+            )
+    never = {t for t, *_rest, b in rules if b == "never"}
+    return [p for p in out if p["target"] not in never]
+
+
+def purge(settings: Settings, run_month: str, *, dry_run: bool = False, executed_by: str | None = None) -> dict:
+    """Delete the expired rows of every table in rules.retention; one purge_log row per target."""
+    from mimamori.stack import pg
+
+    validate_month(run_month)
+    executed_by = executed_by or getpass.getuser()
+    deleted: dict[str, int] = {}
+    cutoffs: dict[str, str] = {}
+    with pg.connect(settings) as conn:
+        with conn.transaction():
+            conn.execute("set local lock_timeout = '60s'")
+            if not dry_run:
+                conn.execute(PURGE_LOG_DDL)
+                conn.execute("alter table casework.purge_log owner to transformer")
+            for p in plan(conn, run_month):
+                schema, name = p["target"].split(".")
+                table = sql.Identifier(schema, name)
+                where = _expired(p["date_column"], p["date_kind"], p["cutoff"])
+                for ref_col, key_col in _self_references(conn, schema, name):
+                    # keep a row that a kept row still refers to (e.g. a correction's withdrawal)
+                    where = sql.SQL("{} and not exists (select 1 from {} k where k.{} = {}.{} and not (k.{}))").format(
+                        where,
+                        table,
+                        sql.Identifier(ref_col),
+                        sql.Identifier(name),
+                        sql.Identifier(key_col),
+                        _expired(p["date_column"], p["date_kind"], p["cutoff"]),
+                    )
+                if dry_run:
+                    n = conn.execute(sql.SQL("select count(*) from {} where {}").format(table, where)).fetchone()[0]
+                else:
+                    n = conn.execute(sql.SQL("delete from {} where {}").format(table, where)).rowcount
+                    conn.execute(
+                        "insert into casework.purge_log (run_month, target, cutoff, rows_deleted, executed_by)"
+                        " values (%s, %s, %s, %s, %s)",
+                        (run_month, p["target"], p["cutoff"], n, executed_by),
+                    )
+                deleted[p["target"]] = int(n)
+                cutoffs[p["target"]] = p["cutoff"]
+    total = sum(deleted.values())
+    log.info(
+        "retention %s: %s %d row(s) in %d table(s)",
+        run_month,
+        "would delete" if dry_run else "deleted",
+        total,
+        sum(1 for n in deleted.values() if n),
+    )
+    return {"run_month": run_month, "dry_run": dry_run, "deleted": deleted, "cutoffs": cutoffs, "total": total}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m mimamori.retention", description="保存期間を過ぎたデータを削除する"
+    )
+    parser.add_argument("--month", required=True, help="処理対象月 YYYY-MM（この月を基準に保存期間を数える）")
+    parser.add_argument("--dry-run", action="store_true", help="削除せずに件数だけ数える")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    result = purge(get_settings(), args.month, dry_run=args.dry_run)
+    print(json.dumps(result, ensure_ascii=False, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,77 @@
+"""A judged synthetic town, built once per session (judgement, governance and identity tests).
+
+Generates the default town (seed 42, scale 1, three months ending 2026-10, as `make demo` does),
+ingests its last month into the suite's warehouse and runs `dbt build` for that month.
+Registered for the whole suite by tests/conftest.py, so it is built once per session.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+MONTH = "2026-10"
+SEED = 42
+#: Longer than SHA-256's 64-byte block, so the HMAC's hash-the-key-first path is exercised.
+PSEUDO_KEY = "judgement-test-key-" + "x" * 80
+
+
+@dataclass(frozen=True)
+class JudgedTown:
+    settings: object
+    town_dir: Path
+    month: str
+    dbt_seconds: float
+    pseudo_key: str
+
+
+@pytest.fixture(scope="session")
+def judged_town(warehouse) -> JudgedTown:
+    from mimamori import dbt
+    from mimamori.synth import generate
+
+    town_dir = warehouse.state_dir / "judgement" / "town"
+    generate(town_dir, seed=SEED, scale=1.0, months=3, end_month=MONTH)
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(warehouse.root / "include"), env.get("PYTHONPATH")]))
+    ingest = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mimamori.ingest",
+            "--month",
+            MONTH,
+            "--inbox",
+            str(town_dir / "inbox"),
+            "--quarantine",
+            str(town_dir / "quarantine"),
+            "-q",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert ingest.returncode == 0, ingest.stdout + ingest.stderr
+    previous = os.environ.get("MIMAMORI_PSEUDO_KEY")
+    os.environ["MIMAMORI_PSEUDO_KEY"] = PSEUDO_KEY
+    lines: list[str] = []
+    try:
+        t0 = time.monotonic()
+        result = dbt.run(warehouse, ["build"], run_month=MONTH, log=lines.append)
+        seconds = time.monotonic() - t0
+    finally:
+        if previous is None:
+            os.environ.pop("MIMAMORI_PSEUDO_KEY", None)
+        else:
+            os.environ["MIMAMORI_PSEUDO_KEY"] = previous
+    assert result.ok, "dbt build failed: " + ", ".join(result.failures) + "\n" + "\n".join(lines[-40:])
+    return JudgedTown(warehouse, town_dir, MONTH, seconds, PSEUDO_KEY)
+
+
