@@ -90,3 +90,17 @@ def airflow_ready(warehouse, mailcatcher):
     airflow.migrate(warehouse)
     os.environ.update(airflow.env(warehouse))
     return warehouse
+
+
+# Suites that build the warehouse for a town of their own run before the session's shared judged
+# town (town_fixtures.judged_town) is built, so they cannot overwrite the marts its users read:
+# the DAG runs (seed 42, two months) and the identity evaluation (an untuned seed) come first.
+_FIRST = ("airflow", "identity")
+
+
+def pytest_collection_modifyitems(session, config, items):
+    def rank(item) -> int:
+        parts = Path(str(item.fspath)).relative_to(REPO / "tests").parts
+        return _FIRST.index(parts[0]) if parts and parts[0] in _FIRST else len(_FIRST)
+
+    items.sort(key=rank)  # stable: the order inside each group is kept

@@ -176,6 +176,11 @@ def test_rerunning_a_month_leaves_identical_tables(airflow_ready, clean_run, reg
 def test_faults_are_rejected_and_nothing_else_is_lost(airflow_ready, clean_run, faulted_town, registry, mailcatcher):
     mails_before = len(read_messages(mailcatcher))
     with pg.connect(airflow_ready) as conn:
+        fault_month_before = {
+            spec.raw_table: table_fingerprint(conn, spec.raw_table, FAULT_MONTH)
+            for source in registry.values()
+            for spec in source.files
+        }
         published_before = conn.execute(
             "select run_month, published_at from published.publication order by published_at desc limit 1"
         ).fetchone()
@@ -200,9 +205,12 @@ def test_faults_are_rejected_and_nothing_else_is_lost(airflow_ready, clean_run, 
                     f"select count(*) from raw.{spec.raw_table} where run_month = %s", (FAULT_MONTH,)
                 ).fetchone()[0]
                 if source.source in FAULTED_SOURCES:
-                    assert count == 0, f"{spec.file} of a rejected source was loaded"
+                    # A rejected source changes nothing: whatever the month held stays as it was.
+                    after = table_fingerprint(conn, spec.raw_table, FAULT_MONTH)
+                    assert after == fault_month_before[spec.raw_table], f"{spec.file} of a rejected source changed"
                 else:
-                    assert count > 0, f"{spec.file} of a clean source was not loaded"
+                    path = faulted_town / "inbox" / FAULT_MONTH / source.source / spec.file
+                    assert count == data_rows(path, spec.encoding), f"{spec.file} of a clean source not loaded"
     rules = {(file, rule) for _, file, rule in rejected}
     expected = {
         ("障害者手帳.csv", "encoding"),

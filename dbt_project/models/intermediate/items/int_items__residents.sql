@@ -20,19 +20,13 @@ final as (
         sex,
         relationship,
         {#-
-            町名: the normalised address without prefecture, 郡 and municipality, up to its numbers.
-            Never for a resident under a DV protection measure (支援措置): no part of the address.
+            町名 (domain.md §6): the normalised registry address (prefecture, 郡 and the town's own
+            name removed, numerals as digits: stg_jumin__residents.address_norm) up to its first
+            number. Never for a resident under a DV protection measure (支援措置).
         -#}
-        case when not coalesce(has_dv_protection, false) then nullif(
-            substring(
-                regexp_replace(
-                    regexp_replace(normalize(address, nfkc), '\s', '', 'g'),
-                    '^(.{2,3}?[都道府県])?(.+?郡)?(.+?[市区町村])', ''
-                )
-                from '^(.+?)(?:[0-9一二三四五六七八九十]+丁目|[0-9]|$)'
-            ),
-            ''
-        ) end as area,
+        case when not coalesce(has_dv_protection, false) then
+            nullif(substring(address_norm from '^([^0-9]+)'), '')
+        end as area,
         address_norm as address_key,
         birth_date,
         moved_in_on as moved_in_date,
