@@ -197,6 +197,8 @@ def _rebuild_judgement(settings, log):
     """dbt run of the judgement downstream of corrections, with the judged town's pseudonym key."""
     from town_fixtures import PSEUDO_KEY
 
+    from mimamori import dbt
+
     previous = os.environ.get("MIMAMORI_PSEUDO_KEY")
     os.environ["MIMAMORI_PSEUDO_KEY"] = PSEUDO_KEY
     try:
