@@ -21,7 +21,6 @@ from datetime import datetime, timedelta
 
 from airflow.sdk import Asset, Param, TaskGroup, dag, task
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
-
 from mimamori.ingest.registry import load_registry
 from mimamori.settings import get_settings
 

@@ -73,5 +73,3 @@ def judged_town(warehouse) -> JudgedTown:
             os.environ["MIMAMORI_PSEUDO_KEY"] = previous
     assert result.ok, "dbt build failed: " + ", ".join(result.failures) + "\n" + "\n".join(lines[-40:])
     return JudgedTown(warehouse, town_dir, MONTH, seconds, PSEUDO_KEY)
-
-

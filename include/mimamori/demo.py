@@ -57,7 +57,9 @@ def run_months(settings, months: list[str]) -> None:
             tail = "\n".join((result.stdout + result.stderr).splitlines()[-40:])
             _say(f"the DAG run for {month} failed (exit {result.returncode}); last lines:\n{tail}")
             sys.exit(1)
-        _say(f"{month}: DAG run succeeded in {time.monotonic() - t0:.0f}s (next scheduled run month: {next_month(month)})")
+        _say(
+            f"{month}: DAG run succeeded in {time.monotonic() - t0:.0f}s (next scheduled run month: {next_month(month)})"
+        )
 
 
 def summary(settings, month: str) -> None:
@@ -89,8 +91,10 @@ def summary(settings, month: str) -> None:
     print(f"{'type':<26}{'label':<14}{'in age range':>13}{'flagged':>9}{'share':>8}")
     for code, label, in_scope, in_range, flagged, share in types:
         print(f"{code:<26}{label:<14}{in_range if code != '_any' else in_scope:>13}{flagged:>9}{float(share):>8.1%}")
-    print(f"candidate households: {proposed[1]} ({proposed[0]} proposed for the conference); "
-          f"identity review queue: {review} record(s)")
+    print(
+        f"candidate households: {proposed[1]} ({proposed[0]} proposed for the conference); "
+        f"identity review queue: {review} record(s)"
+    )
     mails = read_messages(settings.mail_dir)
     print(f"mail caught: {len(mails)} message(s) in {settings.mail_dir}")
     print()

@@ -53,9 +53,8 @@ def load_source(settings: Settings, source_name: str, run_month: str) -> dict:
         rejections = exc.result.rejections
         for rejection in rejections:
             log.error("rejected: %s", rejection.message_en)
-        message = (
-            f"{source_name}: {len(rejections)} rejection(s) for {run_month}; "
-            + "; ".join(sorted({f"{r.file}: {r.rule}" for r in rejections}))
+        message = f"{source_name}: {len(rejections)} rejection(s) for {run_month}; " + "; ".join(
+            sorted({f"{r.file}: {r.rule}" for r in rejections})
         )
         if source.on_failure == "skip":
             raise SourceSkipped(message + " (policy skip: the month goes on with this source unknown)") from None

@@ -128,7 +128,9 @@ def _publish_one(conn, run_month: str, relation: str, target_schema: str, histor
         conn.execute(sql.SQL("grant select on {} to {}").format(target, sql.Identifier(reader)))
     if "person_id" in col_names:  # the case screen opens one child at a time
         conn.execute(
-            sql.SQL("create index if not exists {} on {} (person_id)").format(sql.Identifier(f"{name}__person_idx"), target)
+            sql.SQL("create index if not exists {} on {} (person_id)").format(
+                sql.Identifier(f"{name}__person_idx"), target
+            )
         )
 
     # 2. history: replace the month's rows, keep the others

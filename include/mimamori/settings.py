@@ -101,10 +101,7 @@ def get_settings() -> Settings:
     root = Path(os.environ.get("MIMAMORI_ROOT", REPO_ROOT)).resolve()
     values = _read_dotenv(root / ".env")
     state = Path(_env(values, "MIMAMORI_STATE_DIR", str(root / ".local"))).resolve()
-    roles = {
-        name: _env(values, f"MIMAMORI_{name.upper()}_PASSWORD", "")
-        for name in ROLES
-    }
+    roles = {name: _env(values, f"MIMAMORI_{name.upper()}_PASSWORD", "") for name in ROLES}
     return Settings(
         root=root,
         state_dir=state,

@@ -12,7 +12,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from mimamori.stack import airflow, pg
 from mimamori.stack.mailcatcher import read_messages
 
@@ -120,7 +119,9 @@ def test_every_raw_table_holds_exactly_its_files_rows(airflow_ready, clean_run, 
 
 def test_models_are_built_for_the_month(airflow_ready, clean_run):
     with pg.connect(airflow_ready) as conn:
-        children = conn.execute("select count(*) from marts.children where run_month = %s", (CLEAN_MONTH,)).fetchone()[0]
+        children = conn.execute("select count(*) from marts.children where run_month = %s", (CLEAN_MONTH,)).fetchone()[
+            0
+        ]
         residents = conn.execute(
             "select count(*) from raw.jumin__residents where run_month = %s", (CLEAN_MONTH,)
         ).fetchone()[0]
@@ -189,9 +190,7 @@ def test_faults_are_rejected_and_nothing_else_is_lost(airflow_ready, clean_run, 
             for source in registry.values()
             for spec in source.files
         }
-    result = airflow.dags_test(
-        airflow_ready, FAULT_MONTH, extra_env={"MIMAMORI_INBOX": str(faulted_town / "inbox")}
-    )
+    result = airflow.dags_test(airflow_ready, FAULT_MONTH, extra_env={"MIMAMORI_INBOX": str(faulted_town / "inbox")})
     assert dag_run_state(airflow_ready, FAULT_MONTH) == "failed"
     with pg.connect(airflow_ready) as conn:
         # The previous month is untouched.

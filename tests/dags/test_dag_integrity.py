@@ -35,7 +35,18 @@ def test_monthly_dag_shape(dagbag):
     ids = set(dag.task_ids)
     for source in load_registry():
         assert f"{source}.load" in ids
-    assert {"resolve_run_month", "check_inbox", "raw_gate", "build_models", "model_gates", "publish", "send_alerts", "transparency_report", "retention_purge", "month_failed"} <= ids
+    assert {
+        "resolve_run_month",
+        "check_inbox",
+        "raw_gate",
+        "build_models",
+        "model_gates",
+        "publish",
+        "send_alerts",
+        "transparency_report",
+        "retention_purge",
+        "month_failed",
+    } <= ids
     assert dag.schedule == "0 6 16 * *" or str(dag.timetable.summary) == "0 6 16 * *"
     assert dag.params["run_month"] is None
     # No cycles: a topological sort covers every task.

@@ -202,7 +202,7 @@ def _same_rows(got: list, want: list, label: str) -> None:
     """Fail with counts only: a diff of chart rows would print children's names into the test log."""
     if got == want:
         return
-    differ = sum(1 for a, b in zip(got, want) if a != b) + abs(len(got) - len(want))
+    differ = sum(1 for a, b in zip(got, want, strict=False) if a != b) + abs(len(got) - len(want))
     raise AssertionError(f"{label}: {len(got)} rows drawn, {len(want)} expected, {differ} differ (values not shown)")
 
 

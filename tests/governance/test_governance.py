@@ -195,9 +195,8 @@ def rerun(published_town):
 
 def _rebuild_judgement(settings, log):
     """dbt run of the judgement downstream of corrections, with the judged town's pseudonym key."""
-    from town_fixtures import PSEUDO_KEY
-
     from mimamori import dbt
+    from town_fixtures import PSEUDO_KEY
 
     previous = os.environ.get("MIMAMORI_PSEUDO_KEY")
     os.environ["MIMAMORI_PSEUDO_KEY"] = PSEUDO_KEY

@@ -5,9 +5,8 @@ from __future__ import annotations
 import time
 
 import pytest
-
-from mimamori import quality
 from conftest import BAD, CLEAN, PERSONAL
+from mimamori import quality
 
 RUN_ID = "manual__qa_quality_alerts"
 

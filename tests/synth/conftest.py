@@ -6,7 +6,6 @@ import csv
 from pathlib import Path
 
 import pytest
-
 from mimamori.synth import generate
 
 REPO = Path(__file__).resolve().parents[2]
@@ -36,8 +35,19 @@ def town(tmp_path_factory):
 @pytest.fixture(scope="session")
 def small_faulty(tmp_path_factory):
     out = tmp_path_factory.mktemp("faulty")
-    faults = ("wrong_encoding", "missing_column", "renamed_column", "duplicate_key", "future_birth_date",
-              "bad_era_date:gakko/学齢簿.csv", "empty_file", "header_only", "other_month", "truncated_xlsx",
-              "missing_source", "wrong_encoding:kodomo_katei/妊産婦.csv")
+    faults = (
+        "wrong_encoding",
+        "missing_column",
+        "renamed_column",
+        "duplicate_key",
+        "future_birth_date",
+        "bad_era_date:gakko/学齢簿.csv",
+        "empty_file",
+        "header_only",
+        "other_month",
+        "truncated_xlsx",
+        "missing_source",
+        "wrong_encoding:kodomo_katei/妊産婦.csv",
+    )
     summary = generate(out, seed=7, scale=0.2, months=2, end_month="2026-10", faults=faults)
     return out, summary

@@ -62,7 +62,9 @@ def _parse_any(text: str) -> date:
     if m:
         return date(*map(int, m.groups()))
     eras = {"令和": 2018, "平成": 1988, "R": 2018, "H": 1988}
-    m = re.fullmatch(r"(令和|平成)(元|\d+)年(\d+)月(\d+)日", text) or re.fullmatch(r"([RH])(\d+)[./](\d+)[./](\d+)", text)
+    m = re.fullmatch(r"(令和|平成)(元|\d+)年(\d+)月(\d+)日", text) or re.fullmatch(
+        r"([RH])(\d+)[./](\d+)[./](\d+)", text
+    )
     if m:
         y = 1 if m.group(2) == "元" else int(m.group(2))
         return date(eras[m.group(1)] + y, int(m.group(3)), int(m.group(4)))

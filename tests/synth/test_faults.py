@@ -7,7 +7,6 @@ import zipfile
 
 import openpyxl
 import pytest
-
 from mimamori.synth import generate
 
 from .conftest import contract_files
@@ -29,7 +28,7 @@ def _entry(out, kind, file=None):
 def test_first_month_untouched(small_faulty):
     out, summary = small_faulty
     first = summary.months[0]
-    for (source, file), spec in FILES.items():
+    for (source, file), _spec in FILES.items():
         assert (out / "inbox" / first / source / file).stat().st_size > 0
 
 
@@ -87,7 +86,9 @@ def test_future_and_bad_dates(small_faulty):
     e = _entry(out, "bad_era_date")
     header, rows = read_csv(out / "inbox" / last / "gakko" / "学齢簿.csv", "cp932")
     i = header.index("生年月日")
-    bad = [n for n, r in enumerate(rows, start=2) if r[i] in ("平成99年13月45日", "令和元年2月30日", "不明", "H31.13.1")]
+    bad = [
+        n for n, r in enumerate(rows, start=2) if r[i] in ("平成99年13月45日", "令和元年2月30日", "不明", "H31.13.1")
+    ]
     assert bad == e["rows"]
 
 

@@ -42,7 +42,7 @@ def test_names_kana_dates(town):
     truth, by_file = _codes(out, summary.months[-1])
     school = [c for f in SCHOOL for c in by_file[f]]
     reg = by_file["学齢簿.csv"]
-    kana = (_rate(reg, "kana_halfwidth") + _rate(reg, "kana_hiragana"))
+    kana = _rate(reg, "kana_halfwidth") + _rate(reg, "kana_hiragana")
     assert 0.11 <= kana <= 0.19, kana
     dates = sum(1 for c in school if c & {"date_era", "date_ymd8", "date_fullwidth"}) / len(school)
     assert 0.15 <= dates <= 0.30, dates  # 生年月日 (and 健診日) per row: ~20% per date value

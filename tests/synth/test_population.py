@@ -15,7 +15,7 @@ def _age(birth: date, d: date) -> int:
 
 def _residents(out, month):
     header, rows = read_csv(out / "inbox" / month / "jumin" / "住民.csv", "cp932")
-    return [dict(zip(header, r)) for r in rows]
+    return [dict(zip(header, r, strict=False)) for r in rows]
 
 
 def _d8(text):
@@ -118,8 +118,12 @@ def test_prevalences(town):
     n = len(kids)
     share = {k: sum(int(c[k]) for c in kids) / n for k in kids[0] if k not in ("atena_no", "setai_no", "age")}
     targets = {  # (low, high) share of children 0–18
-        "poverty": (0.07, 0.17), "care_need_in_household": (0.03, 0.12), "disability": (0.005, 0.025),
-        "abuse_neglect": (0.007, 0.03), "school_refusal": (0.005, 0.03), "postpartum_depression": (0.002, 0.02),
+        "poverty": (0.07, 0.17),
+        "care_need_in_household": (0.03, 0.12),
+        "disability": (0.005, 0.025),
+        "abuse_neglect": (0.007, 0.03),
+        "school_refusal": (0.005, 0.03),
+        "postpartum_depression": (0.002, 0.02),
         "developmental_disability": (0.04, 0.09),
     }
     for k, (lo, hi) in targets.items():

@@ -11,7 +11,7 @@ from .helpers import read_csv
 
 def _rows(out, month, source, file, enc="cp932"):
     header, rows = read_csv(out / "inbox" / month / source / file, enc)
-    return [dict(zip(header, r)) for r in rows]
+    return [dict(zip(header, r, strict=False)) for r in rows]
 
 
 def test_infant_checkups_blank_when_not_attended(town):

@@ -1,7 +1,6 @@
 from datetime import date, datetime
 
 import pytest
-
 from mimamori.months import as_of_date, next_month, previous_month, resolve_run_month, validate_month
 
 

@@ -55,7 +55,15 @@ def start_mail(settings) -> None:
     procs.start(
         settings,
         "mailcatcher",
-        [str(exe), "-m", "mimamori.stack.mailcatcher", "--port", str(settings.smtp_port), "--dir", str(settings.mail_dir)],
+        [
+            str(exe),
+            "-m",
+            "mimamori.stack.mailcatcher",
+            "--port",
+            str(settings.smtp_port),
+            "--dir",
+            str(settings.mail_dir),
+        ],
         env={"PYTHONPATH": str(settings.root / "include"), "PATH": "/usr/bin:/bin"},
     )
     procs.wait_port(settings.smtp_port, 20, "mail catcher")
@@ -93,15 +101,26 @@ def status() -> int:
     from mimamori.stack import airflow, pg
 
     settings = get_settings()
-    rows = [("postgresql", pg.is_running(settings), f"postgresql://127.0.0.1:{settings.pg_port}/{settings.warehouse_db}")]
-    rows.append(("mailcatcher", bool(procs.read_pid(settings, "mailcatcher")),
-                 f"smtp://127.0.0.1:{settings.smtp_port} → {settings.mail_dir}/*.eml"))
+    rows = [
+        ("postgresql", pg.is_running(settings), f"postgresql://127.0.0.1:{settings.pg_port}/{settings.warehouse_db}")
+    ]
+    rows.append(
+        (
+            "mailcatcher",
+            bool(procs.read_pid(settings, "mailcatcher")),
+            f"smtp://127.0.0.1:{settings.smtp_port} → {settings.mail_dir}/*.eml",
+        )
+    )
     from mimamori.stack import casescreen
 
     rows.append(("casescreen", bool(procs.read_pid(settings, "casescreen")), casescreen.url(settings)))
-    rows.append(("docs", bool(procs.read_pid(settings, "docs")), f"{settings.docs_url}/  (GX data docs /gx/, dbt docs /dbt/)"))
+    rows.append(
+        ("docs", bool(procs.read_pid(settings, "docs")), f"{settings.docs_url}/  (GX data docs /gx/, dbt docs /dbt/)")
+    )
     for name in airflow.SERVICES:
-        rows.append((name, bool(procs.read_pid(settings, name)), airflow.url(settings) if name.endswith("api-server") else ""))
+        rows.append(
+            (name, bool(procs.read_pid(settings, name)), airflow.url(settings) if name.endswith("api-server") else "")
+        )
     try:
         from mimamori.stack import superset
 

@@ -131,8 +131,10 @@ def migrate(settings: Settings, log=print) -> bool:
     (airflow_home / "passwords.json").chmod(0o600)
     marker = airflow_home / ".migrated"
     stamp = hashlib.sha256(
-        (settings.dsn(settings.airflow_db, role="airflow") + (settings.root / "requirements" / "airflow.lock").read_text())
-        .encode()
+        (
+            settings.dsn(settings.airflow_db, role="airflow")
+            + (settings.root / "requirements" / "airflow.lock").read_text()
+        ).encode()
     ).hexdigest()
     if marker.exists() and marker.read_text() == stamp:
         return False
@@ -190,8 +192,12 @@ def dags_test(
     return subprocess.run(
         [
             str(venv(settings) / "bin" / "airflow"),
-            "dags", "test", DAG_ID, logical,
-            "--conf", json.dumps({"run_month": run_month}),
+            "dags",
+            "test",
+            DAG_ID,
+            logical,
+            "--conf",
+            json.dumps({"run_month": run_month}),
         ],
         env=environ,
         text=True,

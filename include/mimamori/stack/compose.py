@@ -27,7 +27,10 @@ def config_check(compose_file: Path, env_file: Path | None = None) -> subprocess
     if env_file is not None:
         args += ["--env-file", str(env_file)]
     return subprocess.run(
-        [*args, "config", "-q"], capture_output=True, text=True, cwd=compose_file.parent,
+        [*args, "config", "-q"],
+        capture_output=True,
+        text=True,
+        cwd=compose_file.parent,
         env={**os.environ, "DOCKER_CONFIG": str(compose_file.parent / ".local" / "docker")},
     )
 

@@ -39,8 +39,16 @@ def start(settings: Settings) -> int:
     pid = procs.start(
         settings,
         "docs",
-        [str(exe), "-m", "http.server", "--bind", "127.0.0.1", "--directory", str(site_dir(settings)),
-         str(settings.docs_port)],
+        [
+            str(exe),
+            "-m",
+            "http.server",
+            "--bind",
+            "127.0.0.1",
+            "--directory",
+            str(site_dir(settings)),
+            str(settings.docs_port),
+        ],
         env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")},
     )
     procs.wait_port(settings.docs_port, 20, "docs site")

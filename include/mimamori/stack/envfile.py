@@ -34,8 +34,9 @@ def ensure_env(root: Path) -> bool:
         return True
     have = {m.group(1) for m in map(_ASSIGN.match, target.read_text(encoding="utf-8").splitlines()) if m}
     missing = [
-        m.group(1) for m in map(_ASSIGN.match, example.splitlines()) if m and m.group(2) == PLACEHOLDER
-        and m.group(1) not in have
+        m.group(1)
+        for m in map(_ASSIGN.match, example.splitlines())
+        if m and m.group(2) == PLACEHOLDER and m.group(1) not in have
     ]
     if not missing:
         return False

@@ -94,12 +94,15 @@ def init(settings: Settings) -> bool:
         _run_as_owner(
             [
                 str(pg_bin() / "initdb"),
-                "-D", str(data_dir(settings)),
-                "-U", settings.pg_superuser,
+                "-D",
+                str(data_dir(settings)),
+                "-U",
+                settings.pg_superuser,
                 f"--pwfile={pwfile}",
                 "--auth-local=trust",
                 "--auth-host=scram-sha-256",
-                "-E", "UTF8",
+                "-E",
+                "UTF8",
                 "--locale=C.UTF-8",
             ],
             stdout=subprocess.DEVNULL,
@@ -142,8 +145,19 @@ def start(settings: Settings) -> None:
         "-c maintenance_work_mem=256MB -c fsync=on -c synchronous_commit=off"
     )
     _run_as_owner(
-        [str(pg_bin() / "pg_ctl"), "-D", str(data_dir(settings)), "-l", str(log_file(settings)),
-         "-o", options, "-w", "-t", "60", "start"],
+        [
+            str(pg_bin() / "pg_ctl"),
+            "-D",
+            str(data_dir(settings)),
+            "-l",
+            str(log_file(settings)),
+            "-o",
+            options,
+            "-w",
+            "-t",
+            "60",
+            "start",
+        ],
         stdout=subprocess.DEVNULL,
     )
 

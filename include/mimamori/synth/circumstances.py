@@ -60,7 +60,9 @@ def assign_child_latent(rng: random.Random, p: Person, hh: Household) -> None:
     p.abuse = rng.random() < P_ABUSE * m
     r = P_REFUSAL * (2.0 if p.abuse else 1.0) * (1.6 if p.dev else 1.0) * (1.3 if hh.poverty else 1.0)
     if rng.random() < r:
-        p.refusal_onset = rng.choices((7.5, 9.0, 10.5, 11.5, 12.5, 13.2, 14.0, 15.0), (3, 5, 7, 9, 16, 22, 22, 16))[0] + rng.random()
+        p.refusal_onset = (
+            rng.choices((7.5, 9.0, 10.5, 11.5, 12.5, 13.2, 14.0, 15.0), (3, 5, 7, 9, 16, 22, 22, 16))[0] + rng.random()
+        )
     p.special_class = rng.random() < (0.45 if p.dev else 0.35 if p.disability else 0.009)
     p.private_junior = rng.random() < 0.04
 
@@ -72,10 +74,16 @@ def child_facts(town, rng: random.Random, p: Person, hh: Household, since: date)
     # 要対協
     p_reg = 0.55 if p.abuse else 0.003
     if rng.random() < p_reg:
-        reg = _uniform_date(rng, max(start, p.birth + timedelta(days=20), town.start - timedelta(days=365 * 6)), horizon)
+        reg = _uniform_date(
+            rng, max(start, p.birth + timedelta(days=20), town.start - timedelta(days=365 * 6)), horizon
+        )
         cat = "要保護" if rng.random() < (0.35 if p.abuse else 0.2) else "要支援"
         custody = rng.random() < (0.35 if cat == "要保護" else 0.06)
-        custody_on = _uniform_date(rng, reg - timedelta(days=30), reg + timedelta(days=200)) if custody and rng.random() < 0.8 else None
+        custody_on = (
+            _uniform_date(rng, reg - timedelta(days=30), reg + timedelta(days=200))
+            if custody and rng.random() < 0.8
+            else None
+        )
         if custody_on and custody_on > horizon:
             custody_on = None
         closed = reg + timedelta(days=rng.randint(300, 1500)) if rng.random() < 0.5 else None
@@ -90,9 +98,23 @@ def child_facts(town, rng: random.Random, p: Person, hh: Household, since: date)
             p.facts.append(Fact("shogai_iryo", issued + timedelta(days=rng.randint(10, 60)), None, {}))
     if p.dev:
         if rng.random() < 0.12:
-            p.facts.append(Fact("techo", max(start, p.birth + timedelta(days=rng.randint(365 * 3, 365 * 8))), None, {"type": "療育", "grade": "B2", "dev": False}))
+            p.facts.append(
+                Fact(
+                    "techo",
+                    max(start, p.birth + timedelta(days=rng.randint(365 * 3, 365 * 8))),
+                    None,
+                    {"type": "療育", "grade": "B2", "dev": False},
+                )
+            )
         if rng.random() < 0.10:
-            p.facts.append(Fact("techo", max(start, p.birth + timedelta(days=rng.randint(365 * 6, 365 * 14))), None, {"type": "精神", "grade": rng.choice(("2級", "3級")), "dev": True}))
+            p.facts.append(
+                Fact(
+                    "techo",
+                    max(start, p.birth + timedelta(days=rng.randint(365 * 6, 365 * 14))),
+                    None,
+                    {"type": "精神", "grade": rng.choice(("2級", "3級")), "dev": True},
+                )
+            )
     p_jukyu = 0.33 if p.dev else 0.5 if p.disability else 0.004
     if rng.random() < p_jukyu:
         first = max(start, p.birth + timedelta(days=rng.randint(365 * 2, 365 * 9)))
@@ -190,18 +212,32 @@ def birth_facts(town, rng: random.Random, child: Person, mother: Person | None, 
             epds = rng.randint(9, 12) if rng.random() < 0.03 else min(8, int(rng.expovariate(0.35)))
         epds_done = rng.random() < 0.95
         visit_refused = rng.random() < (0.2 if child.abuse else 0.03)
-        child.facts.append(Fact("maternity", child.birth, None, {
-            "mother": mother.atena,
-            "week": week,
-            "epds": epds if epds_done else None,
-            "epds_on": child.birth + timedelta(days=rng.randint(14, 35)),
-            "visit_on": None if visit_refused else child.birth + timedelta(days=rng.randint(25, 120)),
-        }))
+        child.facts.append(
+            Fact(
+                "maternity",
+                child.birth,
+                None,
+                {
+                    "mother": mother.atena,
+                    "week": week,
+                    "epds": epds if epds_done else None,
+                    "epds_on": child.birth + timedelta(days=rng.randint(14, 35)),
+                    "visit_on": None if visit_refused else child.birth + timedelta(days=rng.randint(25, 120)),
+                },
+            )
+        )
         # 特定妊婦 registration of the mother before this birth
         p_tokutei = 0.008 + (0.05 if poverty else 0) + (0.15 if young else 0) + (0.2 if child.abuse else 0)
         if rng.random() < p_tokutei:
             reg = child.birth - timedelta(days=rng.randint(40, 250))
-            mother.facts.append(Fact("yotaikyo", reg, child.birth + timedelta(days=rng.randint(60, 400)), {"category": "特定妊婦", "custody": False, "custody_on": None}))
+            mother.facts.append(
+                Fact(
+                    "yotaikyo",
+                    reg,
+                    child.birth + timedelta(days=rng.randint(60, 400)),
+                    {"category": "特定妊婦", "custody": False, "custody_on": None},
+                )
+            )
 
 
 def _vaccine_schedule(birth: date) -> list[tuple[str, int, int]]:
@@ -297,7 +333,8 @@ def household_facts(town, rng: random.Random, hh: Household, since: date) -> Non
     # ひとり親: 児童扶養手当 (recipient = the parent) and ひとり親医療 (parent and children)
     if hh.single_parent and kids:
         parent = next((m for m in members if m.rel == "世帯主" and age_on(m.birth, as_of) >= 18), None) or next(
-            (m for m in members if age_on(m.birth, as_of) >= 18 and m.rel != "孫"), None)
+            (m for m in members if age_on(m.birth, as_of) >= 18 and m.rel != "孫"), None
+        )
         if parent is not None:
             add_single_parent_facts(town, rng, hh, parent, kids, window)
     # 児童相談記録 (こども支援班) and 相談記録 (福祉班)
@@ -331,15 +368,25 @@ def add_single_parent_facts(town, rng, hh: Household, parent: Person, kids: list
     end_allow = date(add_years(youngest, 18).year + (1 if (youngest.month, youngest.day) > (3, 31) else 0), 3, 31)
     p_allow = 0.85 if hh.poverty else 0.4
     if rng.random() < p_allow:
-        start = since + timedelta(days=rng.randint(20, 100)) if since >= town.start - timedelta(days=31) else _uniform_date(rng, since, town.start)
+        start = (
+            since + timedelta(days=rng.randint(20, 100))
+            if since >= town.start - timedelta(days=31)
+            else _uniform_date(rng, since, town.start)
+        )
         end = end_allow if end_allow <= town.horizon else None
         if rng.random() < 0.07:  # income over the limit
             end = start + timedelta(days=rng.randint(200, 1500))
-        duplicate = any(f.kind == "jifu" and f.start == start and f.data.get("recipient") == parent.atena for f in hh.facts)
+        duplicate = any(
+            f.kind == "jifu" and f.start == start and f.data.get("recipient") == parent.atena for f in hh.facts
+        )
         if (end is None or end > start) and not duplicate:
             hh.facts.append(Fact("jifu", start, end, {"recipient": parent.atena}))
     if rng.random() < 0.82:
-        start = since + timedelta(days=rng.randint(20, 80)) if since >= town.start - timedelta(days=31) else _uniform_date(rng, since, town.start)
+        start = (
+            since + timedelta(days=rng.randint(20, 80))
+            if since >= town.start - timedelta(days=31)
+            else _uniform_date(rng, since, town.start)
+        )
         seen = set()
         for m in [parent] + kids:
             # One certificate per person and start date (the register's key): a parent who is
@@ -356,4 +403,8 @@ def _consult(town, rng, hh: Household, kind: str, d: date, data: dict, members: 
     if x < 0.72:
         pool = kids if (kids and rng.random() < 0.6) else members
         who = pool[rng.randrange(len(pool))].atena
-    hh.facts.append(Fact(kind, d, None, dict(data, no=town.next_no(kind), atena=who, with_setai=(who is None or rng.random() < 0.8))))
+    hh.facts.append(
+        Fact(
+            kind, d, None, dict(data, no=town.next_no(kind), atena=who, with_setai=(who is None or rng.random() < 0.8))
+        )
+    )

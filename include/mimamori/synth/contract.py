@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 CONTRACT = Path(__file__).resolve().parents[3] / "docs" / "contract" / "extracts.csv"
@@ -20,7 +20,7 @@ class FileSpec:
     keys: tuple[str, ...]
 
 
-@lru_cache(maxsize=None)
+@cache
 def load(path: str | None = None) -> dict[tuple[str, str], FileSpec]:
     rows = list(csv.DictReader(open(path or CONTRACT, encoding="utf-8", newline="")))
     grouped: dict[tuple[str, str], list[dict]] = {}
@@ -30,7 +30,9 @@ def load(path: str | None = None) -> dict[tuple[str, str], FileSpec]:
     for (source, file), cols in grouped.items():
         cols.sort(key=lambda r: int(r["position"]))
         out[(source, file)] = FileSpec(
-            source=source, file=file, encoding=cols[0]["encoding"],
+            source=source,
+            file=file,
+            encoding=cols[0]["encoding"],
             headers=tuple(c["header"] for c in cols),
             types={c["header"]: c["type"] for c in cols},
             keys=tuple(c["header"] for c in cols if c["key"] == "key"),

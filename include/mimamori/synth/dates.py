@@ -7,8 +7,8 @@ birth date to d + 1 day.
 from __future__ import annotations
 
 import calendar
-from functools import lru_cache
 from datetime import date, timedelta
+from functools import cache
 
 ERAS = (  # (start date, kanji, initial)
     (date(2019, 5, 1), "令和", "R"),
@@ -91,7 +91,7 @@ def school_grade(birth: date, d: date) -> int:
     return fiscal_year(d) - (school_cohort(birth) + 7) + 1
 
 
-@lru_cache(maxsize=None)
+@cache
 def school_days_elapsed(d: date) -> int:
     """Approximate school days from 1 April of d's school year to d (no August, ~19 a month)."""
     fy_start = date(fiscal_year(d), 4, 6)
@@ -100,9 +100,13 @@ def school_days_elapsed(d: date) -> int:
     days = 0
     cur = fy_start
     while cur <= d:
-        if cur.weekday() < 5 and cur.month != 8 and not (cur.month == 12 and cur.day > 24) and not (
-            cur.month == 1 and cur.day < 8
-        ) and not (cur.month == 3 and cur.day > 24):
+        if (
+            cur.weekday() < 5
+            and cur.month != 8
+            and not (cur.month == 12 and cur.day > 24)
+            and not (cur.month == 1 and cur.day < 8)
+            and not (cur.month == 3 and cur.day > 24)
+        ):
             days += 1
         cur += timedelta(days=1)
     return days

@@ -12,8 +12,17 @@ from datetime import date, timedelta
 from .dates import add_months, fmt_date, parse_month
 
 KINDS = (
-    "wrong_encoding", "missing_column", "renamed_column", "duplicate_key", "future_birth_date",
-    "bad_era_date", "empty_file", "header_only", "other_month", "truncated_xlsx", "missing_source",
+    "wrong_encoding",
+    "missing_column",
+    "renamed_column",
+    "duplicate_key",
+    "future_birth_date",
+    "bad_era_date",
+    "empty_file",
+    "header_only",
+    "other_month",
+    "truncated_xlsx",
+    "missing_source",
 )
 DEFAULT_TARGET = {
     "wrong_encoding": "fukushi/障害者手帳.csv",
@@ -72,7 +81,8 @@ def parse(spec_text: str, contract: dict) -> Fault:
             file = next((f for f in files if f.endswith(".xlsx")), "")
         elif kind in ("future_birth_date", "bad_era_date"):
             file = next((f for f in files if "生年月日" in contract[(source, f)].headers), None) or next(
-                f for f in files if any(t == "date" for h, t in contract[(source, f)].types.items() if h != "抽出日"))
+                f for f in files if any(t == "date" for h, t in contract[(source, f)].types.items() if h != "抽出日")
+            )
         elif kind == "wrong_encoding":
             file = next(f for f in files if not f.endswith(".xlsx"))
         else:
@@ -103,7 +113,9 @@ def apply(fault: Fault, prep: Prepared, month: str, rng) -> None:
             r.pop(i)
         entry["detail"] = f"column {col} removed"
     elif k == "renamed_column":
-        col = next((h for h in spec.headers if spec.types[h] in ("date", "date_end") and h != "抽出日"), spec.headers[1])
+        col = next(
+            (h for h in spec.headers if spec.types[h] in ("date", "date_end") and h != "抽出日"), spec.headers[1]
+        )
         new = col[:-1] + "年月日" if col.endswith("日") and not col.endswith("年月日") else col + "_2"
         prep.headers[prep.headers.index(col)] = new
         entry["detail"] = f"column {col} renamed to {new}"
@@ -117,8 +129,11 @@ def apply(fault: Fault, prep: Prepared, month: str, rng) -> None:
         entry["rows"] = [i + offset + 2 + 1 for offset, i in enumerate(picks)]
         entry["detail"] = f"{len(picks)} rows repeated (key {'+'.join(spec.keys)})"
     elif k in ("future_birth_date", "bad_era_date"):
-        col = "生年月日" if "生年月日" in prep.headers else next(
-            h for h in prep.headers if spec.types.get(h) == "date" and h != "抽出日")
+        col = (
+            "生年月日"
+            if "生年月日" in prep.headers
+            else next(h for h in prep.headers if spec.types.get(h) == "date" and h != "抽出日")
+        )
         j = prep.headers.index(col)
         n = len(prep.rows)
         picks = sorted(rng.sample(range(n), min(2, n))) if n else []

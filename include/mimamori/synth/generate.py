@@ -56,8 +56,16 @@ def extract_date(seed: int, month: str, source: str, file: str) -> date:
     return date(ny, nm, 1 + int((x - 0.1) / 0.9 * 10))
 
 
-def generate(out_dir, *, seed: int = 42, scale: float = 1.0, months: int = 3, end_month: str = "2026-10",
-             faults=(), progress=None) -> Summary:
+def generate(
+    out_dir,
+    *,
+    seed: int = 42,
+    scale: float = 1.0,
+    months: int = 3,
+    end_month: str = "2026-10",
+    faults=(),
+    progress=None,
+) -> Summary:
     """Write ``inbox/``, ``truth/`` and ``manifest.json`` under `out_dir`; return a Summary.
 
     `faults` are strings ``KIND`` or ``KIND:TARGET`` (see faults.KINDS), applied to the last month.
@@ -83,8 +91,10 @@ def generate(out_dir, *, seed: int = 42, scale: float = 1.0, months: int = 3, en
     town = Town(seed, scale, month_list[0], end_month)
     town.build()
     summary.same_name_pairs = town.same_name_pairs
-    say(f"[synth] initial town: {sum(1 for p in town.persons.values() if p.left_on is None)} residents, "
-        f"{sum(1 for h in town.households.values() if h.members)} households")
+    say(
+        f"[synth] initial town: {sum(1 for p in town.persons.values() if p.left_on is None)} residents, "
+        f"{sum(1 for h in town.households.values() if h.members)} households"
+    )
     manifest_files: dict[str, dict] = {}
     for month in month_list:
         last = month == month_list[-1]
@@ -95,8 +105,10 @@ def generate(out_dir, *, seed: int = 42, scale: float = 1.0, months: int = 3, en
         atena_list = [r.atena for r in spine]
         summary.residents[month] = len(spine)
         summary.households[month] = len({r.values["世帯番号"] for r in spine})
-        context = {"atena_list": atena_list,
-                   "student_nos": {r.values["児童生徒番号"] for r in recs[("gakko", "学齢簿.csv")]}}
+        context = {
+            "atena_list": atena_list,
+            "student_nos": {r.values["児童生徒番号"] for r in recs[("gakko", "学齢簿.csv")]},
+        }
         truth_rows = []
         summary.rows[month] = {}
         source_done: dict[str, int] = {}
@@ -104,12 +116,21 @@ def generate(out_dir, *, seed: int = 42, scale: float = 1.0, months: int = 3, en
             rows = recs[(source, file)]
             cells = noise.render(town, file, rows, fs.types, context)
             ex = extract_date(seed, month, source, file)
-            ex_cell = datetime(ex.year, ex.month, ex.day) if fs.encoding == "xlsx" else noise.fmt_date(ex, noise.FILE_DATE_STYLE[file])
+            ex_cell = (
+                datetime(ex.year, ex.month, ex.day)
+                if fs.encoding == "xlsx"
+                else noise.fmt_date(ex, noise.FILE_DATE_STYLE[file])
+            )
             for c in cells:
                 c.append(ex_cell)
-            prep = faults_mod.Prepared(spec=fs, headers=list(fs.headers), rows=cells,
-                                       truth=[[r.atena or "", list(r.noise)] for r in rows],
-                                       encoding=fs.encoding, extract_on=ex)
+            prep = faults_mod.Prepared(
+                spec=fs,
+                headers=list(fs.headers),
+                rows=cells,
+                truth=[[r.atena or "", list(r.noise)] for r in rows],
+                encoding=fs.encoding,
+                extract_on=ex,
+            )
             skip = False
             if last:
                 frng = keyed_rng(seed, "fault", month, source, file)
@@ -139,8 +160,15 @@ def generate(out_dir, *, seed: int = 42, scale: float = 1.0, months: int = 3, en
             source_done[source] = source_done.get(source, 0) + len(prep.rows)
         for f in fault_list:
             if last and f.kind == "missing_source":
-                summary.fault_entries.append({"kind": f.kind, "target": f.target, "file": f.source, "rows": [],
-                                              "detail": f"folder inbox/{month}/{f.source} absent"})
+                summary.fault_entries.append(
+                    {
+                        "kind": f.kind,
+                        "target": f.target,
+                        "file": f.source,
+                        "rows": [],
+                        "detail": f"folder inbox/{month}/{f.source} absent",
+                    }
+                )
         for source, n in source_done.items():
             say(f"[synth] {month} {source}: {n} rows")
         # truth
@@ -161,16 +189,23 @@ def generate(out_dir, *, seed: int = 42, scale: float = 1.0, months: int = 3, en
         if last:
             summary.twins_in_scope = sum(1 for p in scope if p.twin)
         fl = summary.flagged[month]
-        say(f"[synth] {month}: residents {len(spine)}, children 0-18 {len(scope)}, "
-            f"flagged {fl['any']} ({100 * fl['any'] / max(1, len(scope)):.1f}%)")
+        say(
+            f"[synth] {month}: residents {len(spine)}, children 0-18 {len(scope)}, "
+            f"flagged {fl['any']} ({100 * fl['any'] / max(1, len(scope)):.1f}%)"
+        )
     summary.seconds = round(time.monotonic() - t0, 2)
     manifest = {
         "generator": "mimamori.synth",
-        "seed": seed, "scale": scale, "months": month_list, "end_month": end_month,
+        "seed": seed,
+        "scale": scale,
+        "months": month_list,
+        "end_month": end_month,
         "faults": summary.fault_entries,
         "files": manifest_files,
     }
-    (out / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    (out / "manifest.json").write_text(
+        json.dumps(manifest, ensure_ascii=False, indent=1, sort_keys=True) + "\n", encoding="utf-8"
+    )
     say(f"[synth] done in {summary.seconds:.1f}s, {summary.bytes_written / 1e6:.1f} MB")
     return summary
 

@@ -77,9 +77,7 @@ def name_pool() -> NamePool:
                 rows.append((jaconv.hira2kata(reading), spellings))
         given[sex] = tuple(rows)
     old_female = tuple(
-        (kana, tuple(s for s in sp if s.endswith("子")) or sp)
-        for kana, sp in given[2]
-        if kana.endswith("コ")
+        (kana, tuple(s for s in sp if s.endswith("子")) or sp) for kana, sp in given[2] if kana.endswith("コ")
     )
     return NamePool(
         surnames=tuple(surnames),

@@ -28,9 +28,23 @@ from .rand import rng as keyed_rng
 from .town import Address
 
 VARIANTS = {
-    "高": "髙", "髙": "高", "崎": "﨑", "﨑": "崎", "辺": "邊", "邊": "辺", "邉": "辺",
-    "斎": "齋", "齋": "斎", "斉": "齊", "齊": "斉", "徳": "德", "德": "徳", "浜": "濱", "濱": "浜",
-    "沢": "澤", "澤": "沢",
+    "高": "髙",
+    "髙": "高",
+    "崎": "﨑",
+    "﨑": "崎",
+    "辺": "邊",
+    "邊": "辺",
+    "邉": "辺",
+    "斎": "齋",
+    "齋": "斎",
+    "斉": "齊",
+    "齊": "斉",
+    "徳": "德",
+    "德": "徳",
+    "浜": "濱",
+    "濱": "浜",
+    "沢": "澤",
+    "澤": "沢",
 }
 ALT_RENDER = {"辺": ("邊", "邉")}
 
@@ -222,7 +236,9 @@ def _school_value(town, file, header, value, p, r, row, style, context):
                 row.noise.append("birth_typo")
         if rr.random() < RATE["date_other_style"]:
             alt = rr.choice(("wareki", "era_dot", "ymd8", "fullwidth"))
-            row.noise.append({"wareki": "date_era", "era_dot": "date_era", "ymd8": "date_ymd8", "fullwidth": "date_fullwidth"}[alt])
+            row.noise.append(
+                {"wareki": "date_era", "era_dot": "date_era", "ymd8": "date_ymd8", "fullwidth": "date_fullwidth"}[alt]
+            )
             return _Done(fmt_date(value, alt))
         return _Done(_cell_date(value, style))
     if header == "住所" and isinstance(value, Address):
@@ -238,7 +254,8 @@ def _school_value(town, file, header, value, p, r, row, style, context):
             row.noise.append("no_student_no")
             return _Done(None)
         if RATE["no_student_no"] <= k < RATE["no_student_no"] + RATE["wrong_student_no"] or (
-                file != "出欠.xlsx" and k < RATE["wrong_student_no"]):
+            file != "出欠.xlsx" and k < RATE["wrong_student_no"]
+        ):
             row.noise.append("wrong_student_no")
             taken = context["student_nos"]
             wrong = _transpose(value, rr)

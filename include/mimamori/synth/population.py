@@ -75,17 +75,37 @@ class Town:
     def next_no(self, kind: str) -> str:
         n = self._counters.get(kind, 0) + 1
         self._counters[kind] = n
-        prefix = {"hogo": "HG", "jukyu": "JK", "consult_shien": "KS", "consult_fukushi": "FS", "student": ""}.get(kind, "")
+        prefix = {"hogo": "HG", "jukyu": "JK", "consult_shien": "KS", "consult_fukushi": "FS", "student": ""}.get(
+            kind, ""
+        )
         return f"{prefix}{n:06d}"
 
     # --- people ------------------------------------------------------------------------------
-    def _person(self, rng, hh: Household, sex: int, birth: date, surname: tuple[str, str], rel: str,
-                since: date, moved_in: date | None, given: tuple[str, str] | None = None) -> Person:
+    def _person(
+        self,
+        rng,
+        hh: Household,
+        sex: int,
+        birth: date,
+        surname: tuple[str, str],
+        rel: str,
+        since: date,
+        moved_in: date | None,
+        given: tuple[str, str] | None = None,
+    ) -> Person:
         g_kanji, g_kana = given or self.pool.given_name(rng, sex, birth.year)
         p = Person(
-            atena=self.new_atena(), sex=sex, birth=birth, surname=surname[0], surname_kana=surname[1],
-            given=g_kanji, given_kana=g_kana, setai=hh.setai, rel=rel,
-            resident_since=max(since, birth), moved_in_on=moved_in if (moved_in and moved_in >= birth) else None,
+            atena=self.new_atena(),
+            sex=sex,
+            birth=birth,
+            surname=surname[0],
+            surname_kana=surname[1],
+            given=g_kanji,
+            given_kana=g_kana,
+            setai=hh.setai,
+            rel=rel,
+            resident_since=max(since, birth),
+            moved_in_on=moved_in if (moved_in and moved_in >= birth) else None,
         )
         if p.moved_in_on is None and since > birth:
             p.resident_since = since
@@ -116,7 +136,9 @@ class Town:
         for g in gaps:
             ages.append(ages[-1] + g)
         ages.reverse()  # eldest first
-        mother_age_first = min(44, max(17, rng.gauss(30.2, 4.6) - (4 if kind == "single_mother" and rng.random() < 0.3 else 0)))
+        mother_age_first = min(
+            44, max(17, rng.gauss(30.2, 4.6) - (4 if kind == "single_mother" and rng.random() < 0.3 else 0))
+        )
         mother_age = int(mother_age_first + ages[0])
         if mother_age - ages[-1] > 46:
             mother_age = 46 + ages[-1]
@@ -151,10 +173,13 @@ class Town:
         if grand and gp_rel_head:
             for i, (sex, age, sn) in enumerate(grand):
                 rel = "世帯主" if i == 0 else "妻"
-                gps.append(self._person(rng, hh, sex, _rand_date_in_year_before(rng, ref, age), sn, rel, since, moved_in))
+                gps.append(
+                    self._person(rng, hh, sex, _rand_date_in_year_before(rng, ref, age), sn, rel, since, moved_in)
+                )
         if kind in ("couple", "single_father"):
-            father = self._person(rng, hh, 1, _rand_date_in_year_before(rng, ref, father_age), fam_surname,
-                                  rel_parent, since, moved_in)
+            father = self._person(
+                rng, hh, 1, _rand_date_in_year_before(rng, ref, father_age), fam_surname, rel_parent, since, moved_in
+            )
         if kind in ("couple", "single_mother"):
             if kind == "couple":
                 m_rel = "妻" if rel_parent == "世帯主" else "子の妻"
@@ -162,7 +187,9 @@ class Town:
             else:
                 m_rel = rel_parent
                 m_surname = mother_maiden
-            mother = self._person(rng, hh, 2, _rand_date_in_year_before(rng, ref, mother_age), m_surname, m_rel, since, moved_in)
+            mother = self._person(
+                rng, hh, 2, _rand_date_in_year_before(rng, ref, mother_age), m_surname, m_rel, since, moved_in
+            )
             if kind == "couple":
                 mother.maiden = mother_maiden
         if father and mother:
@@ -171,8 +198,18 @@ class Town:
                 father.rel, mother.rel = ("夫", "世帯主") if father.rel == "世帯主" else (father.rel, mother.rel)
         if grand and not gp_rel_head:
             for sex, age, sn in grand:
-                gps.append(self._person(rng, hh, sex, _rand_date_in_year_before(rng, ref, age), sn,
-                                        "妻の父" if sex == 1 else "妻の母", since, moved_in))
+                gps.append(
+                    self._person(
+                        rng,
+                        hh,
+                        sex,
+                        _rand_date_in_year_before(rng, ref, age),
+                        sn,
+                        "妻の父" if sex == 1 else "妻の母",
+                        since,
+                        moved_in,
+                    )
+                )
         if len(gps) == 2:
             gps[0].spouse, gps[1].spouse = gps[1].atena, gps[0].atena
         # children
@@ -202,8 +239,17 @@ class Town:
                     given = self.pool.similar_given_name(rng, sex, prev_given)
                 if a >= 19 and rng.random() > (0.6 if a <= 22 else 0.3):
                     continue  # grown-up child has left home
-                kid = self._person(rng, hh, sex, birth, kid_surname, rel_kid, since,
-                                   moved_in if (born_here_cut and birth < born_here_cut) else None, given)
+                kid = self._person(
+                    rng,
+                    hh,
+                    sex,
+                    birth,
+                    kid_surname,
+                    rel_kid,
+                    since,
+                    moved_in if (born_here_cut and birth < born_here_cut) else None,
+                    given,
+                )
                 if born_here_cut and birth >= born_here_cut:
                     kid.resident_since, kid.moved_in_on = birth, None
                 kid.twin = twin
@@ -223,8 +269,11 @@ class Town:
                     k.twin = False
         for k in kids:
             if k.former:
-                k.school_old_surname = tuple(f for f in ("学齢簿.csv", "出欠.xlsx", "学校健診.csv", "就学援助.csv", "給食費.csv")
-                                             if rng.random() < (0.3 if f == "学齢簿.csv" else 0.6))
+                k.school_old_surname = tuple(
+                    f
+                    for f in ("学齢簿.csv", "出欠.xlsx", "学校健診.csv", "就学援助.csv", "給食費.csv")
+                    if rng.random() < (0.3 if f == "学齢簿.csv" else 0.6)
+                )
         if mother:
             mother.smoker = rng.random() < circ.P_SMOKER * (2.4 if hh.poverty else 1.0)
         # 世帯分離: grandparents at the same address in their own household
@@ -234,9 +283,20 @@ class Town:
             g_hh.poverty = rng.random() < 0.05
             n = rng.choice((1, 2))
             sn = fam_surname if father else mother_maiden
-            g1 = self._person(rng, g_hh, 1 if n == 2 else rng.choice((1, 2)), _rand_date_in_year_before(rng, ref, gp_age), sn, "世帯主", since, moved_in)
+            g1 = self._person(
+                rng,
+                g_hh,
+                1 if n == 2 else rng.choice((1, 2)),
+                _rand_date_in_year_before(rng, ref, gp_age),
+                sn,
+                "世帯主",
+                since,
+                moved_in,
+            )
             if n == 2:
-                g2 = self._person(rng, g_hh, 2, _rand_date_in_year_before(rng, ref, gp_age - 2), sn, "妻", since, moved_in)
+                g2 = self._person(
+                    rng, g_hh, 2, _rand_date_in_year_before(rng, ref, gp_age - 2), sn, "妻", since, moved_in
+                )
                 g1.spouse, g2.spouse = g2.atena, g1.atena
             self._finish_household(rng, g_hh, ref)
         # DV 支援措置 for a small share of single-mother households
@@ -280,7 +340,16 @@ class Town:
             band = rng.choices(("young", "mid", "old"), (16, 20, 64) if not moved_in else (70, 25, 5))[0]
             age = rng.randint(19, 39) if band == "young" else rng.randint(40, 64) if band == "mid" else old_age()
             sex = rng.choice((1, 2)) if age < 75 else rng.choices((1, 2), (35, 65))[0]
-            self._person(rng, hh, sex, _rand_date_in_year_before(rng, ref, age), self._registry_surname(rng), "世帯主", since, moved_in)
+            self._person(
+                rng,
+                hh,
+                sex,
+                _rand_date_in_year_before(rng, ref, age),
+                self._registry_surname(rng),
+                "世帯主",
+                since,
+                moved_in,
+            )
             hh.poverty = rng.random() < (circ.P_POVERTY["elderly_single"] if age >= 65 else circ.P_POVERTY["adult"])
         else:
             band = rng.choices(("young", "mid", "old"), (4, 18, 78) if not moved_in else (60, 35, 5))[0]
@@ -296,13 +365,24 @@ class Town:
                 self._person(rng, hh, sex, _rand_date_in_year_before(rng, ref, h_age), sn, "世帯主", since, moved_in)
             else:
                 h = self._person(rng, hh, 1, _rand_date_in_year_before(rng, ref, h_age), sn, "世帯主", since, moved_in)
-                w = self._person(rng, hh, 2, _rand_date_in_year_before(rng, ref, max(19, h_age - max(-3, int(rng.gauss(2, 3))))), sn, "妻", since, moved_in)
+                w = self._person(
+                    rng,
+                    hh,
+                    2,
+                    _rand_date_in_year_before(rng, ref, max(19, h_age - max(-3, int(rng.gauss(2, 3))))),
+                    sn,
+                    "妻",
+                    since,
+                    moved_in,
+                )
                 w.maiden = self._registry_surname(rng)
                 h.spouse, w.spouse = w.atena, h.atena
             if kind in ("couple_adult_kids", "parent_adult_kid"):
                 for _ in range(rng.choice((1, 1, 2))):
                     age = max(19, min(h_age - 22, rng.randint(19, 45)))
-                    self._person(rng, hh, rng.choice((1, 2)), _rand_date_in_year_before(rng, ref, age), sn, "子", since, moved_in)
+                    self._person(
+                        rng, hh, rng.choice((1, 2)), _rand_date_in_year_before(rng, ref, age), sn, "子", since, moved_in
+                    )
         self._finish_household(rng, hh, ref)
         return hh
 
@@ -379,7 +459,15 @@ class Town:
         y, m = parse_month(month)
         lo, hi = first_day(y, m), last_day(y, m)
         rng = random.Random(f"{self.seed}|month|{month}")
-        counts = {"births": 0, "twin_births": 0, "deaths": 0, "moved_out": 0, "moved_in": 0, "divorces": 0, "left_home": 0}
+        counts = {
+            "births": 0,
+            "twin_births": 0,
+            "deaths": 0,
+            "moved_out": 0,
+            "moved_in": 0,
+            "divorces": 0,
+            "left_home": 0,
+        }
 
         def day():
             return lo + timedelta(days=rng.randrange((hi - lo).days + 1))
@@ -434,8 +522,15 @@ class Town:
                 counts["divorces"] += 1
         # births
         n_births = _poisson(rng, self.births_per_month)
-        candidates = [p for p in self.persons.values() if p.present(lo) and p.sex == 2 and 19 <= p.age(lo) <= 44
-                      and p.rel in ("世帯主", "妻", "子の妻", "子") and (p.spouse or rng.random() < 0.1)]
+        candidates = [
+            p
+            for p in self.persons.values()
+            if p.present(lo)
+            and p.sex == 2
+            and 19 <= p.age(lo) <= 44
+            and p.rel in ("世帯主", "妻", "子の妻", "子")
+            and (p.spouse or rng.random() < 0.1)
+        ]
         weights = [max(0.01, 1.0 - abs(p.age(lo) - 32) / 13) for p in candidates]
         for _ in range(n_births):
             if not candidates:
@@ -481,9 +576,13 @@ class Town:
                 if q.rel == rel:
                     q.rel = "世帯主"
                     return
-        adults = sorted((q for q in members if q.rel != "孫"), key=lambda q: q.birth) or sorted(members, key=lambda q: q.birth)
+        adults = sorted((q for q in members if q.rel != "孫"), key=lambda q: q.birth) or sorted(
+            members, key=lambda q: q.birth
+        )
         head = adults[0]
-        relabel = {"子": "子", "孫": "子", "子の妻": "妻", "妻の父": "妻の父", "妻の母": "妻の母"} if head.rel == "子" else {}
+        relabel = (
+            {"子": "子", "孫": "子", "子の妻": "妻", "妻の父": "妻の父", "妻の母": "妻の母"} if head.rel == "子" else {}
+        )
         for q in members:
             if q is head:
                 continue
@@ -540,8 +639,11 @@ class Town:
                 if rng.random() < 0.85:
                     k.former.append((k.surname, k.surname_kana, d))
                     k.surname, k.surname_kana = mother.surname, mother.surname_kana
-                    k.school_old_surname = tuple(f for f in ("学齢簿.csv", "出欠.xlsx", "学校健診.csv", "就学援助.csv", "給食費.csv")
-                                                 if rng.random() < (0.3 if f == "学齢簿.csv" else 0.6))
+                    k.school_old_surname = tuple(
+                        f
+                        for f in ("学齢簿.csv", "出欠.xlsx", "学校健診.csv", "就学援助.csv", "給食費.csv")
+                        if rng.random() < (0.3 if f == "学齢簿.csv" else 0.6)
+                    )
         members = [self.persons[a] for a in new.members]
         circ.add_single_parent_facts(self, rng, new, mother, [k for k in members if k.age(d) <= 18], d)
         if new.poverty:
@@ -590,8 +692,9 @@ def _past_move_in(rng, ref: date, adults: bool = False) -> date | None:
 def _poisson(rng, lam: float) -> int:
     # Knuth; lam is small (births per month at scale ≤ 10 is < 150 → use normal approx above 50)
     if lam > 50:
-        return max(0, round(rng.gauss(lam, lam ** 0.5)))
+        return max(0, round(rng.gauss(lam, lam**0.5)))
     import math
+
     L, k, p = math.exp(-lam), 0, 1.0
     while True:
         p *= rng.random()

@@ -16,8 +16,14 @@ from .dates import fiscal_year
 
 TYPES = {
     # type: (min age, max age, items, groups, required, threshold)
-    "young_carer": (6, 18, ("I04a", "I05a", "I07", "I11", "I12", "I16", "I25", "I06"), (("I04a", "I12", "I25"),),
-                    ("I04a", "I05a", "I07", "I12", "I16", "I25"), 2),
+    "young_carer": (
+        6,
+        18,
+        ("I04a", "I05a", "I07", "I11", "I12", "I16", "I25", "I06"),
+        (("I04a", "I12", "I25"),),
+        ("I04a", "I05a", "I07", "I12", "I16", "I25"),
+        2,
+    ),
     "poverty": (0, 18, ("I08", "I09", "I13", "I15", "I19", "I21a", "I33"), (), (), 2),
     "abuse": (0, 18, ("I01", "I02", "I03", "I14", "I17", "I18", "I20", "I21a", "I21b"), (("I01", "I02"),), (), 2),
     "withdrawal": (10, 18, ("I06", "I10", "I04b", "I18"), (), ("I06",), 1),
@@ -76,7 +82,7 @@ def items_for_children(town, recs: dict, as_of: date) -> dict[str, set]:
             prev = latest_checkup.get(r.atena)
             if prev is None or r.values["受診日"] > prev[0]:
                 latest_checkup[r.atena] = (r.values["受診日"], r.values["むし歯本数"], r.values["母の喫煙"])
-    for a, (_, caries, smoke) in latest_checkup.items():
+    for a, (_, _caries, smoke) in latest_checkup.items():
         if smoke == "有":
             per[a].add("I21b")
     for r in recs[("kodomo_katei", "妊産婦.csv")]:

@@ -135,8 +135,13 @@ def school_names(scale: float) -> tuple[list[str], list[str]]:
     """Public elementary and junior-high schools, more of them in a bigger town."""
     n_el = max(1, round(3 * scale))
     n_jh = max(1, round(2 * scale))
-    el = [f"{TOWN}立{ELEMENTARY_BASE[i]}小学校" if i < len(ELEMENTARY_BASE) else f"{TOWN}立第{i + 1}小学校" for i in range(n_el)]
-    jh = [f"{TOWN}立{JUNIOR_BASE[i]}中学校" if i < len(JUNIOR_BASE) else f"{TOWN}立第{i + 1}中学校" for i in range(n_jh)]
+    el = [
+        f"{TOWN}立{ELEMENTARY_BASE[i]}小学校" if i < len(ELEMENTARY_BASE) else f"{TOWN}立第{i + 1}小学校"
+        for i in range(n_el)
+    ]
+    jh = [
+        f"{TOWN}立{JUNIOR_BASE[i]}中学校" if i < len(JUNIOR_BASE) else f"{TOWN}立第{i + 1}中学校" for i in range(n_jh)
+    ]
     return el, jh
 
 

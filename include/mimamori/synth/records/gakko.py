@@ -53,7 +53,9 @@ def _year(town, p, fy: int) -> dict:
     p_ref = 0.03 + (0.10 if p.dev else 0) + (0.10 if p.abuse else 0) + (0.25 if p.disability else 0)
     p4 = 0.025 + (0.06 if poverty else 0) + (0.12 if p.abuse else 0)
     caries = r.randint(4, 9) if r.random() < p4 else (r.randint(1, 3) if r.random() < 0.25 else 0)
-    hogo = bool(hh) and any(f.kind == "hogo" and f.start <= date(fy, 4, 1) and (f.end is None or f.end > date(fy, 4, 1)) for f in hh.facts)
+    hogo = bool(hh) and any(
+        f.kind == "hogo" and f.start <= date(fy, 4, 1) and (f.end is None or f.end > date(fy, 4, 1)) for f in hh.facts
+    )
     p_aid = 0.9 if hogo else 0.5 if poverty else 0.015
     aid_on = None
     if r.random() < p_aid:
@@ -61,10 +63,14 @@ def _year(town, p, fy: int) -> dict:
     p_arrears = 0.012 + (0.07 if poverty else 0) + (0.07 if p.abuse else 0)
     arrears_from = r.randrange(12) if r.random() < p_arrears else None
     out = {
-        "abs": absences, "late": lates,
+        "abs": absences,
+        "late": lates,
         "exam_on": date(fy, 4, 10) + timedelta(days=r.randrange(80)),
-        "referral": r.random() < p_ref, "caries": caries,
-        "aid_on": aid_on, "arrears_from": arrears_from, "arrears_n": r.randint(1, 6),
+        "referral": r.random() < p_ref,
+        "caries": caries,
+        "aid_on": aid_on,
+        "arrears_from": arrears_from,
+        "arrears_n": r.randint(1, 6),
     }
     cache[key] = out
     return out
@@ -88,7 +94,7 @@ def build(town, month, as_of):
             g = school_grade(p.birth, as_of)
             if 1 <= g <= 9:
                 pupils.append((p, g, hh))
-    for p, g, hh in pupils:
+    for p, g, _hh in pupils:
         if p.student_no is None:
             p.student_no = f"{fiscal_year(as_of) - g + 1:04d}{town.next_no('student')}"
     pupils.sort(key=lambda t: t[0].student_no)
@@ -102,11 +108,24 @@ def build(town, month, as_of):
         else:
             school = junior[hh.address.area % len(junior)]
         grade = g if g <= 6 else g - 6
-        register.append(Row({
-            "児童生徒番号": p.student_no, "宛名番号": p.atena, "氏名": None, "カナ氏名": None, "生年月日": p.birth,
-            "性別": p.sex, "住所": hh.address, "学校": school, "学年": grade,
-            "特別支援学級": "有" if (p.special_class and not private) else "無",
-        }, p.atena, p.setai))
+        register.append(
+            Row(
+                {
+                    "児童生徒番号": p.student_no,
+                    "宛名番号": p.atena,
+                    "氏名": None,
+                    "カナ氏名": None,
+                    "生年月日": p.birth,
+                    "性別": p.sex,
+                    "住所": hh.address,
+                    "学校": school,
+                    "学年": grade,
+                    "特別支援学級": "有" if (p.special_class and not private) else "無",
+                },
+                p.atena,
+                p.setai,
+            )
+        )
         if private:
             continue
         y = _year(town, p, fy)
@@ -115,24 +134,65 @@ def build(town, month, as_of):
         last = None
         if g >= 2 and p.resident_since <= date(fy - 1, 4, 1):
             last = sum(_year(town, p, fy - 1)["abs"])
-        attendance.append(Row({
-            "学校": school, "学年": grade, "組": str(k // 35 + 1), "児童生徒番号": p.student_no, "氏名": None,
-            "生年月日": p.birth, "欠席日数": sum(y["abs"][: mi + 1]), "前年度欠席日数": last,
-            "遅刻早退回数": sum(y["late"][: mi + 1]),
-        }, p.atena, p.setai))
+        attendance.append(
+            Row(
+                {
+                    "学校": school,
+                    "学年": grade,
+                    "組": str(k // 35 + 1),
+                    "児童生徒番号": p.student_no,
+                    "氏名": None,
+                    "生年月日": p.birth,
+                    "欠席日数": sum(y["abs"][: mi + 1]),
+                    "前年度欠席日数": last,
+                    "遅刻早退回数": sum(y["late"][: mi + 1]),
+                },
+                p.atena,
+                p.setai,
+            )
+        )
         if y["exam_on"] <= as_of and p.resident_since <= y["exam_on"]:
-            checkups.append(Row({"氏名": None, "生年月日": p.birth, "学校": school, "健診日": y["exam_on"],
-                                 "精密検査要": "有" if y["referral"] else "無", "むし歯本数": y["caries"]}, p.atena, p.setai))
+            checkups.append(
+                Row(
+                    {
+                        "氏名": None,
+                        "生年月日": p.birth,
+                        "学校": school,
+                        "健診日": y["exam_on"],
+                        "精密検査要": "有" if y["referral"] else "無",
+                        "むし歯本数": y["caries"],
+                    },
+                    p.atena,
+                    p.setai,
+                )
+            )
         for year_fy in (fy - 1, fy):
             if year_fy < fy and (g < 2 or p.resident_since > date(fy - 1, 4, 1)):
                 continue
             ya = y if year_fy == fy else _year(town, p, year_fy)
             if ya["aid_on"] and ya["aid_on"] <= as_of:
-                aid.append(Row({"児童生徒番号": p.student_no, "氏名": None, "生年月日": p.birth, "認定年度": year_fy}, p.atena, p.setai))
+                aid.append(
+                    Row(
+                        {"児童生徒番号": p.student_no, "氏名": None, "生年月日": p.birth, "認定年度": year_fy},
+                        p.atena,
+                        p.setai,
+                    )
+                )
         if y["arrears_from"] is not None and y["arrears_from"] <= mi:
             n = min(y["arrears_n"], mi - y["arrears_from"] + 1)
-            lunch.append(Row({"児童生徒番号": p.student_no, "氏名": None, "生年月日": p.birth, "学校": school,
-                              "滞納月数": n}, p.atena, p.setai))
+            lunch.append(
+                Row(
+                    {"児童生徒番号": p.student_no, "氏名": None, "生年月日": p.birth, "学校": school, "滞納月数": n},
+                    p.atena,
+                    p.setai,
+                )
+            )
     attendance.sort(key=lambda r: (r.values["学校"], r.values["学年"], r.values["組"], r.values["児童生徒番号"]))
     checkups.sort(key=lambda r: (r.values["学校"], r.values["健診日"], r.atena))
-    return {"学齢簿.csv": register, "出欠.xlsx": attendance, "学校健診.csv": checkups, "就学援助.csv": aid, "給食費.csv": lunch}
+    return {
+        "学齢簿.csv": register,
+        "出欠.xlsx": attendance,
+        "学校健診.csv": checkups,
+        "就学援助.csv": aid,
+        "給食費.csv": lunch,
+    }

@@ -34,18 +34,44 @@ def build(town, month, as_of):
                 continue
             if f.kind == "yotaikyo":
                 custody_on = f.data["custody_on"] if (f.data["custody_on"] and f.data["custody_on"] <= as_of) else None
-                yotaikyo.append(Row({
-                    "宛名番号": p.atena, "区分": f.data["category"], "登録日": f.start, "終結日": _end(f.end, p, as_of),
-                    "一時保護歴": "有" if (f.data["custody"] and (custody_on or f.start <= as_of)) else "無",
-                    "一時保護日": custody_on,
-                }, p.atena, p.setai))
+                yotaikyo.append(
+                    Row(
+                        {
+                            "宛名番号": p.atena,
+                            "区分": f.data["category"],
+                            "登録日": f.start,
+                            "終結日": _end(f.end, p, as_of),
+                            "一時保護歴": "有" if (f.data["custody"] and (custody_on or f.start <= as_of)) else "無",
+                            "一時保護日": custody_on,
+                        },
+                        p.atena,
+                        p.setai,
+                    )
+                )
             elif f.kind == "hitorioya" and (present or (p.left_on and p.left_on > as_of - timedelta(days=90))):
-                hitori.append(Row({"宛名番号": p.atena, "資格取得日": f.start, "資格喪失日": _end(f.end, p, as_of)}, p.atena, p.setai))
+                hitori.append(
+                    Row(
+                        {"宛名番号": p.atena, "資格取得日": f.start, "資格喪失日": _end(f.end, p, as_of)},
+                        p.atena,
+                        p.setai,
+                    )
+                )
             elif f.kind == "hoiku" and (present or f.end and f.end <= as_of):
                 if f.end is not None and f.end < as_of - timedelta(days=730):
                     continue
-                hoiku.append(Row({"宛名番号": p.atena, "施設名": f.data["facility"], "施設種別": f.data["type"],
-                                  "入所日": f.start, "退所日": _end(f.end, p, as_of)}, p.atena, p.setai))
+                hoiku.append(
+                    Row(
+                        {
+                            "宛名番号": p.atena,
+                            "施設名": f.data["facility"],
+                            "施設種別": f.data["type"],
+                            "入所日": f.start,
+                            "退所日": _end(f.end, p, as_of),
+                        },
+                        p.atena,
+                        p.setai,
+                    )
+                )
     jifu, consult = [], []
     for hh in town.households.values():
         if hh.gone_on is not None and hh.gone_on <= as_of - timedelta(days=KEEP_LEFT_DAYS):
@@ -55,15 +81,41 @@ def build(town, month, as_of):
                 continue
             if f.kind == "jifu":
                 r = town.persons[f.data["recipient"]]
-                jifu.append(Row({"受給者宛名番号": r.atena, "世帯番号": r.setai if town.rng_flag(f"jifu-setai|{r.atena}", 0.9) else None,
-                                 "認定日": f.start, "喪失日": _end(f.end, r, as_of)}, r.atena, r.setai))
+                jifu.append(
+                    Row(
+                        {
+                            "受給者宛名番号": r.atena,
+                            "世帯番号": r.setai if town.rng_flag(f"jifu-setai|{r.atena}", 0.9) else None,
+                            "認定日": f.start,
+                            "喪失日": _end(f.end, r, as_of),
+                        },
+                        r.atena,
+                        r.setai,
+                    )
+                )
             elif f.kind == "consult_shien" and f.start >= as_of - timedelta(days=365 * 5):
                 who = f.data["atena"]
                 jifu_setai = hh.setai if f.data["with_setai"] else None
-                consult.append(Row({"相談番号": f.data["no"], "宛名番号": who, "世帯番号": jifu_setai, "相談日": f.start,
-                                    "相談分類": f.data["category"]}, who, hh.setai))
+                consult.append(
+                    Row(
+                        {
+                            "相談番号": f.data["no"],
+                            "宛名番号": who,
+                            "世帯番号": jifu_setai,
+                            "相談日": f.start,
+                            "相談分類": f.data["category"],
+                        },
+                        who,
+                        hh.setai,
+                    )
+                )
     for rows, key in ((yotaikyo, "宛名番号"), (hitori, "宛名番号"), (hoiku, "宛名番号"), (jifu, "受給者宛名番号")):
         rows.sort(key=lambda r, k=key: (r.values[k], str(list(r.values.values())[1:3])))
     consult.sort(key=lambda r: r.values["相談番号"])
-    return {"要対協.csv": yotaikyo, "児童扶養手当.csv": jifu, "ひとり親医療.csv": hitori, "保育所入所.csv": hoiku,
-            "児童相談記録.csv": consult}
+    return {
+        "要対協.csv": yotaikyo,
+        "児童扶養手当.csv": jifu,
+        "ひとり親医療.csv": hitori,
+        "保育所入所.csv": hoiku,
+        "児童相談記録.csv": consult,
+    }
