@@ -427,7 +427,11 @@ def _latest_publication(settings) -> str | None:
     with pg.connect(settings, autocommit=True) as conn:
         if not conn.execute("select to_regclass('published.publication') is not null").fetchone()[0]:
             return None
-        row = conn.execute("select run_month from published.publication order by published_at desc limit 1").fetchone()
+        if not conn.execute("select count(*) from published.publication").fetchone()[0]:
+            return None
+        # The dashboards open on the newest published month (max run_month in history), which is
+        # the latest publication unless an older month was re-run and published again since.
+        row = conn.execute("select max(run_month) from history.child_scores").fetchone()
     return row[0] if row else None
 
 
