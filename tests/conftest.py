@@ -96,11 +96,16 @@ def airflow_ready(warehouse, mailcatcher):
 # town (town_fixtures.judged_town) is built, so they cannot overwrite the marts its users read:
 # the DAG runs (seed 42, two months) and the identity evaluation (an untuned seed) come first.
 _FIRST = ("airflow", "identity")
+# The privacy scan reads everything the session wrote, so it runs after every other test.
+_LAST = ("privacy",)
 
 
 def pytest_collection_modifyitems(session, config, items):
     def rank(item) -> int:
         parts = Path(str(item.fspath)).relative_to(REPO / "tests").parts
-        return _FIRST.index(parts[0]) if parts and parts[0] in _FIRST else len(_FIRST)
+        top = parts[0] if parts else ""
+        if top in _FIRST:
+            return _FIRST.index(top)
+        return len(_FIRST) + (1 if top in _LAST else 0)
 
     items.sort(key=rank)  # stable: the order inside each group is kept

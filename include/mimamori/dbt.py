@@ -47,6 +47,8 @@ def env(settings: Settings, role: str = "transformer") -> dict[str, str]:
             "DBT_LOG_PATH": str(settings.state_dir / "dbt" / "logs"),
             "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
             "DBT_USE_COLORS": "false",
+            # Info level in the file log: debug would write compiled SQL, unit-test fixtures included.
+            "DBT_LOG_LEVEL_FILE": "info",
             "DO_NOT_TRACK": "1",
             "MIMAMORI_DBT_HOST": settings.pg_host,
             "MIMAMORI_DBT_PORT": str(settings.pg_port),

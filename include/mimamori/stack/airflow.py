@@ -189,7 +189,7 @@ def dags_test(
     logical = logical_date or f"{_next_month(run_month)}-16"
     environ = env(settings)
     environ.update(extra_env or {})
-    return subprocess.run(
+    result = subprocess.run(
         [
             str(venv(settings) / "bin" / "airflow"),
             "dags",
@@ -204,6 +204,11 @@ def dags_test(
         capture_output=True,
         timeout=timeout,
     )
+    # Keep the run's log (task logs of `dags test` go to its output) for people and the privacy scan.
+    log_file = settings.state_dir / "logs" / f"dags-test-{run_month}-{time.strftime('%Y%m%dT%H%M%S')}.log"
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    log_file.write_text(result.stdout + result.stderr, encoding="utf-8")
+    return result
 
 
 def _next_month(month: str) -> str:
