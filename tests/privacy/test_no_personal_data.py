@@ -13,10 +13,8 @@ import csv
 import io
 import re
 from email import message_from_bytes, policy
-from pathlib import Path
 
 import pytest
-
 from mimamori.synth.town import AREAS, TOWN
 
 _RUN = re.compile(r"[\u3000\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff\uff66-\uff9f々〆ヶ]+")
