@@ -1,7 +1,7 @@
 """A judged synthetic town, built once per session (judgement, governance and identity tests).
 
-Generates the default town (seed 42, scale 1, three months ending 2026-10, as `make demo` does),
-ingests its last month into the suite's warehouse and runs `dbt build` for that month.
+Generates the default town (seed 42, scale 1, four months ending 2026-11), ingests 2026-10 into
+the suite's warehouse and runs `dbt build` for that month; 2026-11 waits for "next month" tests.
 Registered for the whole suite by tests/conftest.py, so it is built once per session.
 """
 
@@ -17,6 +17,8 @@ from pathlib import Path
 import pytest
 
 MONTH = "2026-10"
+#: Generated but not loaded by the fixture: the month after, for tests of "the next monthly run".
+NEXT_MONTH = "2026-11"
 SEED = 42
 #: Longer than SHA-256's 64-byte block, so the HMAC's hash-the-key-first path is exercised.
 PSEUDO_KEY = "judgement-test-key-" + "x" * 80
@@ -37,7 +39,7 @@ def judged_town(warehouse) -> JudgedTown:
     from mimamori.synth import generate
 
     town_dir = warehouse.state_dir / "judgement" / "town"
-    generate(town_dir, seed=SEED, scale=1.0, months=3, end_month=MONTH)
+    generate(town_dir, seed=SEED, scale=1.0, months=4, end_month=NEXT_MONTH)
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(warehouse.root / "include"), env.get("PYTHONPATH")]))
     ingest = subprocess.run(
