@@ -512,15 +512,17 @@ def test_dashboards_in_browser(role, dashboard_month, chart_ids, settings, super
                 cols = set(result["colnames"])
                 assert not cols & {"child_name", "name", "person_id", "household_id"}, f"{key}: identifying column"
         if role == "analyst":
-            leaked = [n for n in names if n in text]
-            assert len(leaked) == 0, f"the analyst sees {len(leaked)} name(s)"
+            leaked = sum(1 for n in names if n in text)  # a count: the names never reach the test log
+            assert leaked == 0, f"the analyst sees {leaked} name(s)"
         if dashboard == "type_detail":
             link = page.locator(f"a[href^='{sa.casescreen_url(settings)}/children/']").first
             assert link.count() == 1, "no link to the case screen"
         if school_only:
             on_names, off_names = _register_names(settings, dashboard_month)
-            leaked = [n for n in off_names - on_names if n in text]
-            assert len(leaked) == 0, f"the school board sees {len(leaked)} child(ren) not on the 学齢簿"
+            # A name that is part of a registered child's name (松田　雅 in 松田　雅人) proves nothing.
+            off_only = {n for n in off_names - on_names if not any(n in m for m in on_names)}
+            leaked = sum(1 for n in off_only if n in text)  # a count: the names never reach the test log
+            assert leaked == 0, f"the school board sees {leaked} child(ren) not on the 学齢簿"
 
     # roles see only their dashboards
     api = _user_api(settings, role)
