@@ -130,6 +130,10 @@ restore: setup ## restore the latest backup (or FILE=...); stop the case screen 
 disclosure: setup ## everything held about one person (開示請求): make disclosure PERSON=宛名番号 BY=staff OUT=file.html
 	$(PY) -m mimamori.disclosure --person-id $(PERSON) --requested-by $(BY) --out $(OUT)
 
+.PHONY: bench
+bench: setup ## measure the month stage by stage at scales 1, 10, 100 and identity vs Splink → docs/benchmarks.md (about an hour)
+	$(PY) -m mimamori.bench $(if $(SCALES),--scales $(SCALES))
+
 ##@ Quality
 .PHONY: lint
 lint: setup ## ruff (lint + format check)

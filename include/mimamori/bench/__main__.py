@@ -1,0 +1,5 @@
+import sys
+
+from mimamori.bench.cli import main
+
+sys.exit(main())
