@@ -75,6 +75,7 @@ lock: | $(UV) ## re-resolve the lock files from requirements/*.in
 	$(UV) pip compile -q --python 3.11 --overrides requirements/overrides.txt requirements/airflow.in -o requirements/airflow.lock
 	$(UV) pip compile -q --python 3.11 requirements/dbt.in -o requirements/dbt.lock
 	$(UV) pip compile -q --python 3.11 requirements/superset.in -o requirements/superset.lock
+	$(UV) pip compile -q --python 3.11 requirements/splink.in -o requirements/splink.lock
 
 ##@ Local stack
 .PHONY: up
