@@ -19,7 +19,7 @@ pytestmark = pytest.mark.airflow
 
 CLEAN_MONTH = "2026-09"
 FAULT_MONTH = "2026-10"
-# Several fault classes at once, spread over three departments; jumin and kodomo_katei stay clean.
+# Every fault class of the generator at once, over four departments; jumin stays clean.
 FAULTS = [
     "wrong_encoding:fukushi/障害者手帳.csv",
     "missing_column:fukushi/要介護認定.csv",
@@ -30,8 +30,10 @@ FAULTS = [
     "future_birth_date:gakko/学齢簿.csv",
     "renamed_column:gakko/就学援助.csv",
     "empty_file:gakko/給食費.csv",
+    "header_only:fukushi/生活保護.csv",
+    "missing_source:kodomo_katei",
 ]
-FAULTED_SOURCES = {"fukushi", "kodomo_shien", "gakko"}
+FAULTED_SOURCES = {"fukushi", "kodomo_shien", "gakko", "kodomo_katei"}
 
 
 def data_rows(path: Path, encoding: str) -> int:
@@ -221,6 +223,10 @@ def test_faults_are_rejected_and_nothing_else_is_lost(airflow_ready, clean_run, 
         ("学齢簿.csv", "impossible_date"),
         ("就学援助.csv", "renamed_column"),
         ("給食費.csv", "empty_file"),
+        ("生活保護.csv", "empty_file"),
+        ("乳幼児健診.csv", "missing_file"),
+        ("妊産婦.csv", "missing_file"),
+        ("予防接種.csv", "missing_file"),
     }
     assert expected <= rules, rules
     assert {source for source, _, _ in rejected} == FAULTED_SOURCES
