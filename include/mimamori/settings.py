@@ -8,6 +8,7 @@ real environment variables win over it.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -30,6 +31,9 @@ def _read_dotenv(path: Path) -> dict[str, str]:
         value = value.strip()
         if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
             value = value[1:-1]
+        else:
+            # As in dotenv: an unquoted value ends where a whitespace-preceded "#" starts a comment.
+            value = re.split(r"\s+#", value, maxsplit=1)[0].strip()
         values[key.strip()] = value
     return values
 

@@ -43,3 +43,31 @@ def test_settings_read_the_environment_first(settings):
     assert settings.pg_port == int(os.environ["MIMAMORI_PG_PORT"])
     assert settings.state_dir.name == "test"
     assert settings.dsn(role="loader").startswith("postgresql://loader:")
+
+
+def test_dotenv_values_drop_inline_comments(tmp_path: Path):
+    from mimamori.settings import _read_dotenv
+
+    (tmp_path / ".env").write_text(
+        "A=18081   # a port\nB='x # not a comment'\nC=pass#word\n# D=1\nE=\"q\"\n", encoding="utf-8"
+    )
+    assert _read_dotenv(tmp_path / ".env") == {"A": "18081", "B": "x # not a comment", "C": "pass#word", "E": "q"}
+
+
+def test_the_example_env_gives_valid_settings(tmp_path: Path, monkeypatch):
+    """Every setting parses from a fresh .env (the demo reads it without the suite's overrides)."""
+    from mimamori.settings import get_settings
+
+    root = Path(__file__).resolve().parents[2]
+    (tmp_path / ".env.example").write_text((root / ".env.example").read_text(encoding="utf-8"), encoding="utf-8")
+    ensure_env(tmp_path)
+    for key in [k for k in os.environ if k.startswith("MIMAMORI_")]:
+        monkeypatch.delenv(key)
+    monkeypatch.setenv("MIMAMORI_ROOT", str(tmp_path))
+    get_settings.cache_clear()
+    try:
+        settings = get_settings()
+        assert settings.docs_port == 18081 and settings.pg_port == 54329 and settings.casescreen_port == 18090
+        assert len(settings.pseudo_key) >= 24 and len(settings.admin_password) >= 24
+    finally:
+        get_settings.cache_clear()
