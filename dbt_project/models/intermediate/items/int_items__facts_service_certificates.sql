@@ -1,7 +1,6 @@
 {#-
     I05a/I05b: 障害児支援受給者証 issued (ever), from 福祉班's register of certificates; the level
-    (O: another member, C: the child) is applied in int_items__evidence. A model of its own because
-    its input's name is too long for a dbt unit-test fixture (PostgreSQL's 63-character limit).
+    (O: another member, C: the child) is applied in int_items__evidence.
 -#}
 with
 

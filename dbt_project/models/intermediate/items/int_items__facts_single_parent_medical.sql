@@ -1,7 +1,6 @@
 {#-
     I11 ひとり親医療費助成 (H, valid): 資格喪失日 is the first day without it, so the last valid day is
-    the day before. A model of its own because its input's name is too long for a dbt unit-test
-    fixture (PostgreSQL's 63-character limit).
+    the day before.
 -#}
 with
 
