@@ -50,11 +50,14 @@ def settings():
 
 @pytest.fixture(scope="session")
 def warehouse(settings):
-    """The project-local PostgreSQL cluster, initialised, started and provisioned once."""
+    """The project-local PostgreSQL cluster, initialised, started and provisioned once, with an
+    empty warehouse: a suite run twice on one checkout starts as on a fresh clone (an earlier
+    run's published months would otherwise change what "the latest month" is)."""
     from mimamori.stack import pg
 
     was_running = pg.is_running(settings)
     pg.ensure(settings)
+    pg.reset_warehouse(settings)
     yield settings
     if not was_running:
         pg.stop(settings)

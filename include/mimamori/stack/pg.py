@@ -251,6 +251,23 @@ def provision(settings: Settings) -> None:
             conn.execute(stmt.format(db=sql.Identifier(settings.warehouse_db).as_string(conn)))
 
 
+def reset_warehouse(settings: Settings) -> None:
+    """Drop the warehouse database (all months, casework included) and provision it afresh.
+
+    For the test suite, so every session starts from the empty warehouse a fresh clone has; never
+    called by the monthly run or ``make`` targets.
+    """
+    from psycopg import sql
+
+    if settings.warehouse_dsn_override:
+        raise RuntimeError("refusing to drop a warehouse that is not the project-local cluster's")
+    start(settings)
+    wait_ready(settings)
+    with connect(settings, "postgres", autocommit=True) as conn:
+        conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(settings.warehouse_db)))
+    provision(settings)
+
+
 def ensure(settings: Settings) -> None:
     """Initialise (first use), start and provision the cluster."""
     start(settings)
