@@ -21,6 +21,7 @@ REBUILD = [
     "int_identity__atena_checks",
     "int_identity__register_pairs",
     "int_identity__pupil_context",
+    "int_identity__spine_with_context",
     "int_identity__school_pairs",
     "int_identity__links",
 ]

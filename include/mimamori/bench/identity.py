@@ -217,6 +217,7 @@ def compare(settings, month: str, town: Path, work: Path, splink_python: Path, l
     models = [
         "int_identity__register_pairs",
         "int_identity__pupil_context",
+        "int_identity__spine_with_context",
         "int_identity__school_pairs",
         "int_identity__links",
     ]

@@ -268,7 +268,7 @@ def markdown(results: dict) -> str:
             "residents with the 学齢簿 context), exported after dbt's normalisation. Same blocking rules "
             "(with dbt's max-block-size guard), same comparison levels; Splink's m by EM, u by random "
             "sampling. Precision/recall on the best candidate per record, against the truth, each at "
-            "its own best-F1 threshold. dbt wall = `dbt run` of register_pairs, pupil_context, "
+            "its own best-F1 threshold. dbt wall = `dbt run` of register_pairs, pupil_context, spine_with_context, "
             "school_pairs, links (dbt start-up included); Splink wall = its process (import, load CSV, "
             "train, predict, write).",
             "",

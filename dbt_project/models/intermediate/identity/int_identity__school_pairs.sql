@@ -5,27 +5,7 @@
     pupil's, and blocking on 児童生徒番号 finds the pupil even when name and birth date are off.
 -#}
 {%- set queue = "(select * from " ~ ref('int_identity__match_queue') ~ " where match_stage = 2)" -%}
-{%- set residents -%}
-(
-    select
-        spine.id,
-        spine.person_id,
-        spine.household_id,
-        spine.name_norm,
-        spine.given_norm,
-        spine.kana_norm,
-        spine.given_kana_norm,
-        spine.sex,
-        spine.address_norm,
-        pupil_context.school,
-        pupil_context.student_no,
-        spine.birth_year,
-        spine.birth_date
-    from {{ ref('int_identity__spine') }} as spine
-    left join {{ ref('int_identity__pupil_context') }} as pupil_context
-        on spine.person_id = pupil_context.person_id
-)
-{%- endset -%}
+{%- set residents = ref('int_identity__spine_with_context') -%}
 with
 
 decisions as (

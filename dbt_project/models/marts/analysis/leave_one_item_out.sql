@@ -45,22 +45,49 @@ left_out as (
 
 ),
 
-rule_items as (
+{#-
+    Only matched items can raise a score, so only status 'true' rows are read (a tenth of the
+    judged rows); a child with no match scores 0 and is never flagged (thresholds are > 0, tested
+    on the types seed). Whether the rule without the item still has a required item depends on
+    the rule alone: leaving out the only required item leaves no requirement.
+-#}
+matched as (
+
+    select person_id, item_code
+    from judged
+    where status = 'true'
+
+),
+
+requirements as (
 
     select
         left_out.type_code,
         left_out.left_out_item_code,
-        judged.person_id,
+        coalesce(bool_or(type_items.is_required), false) as has_required
+    from left_out
+    left join type_items
+        on left_out.type_code = type_items.type_code
+        and left_out.left_out_item_code <> type_items.item_code
+    group by left_out.type_code, left_out.left_out_item_code
+
+),
+
+rule_matches as (
+
+    select
+        left_out.type_code,
+        left_out.left_out_item_code,
+        matched.person_id,
         coalesce(type_items.group_key, type_items.item_code) as group_key,
         type_items.weight,
-        type_items.is_required,
-        judged.status = 'true' as is_matched
+        type_items.is_required
     from left_out
     inner join type_items
         on left_out.type_code = type_items.type_code
         and left_out.left_out_item_code <> type_items.item_code
-    inner join judged
-        on type_items.item_code = judged.item_code
+    inner join matched
+        on type_items.item_code = matched.item_code
 
 ),
 
@@ -71,10 +98,9 @@ groups as (
         left_out_item_code,
         person_id,
         group_key,
-        coalesce(max(weight) filter (where is_matched), 0) as group_weight,
-        bool_or(is_required) as has_required,
-        bool_or(is_required and is_matched) as has_required_match
-    from rule_items
+        max(weight) as group_weight,
+        bool_or(is_required) as has_required_match
+    from rule_matches
     group by type_code, left_out_item_code, person_id, group_key
 
 ),
@@ -86,7 +112,7 @@ scored as (
         left_out_item_code,
         person_id,
         sum(group_weight) as score,
-        not bool_or(has_required) or bool_or(has_required_match) as is_required_met
+        bool_or(has_required_match) as has_required_match
     from groups
     group by type_code, left_out_item_code, person_id
 
@@ -99,7 +125,7 @@ flagged as (
         scored.left_out_item_code,
         count(*) filter (
             where children.age between types.min_age and types.max_age
-                and scored.is_required_met
+                and (not requirements.has_required or scored.has_required_match)
                 and scored.score >= types.threshold
         ) as flagged_count
     from scored
@@ -107,6 +133,9 @@ flagged as (
         on scored.person_id = children.person_id
     inner join types
         on scored.type_code = types.type_code
+    inner join requirements
+        on scored.type_code = requirements.type_code
+        and scored.left_out_item_code = requirements.left_out_item_code
     group by scored.type_code, scored.left_out_item_code
 
 ),

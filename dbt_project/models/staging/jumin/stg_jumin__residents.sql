@@ -1,4 +1,14 @@
-{#- 住民.csv (住民記録): the run month's rows, contract column names kept, plus record ids and normalised identity columns. -#}
+{#-
+    住民.csv (住民記録): the run month's rows, contract column names kept, plus record ids and
+    normalised identity columns. A table, unlike the other staging models: six models read it, and
+    as a view each of them re-ran the name/kana/address normalisation of the whole registry
+    (docs/benchmarks.md).
+-#}
+{{ config(
+    materialized='table',
+    indexes=[{'columns': ['atena_no']}, {'columns': ['setai_no']}],
+    post_hook="{{ identity_analyze() }}",
+) }}
 with
 
 source as (
