@@ -24,13 +24,3 @@
     );
     create index if not exists identity_decisions_record_key_idx on casework.identity_decisions (record_key)
 {%- endmacro %}
-
-{#- Post-hook of the identity tables: fresh statistics before the next model joins them (the
-    blocking joins plan badly on a table that autovacuum has not analysed yet). -#}
-{% macro identity_analyze() -%}
-    {%- if model.config.materialized == 'table' -%}
-        analyze {{ this }}
-    {%- else -%}
-        select 1
-    {%- endif -%}
-{%- endmacro %}

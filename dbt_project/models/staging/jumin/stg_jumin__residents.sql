@@ -7,7 +7,6 @@
 {{ config(
     materialized='table',
     indexes=[{'columns': ['atena_no']}, {'columns': ['setai_no']}],
-    post_hook="{{ identity_analyze() }}",
 ) }}
 with
 
