@@ -8,7 +8,8 @@ Two kinds of table:
   ``conference_outcomes``, ``hand_entries``, ``identity_decisions``. The dbt project creates
   these too (``create table if not exists``, macros ``create_judgement_casework_tables`` and
   ``identity_create_decisions_table``); the DDL here is the same, so whichever runs first creates
-  them and the other leaves them alone. The screen adds two columns to ``conference_outcomes``
+  them and the other leaves them alone (tests/casescreen/test_schema_drift.py runs both orders
+  and requires the same columns and constraints). The screen adds two columns to ``conference_outcomes``
   (``correction_reason``, ``conference_date``). Rows are never rewritten: a correction is a new
   version, and the only update the app role may make is marking the old version
   ``superseded_by``/``superseded_at``.
