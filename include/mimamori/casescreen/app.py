@@ -335,6 +335,22 @@ def create_app(config: CaseScreenConfig | None = None) -> FastAPI:
         ctx.update({"errors": errors or {}, "form": form or {}, "which": which, "saved": saved})
         return render(request, "child.html", ctx, status, session)
 
+    def reject_child_input(conn, request, repo, session, person, month, *, errors, form, which, status):
+        """A form on the child page failed validation: audit which fields (never their values)
+        and show the page again with the errors (422)."""
+        audit.record(
+            conn,
+            config.casework_schema,
+            "rejected_input",
+            staff=session.staff,
+            object_type="child",
+            object_id=person["person_id"],
+            run_month=month,
+            detail={"fields": sorted(errors), "status": status},
+            client=client(request),
+        )
+        return child_response(request, repo, session, person, month, errors=errors, form=form, which=which, status=422)
+
     @app.get("/children/{person_id}")
     def child(request: Request, person_id: str):
         with db() as conn:
@@ -416,19 +432,17 @@ def create_app(config: CaseScreenConfig | None = None) -> FastAPI:
                     f"公開中の月が {month} に変わりました。画面を開き直して、最新の判定を確認してから記録してください。"
                 )
             if not result.ok:
-                audit.record(
+                return reject_child_input(
                     conn,
-                    config.casework_schema,
-                    "rejected_input",
-                    staff=session.staff,
-                    object_type="child",
-                    object_id=person_id,
-                    run_month=month,
-                    detail={"fields": sorted(result.errors), "status": "outcome"},
-                    client=client(request),
-                )
-                return child_response(
-                    request, repo, session, person, month, errors=result.errors, form=form, which="outcome", status=422
+                    request,
+                    repo,
+                    session,
+                    person,
+                    month,
+                    errors=result.errors,
+                    form=form,
+                    which="outcome",
+                    status="outcome",
                 )
             with conn.transaction():
                 outcome_id, version = repo.insert_outcome(person, result.values, session.staff.username)
@@ -457,19 +471,17 @@ def create_app(config: CaseScreenConfig | None = None) -> FastAPI:
                 form, today=today(), known_items=labels, birth_date=person.get("birth_date"), source_status=status
             )
             if not result.ok:
-                audit.record(
+                return reject_child_input(
                     conn,
-                    config.casework_schema,
-                    "rejected_input",
-                    staff=session.staff,
-                    object_type="child",
-                    object_id=person_id,
-                    run_month=month,
-                    detail={"fields": sorted(result.errors), "status": "hand_entry"},
-                    client=client(request),
-                )
-                return child_response(
-                    request, repo, session, person, month, errors=result.errors, form=form, which="hand", status=422
+                    request,
+                    repo,
+                    session,
+                    person,
+                    month,
+                    errors=result.errors,
+                    form=form,
+                    which="hand",
+                    status="hand_entry",
                 )
             with conn.transaction():
                 entry_id = repo.insert_hand_entry(person_id, result.values, session.staff.username)
@@ -513,19 +525,17 @@ def create_app(config: CaseScreenConfig | None = None) -> FastAPI:
                 errors["reason"] = "訂正の理由は500文字以内で入力してください。"
             if errors or not repo.has_corrections():
                 errors = errors or {"item_code": "訂正の記録表がまだありません（情報システム担当に連絡してください）。"}
-                audit.record(
+                return reject_child_input(
                     conn,
-                    config.casework_schema,
-                    "rejected_input",
-                    staff=session.staff,
-                    object_type="child",
-                    object_id=person_id,
-                    run_month=month,
-                    detail={"fields": sorted(errors), "status": "correction"},
-                    client=client(request),
-                )
-                return child_response(
-                    request, repo, session, person, month, errors=errors, form=form, which="correction", status=422
+                    request,
+                    repo,
+                    session,
+                    person,
+                    month,
+                    errors=errors,
+                    form=form,
+                    which="correction",
+                    status="correction",
                 )
             with conn.transaction():
                 correction_id, decision_id = repo.insert_correction(
