@@ -15,7 +15,8 @@ A row is expired when its date is before the first day of (run month − retenti
 another kept row still refers to (a withdrawn correction whose withdrawal is kept) stay until the
 referring row expires. Everything runs in one transaction as the cluster superuser (the tables
 belong to loader and transformer); each target gets a ``casework.purge_log`` row (table, cut-off,
-count — never a value). ``dry_run`` counts without deleting.
+count — never a value; the table is created by the dbt on-run-start hook with the other casework
+tables). ``dry_run`` counts without deleting.
 
 CLI: ``python -m mimamori.retention --month 2026-10 [--dry-run]``. The monthly DAG runs it after
 publish (task ``retention_purge``).
@@ -37,19 +38,6 @@ from mimamori.months import validate_month
 from mimamori.settings import Settings, get_settings
 
 log = logging.getLogger("mimamori.retention")
-
-PURGE_LOG_DDL = """
-create schema if not exists casework;
-create table if not exists casework.purge_log (
-    purge_id bigint generated always as identity primary key,
-    purged_at timestamptz not null default clock_timestamp(),
-    run_month text not null,
-    target text not null,
-    cutoff text not null,
-    rows_deleted bigint not null,
-    executed_by text
-)
-"""
 
 
 def cutoff_month(run_month: str, retention_months: int) -> str:
@@ -144,9 +132,6 @@ def purge(settings: Settings, run_month: str, *, dry_run: bool = False, executed
     with pg.connect(settings) as conn:
         with conn.transaction():
             conn.execute("set local lock_timeout = '60s'")
-            if not dry_run:
-                conn.execute(PURGE_LOG_DDL)
-                conn.execute("alter table casework.purge_log owner to transformer")
             for p in plan(conn, run_month):
                 schema, name = p["target"].split(".")
                 table = sql.Identifier(schema, name)
