@@ -18,6 +18,8 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from mimamori.identity.evaluate import precision_recall_f1
+
 FIELDS = [
     "name_norm", "given_norm", "kana_norm", "given_kana_norm", "sex", "address_norm",
     "school", "student_no", "birth_year", "birth_date",
@@ -93,16 +95,15 @@ class Scores:
 
     @property
     def precision(self) -> float:
-        return self.true_positive / self.links if self.links else 1.0
+        return precision_recall_f1(self.true_positive, self.links, self.truth_on_spine)[0]
 
     @property
     def recall(self) -> float:
-        return self.true_positive / self.truth_on_spine if self.truth_on_spine else 1.0
+        return precision_recall_f1(self.true_positive, self.links, self.truth_on_spine)[1]
 
     @property
     def f1(self) -> float:
-        p, r = self.precision, self.recall
-        return 2 * p * r / (p + r) if p + r else 0.0
+        return precision_recall_f1(self.true_positive, self.links, self.truth_on_spine)[2]
 
     def to_dict(self) -> dict:
         return {**asdict(self), "precision": self.precision, "recall": self.recall, "f1": self.f1}

@@ -34,6 +34,14 @@ TARGETS = {
 }
 
 
+def precision_recall_f1(true_positive: int, predicted: int, actual: int) -> tuple[float, float, float]:
+    """Precision, recall and F1 of links against the truth (1.0 when there is nothing to get wrong)."""
+    precision = true_positive / predicted if predicted else 1.0
+    recall = true_positive / actual if actual else 1.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return precision, recall, f1
+
+
 @dataclass
 class Evaluation:
     records: int = 0
@@ -49,16 +57,15 @@ class Evaluation:
 
     @property
     def precision(self) -> float:
-        return self.true_positive / self.predicted_links if self.predicted_links else 1.0
+        return precision_recall_f1(self.true_positive, self.predicted_links, self.truth_on_spine)[0]
 
     @property
     def recall(self) -> float:
-        return self.true_positive / self.truth_on_spine if self.truth_on_spine else 1.0
+        return precision_recall_f1(self.true_positive, self.predicted_links, self.truth_on_spine)[1]
 
     @property
     def f1(self) -> float:
-        p, r = self.precision, self.recall
-        return 2 * p * r / (p + r) if p + r else 0.0
+        return precision_recall_f1(self.true_positive, self.predicted_links, self.truth_on_spine)[2]
 
     @property
     def correct_atena_linked_pct(self) -> float:
