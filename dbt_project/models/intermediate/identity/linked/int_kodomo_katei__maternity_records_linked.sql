@@ -1,15 +1,9 @@
-{#- stg_kodomo_katei__maternity_records with the resident each record is linked to (int_identity__links). -#}
+{#- stg_kodomo_katei__maternity_records with the resident each record is linked to (macros/identity/linked_records.sql), plus the mother's 宛名番号 when she is on this month's spine. -#}
 with
 
-records as (
+linked as (
 
-    select * from {{ ref('stg_kodomo_katei__maternity_records') }}
-
-),
-
-links as (
-
-    select * from {{ ref('int_identity__links') }}
+    {{ identity_linked_records(ref('stg_kodomo_katei__maternity_records')) }}
 
 ),
 
@@ -23,18 +17,11 @@ mothers as (
 final as (
 
     select
-        records.*,
-        links.person_id,
-        links.household_id,
-        links.link_status,
-        links.link_method,
-        links.match_score,
+        linked.*,
         mothers.atena_no as mother_person_id
-    from records
-    left join links
-        on records.record_id = links.record_id
+    from linked
     left join mothers
-        on records.mother_atena_no = mothers.atena_no
+        on linked.mother_atena_no = mothers.atena_no
 
 )
 
