@@ -8,6 +8,8 @@ tests/town_fixtures.py, built once per session).
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from town_fixtures import MONTH
 
@@ -40,3 +42,18 @@ def gov_conn(published_town):
 
     with pg.connect(published_town.settings, autocommit=True) as conn:
         yield conn
+
+
+def csrf_of(html: str) -> str:
+    """The CSRF token of the case screen's form on this page."""
+    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+
+
+def login(client, username: str, password: str):
+    """Log in through the case screen's form; returns the response itself (303 on success)."""
+    page = client.get("/login")
+    return client.post(
+        "/login",
+        data={"username": username, "password": password, "csrf_token": csrf_of(page.text), "next": ""},
+        follow_redirects=False,
+    )

@@ -10,21 +10,16 @@ is rebuilt for 2026-10 afterwards.
 from __future__ import annotations
 
 import os
-import re
 import uuid
 
 import pytest
 from town_fixtures import NEXT_MONTH, PSEUDO_KEY
 
-from governance.conftest import MONTH
+from governance.conftest import MONTH, csrf_of, login
 
 USERNAME = "next_month_cw"
 PASSWORD = "next-month-caseworker-pw-42"
 ITEM = "I33"  # 給食費の滞納: set by hand from a paper ledger
-
-
-def _csrf(html: str) -> str:
-    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
 
 
 def _run_month(settings, month: str):
@@ -67,13 +62,8 @@ def next_run(published_town):
         auth.add_user(conn, "casework", USERNAME, "caseworker", PASSWORD, "次月テスト")
     try:
         with TestClient(create_app(config), base_url="http://127.0.0.1") as client:
-            login = client.get("/login")
-            client.post(
-                "/login",
-                data={"username": USERNAME, "password": PASSWORD, "csrf_token": _csrf(login.text), "next": ""},
-                follow_redirects=False,
-            )
-            token = _csrf(client.get(f"/children/{child}").text)
+            login(client, USERNAME, PASSWORD)
+            token = csrf_of(client.get(f"/children/{child}").text)
             outcome = client.post(
                 f"/children/{child}/outcomes",
                 data={

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from governance.conftest import MONTH, PREV_MONTH
+from governance.conftest import MONTH, PREV_MONTH, csrf_of, login
 
 DISABLED_ITEM = "I09"  # 児童扶養手当受給世帯: poverty, weight 1, no group
 PASSWORD = "gov-test-" + uuid.uuid4().hex
@@ -48,19 +48,6 @@ class Rerun:
     html_path: object
     pdf_path: object
     dbt_seconds: float
-
-
-def _csrf(html: str) -> str:
-    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
-
-
-def _login(client, username, password):
-    page = client.get("/login")
-    return client.post(
-        "/login",
-        data={"username": username, "password": password, "csrf_token": _csrf(page.text), "next": ""},
-        follow_redirects=False,
-    )
 
 
 @pytest.fixture(scope="module")
@@ -121,12 +108,12 @@ def rerun(published_town):
     correction_id = decision_id = None
     try:
         with TestClient(create_app(config), base_url="http://127.0.0.1") as client:
-            assert _login(client, USERNAME, PASSWORD).status_code == 303
+            assert login(client, USERNAME, PASSWORD).status_code == 303
             page = client.get(f"/children/{child}")
             assert page.status_code == 200 and 'id="correction"' in page.text
             response = client.post(
                 f"/children/{child}/corrections",
-                data={"csrf_token": _csrf(page.text), "item_code": item, "kind": "wrong_person", "reason": REASON},
+                data={"csrf_token": csrf_of(page.text), "item_code": item, "kind": "wrong_person", "reason": REASON},
                 follow_redirects=False,
             )
             with pg.connect(settings, autocommit=True) as conn:
