@@ -56,8 +56,7 @@ def warehouse(settings):
     from mimamori.stack import pg
 
     was_running = pg.is_running(settings)
-    pg.ensure(settings)
-    pg.reset_warehouse(settings)
+    pg.reset_warehouse(settings)  # initialises and starts the cluster when needed, then provisions
     yield settings
     if not was_running:
         pg.stop(settings)
