@@ -10,37 +10,25 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
 
 import pytest
 
-PREV, CLEAN, BAD = "1999-01", "1999-02", "1999-03"
-MONTHS = (PREV, CLEAN, BAD)
-ROWS = 10
-SCHEMA = "qa_quality"
-
-NAMES = ["鵜飼　澪", "勅使河原　蓮", "五百旗頭　葵", "薬師寺　凛", "御手洗　楓"]
-KANA = ["ウカイ　ミオ", "テシガワラ　レン", "イオキベ　アオイ", "ヤクシジ　リン", "ミタライ　カエデ"]
-ADDRESSES = [
-    "開成町架空野7丁目3番9号",
-    "開成町試験台2-14-5",
-    "開成町見守坂11番地の4",
-    "開成町仮町8-8",
-    "開成町虚空1丁目1-1",
-]
-BIRTHS = [dt.date(1991, 3, 14), dt.date(1993, 7, 22), dt.date(1995, 11, 8), dt.date(1997, 5, 27), dt.date(1992, 9, 3)]
-
-
-def personal_strings() -> list[str]:
-    out = []
-    for value in NAMES + KANA:
-        out += [value, value.replace("　", ""), value.replace("　", " ")]
-    out += ADDRESSES
-    for d in BIRTHS:
-        out += [d.isoformat(), d.strftime("%Y/%m/%d"), f"{d.year}/{d.month}/{d.day}", d.strftime("%Y%m%d")]
-    return out
-
-
-PERSONAL = personal_strings()
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from quality_data import (  # noqa: E402, F401
+    ADDRESSES,
+    BAD,
+    BIRTHS,
+    CLEAN,
+    KANA,
+    MONTHS,
+    NAMES,
+    PERSONAL,
+    PREV,
+    ROWS,
+    SCHEMA,
+)
 
 
 def extraction_date(run_month: str) -> dt.date:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 
 import pytest
-from conftest import BAD, CLEAN, PERSONAL
 from mimamori import quality
+from quality_data import BAD, CLEAN, PERSONAL
 
 RUN_ID = "manual__qa_quality_alerts"
 

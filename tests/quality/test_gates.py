@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from conftest import BAD, CLEAN, PERSONAL, PREV
+from quality_data import BAD, CLEAN, PERSONAL, PREV
 
 
 def _ids(result) -> set[str]:
