@@ -5,13 +5,14 @@ Called only when every gate passed (sources under ``skip`` excepted, see
 ``marts.children``) and pseudonymised relation:
 
 1. ``published.<name>`` (``published_pseudo.<name>``) gets exactly the month's rows: truncate +
-   insert when the table's columns are unchanged (the table keeps its identity, its grants and
-   any view built on it), otherwise a new table built beside it replaces it and the old table's
-   grants are re-applied;
+   insert when the table's columns are unchanged, otherwise a new table built beside it replaces it;
 2. ``history.<name>`` (``history.pseudo__<name>``) has the month's rows replaced — other months
    are kept — so every published month stays selectable;
 3. a row in ``published.publication`` records the month, the time, the tables and the gate
-   summary: the latest row is "the month the dashboards show".
+   summary: the latest row is "the month the dashboards show";
+4. every table of ``published``, ``published_pseudo`` and ``history`` loses all its privileges and
+   policies and gets exactly what the audience declaration gives (``mimamori.access``: grants,
+   column privileges, row-level security), so a rebuilt table never keeps or loses an old grant.
 
 Any error rolls everything back: readers keep seeing the previous month, whole. Readers are
 never shown a half-published month (PostgreSQL's transactional DDL; TRUNCATE holds its lock until
@@ -35,10 +36,6 @@ log = logging.getLogger("mimamori.publish")
 PUBLISHED = "published"
 PSEUDO = "published_pseudo"
 HISTORY = "history"
-#: Who reads what (pg.py): dashboards and the case screen read published, the analyst pseudo.
-READERS = {PUBLISHED: ("dashboard", "casework"), PSEUDO: ("analyst",)}
-#: Older months of the published tables stay selectable for the same readers.
-HISTORY_READERS = ("dashboard", "casework")
 _IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
 _MONTH = re.compile(r"^[0-9]{4}-(0[1-9]|1[0-2])$")
 _LOCK = 0x7075626C  # 'publ'
@@ -66,6 +63,7 @@ class PublishResult:
     tables: list[str] = field(default_factory=list)
     pseudo_tables: list[str] = field(default_factory=list)
     history_rows: dict[str, int] = field(default_factory=dict)
+    access: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
 
     def to_dict(self) -> dict:
@@ -89,14 +87,6 @@ def _columns(conn, schema: str, table: str) -> list[tuple[str, str]] | None:
     return [(r[0], r[1]) for r in rows] or None
 
 
-def _grants(conn, schema: str, table: str) -> list[tuple[str, str]]:
-    return conn.execute(
-        "select grantee, privilege_type from information_schema.role_table_grants"
-        " where table_schema = %s and table_name = %s and grantee <> current_user",
-        (schema, table),
-    ).fetchall()
-
-
 def _publish_one(conn, run_month: str, relation: str, target_schema: str, history_name: str) -> tuple[str, int]:
     src_schema, name = _split(relation)
     src_cols = _columns(conn, src_schema, name)
@@ -115,17 +105,12 @@ def _publish_one(conn, run_month: str, relation: str, target_schema: str, histor
         conn.execute(sql.SQL("truncate {}").format(target))
         conn.execute(sql.SQL("insert into {} ({}) select {} from {} {}").format(target, cols, cols, src, where))
     else:
-        grants = _grants(conn, target_schema, name) if existing else []
         nxt = sql.Identifier(target_schema, f"{name}__next")
         conn.execute(sql.SQL("drop table if exists {}").format(nxt))
         conn.execute(sql.SQL("create table {} as select {} from {} {}").format(nxt, cols, src, where))
         if existing:
             conn.execute(sql.SQL("drop table {}").format(target))
         conn.execute(sql.SQL("alter table {} rename to {}").format(nxt, sql.Identifier(name)))
-        for grantee, privilege in grants:
-            conn.execute(sql.SQL("grant {} on {} to {}").format(sql.SQL(privilege), target, sql.Identifier(grantee)))
-    for reader in READERS.get(target_schema, ()):
-        conn.execute(sql.SQL("grant select on {} to {}").format(target, sql.Identifier(reader)))
     if "person_id" in col_names:  # the case screen opens one child at a time
         conn.execute(
             sql.SQL("create index if not exists {} on {} (person_id)").format(
@@ -165,12 +150,6 @@ def _publish_one(conn, run_month: str, relation: str, target_schema: str, histor
             )
         )
     conn.execute(sql.SQL("analyze {}").format(hist))
-    if target_schema == PUBLISHED:
-        for reader in HISTORY_READERS:
-            conn.execute(
-                sql.SQL("grant usage on schema {} to {}").format(sql.Identifier(HISTORY), sql.Identifier(reader))
-            )
-            conn.execute(sql.SQL("grant select on {} to {}").format(hist, sql.Identifier(reader)))
     return f"{target_schema}.{name}", cur.rowcount
 
 
@@ -182,14 +161,17 @@ def publish(
     *,
     gate_summary: dict | None = None,
     skipped_sources: list[str] | None = None,
+    declaration=None,
 ) -> PublishResult:
     """Publish the run month's ``tables`` (and ``pseudo_tables``) in one transaction, or nothing.
 
     ``tables``/``pseudo_tables``: fully-qualified source relations (``marts.children``); the
     published name is the table name. ``gate_summary``: e.g. ``quality.summary(results)`` (counts
-    only), stored in ``published.publication``. Raises :class:`PublishError` (or the database
-    error) with everything rolled back.
+    only), stored in ``published.publication``. ``declaration``: the audience declaration
+    (default: this checkout's seeds). Raises :class:`PublishError` (or the database error, or
+    :class:`mimamori.access.AccessConfigError`) with everything rolled back.
     """
+    from mimamori import access
     from mimamori.stack import pg
 
     if not _MONTH.match(run_month or ""):
@@ -208,8 +190,7 @@ def publish(
             conn.execute("set local lock_timeout = '60s'")
             conn.execute("select pg_advisory_xact_lock(%s)", (_LOCK,))
             conn.execute(PUBLICATION_DDL)
-            for reader in READERS[PUBLISHED]:
-                conn.execute(sql.SQL("grant select on published.publication to {}").format(sql.Identifier(reader)))
+            access.drop_dependent_views(conn)
             for relation in tables:
                 published, rows = _publish_one(conn, run_month, relation, PUBLISHED, _split(relation)[1])
                 result.tables.append(published)
@@ -223,10 +204,6 @@ def publish(
                 "create or replace view published_pseudo.publication as"
                 " select run_month, published_at, pseudo_tables as tables from published.publication"
             )
-            for reader in READERS[PSEUDO]:
-                conn.execute(
-                    sql.SQL("grant select on published_pseudo.publication to {}").format(sql.Identifier(reader))
-                )
             published_at = conn.execute(
                 "insert into published.publication (run_month, tables, pseudo_tables, skipped_sources, gate_summary)"
                 " values (%s, %s, %s, %s, %s::jsonb) returning published_at",
@@ -238,6 +215,9 @@ def publish(
                     json.dumps(gate_summary or {}, ensure_ascii=False),
                 ),
             ).fetchone()[0]
+            required = ["published.publication", "published_pseudo.publication", *result.tables, *result.pseudo_tables]
+            result.access = access.apply_published(conn, declaration, require=required)
+            result.access["casework_tables"] = access.apply_casework(conn, declaration)
     result.published_at = published_at.isoformat()
     result.seconds = round(time.monotonic() - started, 2)
     log.info(

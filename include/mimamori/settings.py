@@ -15,8 +15,11 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
-#: Database roles of the local cluster; each has MIMAMORI_<ROLE>_PASSWORD in .env.
-ROLES = ("loader", "transformer", "dashboard", "casework", "analyst", "airflow", "superset")
+#: Service roles of the local cluster (the pipeline and the services' metadata databases); each has
+#: MIMAMORI_<ROLE>_PASSWORD in .env. The audiences' roles come from the audience declaration
+#: (mimamori.access), whose logins have their passwords in .env the same way.
+ROLES = ("loader", "transformer", "airflow", "superset")
+_PASSWORD_KEY = re.compile(r"^MIMAMORI_([A-Z0-9_]+)_PASSWORD$")
 
 
 def _read_dotenv(path: Path) -> dict[str, str]:
@@ -51,11 +54,11 @@ class Settings:
     pg_host: str
     pg_port: int
     pg_superuser: str
-    pg_password: str
+    pg_password: str = field(repr=False)
     warehouse_db: str
     airflow_db: str
     superset_db: str
-    warehouse_dsn_override: str | None
+    warehouse_dsn_override: str | None = field(repr=False)
     airflow_port: int
     superset_port: int
     casescreen_port: int
@@ -63,11 +66,12 @@ class Settings:
     smtp_port: int
     mail_from: str
     it_email: str
-    admin_password: str
-    superset_secret_key: str
-    airflow_secret_key: str
-    pseudo_key: str
-    role_passwords: dict[str, str] = field(default_factory=dict)
+    admin_password: str = field(repr=False)
+    superset_secret_key: str = field(repr=False)
+    airflow_secret_key: str = field(repr=False)
+    pseudo_key: str = field(repr=False)
+    #: secrets never appear in a repr (test failures print their fixtures' values)
+    role_passwords: dict[str, str] = field(default_factory=dict, repr=False)
 
     @property
     def pg_dir(self) -> Path:
@@ -105,7 +109,12 @@ def get_settings() -> Settings:
     root = Path(os.environ.get("MIMAMORI_ROOT", REPO_ROOT)).resolve()
     values = _read_dotenv(root / ".env")
     state = Path(_env(values, "MIMAMORI_STATE_DIR", str(root / ".local"))).resolve()
-    roles = {name: _env(values, f"MIMAMORI_{name.upper()}_PASSWORD", "") for name in ROLES}
+    # every MIMAMORI_<ROLE>_PASSWORD of .env and the environment, by lower-case role name
+    roles = {name: "" for name in ROLES}
+    for key in {*values, *os.environ}:
+        found = _PASSWORD_KEY.match(key)
+        if found:
+            roles[found.group(1).lower()] = _env(values, key, "")
     return Settings(
         root=root,
         state_dir=state,

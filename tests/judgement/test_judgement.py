@@ -135,12 +135,26 @@ def test_pseudonyms_are_hmac_sha256_of_the_atena_no(judged_town, judged_conn):
     assert not columns & {"person_id", "household_id", "name", "address", "birth_date", "area", "age"}
 
 
-def test_casework_tables_exist_for_the_case_screen(judged_conn):
-    for table in ("conference_outcomes", "hand_entries"):
-        can_insert = judged_conn.execute(
-            "select has_table_privilege('casework', %s, 'INSERT')", (f"casework.{table}",)
+def test_casework_tables_exist_for_the_case_screen(judged_conn, judged_town):
+    """dbt creates the tables the case screen writes; the screen's set-up grants them per audience."""
+    from mimamori import access
+    from mimamori.casescreen.config import load_config
+    from mimamori.casescreen.schema import init_db
+
+    init_db(load_config(judged_town.settings))
+    decl = access.declaration()
+    for table, action in (("conference_outcomes", "outcome"), ("hand_entries", "hand_entry")):
+        for audience in decl.audiences.values():
+            if not audience.casescreen_login:
+                continue
+            can_insert = judged_conn.execute(
+                "select has_table_privilege(%s, %s, 'INSERT')", (audience.casescreen_login, f"casework.{table}")
+            ).fetchone()[0]
+            assert can_insert == (action in decl.audience_actions(audience.code)), (table, audience.code)
+        before_login = judged_conn.execute(
+            "select has_table_privilege(%s, %s, 'INSERT')", (access.PREAUTH_LOGIN, f"casework.{table}")
         ).fetchone()[0]
-        assert can_insert, table
+        assert not before_login, f"the login page's role may write {table}"
 
 
 def test_ranking_proposes_the_configured_number_of_households(judged_conn):

@@ -45,6 +45,7 @@ def _build_month(conn, month: str, n: int):
 
 @pytest.fixture()
 def transformer(warehouse):
+    from mimamori import access
     from mimamori.stack import pg
 
     with pg.connect(warehouse, autocommit=True) as su:
@@ -54,6 +55,27 @@ def transformer(warehouse):
         yield conn
     with pg.connect(warehouse, autocommit=True) as su:
         _cleanup(su)
+    # the test's declaration governed every published table for a while: give back the real one
+    with pg.connect(warehouse, role="transformer") as conn:
+        access.apply_published(conn, access.declaration())
+
+
+def _declaration():
+    """The audience declaration with only the test's relations: staff read the children (their age
+    hidden) and the scores, the analyst the pseudonymised children."""
+    import dataclasses
+
+    from mimamori import access
+
+    grant = access.RelationGrant
+    relations = (
+        grant("published", "publication", "staff", frozenset(), None),
+        grant("published", "qa_children", "staff", frozenset({"age"}), None),
+        grant("published", "qa_scores", "staff", frozenset(), None),
+        grant("published_pseudo", "publication", "analyst", frozenset(), None),
+        grant("published_pseudo", "qa_children_pseudo", "analyst", frozenset(), None),
+    )
+    return dataclasses.replace(access.declaration(), relations=relations)
 
 
 def _counts(conn, table: str) -> dict[str, int]:
@@ -68,21 +90,35 @@ def _latest(conn) -> str:
 
 
 def test_publish_is_atomic_and_keeps_history(transformer, settings):
+    decl = _declaration()
     from mimamori.publish import PublishError, current_publication, publish
     from mimamori.stack import pg
 
     conn = transformer
     _build_month(conn, A, 30)
-    result = publish(settings, A, TABLES, PSEUDO, gate_summary={"raw": {"jumin": {"status": "passed", "failed": 0}}})
+    result = publish(
+        settings,
+        A,
+        TABLES,
+        PSEUDO,
+        declaration=decl,
+        gate_summary={"raw": {"jumin": {"status": "passed", "failed": 0}}},
+    )
     assert result.tables == PUBLISHED[:2] and result.pseudo_tables == PUBLISHED[2:]
     assert _counts(conn, "published.qa_children") == {A: 30}
     assert conn.execute("select count(*) from published_pseudo.qa_children_pseudo").fetchone()[0] == 30
     assert current_publication(settings)["run_month"] == A
 
-    # the readers: dashboards/case screen read published, the analyst only published_pseudo
-    with pg.connect(settings, role="dashboard", autocommit=True) as dash:
-        assert dash.execute("select count(*) from published.qa_children").fetchone()[0] == 30
+    # the readers, as the declaration says: staff read published (not the hidden column), the analyst
+    # only published_pseudo; Superset's stored login reads nothing
+    with pg.connect(settings, role="dash_staff", autocommit=True) as dash:
+        assert dash.execute("select count(person_id) from published.qa_children").fetchone()[0] == 30
         assert dash.execute("select run_month from published.publication order by published_at desc limit 1").fetchone()
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            dash.execute("select count(age) from published.qa_children")
+    with pg.connect(settings, role="dashboard", autocommit=True) as nobody:
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            nobody.execute("select count(*) from published.qa_children")
     with pg.connect(settings, role="analyst", autocommit=True) as analyst:
         assert analyst.execute("select count(*) from published_pseudo.qa_children_pseudo").fetchone()[0] == 30
         assert analyst.execute("select count(*) from published_pseudo.publication").fetchone()[0] >= 1
@@ -92,7 +128,7 @@ def test_publish_is_atomic_and_keeps_history(transformer, settings):
     # month B fails mid-way (the second relation does not exist): A stays whole and visible
     _build_month(conn, B, 40)
     with pytest.raises(PublishError):
-        publish(settings, B, [TABLES[0], f"{SRC}.qa_missing"], PSEUDO)
+        publish(settings, B, [TABLES[0], f"{SRC}.qa_missing"], PSEUDO, declaration=decl)
     assert _counts(conn, "published.qa_children") == {A: 30}
     assert _counts(conn, "history.qa_children") == {A: 30}
     assert _latest(conn) == A
@@ -101,7 +137,7 @@ def test_publish_is_atomic_and_keeps_history(transformer, settings):
     try:
         conn.execute("alter table published.publication add constraint qa_block check (run_month <> '1999-02')")
         with pytest.raises(psycopg.errors.CheckViolation):
-            publish(settings, B, TABLES, PSEUDO)
+            publish(settings, B, TABLES, PSEUDO, declaration=decl)
     finally:
         conn.execute("alter table published.publication drop constraint if exists qa_block")
     assert _counts(conn, "published.qa_scores") == {A: 30}
@@ -109,19 +145,26 @@ def test_publish_is_atomic_and_keeps_history(transformer, settings):
     assert _latest(conn) == A
 
     # B publishes; history has A and B
-    publish(settings, B, TABLES, PSEUDO)
+    publish(settings, B, TABLES, PSEUDO, declaration=decl)
     assert _counts(conn, "published.qa_children") == {B: 40}
     assert _counts(conn, "history.qa_children") == {A: 30, B: 40}
     assert _counts(conn, "history.pseudo__qa_children_pseudo") == {A: 30, B: 40}
     assert _latest(conn) == B
 
-    # re-publishing B (corrected, fewer rows, a new column) replaces only B's history rows; grants kept
+    # re-publishing B (corrected, fewer rows, a new column) replaces only B's history rows; the table is
+    # rebuilt and gets the declaration's grants again: the hidden column stays hidden, the new one is read
     _build_month(conn, B, 35)
     conn.execute(f"alter table {SRC}.qa_children add column age_band text default '0-2'")
-    publish(settings, B, TABLES, PSEUDO)
+    publish(settings, B, TABLES, PSEUDO, declaration=decl)
     assert _counts(conn, "history.qa_children") == {A: 30, B: 35}
     assert _counts(conn, "history.qa_scores") == {A: 30, B: 35}
     assert conn.execute("select count(*) from history.qa_children where age_band is null").fetchone()[0] == 30
-    with pg.connect(settings, role="casework", autocommit=True) as casework:
-        assert casework.execute("select count(age_band) from published.qa_children").fetchone()[0] == 35
-        assert casework.execute("select count(*) from history.qa_children").fetchone()[0] == 65
+    with pg.connect(settings, role="case_staff", autocommit=True) as staff:
+        assert staff.execute("select count(age_band) from published.qa_children").fetchone()[0] == 35
+        assert staff.execute("select count(person_id) from history.qa_children").fetchone()[0] == 65
+        for table in ("published.qa_children", "history.qa_children"):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                staff.execute(f"select count(age) from {table}")
+    with pg.connect(settings, role="dash_school_board", autocommit=True) as school:
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):  # not declared for the school board
+            school.execute("select count(*) from published.qa_children")

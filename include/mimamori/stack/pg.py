@@ -2,8 +2,10 @@
 
 postgres refuses to run as root: when we are root, the cluster belongs to the ``postgres``
 system user and every server binary is run through ``runuser``; as an ordinary user it is
-simply ours. Host connections need a password (scram-sha-256); the Unix socket lives in
-``.local/pg/run`` and is trusted for the cluster's owner only.
+simply ours. Every connection needs a password (scram-sha-256), over TCP on 127.0.0.1 and on the
+Unix socket alike: ``pg_hba.conf`` is written by :func:`write_hba` at every start and has no
+``trust`` line. The socket lives in ``.local/pg/run``, a directory closed to other OS users (0700,
+and the socket itself 0700), so another local account cannot even reach it.
 """
 
 from __future__ import annotations
@@ -59,6 +61,7 @@ def log_file(settings: Settings) -> Path:
 def _prepare_dirs(settings: Settings) -> None:
     for path in (settings.pg_dir, socket_dir(settings)):
         path.mkdir(parents=True, exist_ok=True)
+    os.chmod(socket_dir(settings), 0o700)
     if _as_root():
         # postgres must be able to traverse every parent of its data directory.
         for parent in reversed(settings.pg_dir.parents):
@@ -99,7 +102,7 @@ def init(settings: Settings) -> bool:
                 "-U",
                 settings.pg_superuser,
                 f"--pwfile={pwfile}",
-                "--auth-local=trust",
+                "--auth-local=scram-sha-256",
                 "--auth-host=scram-sha-256",
                 "-E",
                 "UTF8",
@@ -109,6 +112,28 @@ def init(settings: Settings) -> bool:
         )
     finally:
         pwfile.unlink(missing_ok=True)
+    return True
+
+
+HBA = """\
+# Written by mimamori.stack.pg at every start: edit write_hba() there, not this file.
+# No trust: every connection, the Unix socket's included, needs its role's password.
+# TYPE  DATABASE  USER  ADDRESS        METHOD
+local   all       all                  scram-sha-256
+host    all       all   127.0.0.1/32   scram-sha-256
+"""
+
+
+def write_hba(settings: Settings) -> bool:
+    """Write pg_hba.conf (scram only, loopback only); True when it changed (a reload is due)."""
+    path = data_dir(settings) / "pg_hba.conf"
+    if path.exists() and path.read_text() == HBA:
+        return False
+    path.write_text(HBA)
+    os.chmod(path, 0o600)
+    if _as_root():
+        owner = pwd.getpwnam("postgres")
+        os.chown(path, owner.pw_uid, owner.pw_gid)
     return True
 
 
@@ -128,7 +153,13 @@ def start(settings: Settings) -> None:
     if settings.warehouse_dsn_override:
         return
     init(settings)
+    changed = write_hba(settings)
     if is_running(settings):
+        _prepare_dirs(settings)
+        if changed:  # a cluster from before: take its trust lines away now
+            _run_as_owner(
+                [str(pg_bin() / "pg_ctl"), "-D", str(data_dir(settings)), "reload"], stdout=subprocess.DEVNULL
+            )
         return
     from mimamori.stack.procs import port_open
 
@@ -140,7 +171,7 @@ def start(settings: Settings) -> None:
     _prepare_dirs(settings)
     options = (
         f"-p {settings.pg_port} -c listen_addresses={settings.pg_host} "
-        f"-c unix_socket_directories={socket_dir(settings)} "
+        f"-c unix_socket_directories={socket_dir(settings)} -c unix_socket_permissions=0700 "
         "-c max_connections=200 -c shared_buffers=256MB -c work_mem=32MB "
         "-c maintenance_work_mem=256MB -c fsync=on -c synchronous_commit=off"
     )
@@ -195,14 +226,21 @@ def wait_ready(settings: Settings, timeout: float = 30.0) -> None:
 def provision(settings: Settings) -> None:
     """Databases, roles and grants (idempotent). Least privilege:
 
-    - loader: owns schema ``raw`` (and ``ingest``: lineage, rejections); writes nothing else;
-    - transformer: reads raw/ingest/casework, builds every dbt schema, publishes;
-    - dashboard: reads ``published`` only;  analyst: reads ``published_pseudo`` only;
-    - casework: reads ``published``, writes ``casework`` only (the case screen).
+    - loader: owns schemas ``raw`` and ``ingest`` (the extracts as delivered, lineage); writes nothing else;
+    - transformer: reads raw/ingest/casework, builds every dbt schema, owns and publishes
+      ``published``, ``published_pseudo`` and ``history``;
+    - the audiences' roles and logins (``mimamori.access``, seeds in ``dbt_project/seeds/access``):
+      what each may read is granted table by table from the declaration (:func:`access.apply_published`),
+      never by default privileges;
+    - airflow, superset: own their metadata databases; no other role may even connect to those.
     """
     from psycopg import sql
 
+    from mimamori import access
+
+    decl = access.declaration(str(settings.root))
     wait_ready(settings)
+    logins = decl.login_roles()
     with connect(settings, "postgres", autocommit=True) as conn:
         for role in ROLES:
             password = settings.role_passwords.get(role) or ""
@@ -211,6 +249,8 @@ def provision(settings: Settings) -> None:
             conn.execute(
                 sql.SQL(verb + " role {} login password {}").format(sql.Identifier(role), sql.Literal(password))
             )
+        for stmt in access.role_statements(decl, settings.role_passwords):
+            conn.execute(stmt)
         for db, owner in (
             (settings.warehouse_db, settings.pg_superuser),
             (settings.airflow_db, "airflow"),
@@ -218,37 +258,47 @@ def provision(settings: Settings) -> None:
         ):
             if not conn.execute("select 1 from pg_database where datname = %s", (db,)).fetchone():
                 conn.execute(sql.SQL("create database {} owner {}").format(sql.Identifier(db), sql.Identifier(owner)))
-        conn.execute(sql.SQL("revoke connect on database {} from public").format(sql.Identifier(settings.warehouse_db)))
+        # nobody connects to a database that is not theirs (the owners keep their implicit right)
+        for db in (settings.warehouse_db, settings.airflow_db, settings.superset_db, "postgres", "template1"):
+            conn.execute(sql.SQL("revoke connect, temporary on database {} from public").format(sql.Identifier(db)))
     with connect(settings, settings.warehouse_db, autocommit=True) as conn:
         for ext in EXTENSIONS:
             conn.execute(sql.SQL("create extension if not exists {}").format(sql.Identifier(ext)))
+        db = sql.Identifier(settings.warehouse_db)
+        everyone = sql.SQL(", ").join(map(sql.Identifier, ["loader", "transformer", *logins]))
         stmts = [
-            "revoke create on schema public from public",
-            "grant connect on database {db} to loader, transformer, dashboard, casework, analyst",
-            "grant create on database {db} to transformer",
-            "create schema if not exists raw authorization loader",
-            "create schema if not exists ingest authorization loader",
-            "create schema if not exists casework authorization transformer",
-            "create schema if not exists published authorization transformer",
-            "create schema if not exists published_pseudo authorization transformer",
-            "create schema if not exists history authorization transformer",
-            "grant usage on schema raw, ingest to transformer",
-            "grant select on all tables in schema raw, ingest to transformer",
-            "alter default privileges for role loader in schema raw, ingest grant select on tables to transformer",
-            "grant usage on schema published to dashboard, casework",
-            # Every published month stays selectable (dashboards' month selector, score history).
-            "grant usage on schema history to dashboard, casework",
-            "alter default privileges for role transformer in schema history grant select on tables to dashboard, casework",
-            "alter default privileges for role transformer in schema published grant select on tables to dashboard, casework",
-            "grant usage on schema published_pseudo to analyst",
-            "alter default privileges for role transformer in schema published_pseudo grant select on tables to analyst",
-            "grant usage on schema casework to casework",
-            "alter default privileges for role transformer in schema casework "
-            "grant select, insert, update on tables to casework",
-            "alter default privileges for role transformer in schema casework grant usage on sequences to casework",
+            sql.SQL("revoke create on schema public from public"),
+            sql.SQL("grant connect on database {} to {}").format(db, everyone),
+            sql.SQL("grant create on database {} to transformer").format(db),
+            # the pipeline's temporary tables (dbt unit tests, loads); the audiences get none
+            sql.SQL("grant temporary on database {} to loader, transformer").format(db),
+            sql.SQL("create schema if not exists raw authorization loader"),
+            sql.SQL("create schema if not exists ingest authorization loader"),
+            sql.SQL("create schema if not exists casework authorization transformer"),
+            sql.SQL("create schema if not exists published authorization transformer"),
+            sql.SQL("create schema if not exists published_pseudo authorization transformer"),
+            sql.SQL("create schema if not exists history authorization transformer"),
+            sql.SQL("grant usage on schema raw, ingest to transformer"),
+            sql.SQL("grant select on all tables in schema raw, ingest to transformer"),
+            sql.SQL(
+                "alter default privileges for role loader in schema raw, ingest grant select on tables to transformer"
+            ),
         ]
+        # no default privileges for any audience (a cluster provisioned before keeps none of its old ones)
+        managed = sql.SQL(", ").join(map(sql.Identifier, decl.managed_roles()))
+        for schema in ("published", "published_pseudo", "history", "casework"):
+            for kind in ("tables", "sequences", "functions"):
+                stmts.append(
+                    sql.SQL(
+                        "alter default privileges for role transformer in schema {} revoke all on {} from {}"
+                    ).format(sql.Identifier(schema), sql.SQL(kind), managed)
+                )
         for stmt in stmts:
-            conn.execute(stmt.format(db=sql.Identifier(settings.warehouse_db).as_string(conn)))
+            conn.execute(stmt)
+    # what exists already gets exactly the declaration's grants now, not at the next publication
+    with connect(settings, settings.warehouse_db, role="transformer") as conn:
+        access.apply_published(conn, decl)
+        access.apply_casework(conn, decl)
 
 
 def reset_warehouse(settings: Settings) -> None:
