@@ -11,10 +11,15 @@ Only the standard library is used here, so the same file works in a container.
   MIMAMORI_SUPERSET_PASSWORD (PostgreSQL via psycopg2)
 - SUPERSET_HOME                             data dir (default <MIMAMORI_STATE_DIR>/superset)
 - MIMAMORI_SUPERSET_PORT                    used for the base URL of reports/screenshots
+- MIMAMORI_SUPERSET_AUDIENCE_LOGINS         JSON {Superset role: PostgreSQL login} from the audience
+  declaration (dbt_project/seeds/access), and MIMAMORI_<LOGIN>_PASSWORD for each login
+- MIMAMORI_SUPERSET_NO_ACCESS_LOGIN         the login that reads nothing (default ``dashboard``)
 """
 
 from __future__ import annotations
 
+import json
+import logging
 import os
 from pathlib import Path
 from urllib.parse import quote
@@ -89,8 +94,54 @@ TALISMAN_CONFIG = {
 TALISMAN_DEV_CONFIG = TALISMAN_CONFIG
 THEME_FONT_URL_ALLOWED_DOMAINS: list[str] = []
 
+# --- the database boundary: every query runs as the logged-in user's audience ---------------------
+# Superset's own row-level security filters only the SQL Superset writes; a custom SQL metric,
+# column or filter (or SQL Lab) is arbitrary SQL. So no query runs as a login that can read more
+# than the user's audience: DB_CONNECTION_MUTATOR replaces the connection's user and password with
+# the PostgreSQL login of the user's audience (mimamori.access; the grants, column privileges and
+# row-level security policies of that login are the wall). A user with no audience, or more than
+# one, or a query with no user, runs as the login that reads nothing. The connection's stored
+# credentials are never used as they are.
+_AUDIENCE_LOGINS: dict[str, str] = json.loads(os.environ.get("MIMAMORI_SUPERSET_AUDIENCE_LOGINS") or "{}")
+_NO_ACCESS_LOGIN = os.environ.get("MIMAMORI_SUPERSET_NO_ACCESS_LOGIN", "dashboard")
+_log = logging.getLogger("mimamori.audience")
+
+
+def _password(login: str) -> str:
+    return os.environ.get(f"MIMAMORI_{login.upper()}_PASSWORD", "")
+
+
+def audience_login(username, security_manager) -> str:
+    """The PostgreSQL login for the Superset user ``username`` (the no-access login if unclear)."""
+    if not username:
+        return _NO_ACCESS_LOGIN
+    user = security_manager.find_user(username=username)
+    roles = {role.name for role in getattr(user, "roles", None) or []}
+    logins = {_AUDIENCE_LOGINS[name] for name in roles if name in _AUDIENCE_LOGINS}
+    if len(logins) != 1:
+        _log.warning("user %s has %d audience logins: querying as %s", username, len(logins), _NO_ACCESS_LOGIN)
+        return _NO_ACCESS_LOGIN
+    return logins.pop()
+
+
+def DB_CONNECTION_MUTATOR(url, params, username, security_manager, source):  # noqa: N802 - Superset's name
+    login = audience_login(username, security_manager)
+    password = _password(login)
+    if not password:  # fail closed: a login without a password cannot connect
+        login, password = _NO_ACCESS_LOGIN, _password(_NO_ACCESS_LOGIN)
+    return url.set(username=login, password=password), params
+
+
+# Chart data is never cached: a cache keyed by the query would hand one audience's result to
+# another (the same query returns different rows per login). Explicit, though it is the default.
+DATA_CACHE_CONFIG = {"CACHE_TYPE": "NullCache"}
+
 # --- local conveniences ---------------------------------------------------------------------------
 RATELIMIT_ENABLED = False
 AUTH_RATE_LIMITED = False
 RATELIMIT_STORAGE_URI = "memory://"
-FEATURE_FLAGS: dict[str, bool] = {}
+FEATURE_FLAGS: dict[str, bool] = {
+    # Superset's own guard against subqueries in custom SQL stays on. The test suite turns it off
+    # (MIMAMORI_SUPERSET_ALLOW_ADHOC_SUBQUERY=1) to prove that the database alone holds the wall.
+    "ALLOW_ADHOC_SUBQUERY": os.environ.get("MIMAMORI_SUPERSET_ALLOW_ADHOC_SUBQUERY") == "1",
+}

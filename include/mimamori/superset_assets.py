@@ -6,9 +6,10 @@ renders it for this machine and posts it to ``POST /api/v1/assets/import/`` as a
 imports the whole bundle atomically and overwrites by uuid, so importing again changes nothing.
 Rendering fills in what differs per machine and must never be committed:
 
-- each database's host, port, database name and password (``settings.role_passwords``: the
-  warehouse connection logs in as the read-only role ``dashboard``, which reads ``published``
-  and ``history`` only; the pseudonymised one as ``analyst``, which reads ``published_pseudo``);
+- each database's host, port, database name and password (``settings.role_passwords``: both
+  connections store the login ``dashboard``, which reads nothing; superset_config's
+  ``DB_CONNECTION_MUTATOR`` runs every query as the logged-in user's audience login, whose grants
+  and row-level security in PostgreSQL decide what any SQL can read — docs/security.md);
 - the case screen's URL in the per-type detail (``__CASESCREEN_URL__``);
 - optionally other schema names (tests point the bundle at fixture schemas).
 
@@ -56,8 +57,19 @@ import yaml
 
 from mimamori.settings import Settings, _read_dotenv, get_settings
 
-#: The Superset role name prefix keeps our roles apart from Superset's own (Admin, Gamma, …).
-ROLE_PREFIX = "mimamori_"
+
+def superset_role(role: str) -> str:
+    """The Superset role of an application role, as the audience declaration names it
+    (``mimamori_<role>``: apart from Superset's own Admin, Gamma …). Its queries run as the
+    PostgreSQL login of the role's audience (superset_config.DB_CONNECTION_MUTATOR)."""
+    from mimamori import access
+
+    app_role = access.declaration().app_roles.get(role)
+    if app_role is None or not app_role.superset_role:
+        raise SupersetApiError(f"role {role!r} has no Superset role in dbt_project/seeds/access/audience_app_roles.csv")
+    return app_role.superset_role
+
+
 #: user name → (role, display first name, last name)
 USERS: dict[str, tuple[str, str, str]] = {
     "coordinator": ("coordinator", "総括管理", "こども支援班"),
@@ -92,8 +104,9 @@ RLS_FILTERS = {
         "description": "教育委員会は今月の学齢簿に載っているこどもだけを見る（domain.md §1）",
     }
 }
-#: Database YAML → settings role whose password the connection uses.
-DATABASE_ROLES = {"databases/warehouse.yaml": "dashboard", "databases/pseudo.yaml": "analyst"}
+#: Database YAML → the stored login of the connection: the one that reads nothing. Every query is
+#: switched to the logged-in user's audience login by superset_config.DB_CONNECTION_MUTATOR.
+DATABASE_ROLES = {"databases/warehouse.yaml": "dashboard", "databases/pseudo.yaml": "dashboard"}
 CASESCREEN_PLACEHOLDER = "__CASESCREEN_URL__"
 SCHEMAS = ("published", "published_pseudo", "history")
 
@@ -353,7 +366,7 @@ def provision_roles(settings: Settings, api: Api | None = None) -> dict:
     roles = {r["name"]: r["id"] for r in api.list_all("/api/v1/security/roles/")}
     summary: dict[str, object] = {"roles": {}, "users": [], "rls": []}
     for role, names in ROLE_DATASETS.items():
-        rid = _ensure_role(api, ROLE_PREFIX + role, roles)
+        rid = _ensure_role(api, superset_role(role), roles)
         ids = []
         for name in names:
             pv = access.get(datasets[name]["id"])
@@ -362,7 +375,7 @@ def provision_roles(settings: Settings, api: Api | None = None) -> dict:
             ids.append(pv)
         # POST replaces the role's whole permission list: exactly these datasets, nothing else
         api.call("POST", f"/api/v1/security/roles/{rid}/permissions", json={"permission_view_menu_ids": sorted(ids)})
-        summary["roles"][ROLE_PREFIX + role] = list(names)
+        summary["roles"][superset_role(role)] = list(names)
     gamma = roles["Gamma"]
     users = {u["username"]: u for u in api.list_all("/api/v1/security/users/", ("id", "username"))}
     domain = settings.mail_from.partition("@")[2] or "localhost"
@@ -372,7 +385,7 @@ def provision_roles(settings: Settings, api: Api | None = None) -> dict:
             "last_name": last,
             "email": f"superset-{user.replace('_', '-')}@{domain}",
             "active": True,
-            "roles": [gamma, roles[ROLE_PREFIX + role]],
+            "roles": [gamma, roles[superset_role(role)]],
             "password": user_password(settings, user),
         }
         if user in users:
@@ -386,7 +399,7 @@ def provision_roles(settings: Settings, api: Api | None = None) -> dict:
             "name": name,
             "filter_type": "Regular",
             "tables": sorted(datasets[t]["id"] for t in rule["tables"]),
-            "roles": sorted(roles[ROLE_PREFIX + r] for r in rule["roles"]),
+            "roles": sorted(roles[superset_role(r)] for r in rule["roles"]),
             "clause": rule["clause"],
             "group_key": rule["group_key"],
             "description": rule["description"],

@@ -1,27 +1,8 @@
-"""Browser-level fixtures: a running Superset (once per session) and fresh chromium pages."""
+"""Browser-level fixtures: fresh chromium pages (the running Superset is tests/conftest.py's)."""
 
 from __future__ import annotations
 
 import pytest
-
-
-@pytest.fixture(scope="session")
-def superset(warehouse):
-    """Base URL of the suite's Superset: set up (idempotent), started and healthy.
-
-    Stopped at the end of the session, but only if this session started it.
-    """
-    from mimamori.stack import superset as ss
-
-    ss.init(warehouse)
-    started_here = ss.running(warehouse) is None
-    ss.start(warehouse)
-    try:
-        ss.wait_healthy(warehouse, timeout=120)
-        yield ss.url(warehouse)
-    finally:
-        if started_here:
-            ss.stop(warehouse)
 
 
 @pytest.fixture()
@@ -379,7 +360,13 @@ def build_dashboard_fixture(settings, schemas: dict[str, str] = FIXTURE_SCHEMAS)
     rows = _fixture_month_rows()
     with pg.connect(settings, autocommit=False) as conn:
         for logical, schema in schemas.items():
-            reader = "analyst" if logical == "published_pseudo" else "dashboard"
+            # FIXTURE month: plain grants to the audiences' group roles (no row-level security here;
+            # the real published month gets the declaration's: tests/security)
+            readers = (
+                ("aud_analyst", "aud_coordinator")
+                if logical == "published_pseudo"
+                else ("aud_coordinator", "aud_staff", "aud_school_board")
+            )
             conn.execute(sql.SQL("drop schema if exists {} cascade").format(sql.Identifier(schema)))
             conn.execute(sql.SQL("create schema {}").format(sql.Identifier(schema)))
             conn.execute(
@@ -387,9 +374,10 @@ def build_dashboard_fixture(settings, schemas: dict[str, str] = FIXTURE_SCHEMAS)
                     sql.Identifier(schema)
                 )
             )
-            conn.execute(
-                sql.SQL("grant usage on schema {} to {}").format(sql.Identifier(schema), sql.Identifier(reader))
-            )
+            for reader in readers:
+                conn.execute(
+                    sql.SQL("grant usage on schema {} to {}").format(sql.Identifier(schema), sql.Identifier(reader))
+                )
             for table, ddl in _FIXTURE_DDL.items():
                 if table.startswith("pseudo_") != (logical == "published_pseudo"):
                     continue
@@ -408,7 +396,8 @@ def build_dashboard_fixture(settings, schemas: dict[str, str] = FIXTURE_SCHEMAS)
                         ),
                         [tuple(r.get(c) for c in cols) for r in data],
                     )
-                conn.execute(sql.SQL("grant select on {} to {}").format(ident, sql.Identifier(reader)))
+                for reader in readers:
+                    conn.execute(sql.SQL("grant select on {} to {}").format(ident, sql.Identifier(reader)))
         conn.commit()
 
 

@@ -83,12 +83,32 @@ def env(settings: Settings) -> dict[str, str]:
             "MIMAMORI_SUPERSET_DB": settings.superset_db,
             "MIMAMORI_SUPERSET_PASSWORD": settings.role_passwords["superset"],
             "MIMAMORI_SUPERSET_PORT": str(settings.superset_port),
+            **audience_env(settings),
+            "MIMAMORI_SUPERSET_ALLOW_ADHOC_SUBQUERY": os.environ.get("MIMAMORI_SUPERSET_ALLOW_ADHOC_SUBQUERY", "0"),
             "DO_NOT_TRACK": "1",
             "SCARF_ANALYTICS": "false",
             "LANG": os.environ.get("LANG", "C.UTF-8"),
         }
     )
     return base
+
+
+def audience_env(settings: Settings) -> dict[str, str]:
+    """What superset_config's DB_CONNECTION_MUTATOR needs: role → login, and each login's password."""
+    from mimamori import access
+
+    decl = access.declaration(str(settings.root))
+    logins = decl.superset_logins()
+    out = {
+        "MIMAMORI_SUPERSET_AUDIENCE_LOGINS": json.dumps(logins, sort_keys=True),
+        "MIMAMORI_SUPERSET_NO_ACCESS_LOGIN": access.SUPERSET_NO_ACCESS_LOGIN,
+    }
+    for login in sorted({*logins.values(), access.SUPERSET_NO_ACCESS_LOGIN}):
+        password = settings.role_passwords.get(login)
+        if not password:
+            raise RuntimeError(f"{access.password_env_key(login)} is empty: run `make env` to generate .env")
+        out[access.password_env_key(login)] = password
+    return out
 
 
 # --- one-time set-up ------------------------------------------------------------------------------
