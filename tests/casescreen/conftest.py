@@ -17,7 +17,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from cs_fixtures import CW, HIST, PASSWORD, PASSWORDS, PUB, _create_fixture_schemas  # noqa: E402
+from cs_fixtures import CW, HIST, PASSWORD, PASSWORDS, PUB, _create_fixture_schemas, apply_access  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -34,6 +34,8 @@ def cs_config(warehouse):
         warehouse, published_schema=PUB, history_schema=HIST, casework_schema=CW, secret_key=uuid.uuid4().hex
     )
     init_db(config)
+    with pg.connect(warehouse, autocommit=True) as conn:
+        apply_access(conn)
     repo._columns_cache.clear()
     with pg.connect(warehouse, role="casework") as conn:
         for username, (role, display) in PASSWORDS.items():

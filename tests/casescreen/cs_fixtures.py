@@ -67,11 +67,12 @@ def _create_fixture_schemas(conn) -> None:
     conn.execute(f"create schema {PUB}")
     conn.execute(f"create schema {HIST}")
     conn.execute(f"create schema {CW} authorization transformer")
-    conn.execute(f"grant usage on schema {PUB}, {HIST} to casework")
+    # the casework policies refer to the register (as they refer to published.child_affiliations)
+    conn.execute(f"grant usage on schema {PUB}, {HIST} to transformer")
     ddl = {
         "publication": "run_month text, published_at timestamptz",
         "residents": "person_id text, household_id text, name text, name_kana text, sex text, relationship text, "
-        "address text, birth_date date, has_dv_protection text",
+        "address text, birth_date date, has_dv_protection boolean, is_address_withheld boolean, run_month text",
         "children": "person_id text, age int, age_band text, run_month text",
         "child_type_scores": "person_id text, type_code text, score int, threshold int, is_flagged boolean, run_month text",
         "child_scores": "person_id text, total_points int, run_month text",
@@ -79,11 +80,14 @@ def _create_fixture_schemas(conn) -> None:
         "evidence_record_id text, evidence_date date, hand_entry_origin text, evidence_detail text, run_month text",
         "household_candidates": "household_id text, person_ids text, household_rank int, is_proposed boolean, "
         "run_month text",
-        "follow_ups": "person_id text, last_outcome text, judged_run_month text, responsible text, "
-        "total_points_change int, next_review_date date",
+        "candidate_children": "person_id text, household_id text, is_flagged boolean, matched_items text, "
+        "run_month text",
+        "follow_ups": "person_id text, last_outcome text, judged_run_month text, responsible text, reasons text, "
+        "total_points_change int, next_review_date date, run_month text",
         "identity_review_records": "record_id text, record_name text, record_name_kana text, record_birth_date date, "
         "record_sex text, record_context text",
-        "child_affiliations": "person_id text, affiliation_type text, affiliation_name text, grade int",
+        "child_affiliations": "person_id text, affiliation_type text, affiliation_name text, grade int, "
+        "is_on_school_register boolean, run_month text",
         "identity_review_queue": "record_id text, record_key text, raw_table text, source_file text, "
         "candidate_person_ids text[], match_reason text, candidate_reasons text[], match_score numeric, "
         "runner_up_score numeric, candidate_scores numeric[], source_row_number int, run_month text",
@@ -92,7 +96,7 @@ def _create_fixture_schemas(conn) -> None:
         conn.execute(f"create table {PUB}.{table} ({cols})")
     conn.execute(f"create table {HIST}.child_type_scores (like {PUB}.child_type_scores)")
     conn.execute(f"create table {HIST}.child_scores (like {PUB}.child_scores)")
-    conn.execute(f"grant select on all tables in schema {PUB}, {HIST} to casework")
+    conn.execute(f"create table {HIST}.child_affiliations (like {PUB}.child_affiliations)")
 
     def many(table, rows):
         if rows:
@@ -101,7 +105,10 @@ def _create_fixture_schemas(conn) -> None:
                 cur.executemany(f"insert into {table} values ({marks})", rows)
 
     many(f"{PUB}.publication", [(MONTH, "2026-10-16T06:00:00+09:00")])
-    many(f"{PUB}.residents", RESIDENTS)
+    # the mart withholds the address of a 支援措置 household and of anyone at its address
+    protected = {(r[1], r[6]) for r in RESIDENTS if r[8] == "有"}
+    withheld = [(*r[:8], r[8] == "有", any(r[1] == h or r[6] == a for h, a in protected), MONTH) for r in RESIDENTS]
+    many(f"{PUB}.residents", [(*r[:6], None if r[9] else r[6], *r[7:]) for r in withheld])
     many(f"{PUB}.children", [(p, a, "6-11" if 6 <= a <= 11 else "x", MONTH) for p, a in CHILDREN.items()])
     many(f"{PUB}.child_type_scores", [(*r, MONTH) for r in TYPE_SCORES])
     many(f"{PUB}.child_scores", [(p, t, MONTH) for p, t in TOTALS.items()])
@@ -116,8 +123,16 @@ def _create_fixture_schemas(conn) -> None:
             ("H003", "300002", 3, True, MONTH),
         ],
     )
-    many(f"{PUB}.follow_ups", [("400002", "経過観察", "2026-08", "保健師 みどり", 1, date(2026, 12, 1))])
-    many(f"{PUB}.child_affiliations", AFFILIATIONS)
+    flagged = {r[0] for r in TYPE_SCORES if r[4]}
+    households = {r[0]: r[1] for r in RESIDENTS}
+    many(f"{PUB}.candidate_children", [(p, households[p], True, "I08 I09", MONTH) for p in sorted(flagged)])
+    many(
+        f"{PUB}.follow_ups",
+        [("400002", "経過観察", "2026-08", "保健師 みどり", "見守りを続ける", 1, date(2026, 12, 1), MONTH)],
+    )
+    affiliations = [(*a, a[1] == "学校", MONTH) for a in AFFILIATIONS]
+    many(f"{PUB}.child_affiliations", affiliations)
+    many(f"{HIST}.child_affiliations", affiliations)
     many(
         f"{PUB}.identity_review_queue",
         [
@@ -171,3 +186,23 @@ def login(client, username: str, password: str = PASSWORD):
 
 def csrf_of(html: str) -> str:
     return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+
+
+def apply_access(conn) -> None:
+    """The audience declaration on the fixture schemas, as publication applies it to the real ones.
+
+    The fixture publishes ``identity_review_records``, which the real pipeline does not publish
+    yet: the test declaration adds it for the audiences that review identities."""
+    import dataclasses
+
+    from mimamori import access
+
+    decl = access.declaration()
+    extra = tuple(
+        access.RelationGrant(access.PUBLISHED, "identity_review_records", a, frozenset(), None)
+        for a in ("coordinator", "staff")
+    )
+    decl = dataclasses.replace(decl, relations=decl.relations + extra)
+    schemas = access.Schemas(published=PUB, pseudo=PUB + "_pseudo", history=HIST, casework=CW)
+    access.apply_published(conn, decl, schemas=schemas)
+    access.apply_casework(conn, decl, schemas=schemas)

@@ -1,7 +1,11 @@
 """The FastAPI application: pages, forms, access control, audit.
 
-Each request opens one connection as role ``casework`` and runs in one transaction: the page's
-reads, its audit row and (for a form) its write commit together or not at all.
+Who may see and do what comes from the audience declaration (``mimamori.access``), and the
+database enforces it: the login page and the session check run as the login ``casework``, which
+reads no child data; every signed-in page then runs, in one transaction, as the case-screen login
+of the staff member's audience (``case_<audience>``), whose grants, column privileges and
+row-level security are the wall. The page's reads, its audit row and (for a form) its write commit
+together or not at all. A request the declaration refuses, or the database refuses, is audited.
 """
 
 from __future__ import annotations
@@ -21,12 +25,14 @@ from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
+from mimamori import access
 from mimamori.casescreen import audit, auth
 from mimamori.casescreen.config import CaseScreenConfig, load_config
 from mimamori.casescreen.repo import Repo, age_on
 from mimamori.casescreen.validation import validate_hand_entry, validate_identity_decision, validate_outcome
 from mimamori.casescreen.vocab import (
     HAND_ENTRY_ORIGINS,
+    ITEMS,
     OUTCOMES,
     ROLES,
     SUPPORT_ACTIONS,
@@ -101,8 +107,36 @@ def create_app(config: CaseScreenConfig | None = None) -> FastAPI:
         with psycopg.connect(config.dsn(), connect_timeout=10) as conn:
             yield conn
 
+    @contextmanager
+    def staff_db(session: auth.Session) -> Iterator[psycopg.Connection]:
+        """The signed-in staff member's connection: their audience's case-screen login."""
+        with psycopg.connect(config.audience_dsn(session.staff.role), connect_timeout=10) as conn:
+            yield conn
+
+    def current_session(request: Request) -> auth.Session | None:
+        with db() as conn:
+            return session_of(request, conn)
+
+    def repo_for(session: auth.Session, conn) -> Repo:
+        return Repo(config, conn, access.declaration().audience_of(session.staff.role))
+
     def client(request: Request) -> str | None:
         return request.client.host if request.client else None
+
+    def deny(conn, request: Request, session: auth.Session, permission: str, object_id: str | None = None) -> Denied:
+        """Audit a refused action (in its own transaction, whatever the page does next) and say why."""
+        with conn.transaction():
+            audit.record(
+                conn,
+                config.casework_schema,
+                "denied_action",
+                staff=session.staff,
+                object_type="child" if object_id else None,
+                object_id=object_id,
+                detail={"permission": permission},
+                client=client(request),
+            )
+        return Denied(403, "この操作を行う権限がありません。")
 
     def render(request: Request, name: str, context: dict[str, Any], status: int = 200, session=None) -> HTMLResponse:
         ctx = {"staff": session.staff if session else None, "csrf": session.csrf_token if session else "", **context}
@@ -137,17 +171,19 @@ def create_app(config: CaseScreenConfig | None = None) -> FastAPI:
     def error_page(request: Request, exc: Denied, session=None) -> HTMLResponse:
         return render(request, "error.html", {"message": exc.message, "status": exc.status}, exc.status, session)
 
-    def require(session: auth.Session, permission: str) -> None:
+    def require(conn, request: Request, session: auth.Session, permission: str, object_id: str | None = None) -> None:
         if not session.staff.may(permission):
-            raise Denied(403, "この画面を利用する権限がありません。")
+            raise deny(conn, request, session, permission, object_id)
 
     def child_access(repo: Repo, session: auth.Session, person_id: str, month: str | None, request: Request) -> dict:
-        """The child if this staff member may see them; 404/403 otherwise (a refusal is audited)."""
-        require(session, "view")
-        person = repo.person(person_id)
-        if person is None or not person.get("in_scope"):
-            raise Denied(404, "該当するこどもが見つかりません（今月の対象外か、番号が誤っています）。")
-        if session.staff.role == "school_board" and not repo.on_school_register(person_id):
+        """The child if this staff member may see them; 404/403 otherwise (a refusal is audited).
+
+        For an audience whose rows are scoped (the school board: this month's 学齢簿) a child
+        outside the scope is refused (403) whether or not the child exists; the database would
+        return no row for them anyway."""
+        require(repo.conn, request, session, "view", person_id)
+        scoped = repo.audience is not None and repo.audience.row_scope == "school_register"
+        if scoped and not repo.on_school_register(person_id):
             audit.record(
                 repo.conn,
                 config.casework_schema,
@@ -159,10 +195,10 @@ def create_app(config: CaseScreenConfig | None = None) -> FastAPI:
                 client=client(request),
             )
             raise Denied(403, "このこどもは今月の学齢簿に載っていないため、教育委員会の権限では閲覧できません。")
+        person = repo.person(person_id)
+        if person is None or not person.get("in_scope"):
+            raise Denied(404, "該当するこどもが見つかりません（今月の対象外か、番号が誤っています）。")
         return person
-
-    def allowed_ids(repo: Repo, session: auth.Session) -> set[str] | None:
-        return repo.school_register_ids() if session.staff.role == "school_board" else None
 
     # --- health, login ---------------------------------------------------------------------------
 
@@ -257,19 +293,18 @@ def create_app(config: CaseScreenConfig | None = None) -> FastAPI:
 
     @app.get("/candidates")
     def candidates(request: Request):
-        with db() as conn:
-            session = session_of(request, conn)
-            if session is None:
-                return to_login(request, expired=SESSION_COOKIE in request.cookies)
+        session = current_session(request)
+        if session is None:
+            return to_login(request, expired=SESSION_COOKIE in request.cookies)
+        with staff_db(session) as conn:
             try:
-                require(session, "view")
+                require(conn, request, session, "view")
             except Denied as exc:
                 return error_page(request, exc, session)
-            repo = Repo(config, conn)
+            repo = repo_for(session, conn)
             month = repo.current_month()
-            allowed = allowed_ids(repo, session)
-            households = repo.candidates(allowed)
-            follow_ups = repo.follow_ups(allowed)
+            households = repo.candidates()
+            follow_ups = repo.follow_ups()
             audit.record(
                 conn,
                 config.casework_schema,
@@ -282,7 +317,7 @@ def create_app(config: CaseScreenConfig | None = None) -> FastAPI:
             return render(
                 request,
                 "candidates.html",
-                {"month": month, "households": households, "follow_ups": follow_ups},
+                {"month": month, "households": households, "follow_ups": follow_ups, "audience": repo.audience},
                 session=session,
             )
 
@@ -303,9 +338,14 @@ def create_app(config: CaseScreenConfig | None = None) -> FastAPI:
         for m in members:
             m["age"] = age_on(m.get("birth_date"), as_of)
         outcomes = repo.outcomes(person_id)
+        labels = repo.item_labels()
+        editable = repo.editable_items()
         return {
             "month": month,
             "person": person,
+            "audience": repo.audience,
+            "items_limited": repo.audience is not None
+            and not access.declaration().sees_all_departments(repo.audience.code),
             "items": items,
             "matched": [i for i in items if i["status"] == "true"],
             "unknown": [i for i in items if i["status"] == "unknown"],
@@ -316,6 +356,7 @@ def create_app(config: CaseScreenConfig | None = None) -> FastAPI:
             "members": members,
             "affiliations": repo.affiliations(person_id),
             "outcomes": outcomes,
+            "may_read_outcomes": repo.may_read("conference_outcomes"),
             "hand_entries": hand,
             "corrections": repo.corrections(person_id),
             "can_correct": repo.has_corrections(),
@@ -324,7 +365,8 @@ def create_app(config: CaseScreenConfig | None = None) -> FastAPI:
             "OUTCOMES": OUTCOMES,
             "SUPPORT_ACTIONS": SUPPORT_ACTIONS,
             "ORIGINS": HAND_ENTRY_ORIGINS,
-            "item_labels": repo.item_labels(),
+            "item_labels": labels,
+            "editable_labels": {code: label for code, label in labels.items() if code in editable},
             "today": as_of,
         }
 
@@ -351,15 +393,17 @@ def create_app(config: CaseScreenConfig | None = None) -> FastAPI:
         )
         return child_response(request, repo, session, person, month, errors=errors, form=form, which=which, status=422)
 
-    @app.get("/children/{person_id}")
-    def child(request: Request, person_id: str):
-        with db() as conn:
-            session = session_of(request, conn)
-            if session is None:
-                return to_login(request, expired=SESSION_COOKIE in request.cookies)
-            repo = Repo(config, conn)
+    def child_page(request: Request, person_id: str, action: str, template: str | None):
+        """GET of the child's page (``template`` None) or its printed sheet, audited as ``action``."""
+        session = current_session(request)
+        if session is None:
+            return to_login(request, expired=SESSION_COOKIE in request.cookies)
+        with staff_db(session) as conn:
+            repo = repo_for(session, conn)
             month = repo.current_month()
             try:
+                if template is not None:
+                    require(conn, request, session, "sheet", person_id)
                 person = child_access(repo, session, person_id, month, request)
             except Denied as exc:
                 conn.commit()
@@ -367,59 +411,47 @@ def create_app(config: CaseScreenConfig | None = None) -> FastAPI:
             audit.record(
                 conn,
                 config.casework_schema,
-                "view_child",
+                action,
                 staff=session.staff,
                 object_type="child",
                 object_id=person_id,
                 run_month=month,
                 client=client(request),
             )
-            saved = request.query_params.get("saved")
-            return child_response(request, repo, session, person, month, saved=saved)
+            if template is None:
+                return child_response(request, repo, session, person, month, saved=request.query_params.get("saved"))
+            return render(request, template, child_context(repo, person, month), session=session)
+
+    @app.get("/children/{person_id}")
+    def child(request: Request, person_id: str):
+        return child_page(request, person_id, "view_child", None)
 
     @app.get("/children/{person_id}/sheet")
     def sheet(request: Request, person_id: str):
-        with db() as conn:
-            session = session_of(request, conn)
-            if session is None:
-                return to_login(request, expired=SESSION_COOKIE in request.cookies)
-            repo = Repo(config, conn)
-            month = repo.current_month()
-            try:
-                require(session, "sheet")
-                person = child_access(repo, session, person_id, month, request)
-            except Denied as exc:
-                conn.commit()
-                return error_page(request, exc, session)
-            audit.record(
-                conn,
-                config.casework_schema,
-                "export_sheet",
-                staff=session.staff,
-                object_type="child",
-                object_id=person_id,
-                run_month=month,
-                client=client(request),
-            )
-            ctx = child_context(repo, person, month)
-            return render(request, "sheet.html", ctx, session=session)
+        return child_page(request, person_id, "export_sheet", "sheet.html")
 
     async def child_post(request: Request, person_id: str, permission: str, handler):
         form = await form_of(request)
-        with db() as conn:
-            session = session_of(request, conn)
-            if session is None:
-                return to_login(request, expired=True)
-            repo = Repo(config, conn)
+        session = current_session(request)
+        if session is None:
+            return to_login(request, expired=True)
+        with staff_db(session) as conn:
+            repo = repo_for(session, conn)
             month = repo.current_month()
             try:
                 check_csrf(session, form)
-                require(session, permission)
+                require(conn, request, session, permission, person_id)
                 person = child_access(repo, session, person_id, month, request)
             except Denied as exc:
                 conn.commit()
                 return error_page(request, exc, session)
-            return handler(conn, repo, session, person, month, form)
+            try:
+                return handler(conn, repo, session, person, month, form)
+            except psycopg.errors.InsufficientPrivilege:
+                # the database refused what the declaration should already have refused: say so, audited
+                conn.rollback()
+                exc = deny(conn, request, session, permission, person_id)
+                return error_page(request, exc, session)
 
     @app.post("/children/{person_id}/outcomes")
     async def record_outcome(request: Request, person_id: str):
@@ -464,8 +496,12 @@ def create_app(config: CaseScreenConfig | None = None) -> FastAPI:
     @app.post("/children/{person_id}/hand-entries")
     async def hand_entry(request: Request, person_id: str):
         def handle(conn, repo: Repo, session, person, month, form):
-            labels = repo.item_labels()
+            editable = repo.editable_items()
+            labels = {code: label for code, label in repo.item_labels().items() if code in editable}
             code = (form.get("item_code") or "").strip()
+            if code in ITEMS and code not in editable:
+                # an item of a department this audience may not edit (audience_departments.csv)
+                return error_page(request, deny(conn, request, session, "hand_entry", person_id), session)
             status = next((i["status"] for i in repo.item_matches(person_id) if i["code"] == code), None)
             result = validate_hand_entry(
                 form, today=today(), known_items=labels, birth_date=person.get("birth_date"), source_status=status
@@ -559,21 +595,21 @@ def create_app(config: CaseScreenConfig | None = None) -> FastAPI:
                 )
             return RedirectResponse(f"/children/{quote(person_id)}?saved=correction#correction", status_code=303)
 
-        return await child_post(request, person_id, "outcome", handle)
+        return await child_post(request, person_id, "correct", handle)
 
     # --- identity review -------------------------------------------------------------------------
 
     @app.get("/identity")
     def identity(request: Request):
-        with db() as conn:
-            session = session_of(request, conn)
-            if session is None:
-                return to_login(request, expired=SESSION_COOKIE in request.cookies)
+        session = current_session(request)
+        if session is None:
+            return to_login(request, expired=SESSION_COOKIE in request.cookies)
+        with staff_db(session) as conn:
             try:
-                require(session, "identity")
+                require(conn, request, session, "identity")
             except Denied as exc:
                 return error_page(request, exc, session)
-            repo = Repo(config, conn)
+            repo = repo_for(session, conn)
             queue = repo.identity_queue()
             audit.record(
                 conn,
@@ -593,14 +629,14 @@ def create_app(config: CaseScreenConfig | None = None) -> FastAPI:
     @app.post("/identity/decisions")
     async def identity_decision(request: Request):
         form = await form_of(request)
-        with db() as conn:
-            session = session_of(request, conn)
-            if session is None:
-                return to_login(request, expired=True)
-            repo = Repo(config, conn)
+        session = current_session(request)
+        if session is None:
+            return to_login(request, expired=True)
+        with staff_db(session) as conn:
+            repo = repo_for(session, conn)
             try:
                 check_csrf(session, form)
-                require(session, "identity")
+                require(conn, request, session, "identity")
             except Denied as exc:
                 return error_page(request, exc, session)
             result = validate_identity_decision(form)
@@ -645,15 +681,15 @@ def create_app(config: CaseScreenConfig | None = None) -> FastAPI:
 
     @app.get("/audit")
     def audit_page(request: Request):
-        with db() as conn:
-            session = session_of(request, conn)
-            if session is None:
-                return to_login(request, expired=SESSION_COOKIE in request.cookies)
+        session = current_session(request)
+        if session is None:
+            return to_login(request, expired=SESSION_COOKIE in request.cookies)
+        with staff_db(session) as conn:
             try:
-                require(session, "audit")
+                require(conn, request, session, "audit")
             except Denied as exc:
                 return error_page(request, exc, session)
-            repo = Repo(config, conn)
+            repo = repo_for(session, conn)
             q = request.query_params
             filters = {k: (q.get(k) or "").strip()[:64] for k in ("username", "object_id", "action")}
             rows = repo.audit_rows(**filters)

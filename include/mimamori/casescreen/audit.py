@@ -22,6 +22,7 @@ ACTIONS = {
     "view_candidates": "候補一覧の閲覧",
     "view_child": "こどもページの閲覧",
     "denied_child": "閲覧拒否（権限外）",
+    "denied_action": "操作の拒否（権限外）",
     "export_sheet": "情報収集シートの出力",
     "record_outcome": "判定の記録",
     "hand_entry": "項目の手入力",
@@ -47,6 +48,7 @@ _DETAIL_KEYS = {
     "count",
     "reason_code",
     "status",
+    "permission",
 }
 _SAFE_VALUE = re.compile(r"^[A-Za-z0-9_.:-]{0,64}$")
 

@@ -31,7 +31,8 @@ class CaseScreenConfig:
     history_schema: str = "history"
     #: where the screen writes: outcomes, hand entries, identity decisions, staff, sessions, audit
     casework_schema: str = "casework"
-    #: database role of the running application (reads published, writes casework)
+    #: database login of the application before anyone is known (accounts, sessions, audit only);
+    #: each signed-in page runs as the login of the staff member's audience (:meth:`audience_dsn`)
     app_role: str = "casework"
     #: database role that creates the screen's tables (init-db)
     owner_role: str = "transformer"
@@ -52,6 +53,15 @@ class CaseScreenConfig:
 
     def dsn(self, role: str | None = None) -> str:
         return self.settings.dsn(self.settings.warehouse_db, role=role or self.app_role)
+
+    def audience_dsn(self, app_role: str) -> str:
+        """The connection of a signed-in staff member: their audience's case-screen login."""
+        from mimamori import access
+
+        login = access.declaration().audience_of(app_role).casescreen_login
+        if not login:
+            raise PermissionError(f"role {app_role!r} has no case-screen login in the audience declaration")
+        return self.dsn(login)
 
 
 def load_config(settings: Settings | None = None, **overrides) -> CaseScreenConfig:

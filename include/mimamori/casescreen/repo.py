@@ -41,11 +41,12 @@ import psycopg
 from psycopg import sql
 from psycopg.rows import dict_row
 
+from mimamori import access
 from mimamori.casescreen.config import CaseScreenConfig
 from mimamori.casescreen.vocab import ITEMS, SOURCE_LABELS, STATUS_LABELS, TYPE_LABELS, item_sort_key
 
 _COLUMNS_TTL = 30.0
-_columns_cache: dict[tuple[str, str], tuple[float, frozenset[str] | None]] = {}
+_columns_cache: dict[tuple[str, str, str], tuple[float, frozenset[str] | None]] = {}
 
 SYNONYMS: dict[str, tuple[str, ...]] = {
     "item_code": ("item_code", "code"),
@@ -121,14 +122,26 @@ def status_of(row: dict[str, Any], status_col: str | None) -> str:
 
 @dataclass
 class Repo:
+    """Reads and writes of one request, on the connection of the staff member's audience.
+
+    ``audience`` (from the audience declaration) only shapes what the screen asks for: what rows and
+    columns come back is decided by PostgreSQL (grants, column privileges, row-level security of
+    the audience's login), so a relation or column the audience may not read is simply absent
+    (:meth:`columns`), never an error page.
+    """
+
     config: CaseScreenConfig
     conn: psycopg.Connection
+    audience: access.Audience | None = None
 
     # --- relations --------------------------------------------------------------------------------
 
     def columns(self, schema: str, table: str) -> frozenset[str] | None:
-        """Columns of schema.table if it exists and we may read it, else None (cached briefly)."""
-        key = (schema, table)
+        """Columns of schema.table this login may read, if it may read the table; else None.
+
+        information_schema lists only the columns the current login holds a privilege on, so a
+        column hidden from the audience is not there (cached briefly, per login)."""
+        key = (self.audience.code if self.audience else "", schema, table)
         hit = _columns_cache.get(key)
         if hit and time.monotonic() - hit[0] < _COLUMNS_TTL:
             return hit[1]
@@ -139,7 +152,7 @@ class Repo:
         cols = frozenset(r[0] for r in rows) if rows else None
         if cols is not None:
             readable = self.conn.execute(
-                "select has_table_privilege(format('%%I.%%I', %s::text, %s::text), 'select')", (schema, table)
+                "select has_any_column_privilege(format('%%I.%%I', %s::text, %s::text), 'select')", (schema, table)
             ).fetchone()[0]
             cols = cols if readable else None
         _columns_cache[key] = (time.monotonic(), cols)
@@ -184,8 +197,21 @@ class Repo:
 
     # --- catalogue ---------------------------------------------------------------------------------
 
+    def visible_items(self) -> frozenset[str]:
+        """Items of the departments this audience may view (audience_departments.csv)."""
+        if self.audience is None:
+            return frozenset(ITEMS)
+        return access.declaration().visible_items(self.audience.code)
+
+    def editable_items(self) -> frozenset[str]:
+        """Items this audience may enter by hand (departments it may edit)."""
+        if self.audience is None:
+            return frozenset(ITEMS)
+        return access.declaration().editable_items(self.audience.code)
+
     def item_labels(self) -> dict[str, str]:
-        labels = dict(ITEMS)
+        visible = self.visible_items()
+        labels = {code: label for code, label in ITEMS.items() if code in visible}
         cols = self.columns(self.config.published_schema, "item_catalogue")
         code, label = (_pick(cols, "item_code"), _pick(cols, "label_ja")) if cols else (None, None)
         if code and label:
@@ -200,9 +226,6 @@ class Repo:
 
     # --- people ------------------------------------------------------------------------------------
 
-    def _dv_sql(self) -> sql.SQL:
-        return sql.SQL("coalesce(lower(r.has_dv_protection::text) in ('true', 't', '1', '有', 'yes'), false)")
-
     def person(self, person_id: str) -> dict[str, Any] | None:
         """The resident with address masking decided: ``address`` is None when hidden."""
         P = self.config.published_schema
@@ -211,17 +234,13 @@ class Repo:
         row = self._one(
             sql.SQL(
                 "select r.person_id::text, r.household_id::text, r.name, r.name_kana, r.sex::text, "
-                "r.relationship, r.address, r.birth_date, {dv} as is_dv_protected from {res} r "
-                "where r.person_id::text = %s"
-            ).format(dv=self._dv_sql(), res=self.pub("residents")),
+                "r.relationship, r.birth_date from {res} r where r.person_id::text = %s"
+            ).format(res=self.pub("residents")),
             (person_id,),
         )
         if row is None:
             return None
-        hidden = self.address_hidden(row)
-        row["address_hidden"] = hidden
-        if hidden:
-            row["address"] = None
+        row["address"], row["address_state"] = self.address(person_id)
         ccols = self.columns(P, "children")
         if ccols and "age" in ccols:
             extra = self._one(
@@ -237,28 +256,33 @@ class Repo:
             row.update({"age": None, "age_band": None, "in_scope": True})
         return row
 
-    def address_hidden(self, person: dict[str, Any]) -> bool:
-        """True if the person, anyone in the household, or any resident at the same address is
-        under 支援措置: showing a housemate's address would show theirs."""
-        if person.get("is_dv_protected"):
-            return True
+    def address(self, person_id: str) -> tuple[str | None, str]:
+        """(address, state) through ``published.resident_addresses``: state ``shown``, ``withheld``
+        (someone under 支援措置 in the household or at the address: the view masks it) or
+        ``not_permitted`` (the audience has no addresses: only the case-screen logins of audiences
+        with ``reads_addresses`` may read the view, and no other way to an address exists)."""
+        if not self.columns(self.config.published_schema, access.ADDRESS_VIEW):
+            return None, "not_permitted"
         row = self._one(
-            sql.SQL(
-                "select exists (select 1 from {res} r where {dv} and (r.household_id::text = %s "
-                "or (r.address is not null and r.address = %s))) as hidden"
-            ).format(res=self.pub("residents"), dv=self._dv_sql()),
-            (person.get("household_id"), person.get("address")),
+            sql.SQL("select address, is_address_withheld from {} where person_id::text = %s").format(
+                self.pub(access.ADDRESS_VIEW)
+            ),
+            (person_id,),
         )
-        return bool(row and row["hidden"])
+        if row is None or row["is_address_withheld"] or row["address"] is None:
+            return None, "withheld"
+        return row["address"], "shown"
 
     def household(self, household_id: str | None) -> list[dict[str, Any]]:
+        if self.audience is not None and not self.audience.sees_household:
+            return []
         if not household_id or not self.columns(self.config.published_schema, "residents"):
             return []
         rows = self._rows(
             sql.SQL(
-                "select r.person_id::text, r.name, r.name_kana, r.sex::text, r.relationship, r.birth_date, "
-                "{dv} as is_dv_protected from {res} r where r.household_id::text = %s order by r.birth_date, r.person_id"
-            ).format(dv=self._dv_sql(), res=self.pub("residents")),
+                "select r.person_id::text, r.name, r.name_kana, r.sex::text, r.relationship, r.birth_date "
+                "from {res} r where r.household_id::text = %s order by r.birth_date, r.person_id"
+            ).format(res=self.pub("residents")),
             (household_id,),
         )
         return rows
@@ -427,8 +451,10 @@ class Repo:
         ``allowed``: person ids the user may see (school board); None means all."""
         P = self.config.published_schema
         hcols = self.columns(P, "household_candidates")
-        if not hcols or not self.columns(P, "residents"):
+        if not self.columns(P, "residents"):
             return []
+        if not hcols:
+            return self._candidate_children()
         rank_c, prop_c = _pick(hcols, "household_rank"), _pick(hcols, "is_proposed")
         per_child = "person_id" in hcols
         ids_col = "person_ids" in hcols
@@ -471,6 +497,24 @@ class Repo:
         out = [h for h in households.values() if h["children"] or allowed is None]
         out.sort(key=lambda h: (h["rank"] is None, h["rank"] or 0, h["household_id"]))
         return out
+
+    def _candidate_children(self) -> list[dict[str, Any]]:
+        """For an audience that may not read households (the school board): its own children among
+        this month's candidates, each as a group of its own, unranked."""
+        if not self.columns(self.config.published_schema, "candidate_children"):
+            return []
+        rows = self._rows(
+            sql.SQL("select distinct household_id::text as household_id from {} where is_flagged order by 1").format(
+                self.pub("candidate_children")
+            )
+        )
+        ids = [r["household_id"] for r in rows]
+        groups: dict[str, dict[str, Any]] = {
+            h: {"household_id": h, "rank": None, "is_proposed": False, "children": [], "person_ids": set()} for h in ids
+        }
+        for child in self._flagged_children(ids):
+            groups[child["household_id"]]["children"].append(child)
+        return [g for g in groups.values() if g["children"]]
 
     def _flagged_children(self, household_ids: list[str]) -> list[dict[str, Any]]:
         P = self.config.published_schema
@@ -536,8 +580,21 @@ class Repo:
 
     # --- casework ------------------------------------------------------------------------------------
 
+    def may_read(self, table: str) -> bool:
+        """May this login read the whole of casework.<table>? (the audience's actions decide:
+        access.ACTION_GRANTS; a column or two for ``insert … returning`` is not reading the table)"""
+        if not self.columns(self.config.casework_schema, table):
+            return False
+        row = self._one(
+            "select has_table_privilege(format('%%I.%%I', %s::text, %s::text), 'select') as ok",
+            (self.config.casework_schema, table),
+        )
+        return bool(row and row["ok"])
+
     def outcomes(self, person_id: str) -> list[dict[str, Any]]:
         """Every version of every outcome for the child, newest first (corrections kept)."""
+        if not self.may_read("conference_outcomes"):
+            return []
         return self._rows(
             sql.SQL(
                 "select outcome_id, judged_run_month as run_month, version, outcome, reasons, support_actions, "
@@ -550,6 +607,8 @@ class Repo:
 
     def current_outcome(self, person_id: str, run_month: str, lock: bool = False) -> dict[str, Any] | None:
         """The version in force for (child, judged month); with ``lock`` serialise concurrent edits."""
+        if not self.may_read("conference_outcomes"):
+            return None
         if lock:
             self.conn.execute("select pg_advisory_xact_lock(hashtext(%s))", (f"outcome:{person_id}:{run_month}",))
         return self._one(
@@ -600,6 +659,8 @@ class Repo:
         return outcome_id, version
 
     def hand_entries(self, person_id: str) -> list[dict[str, Any]]:
+        if not self.may_read("hand_entries"):
+            return []
         rows = self._rows(
             sql.SQL(
                 "select hand_entry_id, item_code, value, as_of_date, origin, entered_by, entered_at, correction_reason "
@@ -747,10 +808,16 @@ class Repo:
             ),
             (limit * 3,),
         )
-        decided = {
-            (r["record_key"], r["person_id"])
-            for r in self._rows(sql.SQL("select record_key, person_id from {}").format(self.cw("identity_decisions")))
-        }
+        decided = (
+            {
+                (r["record_key"], r["person_id"])
+                for r in self._rows(
+                    sql.SQL("select record_key, person_id from {}").format(self.cw("identity_decisions"))
+                )
+            }
+            if self.may_read("identity_decisions")
+            else set()
+        )
         rcols = self.columns(P, "identity_review_records")
         out = []
         for row in rows:
@@ -843,6 +910,8 @@ class Repo:
     def audit_rows(
         self, *, username: str = "", object_id: str = "", action: str = "", limit: int = 200
     ) -> list[dict[str, Any]]:
+        if not self.may_read("audit_log"):
+            return []
         where, params = [sql.SQL("true")], []
         for col, value in (("username", username), ("object_id", object_id), ("action", action)):
             if value:

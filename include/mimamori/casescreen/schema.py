@@ -14,8 +14,10 @@ Two kinds of table:
   version, and the only update the app role may make is marking the old version
   ``superseded_by``/``superseded_at``.
 
-Everything is idempotent; the application itself connects as role ``casework``, which may read
-and insert but never update the casework record nor change the audit log.
+Everything is idempotent. Grants come from the audience declaration (``mimamori.access.apply_casework``):
+the pre-login role ``casework`` reads accounts and sessions and appends to the audit log; each
+audience's case-screen login may read and insert what its actions need, never update the casework
+record (but for marking a superseded outcome) nor change the audit log.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from __future__ import annotations
 import psycopg
 from psycopg import sql
 
+from mimamori import access
 from mimamori.casescreen.config import CaseScreenConfig
 
 DDL = """
@@ -149,21 +152,6 @@ create trigger audit_log_no_truncate
     for each statement execute function {s}.audit_log_is_append_only();
 """
 
-GRANTS = """
-grant usage on schema {s} to {app};
-grant select, insert on {s}.conference_outcomes, {s}.hand_entries, {s}.identity_decisions to {app};
-revoke update, delete, truncate on {s}.conference_outcomes, {s}.hand_entries, {s}.identity_decisions from {app};
--- a correction marks the earlier version: only these two columns may change, nothing else
-grant update (superseded_by, superseded_at) on {s}.conference_outcomes to {app};
-grant select, insert on {s}.corrections to {app};
-revoke update, delete, truncate on {s}.corrections from {app};
-grant select, insert on {s}.audit_log to {app};
-revoke update, delete, truncate on {s}.audit_log from {app}, public;
-grant select, insert, update on {s}.staff_users to {app};
-revoke delete, truncate on {s}.staff_users from {app};
-grant select, insert, update, delete on {s}.staff_sessions to {app};
-"""
-
 #: the tables this module creates, in order
 TABLES = (
     "conference_outcomes",
@@ -183,6 +171,11 @@ def init_db(config: CaseScreenConfig, dsn: str | None = None) -> list[str]:
         conn.execute(sql.SQL("create schema if not exists {}").format(schema))
         ddl = DDL.format(s=schema.as_string(conn))
         conn.execute(ddl)
-        grants = GRANTS.format(s=schema.as_string(conn), app=sql.Identifier(config.app_role).as_string(conn))
-        conn.execute(grants)
+        # who may read and write what: the audience declaration, re-applied at every publication too
+        access.apply_casework(
+            conn,
+            schemas=access.Schemas(
+                published=config.published_schema, history=config.history_schema, casework=config.casework_schema
+            ),
+        )
     return [f"{config.casework_schema}.{t}" for t in TABLES]

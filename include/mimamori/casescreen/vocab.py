@@ -7,22 +7,13 @@ codes here are what hand entry accepts, so a code unknown to the catalogue is re
 
 from __future__ import annotations
 
-#: staff roles; the analyst (分析主体) has no access to the case screen at all
-ROLES: dict[str, str] = {
-    "coordinator": "総括管理（こども支援班）",
-    "caseworker": "ケースワーカー",
-    "nurse": "保健師",
-    "school_board": "教育委員会",
-}
+from mimamori import access
 
-#: what each role may do
-PERMISSIONS: dict[str, frozenset[str]] = {
-    "coordinator": frozenset({"view", "outcome", "hand_entry", "identity", "sheet", "audit"}),
-    "caseworker": frozenset({"view", "outcome", "hand_entry", "identity", "sheet"}),
-    "nurse": frozenset({"view", "outcome", "hand_entry", "sheet"}),
-    # school-board staff: only children on this month's 学齢簿 (checked per child)
-    "school_board": frozenset({"view", "hand_entry", "sheet"}),
-}
+_DECLARATION = access.declaration()
+#: staff roles and what each may do: the audience declaration (dbt_project/seeds/access/
+#: audience_app_roles.csv); the analyst (分析主体) has no access to the case screen at all
+ROLES: dict[str, str] = {code: role.label_ja for code, role in _DECLARATION.casescreen_roles().items()}
+PERMISSIONS: dict[str, frozenset[str]] = {code: role.actions for code, role in _DECLARATION.casescreen_roles().items()}
 
 OUTCOMES: dict[str, str] = {
     "要支援": "支援が必要（次回見直し日まで候補から外れます）",
