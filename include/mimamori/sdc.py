@@ -261,6 +261,8 @@ class _Bounds:
     #: reachable (an inner bound: the integer programme hit its time limit)
     exact: bool = True
     duals: dict[int, float] = field(default_factory=dict)
+    #: the bounds are the linear relaxation's (an outer bound)
+    relaxed: bool = False
 
     @property
     def width(self) -> float:
@@ -328,7 +330,10 @@ class Attacker:
         *,
         integer: bool = False,
         time_limit: float = MILP_TIME_LIMIT,
+        stop_below: float | None = None,
     ) -> _Bounds:
+        """Bounds of ``target``; with ``integer`` the exact ones, unless the relaxation is already
+        narrower than ``stop_below`` (then the relaxation's, ``relaxed=True``: narrow for sure)."""
         if target in equal:
             v = float(equal[target])
             return _Bounds(v, v)
@@ -348,13 +353,20 @@ class Attacker:
         s_lo, s_hi = self.s_lower[s_rows], self.s_upper[s_rows]
         row = sub[self.index[target]].toarray().ravel()
         args = (row, a_eq, b_eq, a_ge, a_s, s_lo, s_hi, eq_keys)
-        lo = self._solve(*args, integer=integer, time_limit=time_limit, maximise=False)
-        hi = self._solve(*args, integer=integer, time_limit=time_limit, maximise=True)
+        relaxed = not integer
+        if integer and stop_below is not None:
+            lp_lo = self._solve(*args, integer=False, time_limit=time_limit, maximise=False)
+            lp_hi = self._solve(*args, integer=False, time_limit=time_limit, maximise=True)
+            if lp_hi[0] - lp_lo[0] < stop_below:
+                lo, hi, relaxed = lp_lo, lp_hi, True
+        if not relaxed or not integer:
+            lo = self._solve(*args, integer=integer, time_limit=time_limit, maximise=False)
+            hi = self._solve(*args, integer=integer, time_limit=time_limit, maximise=True)
         duals: dict[int, float] = {}
         for d in (lo[2], hi[2]):
             for k, v in d.items():
                 duals[k] = max(duals.get(k, 0.0), abs(v))
-        return _Bounds(lo[0], hi[0], lo[1] and hi[1], duals)
+        return _Bounds(lo[0], hi[0], lo[1] and hi[1] and not (relaxed and integer), duals, relaxed)
 
     def _solve(self, row, a_eq, b_eq, a_ge, a_s, s_lo, s_hi, eq_keys, *, integer, time_limit, maximise):
         """(bound, exact, duals by quantity index). A contradictory system raises SDCError."""
@@ -508,32 +520,31 @@ def protect(
         equal, hidden = state()
         # first the linear relaxation (fast, an outer bound: narrow there is narrow for sure), and
         # only when every hidden count is wide there, the exact integer bounds
-        integer = False
-        narrow = [t for t in hidden if attacker.bounds(t, *restricted(t, equal, hidden)).width < threshold]
+        # per hidden count: the relaxation first (narrow there is narrow for sure), the integer
+        # programme only where the relaxation is wide and its optimum not already integral
+        final_bounds.clear()
+        narrow = []
+        for target in hidden:
+            b = attacker.bounds(target, *restricted(target, equal, hidden), integer=True, stop_below=threshold)
+            final_bounds[target] = b
+            if b.width < threshold:
+                narrow.append(target)
         if not narrow:
-            integer = True
-            final_bounds.clear()
-            for target in hidden:
-                b = attacker.bounds(target, *restricted(target, equal, hidden), integer=True)
-                final_bounds[target] = b
-                if b.width < threshold:
-                    narrow.append(target)
-            if not narrow:
-                break
+            break
         for target in narrow:
             equal, hidden = state()
             eq, hid = restricted(target, equal, hidden)
-            current = attacker.bounds(target, eq, hid, integer=integer)
+            current = attacker.bounds(target, eq, hid, integer=True, stop_below=threshold)
             if current.width >= threshold:
                 continue  # a complement chosen for another count of this round widened it
-            relaxed = current if not integer else attacker.bounds(target, eq, hid)
+            relaxed = current if current.relaxed else attacker.bounds(target, eq, hid)
             chosen = _choose_complement(attacker, by_key, target, relaxed, eq, hid, new_keys, shown, threshold, rank)
             if chosen is None:
                 raise SDCError(f"count {by_key[target].label or target} cannot be protected by suppression")
             shown[chosen] = False
             reason[chosen] = "complementary"
             protects[chosen] = target
-        log.debug("sdc round %d: %d narrow (%s)", round_no, len(narrow), "integer" if integer else "linear")
+        log.debug("sdc round %d: %d narrow", round_no, len(narrow))
     else:
         raise SDCError("complementary suppression did not converge")
 
