@@ -6,6 +6,8 @@ Called only when every gate passed (sources under ``skip`` excepted, see
 
 1. ``published.<name>`` (``published_pseudo.<name>``) gets exactly the month's rows: truncate +
    insert when the table's columns are unchanged, otherwise a new table built beside it replaces it;
+   ``published_pseudo`` holds exactly the month's pseudonymised tables (one no longer published
+   is dropped: the analyst must not keep reading a table taken away from it);
 2. ``history.<name>`` (``history.pseudo__<name>``) has the month's rows replaced — other months
    are kept — so every published month stays selectable;
 3. a row in ``published.publication`` records the month, the time, the tables and the gate
@@ -153,6 +155,20 @@ def _publish_one(conn, run_month: str, relation: str, target_schema: str, histor
     return f"{target_schema}.{name}", cur.rowcount
 
 
+def _drop_unpublished(conn, schema: str, names: list[str]) -> None:
+    """The analyst reads exactly this month's pseudonymised tables: a table published to it in an
+    earlier month and no longer (e.g. item_relevance, docs/disclosure.md) is dropped, not left
+    readable with stale data. Its history copy stays (no analyst grant)."""
+    stale = conn.execute(
+        "select c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace"
+        " where n.nspname = %s and c.relkind = 'r' and not (c.relname = any(%s))",
+        (schema, names),
+    ).fetchall()
+    for (name,) in stale:
+        conn.execute(sql.SQL("drop table {}").format(sql.Identifier(schema, name)))
+        log.info("dropped %s.%s: no longer published to its readers", schema, name)
+
+
 def publish(
     settings: Settings,
     run_month: str,
@@ -200,6 +216,7 @@ def publish(
                 published, rows = _publish_one(conn, run_month, relation, PSEUDO, hist_name)
                 result.pseudo_tables.append(published)
                 result.history_rows[f"{HISTORY}.{hist_name}"] = rows
+            _drop_unpublished(conn, PSEUDO, pnames)
             conn.execute(
                 "create or replace view published_pseudo.publication as"
                 " select run_month, published_at, pseudo_tables as tables from published.publication"

@@ -5,12 +5,15 @@
 council (個人情報保護審議会) and anyone else who should be able to inspect the linkage without the
 dashboards: the items and rules in force (purpose, legal basis, holder, look-back, retention, on/off
 and since when), what changed since the previous month, aggregate counts per type, age band and
-area with small cells suppressed (1–4 → 「5未満」), the quality gates and rejections, how many
-households went to the conference and the outcomes in aggregate, corrections and purges (counts).
+area, the quality gates and rejections, how many households were candidates and the conference
+outcomes in aggregate, corrections and purges (counts).
 
-Everything is read from aggregate relations (``history.month_summary``, ``history.flag_disparity``,
-``history.household_candidates`` counts, ``published.publication``, ``ingest.rejections``,
-``casework.*`` counts) — never a name, address, birth date or 宛名番号.
+Every count of people is decided by the disclosure control (mimamori.report_protection, on
+mimamori.sdc; docs/disclosure.md): 1–4 and whatever would let someone compute a 1–4 from totals,
+the other table or another month's report is shown as 「X」; 「—」 is only for cells that are not
+counts (out of a type's age range). Everything is read from aggregate relations
+(``history.flag_cells``, ``history.household_candidates`` counts, ``published.publication``,
+``ingest.rejections``, ``casework.*`` counts) — never a name, address, birth date or 宛名番号.
 
 The rules as they were each month: the function keeps ``history.rules_snapshot`` (one row per
 run month × seed × row key, the seed row as jsonb) and replaces the month's snapshot with the seeds
@@ -32,14 +35,16 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from mimamori import sdc
+from mimamori.report_protection import OUTCOMES, ReportCells, protect_report, store_audit
 from mimamori.settings import Settings, get_settings
 
 log = logging.getLogger("mimamori.report")
 
 TOKYO = ZoneInfo("Asia/Tokyo")
-#: counts below this are shown as 「5未満」 (small-cell suppression)
-SUPPRESS_BELOW = 5
-SUPPRESSED = "5未満"
+#: what a hidden count and a cell that is not a count look like (docs/disclosure.md)
+SUPPRESSED = sdc.SUPPRESSED
+NOT_APPLICABLE = sdc.NOT_APPLICABLE
 
 #: the rule seeds (schema rules) snapshotted per month, with the column that keys a row
 RULE_SEEDS: dict[str, tuple[str, ...]] = {
@@ -49,6 +54,7 @@ RULE_SEEDS: dict[str, tuple[str, ...]] = {
     "exclusion_rules": ("rule_code",),
     "candidate_settings": ("setting",),
     "retention": ("target",),
+    "disclosure_rules": ("audience",),
 }
 SEED_LABELS = {
     "item_catalogue": "項目台帳",
@@ -57,6 +63,7 @@ SEED_LABELS = {
     "exclusion_rules": "除外ルール",
     "candidate_settings": "絞り込みの設定",
     "retention": "保存期間",
+    "disclosure_rules": "集計の秘匿（少人数の欄）",
 }
 COLUMN_LABELS = {
     "is_enabled": "利用",
@@ -77,6 +84,8 @@ COLUMN_LABELS = {
     "value": "値",
     "label_ja": "名称",
 }
+#: a column whose meaning differs in one seed
+SEED_COLUMN_LABELS = {("disclosure_rules", "threshold"): "秘匿の基準人数"}
 LEVELS = {"C": "本人", "H": "世帯（本人を含む）", "O": "同一世帯の他の人", "M": "母"}
 STAGES = {"raw": "受け取ったデータ（取込直後）", "identity": "名寄せ", "marts": "判定結果"}
 GATE_STATUS = {"passed": "合格", "failed": "不合格", "skipped": "スキップ（その課のデータなしで公開）"}
@@ -87,7 +96,6 @@ SOURCES = {
     "fukushi": "福祉介護課福祉班",
     "gakko": "教育委員会事務局学校教育課",
 }
-OUTCOMES = ("要支援", "調査継続", "経過観察", "支援不要")
 
 SNAPSHOT_DDL = """
 create table if not exists history.rules_snapshot (
@@ -102,16 +110,6 @@ create table if not exists history.rules_snapshot (
 
 
 # --- small helpers -------------------------------------------------------------------------------
-
-
-def cell(n: Any) -> str:
-    """A count for publication: 0 stays 0, 1–4 become 「5未満」."""
-    if n is None:
-        return "—"
-    n = int(n)
-    if 0 < n < SUPPRESS_BELOW:
-        return SUPPRESSED
-    return f"{n:,}"
 
 
 def _e(value: Any) -> str:
@@ -189,7 +187,7 @@ def rule_changes(conn, run_month: str) -> tuple[str | None, list[dict[str, str]]
             diffs = []
             for col in sorted(set(old) | set(new)):
                 if old.get(col) != new.get(col):
-                    label = COLUMN_LABELS.get(col, col)
+                    label = SEED_COLUMN_LABELS.get((seed, col)) or COLUMN_LABELS.get(col, col)
                     diffs.append(f"{label}: {_fmt(old.get(col))} → {_fmt(new.get(col))}")
             if diffs:
                 change = "変更"
@@ -250,31 +248,20 @@ def gather(conn, run_month: str) -> dict[str, Any]:
         if _exists(conn, "ingest.rejections")
         else []
     )
-    # the judgement in aggregate
-    data["summary"] = (
+    # the judgement in aggregate: the age band × area joint of the month (history.flag_cells),
+    # from which every count of section 1 is summed and its disclosure control decided
+    data["cells"] = (
         _rows(
             conn,
-            "select type_code, type_label_ja, children_in_scope, children_in_age_range, flagged_count,"
-            " candidate_household_count, proposed_household_count from history.month_summary"
-            " where run_month = %s order by type_sort_order",
+            "select age_band, area, type_code, children_in_age_range, flagged_count"
+            " from history.flag_cells where run_month = %s",
             (run_month,),
         )
-        if _exists(conn, "history.month_summary")
+        if _exists(conn, "history.flag_cells")
         else []
     )
-    disparity = (
-        _rows(
-            conn,
-            "select dimension, dimension_value, type_code, children_in_age_range, flagged_count"
-            " from history.flag_disparity where run_month = %s and dimension in ('age_band', 'area')",
-            (run_month,),
-        )
-        if _exists(conn, "history.flag_disparity")
-        else []
-    )
-    data["disparity"] = disparity
     data["age_bands"] = (
-        _rows(conn, "select age_band, label_ja from rules.age_bands order by sort_order")
+        _rows(conn, "select age_band, label_ja, min_age, max_age from rules.age_bands order by sort_order")
         if _exists(conn, "rules.age_bands")
         else []
     )
@@ -289,33 +276,33 @@ def gather(conn, run_month: str) -> dict[str, Any]:
         if _exists(conn, "history.household_candidates")
         else {"candidates": None, "proposed": None}
     )
-    outcomes_this, outcomes_all = {}, {}
+    # outcomes per judged month (current decisions): this month's and the running total are one
+    # series for the disclosure control, which knows the other months' reports
+    outcomes_by_month: dict[str, dict[str, int]] = {}
     if _exists(conn, "casework.conference_outcomes"):
-        current = "select outcome, judged_run_month from casework.conference_outcomes where superseded_by is null"
         for r in _rows(
             conn,
-            f"select outcome, count(*) as n from ({current}) o where judged_run_month = %s group by outcome",
+            "select outcome, judged_run_month, count(*) as n from casework.conference_outcomes"
+            " where superseded_by is null and judged_run_month <= %s group by outcome, judged_run_month",
             (run_month,),
         ):
-            outcomes_this[r["outcome"]] = r["n"]
-        for r in _rows(
-            conn,
-            f"select outcome, count(*) as n from ({current}) o where judged_run_month <= %s group by outcome",
-            (run_month,),
-        ):
-            outcomes_all[r["outcome"]] = r["n"]
-    data["outcomes_this"], data["outcomes_all"] = outcomes_this, outcomes_all
+            outcomes_by_month.setdefault(r["outcome"], {})[r["judged_run_month"]] = int(r["n"])
+    data["outcomes_by_month"] = outcomes_by_month
     # corrections, hand entries, purges, disclosures (counts)
     counts: dict[str, Any] = {}
+    # valid corrections (not a withdrawal, not withdrawn) per month recorded: this month's and
+    # the running total are one series
+    corrections_by_month: dict[str, int] = {}
     if _exists(conn, "casework.corrections"):
-        counts["corrections"] = conn.execute(
-            "select count(*) from casework.corrections where run_month = %s and withdraws is null", (run_month,)
-        ).fetchone()[0]
-        counts["corrections_total"] = conn.execute(
-            "select count(*) from casework.corrections c where withdraws is null and run_month <= %s"
-            " and not exists (select 1 from casework.corrections w where w.withdraws = c.correction_id)",
+        for r in _rows(
+            conn,
+            "select run_month, count(*) as n from casework.corrections c where withdraws is null and run_month <= %s"
+            " and not exists (select 1 from casework.corrections w where w.withdraws = c.correction_id)"
+            " group by run_month",
             (run_month,),
-        ).fetchone()[0]
+        ):
+            corrections_by_month[r["run_month"]] = int(r["n"])
+    data["corrections_by_month"] = corrections_by_month
     if _exists(conn, "casework.hand_entries"):
         counts["hand_entries"] = conn.execute(
             "select count(*) from casework.hand_entries where to_char(entered_at at time zone 'Asia/Tokyo',"
@@ -342,6 +329,14 @@ def gather(conn, run_month: str) -> dict[str, Any]:
     # the rules in force
     data["items"] = _rows(conn, "select * from rules.item_catalogue order by sort_order")
     data["types"] = _rows(conn, "select * from rules.types order by sort_order")
+    judged = {c["type_code"] for c in data["cells"]}
+    data["households_per_month"] = None
+    if _exists(conn, "rules.candidate_settings"):
+        got = conn.execute(
+            "select value from rules.candidate_settings where setting = 'households_per_month'"
+        ).fetchone()
+        data["households_per_month"] = got[0] if got else None
+    data["types_enabled"] = [t for t in data["types"] if t["type_code"] in judged]
     data["type_items"] = _rows(conn, "select * from rules.type_items order by type_code, item_code")
     data["exclusions"] = (
         _rows(conn, "select * from rules.exclusion_rules order by sort_order")
@@ -386,9 +381,15 @@ def _table(headers: list[str], rows: list[list[Any]], numeric: set[int] | None =
 
 
 def render_html(
-    data: dict[str, Any], prev_month: str | None, changes: list[dict[str, str]], generated: datetime
+    data: dict[str, Any],
+    prev_month: str | None,
+    changes: list[dict[str, str]],
+    generated: datetime,
+    cells: ReportCells,
 ) -> str:
+    """The report as HTML; every count of people comes from ``cells`` (its disclosure control)."""
     m = data["run_month"]
+    small = cells.threshold - 1
     types = {t["type_code"]: t for t in data["types"]}
     type_order = [t["type_code"] for t in data["types"]]
     type_label = {t["type_code"]: t["label_ja"] for t in data["types"]}
@@ -402,7 +403,9 @@ def render_html(
         "（こども見守りデータ基盤）について、<b>どのデータを、何のために、どの法的根拠で使い、どのような結果になったか</b>を、"
         "個人情報保護審議会と町民の皆さまに毎月お示しするものです。"
         "<b>個人を特定できる情報（氏名・住所・生年月日・宛名番号）は一切含みません。</b>"
-        f"人数が1～4人の欄は「{SUPPRESSED}」と表示しています（少人数の欄から個人が推測されないため）。"
+        f"人数が1～{small}人の欄と、その欄が合計・ほかの表・ほかの月の報告から計算で分かってしまう欄は"
+        f"「{SUPPRESSED}」と表示しています（少人数の欄から個人が推測されないため。docs/disclosure.md）。"
+        "住所を公開しない支援措置の対象のこどもも、住所ではない地区に割り振って数えており、別の区分にはしていません。"
         "データによる判定は支援の必要性に気づくための<b>手がかり（支援優先度）</b>であり、レッテルではありません。"
         "支援するかどうかは、必ず会議で人が判断します。"
     )
@@ -430,75 +433,65 @@ def render_html(
 
     # 1. results
     p.append("<h2>1. 今月の判定の結果（集計）</h2>")
-    summary = data["summary"]
-    if summary:
-        scope = summary[0]["children_in_scope"]
-        p.append(f"<p>対象のこども（0～18歳）：<b>{cell(scope)}人</b></p>")
+    judged = [t for t in type_order if t in {x["type_code"] for x in data.get("types_enabled", [])}]
+    if data["cells"]:
+        p.append(f"<p>対象のこども（0～18歳）：<b>{cells.get(('scope',))}人</b></p>")
         p.append(
             _table(
                 ["困難の類型", "年齢の範囲にいるこども", "基準点数に達したこども（気づき）"],
-                [[r["type_label_ja"], cell(r["children_in_age_range"]), cell(r["flagged_count"])] for r in summary],
+                [
+                    [type_label[t], cells.get(("type", t, "in_range")), cells.get(("type", t, "flagged"))]
+                    for t in judged
+                ],
                 {1, 2},
             )
         )
-        any_row = [d for d in data["disparity"] if d["dimension"] == "age_band" and d["type_code"] == "_any"]
-        if any_row:
+        p.append(f"<p>いずれかの類型で基準点数に達したこども：<b>{cells.get(('any', 'flagged'))}人</b></p>")
+        band_label = {a["age_band"]: a["label_ja"] for a in data["age_bands"]}
+        for dim, title, values in (
+            ("age_band", "年齢区分別", [a["age_band"] for a in data["age_bands"]]),
+            ("area", "地区（町名）別", sorted({c["area"] for c in data["cells"]})),
+        ):
+            cols = [*judged, "_any"]
+            table_rows = []
+            for v in values:
+                row = [band_label.get(v, v), cells.get((dim, v, "children"))]
+                row += [cells.get((dim, v, t)) for t in cols]
+                table_rows.append(row)
+            p.append(f"<h3>{title}：基準点数に達したこどもの数</h3>")
             p.append(
-                f"<p>いずれかの類型で基準点数に達したこども：<b>{cell(sum(d['flagged_count'] for d in any_row))}人</b></p>"
+                _table(
+                    [title.replace("別", ""), "こどもの数", *[type_label.get(t, t) for t in cols]],
+                    table_rows,
+                    set(range(1, len(cols) + 2)),
+                )
             )
+        p.append(
+            f'<p class="note">「{SUPPRESSED}」：1～{small}人の欄と、その欄が合計・ほかの表・ほかの月の報告から計算で'
+            f"分からないように併せて表示しない欄（0人は0と表示します）。「{NOT_APPLICABLE}」：年齢の範囲外で"
+            "判定の対象にならない欄（人数ではありません）。地区は住所の町名です。支援措置の対象で住所を公開しない"
+            "こどもは、決まった規則（どの地区にも、その地区のこどもの数に比例して）で地区に割り振って数えています。</p>"
+        )
     else:
         p.append("<p>この月の判定は公開されていません。</p>")
 
-    for dim, title, order in (
-        ("age_band", "年齢区分別", [a["age_band"] for a in data["age_bands"]]),
-        ("area", "地区（町名）別", None),
-    ):
-        rows_d = [d for d in data["disparity"] if d["dimension"] == dim]
-        if not rows_d:
-            continue
-        values = order or sorted({d["dimension_value"] for d in rows_d})
-        labels = {a["age_band"]: a["label_ja"] for a in data["age_bands"]} if dim == "age_band" else {}
-        by = {(d["dimension_value"], d["type_code"]): d for d in rows_d}
-        cols = [*type_order, "_any"]
-        table_rows = []
-        for v in values:
-            row = [labels.get(v, v)]
-            for t in cols:
-                d = by.get((v, t))
-                row.append(cell(d["flagged_count"]) if d else "—")
-            in_scope = by.get((v, "_any"))
-            row.insert(1, cell(in_scope["children_in_age_range"]) if in_scope else "—")
-            table_rows.append(row)
-        p.append(f"<h3>{title}：基準点数に達したこどもの数</h3>")
-        p.append(
-            _table(
-                [title.replace("別", ""), "こどもの数", *[type_label.get(t, t) for t in cols]],
-                table_rows,
-                set(range(1, len(cols) + 2)),
-            )
-        )
-    p.append(
-        '<p class="note">「—」は年齢の範囲外などで判定の対象にならない欄です。合計と内訳の差から少人数の欄が分からないよう、'
-        "内訳の合計は表示していません。</p>"
-    )
-
     # 2. narrowing and conference
     p.append("<h2>2. 人による絞り込みとケース会議</h2>")
-    hh = data["households"]
     p.append(
         _table(
             ["項目", "件数"],
-            [
-                ["絞り込み後の候補世帯（支援中・最近判断したこどもを除いた後）", cell(hh.get("candidates"))],
-                ["会議に提案した世帯", cell(hh.get("proposed"))],
-            ],
+            [["絞り込み後の候補世帯（支援中・最近判断したこどもを除いた後）", cells.get(("households", "candidates"))]],
             {1},
         )
     )
     p.append(
+        f"<p>会議には、候補世帯のうち順位の高い{_e(data.get('households_per_month') or '')}世帯を提案します"
+        "（候補がそれより少ない月は候補のすべて）。</p>"
+    )
+    p.append(
         _table(
             ["会議の判定", f"{_month_ja(m)}分の判定", "これまでの累計"],
-            [[o, cell(data["outcomes_this"].get(o, 0)), cell(data["outcomes_all"].get(o, 0))] for o in OUTCOMES],
+            [[o, cells.get((f"outcome:{o}", "month", m)), cells.get((f"outcome:{o}", "total", m))] for o in OUTCOMES],
             {1, 2},
         )
     )
@@ -612,15 +605,14 @@ def render_html(
 
     # 7. corrections, retention, disclosure
     p.append("<h2>7. 訂正・保存期間による削除・開示請求</h2>")
-    c = data["counts"]
     p.append(
         _table(
             ["項目", "件数"],
             [
-                ["この月に記録されたデータ訂正（誤った人・誤った値）", cell(c.get("corrections", 0))],
-                ["有効なデータ訂正の累計", cell(c.get("corrections_total", 0))],
-                ["この月に手入力された項目", cell(c.get("hand_entries", 0))],
-                ["この月の開示請求による出力", cell(c.get("disclosures", 0))],
+                ["この月に記録されたデータ訂正（誤った人・誤った値）", cells.get(("corrections", "month", m))],
+                ["有効なデータ訂正の累計", cells.get(("corrections", "total", m))],
+                ["この月に手入力された項目", cells.get(("hand_entries", "single", m))],
+                ["この月の開示請求による出力", cells.get(("disclosures", "single", m))],
             ],
             {1},
         )
@@ -694,19 +686,26 @@ def build_report(settings: Settings, run_month: str, *, pdf: bool = True) -> tup
             snapshot_rules(conn, run_month)
         prev, changes = rule_changes(conn, run_month)
         data = gather(conn, run_month)
+        # which counts the public may read, given every other month's report (docs/disclosure.md)
+        with conn.transaction():
+            cells = protect_report(conn, data, run_month)
+            store_audit(conn, run_month, cells)
     generated = datetime.now(TOKYO)
-    html_text = render_html(data, prev, changes, generated)
+    html_text = render_html(data, prev, changes, generated, cells)
     html_path = out_dir / f"transparency-{run_month}.html"
     html_path.write_text(html_text, encoding="utf-8")
     pdf_path = out_dir / f"transparency-{run_month}.pdf" if pdf else None
     if pdf_path:
         write_pdf(html_path, pdf_path)
+    hidden = sum(1 for d in cells.decisions if not d.shown)
     log.info(
-        "transparency report %s: %s%s (%d rule change(s))",
+        "transparency report %s: %s%s (%d rule change(s); %d of %d counts hidden)",
         run_month,
         html_path,
         f", {pdf_path}" if pdf_path else "",
         len(changes),
+        hidden,
+        len(cells.decisions),
     )
     return html_path, pdf_path
 

@@ -173,8 +173,8 @@ EXPECTED = {
                    when 'single_adult_household' then '大人1人の世帯' when 'area' then '地区' else d.dimension end,
             case when d.dimension = 'sex' and d.dimension_value = '1' then '男'
                  when d.dimension = 'sex' and d.dimension_value = '2' then '女'
-                 when d.dimension = 'single_adult_household' and d.dimension_value = 'true' then 'はい'
-                 when d.dimension = 'single_adult_household' and d.dimension_value = 'false' then 'いいえ'
+                 when d.dimension = 'single_adult_household' and d.dimension_value = 'yes' then 'はい'
+                 when d.dimension = 'single_adult_household' and d.dimension_value = 'no' then 'いいえ'
                  else coalesce(d.dimension_value, 'データなし') end,
             coalesce(l.type_label_ja, case d.type_code when '_any' then 'いずれか' else d.type_code end),
             max(d.flag_rate)

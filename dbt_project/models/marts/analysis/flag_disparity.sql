@@ -1,6 +1,8 @@
 {#-
     Flag rates by age band, sex, single-adult household and area (町名), per type and overall
-    ('_any'): who the rules reach — and who they may miss or over-reach.
+    ('_any'): who the rules reach — and who they may miss or over-reach. The area is the one
+    the child is counted under (int_items__reporting_areas): children under 支援措置 are spread
+    over the areas, never a category of their own (docs/disclosure.md).
 -#}
 with
 
@@ -28,6 +30,12 @@ scores as (
 
 ),
 
+reporting_areas as (
+
+    select * from {{ ref('int_items__reporting_areas') }}
+
+),
+
 adults as (
 
     select
@@ -47,12 +55,14 @@ dimensions as (
     from children
     left join adults
         on children.household_id = adults.household_id
+    inner join reporting_areas
+        on children.person_id = reporting_areas.person_id
     cross join lateral (
         values
             ('age_band', children.age_band),
             ('sex', case children.sex when '1' then '男' when '2' then '女' else children.sex end),
             ('single_adult_household', case when coalesce(adults.adult_count, 0) = 1 then 'yes' else 'no' end),
-            ('area', coalesce(children.area, '不明'))
+            ('area', reporting_areas.reporting_area)
     ) as dimension (dimension, dimension_value)
 
 ),

@@ -1,6 +1,8 @@
 {#-
     For the outside analyst (分析主体): child_scores with an HMAC pseudonym instead of the
-    宛名番号 and 世帯番号, the age band instead of the age, no names, no addresses, no area.
+    宛名番号, the age band instead of the age, no names, no addresses, no area, no household:
+    which rows share a household (their composition) would identify large or unusual families,
+    so the quasi-identifiers stay age band and sex (docs/disclosure.md).
 -#}
 with
 
@@ -15,7 +17,6 @@ final as (
     select
         run_month,
         {{ pseudo_id('person_id') }} as pseudo_child_id,
-        {{ pseudo_id("'setai:' || household_id") }} as pseudo_household_id,
         age_band,
         sex,
         flagged_types,

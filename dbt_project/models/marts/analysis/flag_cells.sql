@@ -1,0 +1,62 @@
+{#-
+    Children in each age band × area (the area counted under: int_items__reporting_areas), per
+    type and overall ('_any': every child, flagged in any type): the joint table behind the
+    transparency report's two breakdowns. The report's disclosure control (mimamori.sdc) reads it
+    to know what an attacker could derive from the published age-band and area tables together;
+    it is itself never shown to the public (coordinator-level, like flag_disparity).
+-#}
+with
+
+children as (
+
+    select * from {{ ref('int_items__children') }}
+
+),
+
+reporting_areas as (
+
+    select * from {{ ref('int_items__reporting_areas') }}
+
+),
+
+type_scores as (
+
+    select * from {{ ref('child_type_scores') }}
+
+),
+
+scores as (
+
+    select * from {{ ref('child_scores') }}
+
+),
+
+flags as (
+
+    select person_id, type_code, is_in_age_range, is_flagged
+    from type_scores
+    union all
+    select person_id, '_any', true, is_flagged
+    from scores
+
+),
+
+final as (
+
+    select
+        {{ run_month() }} as run_month,
+        children.age_band,
+        reporting_areas.reporting_area as area,
+        flags.type_code,
+        count(*) filter (where flags.is_in_age_range)::integer as children_in_age_range,
+        count(*) filter (where flags.is_flagged)::integer as flagged_count
+    from children
+    inner join reporting_areas
+        on children.person_id = reporting_areas.person_id
+    inner join flags
+        on children.person_id = flags.person_id
+    group by children.age_band, reporting_areas.reporting_area, flags.type_code
+
+)
+
+select * from final

@@ -1,0 +1,275 @@
+"""Which counts of the monthly transparency report (the public's view) are shown: mimamori.sdc applied.
+
+The report publishes, per month, counts of children (section 1), of households and conference
+outcomes (section 2) and of corrections, hand entries and disclosure exports (section 7). For the
+disclosure control they form independent groups — independent because no equation links them:
+
+* **flags** (section 1): children in scope; per type, children in its age range and flagged;
+  flagged in any type; the same by age band and by area (the two breakdowns of the same
+  children), and the candidate households (at most the children flagged in any type). The
+  attacker's unknowns are the age band × area cells (``history.flag_cells``): per cell the
+  children C, the children flagged in any type A, per type the flagged F and, where the band is
+  only partly in the type's age range, the children in range I — with what the rules make true
+  of every cell (F ≤ I ≤ C, F ≤ A ≤ C, A ≤ ΣF). Any set of children gives such a cell and any
+  such cell is made of children, so the attacker's bounds are exact. Months are not linked:
+  children come, go, age and change, and no equation ties one month's cross-section to another's.
+* **series** (section 2 outcomes, section 7 corrections): this month's count and the running
+  total. The unknowns are the counts per month; total(M) = Σ month(m ≤ M), so every month's
+  report constrains every other's — the stored decisions of the other months' reports
+  (``history.sdc_report_cells``) are what the public has already read.
+* **single counts** (hand entries, disclosure exports this month): nothing else adds up to them.
+
+Threshold: seed ``rules.disclosure_rules`` (audience ``public``). ``history.sdc_report_cells``
+keeps every decision with its true value and the attacker's bounds (the audit); it has no
+grants: only the transformer reads it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from mimamori import sdc
+
+log = logging.getLogger("mimamori.report_protection")
+
+OUTCOMES = ("要支援", "調査継続", "経過観察", "支援不要")
+
+AUDIT_DDL = """
+create table if not exists history.sdc_report_cells (
+    run_month text not null,
+    cell_key text not null,
+    label text not null,
+    value integer not null,
+    is_shown boolean not null,
+    reason text not null,
+    protects text,
+    lower_bound double precision,
+    upper_bound double precision,
+    is_exact boolean not null default false,
+    decided_at timestamptz not null default clock_timestamp(),
+    primary key (run_month, cell_key)
+)
+"""
+
+
+@dataclass
+class ReportCells:
+    """Display strings of the report's counts, by key; and the decisions for the audit."""
+
+    threshold: int
+    display: dict[tuple, str] = field(default_factory=dict)
+    decisions: list[sdc.Decision] = field(default_factory=list)
+
+    def get(self, key: tuple, default: str = sdc.NOT_APPLICABLE) -> str:
+        return self.display.get(key, default)
+
+
+def _relation(band: tuple[int, int], type_range: tuple[int, int]) -> str:
+    lo, hi = band
+    tlo, thi = type_range
+    if hi < tlo or lo > thi:
+        return "out"
+    if lo >= tlo and hi <= thi:
+        return "in"
+    return "partial"
+
+
+def flag_model(
+    cells: list[dict[str, Any]],
+    types: list[dict[str, Any]],
+    bands: list[dict[str, Any]],
+    candidates: int | None,
+) -> tuple[sdc.Space, list[sdc.Quantity]]:
+    """The section-1 space and its counts. ``cells``: history.flag_cells rows of one month."""
+    type_codes = [t["type_code"] for t in types]
+    type_range = {t["type_code"]: (int(t["min_age"]), int(t["max_age"])) for t in types}
+    band_codes = [b["age_band"] for b in bands]
+    band_range = {b["age_band"]: (int(b["min_age"]), int(b["max_age"])) for b in bands}
+    areas = sorted({c["area"] for c in cells})
+    value: dict[tuple, int] = defaultdict(int)
+    for c in cells:
+        b, r, t = c["age_band"], c["area"], c["type_code"]
+        if t == "_any":
+            value[("C", b, r)] += int(c["children_in_age_range"])
+            value[("A", b, r)] += int(c["flagged_count"])
+        elif t in type_range:
+            value[("F", t, b, r)] += int(c["flagged_count"])
+            value[("I", t, b, r)] += int(c["children_in_age_range"])
+    index: dict[tuple, int] = {}
+
+    def var(*k) -> int:
+        return index.setdefault(k, len(index))
+
+    structure: list[sdc.Constraint] = []
+    rel = {(b, t): _relation(band_range[b], type_range[t]) for b in band_codes for t in type_codes}
+    for b in band_codes:
+        for r in areas:
+            c, a = var("C", b, r), var("A", b, r)
+            structure.append(sdc.Constraint(((a, 1.0), (c, -1.0)), upper=0))
+            flagged = []
+            for t in type_codes:
+                kind = rel[(b, t)]
+                if kind == "out":
+                    continue
+                f = var("F", t, b, r)
+                flagged.append(f)
+                if kind == "partial":
+                    i = var("I", t, b, r)
+                    structure.append(sdc.Constraint(((f, 1.0), (i, -1.0)), upper=0))
+                    structure.append(sdc.Constraint(((i, 1.0), (c, -1.0)), upper=0))
+                else:
+                    structure.append(sdc.Constraint(((f, 1.0), (c, -1.0)), upper=0))
+                structure.append(sdc.Constraint(((a, 1.0), (f, -1.0)), lower=0))
+            structure.append(sdc.Constraint(((a, 1.0), *[(f, -1.0) for f in flagged]), upper=0))
+    households = None
+    if candidates is not None:
+        households = var("H")
+        value[("H",)] = int(candidates)
+        any_vars = [i for k, i in index.items() if k[0] == "A"]
+        structure.append(sdc.Constraint(((households, 1.0), *[(a, -1.0) for a in any_vars]), upper=0))
+
+    def quantity(key: tuple, label: str, keep) -> sdc.Quantity:
+        atoms = frozenset(i for k, i in index.items() if keep(k))
+        return sdc.Quantity(key, atoms, sum(value.get(k, 0) for k, i in index.items() if i in atoms), label)
+
+    qs = [quantity(("scope",), "対象のこども", lambda k: k[0] == "C")]
+    for t in type_codes:
+        qs.append(
+            quantity(
+                ("type", t, "in_range"),
+                f"{t} 年齢の範囲",
+                lambda k, t=t: (k[0] == "C" and rel[(k[1], t)] == "in") or (k[0] == "I" and k[1] == t),
+            )
+        )
+        qs.append(quantity(("type", t, "flagged"), f"{t} 気づき", lambda k, t=t: k[0] == "F" and k[1] == t))
+    qs.append(quantity(("any", "flagged"), "いずれかの類型", lambda k: k[0] == "A"))
+    for b in band_codes:
+        qs.append(quantity(("age_band", b, "children"), f"{b} こども", lambda k, b=b: k[0] == "C" and k[1] == b))
+        for t in type_codes:
+            if rel[(b, t)] != "out":
+                qs.append(
+                    quantity(
+                        ("age_band", b, t), f"{b} {t}", lambda k, b=b, t=t: k[0] == "F" and k[1] == t and k[2] == b
+                    )
+                )
+        qs.append(quantity(("age_band", b, "_any"), f"{b} いずれか", lambda k, b=b: k[0] == "A" and k[1] == b))
+    for r in areas:
+        qs.append(quantity(("area", r, "children"), f"{r} こども", lambda k, r=r: k[0] == "C" and k[2] == r))
+        for t in type_codes:
+            qs.append(quantity(("area", r, t), f"{r} {t}", lambda k, r=r, t=t: k[0] == "F" and k[1] == t and k[3] == r))
+        qs.append(quantity(("area", r, "_any"), f"{r} いずれか", lambda k, r=r: k[0] == "A" and k[2] == r))
+    if households is not None:
+        qs.append(sdc.Quantity(("households", "candidates"), frozenset({households}), int(candidates), "候補世帯"))
+    return sdc.Space(len(index), structure), qs
+
+
+def series_model(
+    name: str, per_month: dict[str, int], run_month: str, released: dict[tuple, tuple[int, bool]]
+) -> tuple[sdc.Space, list[sdc.Quantity], list[sdc.Released]]:
+    """A monthly count and its running total. ``per_month``: month → count now; ``released``:
+    (name, kind, month) → (value, shown) of the other months' reports."""
+    months = sorted({*per_month, run_month, *(k[2] for k in released)})
+    index = {m: i for i, m in enumerate(months)}
+    space = sdc.Space(len(months))
+
+    def month_q(m: str, value: int) -> sdc.Quantity:
+        return sdc.Quantity((name, "month", m), frozenset({index[m]}), value, f"{name} {m}")
+
+    def total_q(m: str, value: int) -> sdc.Quantity:
+        return sdc.Quantity(
+            (name, "total", m), frozenset(i for mm, i in index.items() if mm <= m), value, f"{name} 累計 {m}"
+        )
+
+    quantities = [
+        month_q(run_month, per_month.get(run_month, 0)),
+        total_q(run_month, sum(v for m, v in per_month.items() if m <= run_month)),
+    ]
+    earlier = []
+    for (n, kind, m), (v, shown) in sorted(released.items()):
+        if n != name or m == run_month:
+            continue
+        q = month_q(m, v) if kind == "month" else total_q(m, v)
+        earlier.append(sdc.Released(q, shown))
+    return space, quantities, earlier
+
+
+def _key_text(key: tuple) -> str:
+    return json.dumps(list(key), ensure_ascii=False)
+
+
+def released_cells(conn, run_month: str) -> dict[tuple, tuple[int, bool]]:
+    """What the other months' reports showed (value, shown) for the series counts."""
+    conn.execute(AUDIT_DDL)
+    rows = conn.execute(
+        "select cell_key, value, is_shown from history.sdc_report_cells where run_month <> %s", (run_month,)
+    ).fetchall()
+    out = {}
+    for key_text, value, shown in rows:
+        key = tuple(json.loads(key_text))
+        if len(key) == 3 and key[1] in ("month", "total"):
+            out[key] = (int(value), bool(shown))
+    return out
+
+
+def protect_report(conn, data: dict[str, Any], run_month: str) -> ReportCells:
+    """Decide every count of the report for ``run_month`` (``data``: report.gather's output)."""
+    threshold = sdc.threshold_for(conn, "public")
+    result = ReportCells(threshold)
+    decisions: list[sdc.Decision] = []
+    if data.get("cells"):
+        space, qs = flag_model(
+            data["cells"], data["types_enabled"], data["age_bands"], data["households"].get("candidates")
+        )
+        decisions += list(sdc.protect(space, qs, threshold).decisions.values())
+    released = released_cells(conn, run_month)
+    series = {f"outcome:{o}": data.get("outcomes_by_month", {}).get(o, {}) for o in OUTCOMES}
+    series["corrections"] = data.get("corrections_by_month", {})
+    for name, per_month in series.items():
+        space, qs, earlier = series_model(name, per_month, run_month, released)
+        try:
+            protection = sdc.protect(space, qs, threshold, released=earlier)
+        except sdc.SDCError:
+            # the earlier reports no longer add up with today's data (a decision was revised):
+            # show nothing new of this series but zeros
+            log.warning("series %s was revised since an earlier report: this month's counts hidden", name)
+            protection = sdc.Protection(threshold)
+            for q in qs:
+                protection.decisions[q.key] = sdc.Decision(
+                    q.key, q.label, q.value, q.value == 0, "zero" if q.value == 0 else "revised"
+                )
+        decisions += list(protection.decisions.values())
+    for name in ("hand_entries", "disclosures"):
+        v = int(data.get("counts", {}).get(name) or 0)
+        q = sdc.Quantity((name, "single", run_month), frozenset({0}), v, name)
+        decisions += list(sdc.protect(sdc.Space(1), [q], threshold).decisions.values())
+    for d in decisions:
+        result.display[d.key] = d.display
+    result.decisions = decisions
+    return result
+
+
+def store_audit(conn, run_month: str, cells: ReportCells) -> None:
+    """Replace the month's decisions in history.sdc_report_cells (no grants: the producer's audit)."""
+    conn.execute(AUDIT_DDL)
+    conn.execute("delete from history.sdc_report_cells where run_month = %s", (run_month,))
+    for d in cells.decisions:
+        conn.execute(
+            "insert into history.sdc_report_cells (run_month, cell_key, label, value, is_shown, reason, protects,"
+            " lower_bound, upper_bound, is_exact) values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            (
+                run_month,
+                _key_text(d.key),
+                d.label,
+                d.value,
+                d.shown,
+                d.reason,
+                _key_text(d.protects) if d.protects else None,
+                d.lower,
+                d.upper,
+                d.exact,
+            ),
+        )
