@@ -1,27 +1,8 @@
-"""Browser-level fixtures: a running Superset (once per session) and fresh chromium pages."""
+"""Browser-level fixtures: fresh chromium pages (the session's Superset is in tests/conftest.py)."""
 
 from __future__ import annotations
 
 import pytest
-
-
-@pytest.fixture(scope="session")
-def superset(warehouse):
-    """Base URL of the suite's Superset: set up (idempotent), started and healthy.
-
-    Stopped at the end of the session, but only if this session started it.
-    """
-    from mimamori.stack import superset as ss
-
-    ss.init(warehouse)
-    started_here = ss.running(warehouse) is None
-    ss.start(warehouse)
-    try:
-        ss.wait_healthy(warehouse, timeout=120)
-        yield ss.url(warehouse)
-    finally:
-        if started_here:
-            ss.stop(warehouse)
 
 
 @pytest.fixture()
