@@ -63,7 +63,11 @@ class Settings:
     smtp_port: int
     mail_from: str
     it_email: str
-    admin_password: str
+    #: one login password per web service (user "admin"); MIMAMORI_ADMIN_PASSWORD is the fallback
+    #: an older .env had for all three
+    airflow_admin_password: str = field(repr=False)
+    superset_admin_password: str = field(repr=False)
+    casescreen_admin_password: str = field(repr=False)
     superset_secret_key: str
     airflow_secret_key: str
     pseudo_key: str
@@ -100,6 +104,10 @@ def _env(values: dict[str, str], key: str, default: str) -> str:
     return os.environ.get(key, values.get(key, default))
 
 
+def _admin_password(values: dict[str, str], service: str) -> str:
+    return _env(values, f"MIMAMORI_{service}_ADMIN_PASSWORD", "") or _env(values, "MIMAMORI_ADMIN_PASSWORD", "")
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     root = Path(os.environ.get("MIMAMORI_ROOT", REPO_ROOT)).resolve()
@@ -128,7 +136,9 @@ def get_settings() -> Settings:
         smtp_port=int(_env(values, "MIMAMORI_SMTP_PORT", "18025")),
         mail_from=_env(values, "MIMAMORI_MAIL_FROM", "mimamori@kaisei-town.example"),
         it_email=_env(values, "MIMAMORI_IT_EMAIL", "joho-system@kaisei-town.example"),
-        admin_password=_env(values, "MIMAMORI_ADMIN_PASSWORD", ""),
+        airflow_admin_password=_admin_password(values, "AIRFLOW"),
+        superset_admin_password=_admin_password(values, "SUPERSET"),
+        casescreen_admin_password=_admin_password(values, "CASESCREEN"),
         superset_secret_key=_env(values, "SUPERSET_SECRET_KEY", ""),
         airflow_secret_key=_env(values, "AIRFLOW__API__SECRET_KEY", ""),
         pseudo_key=_env(values, "MIMAMORI_PSEUDO_KEY", ""),

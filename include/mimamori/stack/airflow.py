@@ -127,7 +127,7 @@ def migrate(settings: Settings, log=print) -> bool:
     """`airflow db migrate` when the Airflow version or DB changed; returns True if it ran."""
     airflow_home = home(settings)
     airflow_home.mkdir(parents=True, exist_ok=True)
-    (airflow_home / "passwords.json").write_text(json.dumps({"admin": settings.admin_password}))
+    (airflow_home / "passwords.json").write_text(json.dumps({"admin": settings.airflow_admin_password}))
     (airflow_home / "passwords.json").chmod(0o600)
     marker = airflow_home / ".migrated"
     stamp = hashlib.sha256(
