@@ -27,6 +27,10 @@ from mimamori.stack import procs
 
 NAME = "superset"
 ADMIN_USER = "admin"
+#: gunicorn workers; each keeps its own login rate-limit count (superset_config.py)
+WORKERS = 2
+#: login attempts per client address, form and JSON API each (AUTH_RATE_LIMIT in superset_config.py)
+LOGIN_RATE_LIMIT = "10 per minute"
 
 
 def venv_dir(settings: Settings) -> Path:
@@ -83,6 +87,7 @@ def env(settings: Settings) -> dict[str, str]:
             "MIMAMORI_SUPERSET_DB": settings.superset_db,
             "MIMAMORI_SUPERSET_PASSWORD": settings.role_passwords["superset"],
             "MIMAMORI_SUPERSET_PORT": str(settings.superset_port),
+            "MIMAMORI_SUPERSET_LOGIN_RATE_LIMIT": LOGIN_RATE_LIMIT,
             "DO_NOT_TRACK": "1",
             "SCARF_ANALYTICS": "false",
             "LANG": os.environ.get("LANG", "C.UTF-8"),
@@ -241,7 +246,7 @@ def start(settings: Settings) -> int:
     argv = [
         str(_bin(settings, "gunicorn")),
         "-w",
-        "2",
+        str(WORKERS),
         "-k",
         "gthread",
         "--threads",
