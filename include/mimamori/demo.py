@@ -103,8 +103,8 @@ def summary(settings, month: str) -> None:
     print("              users per role: coordinator, caseworker, nurse, school_board, analyst")
     print("              (MIMAMORI_SUPERSET_<USER>_PASSWORD in .env, e.g. MIMAMORI_SUPERSET_NURSE_PASSWORD)")
     print(f"case screen:  {casescreen.url(settings)}   (admin / MIMAMORI_CASESCREEN_ADMIN_PASSWORD in .env)")
-    print("each password: grep MIMAMORI_AIRFLOW_ADMIN_PASSWORD .env   (one per service, none shared)")
     print(f"docs:         {settings.docs_url}/   (GX data docs, dbt docs)")
+    print("passwords:    one per service and user, none shared: grep MIMAMORI_AIRFLOW_ADMIN_PASSWORD .env")
     print("stop everything with: make down")
 
 
