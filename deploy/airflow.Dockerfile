@@ -9,6 +9,7 @@ RUN uv pip sync --system /opt/mimamori/requirements/airflow.lock \
  && VIRTUAL_ENV=/opt/mimamori/.local/venv/dbt uv pip sync /opt/mimamori/requirements/dbt.lock
 COPY include/ /opt/mimamori/include/
 COPY dags/ /opt/mimamori/dags/
+COPY plugins/ /opt/mimamori/plugins/
 COPY dbt_project/ /opt/mimamori/dbt_project/
 COPY expectations/ /opt/mimamori/expectations/
 WORKDIR /opt/mimamori

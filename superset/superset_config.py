@@ -3,7 +3,7 @@
 Loaded by Superset through ``SUPERSET_CONFIG_PATH``. Every value comes from the environment,
 with the same variable names as ``.env`` and docker-compose: the local launcher
 (``include/mimamori/stack/superset.py``) passes them resolved from ``mimamori.settings``.
-Only the standard library is used here, so the same file works in a container.
+Only the standard library and Superset itself are imported, so the same file works in a container.
 
 - SUPERSET_SECRET_KEY                       signs sessions (required)
 - SUPERSET_SQLALCHEMY_DATABASE_URI          metadata DB; if unset it is built from
@@ -14,6 +14,8 @@ Only the standard library is used here, so the same file works in a container.
 - MIMAMORI_SUPERSET_AUDIENCE_LOGINS         JSON {Superset role: PostgreSQL login} from the audience
   declaration (dbt_project/seeds/access), and MIMAMORI_<LOGIN>_PASSWORD for each login
 - MIMAMORI_SUPERSET_NO_ACCESS_LOGIN         the login that reads nothing (default ``dashboard``)
+- MIMAMORI_SUPERSET_LOGIN_RATE_LIMIT        login attempts per client address (default 10 per minute)
+- MIMAMORI_SUPERSET_RATELIMIT_STORAGE_URI   where the counts live (default memory://, per worker)
 """
 
 from __future__ import annotations
@@ -76,7 +78,13 @@ SUPERSET_WEBSERVER_TIMEOUT = 120
 # nothing off-host: the pixel, web fonts, map tiles and docs images are all blocked.
 TALISMAN_ENABLED = True
 TALISMAN_CONFIG = {
+    # X-Frame-Options stays SAMEORIGIN (Talisman's default) and the CSP says the same in
+    # frame-ancestors: Superset frames its own pages (e.g. the embedded chart preview).
+    "frame_options": "SAMEORIGIN",
+    "referrer_policy": "same-origin",
     "content_security_policy": {
+        "frame-ancestors": ["'self'"],
+        "form-action": ["'self'"],
         "base-uri": ["'self'"],
         "default-src": ["'self'"],
         "img-src": ["'self'", "blob:", "data:"],
@@ -89,10 +97,60 @@ TALISMAN_CONFIG = {
     },
     "content_security_policy_nonce_in": ["script-src"],
     "force_https": False,
+    # plain http on 127.0.0.1: HSTS belongs to the TLS proxy in front, if any
+    "strict_transport_security": False,
     "session_cookie_secure": False,
 }
 TALISMAN_DEV_CONFIG = TALISMAN_CONFIG
 THEME_FONT_URL_ALLOWED_DOMAINS: list[str] = []
+# Superset 6.1 answers cross-origin requests from two map-tile sites by default (CORS_OPTIONS);
+# no other origin has any business reading this server's responses.
+ENABLE_CORS = False
+
+# --- login rate limit ------------------------------------------------------------------------------
+# Failed or not, every login POST counts against the client address (the TCP peer: gunicorn
+# listens on 127.0.0.1 and ENABLE_PROXY_FIX is off, so X-Forwarded-For is not believed).
+# AUTH_RATE_LIMITED alone limits neither login of Superset 6.1: it puts the limit on
+# SupersetAuthView, which only serves the page (GET /login/), while the form posts to FAB's
+# AuthDBView, and FAB never limits the JSON API login (/api/v1/security/login, /refresh beside
+# it). The security manager below limits both. Storage is memory:// — one count per gunicorn
+# worker (2 here), so an address gets at most 2 × AUTH_RATE_LIMIT per window; set
+# MIMAMORI_SUPERSET_RATELIMIT_STORAGE_URI=redis://… for one count shared by all workers.
+# No application-wide limit (Superset's default "50 per second" would throttle a dashboard's
+# own burst of chart and asset requests).
+RATELIMIT_ENABLED = True
+AUTH_RATE_LIMITED = True
+AUTH_RATE_LIMIT = os.environ.get("MIMAMORI_SUPERSET_LOGIN_RATE_LIMIT", "10 per minute")
+RATELIMIT_APPLICATION = None
+RATELIMIT_STRATEGY = "moving-window"  # "N per minute" means any 60 s, not a clock-aligned minute
+RATELIMIT_STORAGE_URI = os.environ.get("MIMAMORI_SUPERSET_RATELIMIT_STORAGE_URI", "memory://")
+RATELIMIT_HEADERS_ENABLED = True
+
+
+def _security_manager():
+    from superset.security import SupersetSecurityManager
+
+    class MimamoriSecurityManager(SupersetSecurityManager):
+        """Superset's security manager with the login limit where the logins actually are."""
+
+        def register_views(self):
+            # imported here: superset.views needs the initialised app
+            from flask_appbuilder.security.api import SecurityApi
+            from flask_appbuilder.security.views import AuthView
+            from superset.views.auth import SupersetAuthView
+
+            super().register_views()
+            if not self.is_auth_limited:
+                return
+            for view in self.appbuilder.baseviews:
+                form = isinstance(view, AuthView) and not isinstance(view, SupersetAuthView)  # that one is limited
+                if (form or isinstance(view, SecurityApi)) and view.blueprint is not None:
+                    self.limiter.limit(self.auth_rate_limit, methods=["POST"])(view.blueprint)
+
+    return MimamoriSecurityManager
+
+
+CUSTOM_SECURITY_MANAGER = _security_manager()
 
 # --- the database boundary: every query runs as the logged-in user's audience ---------------------
 # Superset's own row-level security filters only the SQL Superset writes; a custom SQL metric,
@@ -137,9 +195,6 @@ def DB_CONNECTION_MUTATOR(url, params, username, security_manager, source):  # n
 DATA_CACHE_CONFIG = {"CACHE_TYPE": "NullCache"}
 
 # --- local conveniences ---------------------------------------------------------------------------
-RATELIMIT_ENABLED = False
-AUTH_RATE_LIMITED = False
-RATELIMIT_STORAGE_URI = "memory://"
 FEATURE_FLAGS: dict[str, bool] = {
     # Superset's own guard against subqueries in custom SQL stays on. The test suite turns it off
     # (MIMAMORI_SUPERSET_ALLOW_ADHOC_SUBQUERY=1) to prove that the database alone holds the wall.

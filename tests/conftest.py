@@ -88,6 +88,36 @@ def mailcatcher(settings):
 
 
 @pytest.fixture(scope="session")
+def airflow_ready(warehouse, mailcatcher):
+    """Airflow's metadata DB migrated; the environment for `airflow` commands in os.environ."""
+    from mimamori.stack import airflow
+
+    airflow.migrate(warehouse)
+    os.environ.update(airflow.env(warehouse))
+    return warehouse
+
+
+@pytest.fixture(scope="session")
+def airflow_api(airflow_ready):
+    """Base URL of Airflow's API server (FAB auth manager, the project's plugin), started once.
+
+    Only the API server: no test here needs the scheduler. Stopped at the end of the session,
+    but only if this session started it.
+    """
+    from mimamori.stack import airflow, procs
+
+    started_here = procs.read_pid(airflow_ready, "airflow-api-server") is None
+    exe = airflow.venv(airflow_ready) / "bin" / "airflow"
+    procs.start(airflow_ready, "airflow-api-server", [str(exe), "api-server"], env=airflow.env(airflow_ready))
+    try:
+        airflow.wait_healthy(airflow_ready, timeout=180)
+        yield airflow.url(airflow_ready)
+    finally:
+        if started_here:
+            procs.stop(airflow_ready, "airflow-api-server")
+
+
+@pytest.fixture(scope="session")
 def superset(warehouse):
     """Base URL of the suite's Superset: set up (idempotent), started and healthy.
 
@@ -107,13 +137,74 @@ def superset(warehouse):
 
 
 @pytest.fixture(scope="session")
-def airflow_ready(warehouse, mailcatcher):
-    """Airflow's metadata DB migrated; the environment for `airflow` commands in os.environ."""
-    from mimamori.stack import airflow
+def docs_site(settings):
+    """Base URL of the docs site (the project's static server with security headers)."""
+    from mimamori.stack import docs, procs
 
-    airflow.migrate(warehouse)
-    os.environ.update(airflow.env(warehouse))
-    return warehouse
+    started_here = procs.read_pid(settings, "docs") is None
+    docs.start(settings)
+    yield settings.docs_url
+    if started_here:
+        docs.stop(settings)
+
+
+# --- the case screen (tests/casescreen, tests/security) ------------------------------------------
+# Its fixture data and helpers are in tests/casescreen/cs_fixtures.py.
+
+
+@pytest.fixture(scope="session")
+def cs_config(warehouse):
+    """The screen's configuration on the fixture schemas, its tables created, four staff accounts."""
+    import uuid
+
+    sys.path.insert(0, str(REPO / "tests" / "casescreen"))
+    from cs_fixtures import CW, HIST, PASSWORD, PASSWORDS, PUB, _create_fixture_schemas, apply_access
+    from mimamori.casescreen import auth, repo
+    from mimamori.casescreen.config import load_config
+    from mimamori.casescreen.schema import init_db
+    from mimamori.stack import pg
+
+    with pg.connect(warehouse, autocommit=True) as conn:
+        _create_fixture_schemas(conn)
+    config = load_config(
+        warehouse, published_schema=PUB, history_schema=HIST, casework_schema=CW, secret_key=uuid.uuid4().hex
+    )
+    init_db(config)
+    with pg.connect(warehouse, autocommit=True) as conn:
+        apply_access(conn)  # the audience declaration on the fixture schemas, as publication applies it
+    repo._columns_cache.clear()
+    with pg.connect(warehouse, role="casework") as conn:
+        for username, (role, display) in PASSWORDS.items():
+            auth.add_user(conn, CW, username, role, PASSWORD, display)
+    yield config
+    with pg.connect(warehouse, autocommit=True) as conn:
+        for schema in (PUB, HIST, CW):
+            conn.execute(f"drop schema if exists {schema} cascade")
+    repo._columns_cache.clear()
+
+
+@pytest.fixture(scope="session")
+def casescreen_env(cs_config):
+    from mimamori.casescreen.config import env_for_process
+
+    return {**env_for_process(cs_config), "MIMAMORI_CASESCREEN_SECRET": cs_config.secret_key}
+
+
+@pytest.fixture(scope="session")
+def casescreen_url(cs_config, casescreen_env):
+    """The case screen served by uvicorn on the suite's port (started here, stopped at the end)."""
+    from mimamori.stack import casescreen as stack
+
+    settings = cs_config.settings
+    started_here = stack.running(settings) is None
+    if not started_here:  # someone else's instance may read other schemas: restart ours
+        stack.stop(settings)
+    stack.start(settings, casescreen_env)
+    try:
+        stack.wait_healthy(settings, timeout=60)
+        yield stack.url(settings)
+    finally:
+        stack.stop(settings)
 
 
 # Suites that build the warehouse for a town of their own run before the session's shared judged

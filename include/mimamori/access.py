@@ -71,9 +71,12 @@ PREAUTH_LOGIN = "casework"
 PREAUTH_GRANTS = (
     ("staff_users", "select, insert, update"),
     ("staff_sessions", "select, insert, update, delete"),
-    # append only; `returning audit_id` needs the id column (ids only, no other column is readable)
-    ("audit_log", "insert, select (audit_id)"),
+    # append; read back only the sign-in rows (row-level security, AUTH_ACTIONS): the login and
+    # account limits count failures per address and per name (casescreen/auth.py)
+    ("audit_log", "insert, select (audit_id, logged_at, username, action, client, object_type, object_id, detail)"),
 )
+#: audit rows the pre-login role may read back (never a view of a child)
+AUTH_ACTIONS = ("login", "login_failed", "logout", "unlock")
 #: Superset's stored connection login: reads nothing; every query switches to the user's audience
 SUPERSET_NO_ACCESS_LOGIN = "dashboard"
 #: the case screen's address view (addresses under 支援措置, of the household and at the same
@@ -721,6 +724,8 @@ def apply_casework(conn, decl: Declaration | None = None, schemas: Schemas = DEF
         grant(table, privileges, PREAUTH_LOGIN)
     if "hand_entries" in tables:
         conn.execute(sql.SQL("alter table {} enable row level security").format(sql.Identifier(schema, "hand_entries")))
+    if "audit_log" in tables:
+        _audit_log_policies(conn, decl, schemas)
     for audience in decl.audiences.values():
         login = audience.casescreen_login
         if not login:
@@ -734,6 +739,32 @@ def apply_casework(conn, decl: Declaration | None = None, schemas: Schemas = DEF
         if "hand_entry" in actions and "hand_entries" in tables:
             _hand_entry_policy(conn, decl, audience, schemas)
     return len(tables)
+
+
+def _audit_log_policies(conn, decl: Declaration, schemas: Schemas) -> None:
+    """Everyone appends; the pre-login role reads back sign-in rows only; a case login reads the
+    ids it inserted (``returning audit_id``; its column privilege is the id only) unless its
+    audience has the ``audit`` action, which grants the whole table."""
+    table = sql.Identifier(schemas.casework, "audit_log")
+    logins = [a.casescreen_login for a in decl.audiences.values() if a.casescreen_login]
+    everyone = sql.SQL(", ").join(map(sql.Identifier, [PREAUTH_LOGIN, *logins]))
+    conn.execute(sql.SQL("alter table {} enable row level security").format(table))
+    conn.execute(
+        sql.SQL("create policy {} on {} for insert to {} with check (true)").format(
+            sql.Identifier(f"{POLICY_PREFIX}append"), table, everyone
+        )
+    )
+    conn.execute(
+        sql.SQL("create policy {} on {} for select to {} using (action = any({}))").format(
+            sql.Identifier(f"{POLICY_PREFIX}sign_in_rows"), table, sql.Identifier(PREAUTH_LOGIN), sql.Literal(list(AUTH_ACTIONS))
+        )
+    )
+    if logins:
+        conn.execute(
+            sql.SQL("create policy {} on {} for select to {} using (true)").format(
+                sql.Identifier(f"{POLICY_PREFIX}case_logins"), table, sql.SQL(", ").join(map(sql.Identifier, logins))
+            )
+        )
 
 
 def _hand_entry_policy(conn, decl: Declaration, audience: Audience, schemas: Schemas) -> None:

@@ -72,18 +72,36 @@ def _allowed(decl: access.Declaration, audience: access.Audience | None, login: 
     return allowed
 
 
-def _casework_allowed(decl: access.Declaration, audience: access.Audience | None, login: str) -> set[str]:
-    """casework tables ``login`` may select whole (the audit id column for ``returning`` aside)."""
-    if login == access.PREAUTH_LOGIN:
-        return {t for t, privileges in access.PREAUTH_GRANTS if privileges.startswith("select")}
-    if audience is None or login != audience.casescreen_login:
+def _select_columns(privileges: str) -> set[str] | None:
+    """The columns a privilege list lets one select: None = every column, set() = none."""
+    found = re.search(r"\bselect\b(?:\s*\(([^)]*)\))?", privileges)
+    if not found:
         return set()
-    tables = set()
-    for action in decl.audience_actions(audience.code):
-        for table, privileges in access.ACTION_GRANTS.get(action, ()):
-            if privileges.startswith("select"):
-                tables.add(table)
-    return tables
+    return None if found.group(1) is None else {c.strip() for c in found.group(1).split(",")}
+
+
+def _casework_allowed(
+    decl: access.Declaration, audience: access.Audience | None, login: str
+) -> dict[str, set[str] | None]:
+    """casework table → the columns ``login`` may select (None: all), from the grants it is given."""
+    if login == access.PREAUTH_LOGIN:
+        pairs = list(access.PREAUTH_GRANTS)
+    elif audience is not None and login == audience.casescreen_login:
+        pairs = [("audit_log", "insert, select (audit_id)")]
+        for action in decl.audience_actions(audience.code):
+            pairs += list(access.ACTION_GRANTS.get(action, ()))
+    else:
+        return {}
+    allowed: dict[str, set[str] | None] = {}
+    for table, privileges in pairs:
+        columns = _select_columns(privileges)
+        if columns == set():
+            continue
+        if columns is None or allowed.get(table, set()) is None:
+            allowed[table] = None
+        else:
+            allowed[table] = allowed.get(table, set()) | columns
+    return allowed
 
 
 def check_login(
@@ -99,7 +117,7 @@ def check_login(
     casework = _casework_allowed(decl, audience, login)
     for (schema, table), columns in sorted(report.readable.items()):
         if schema == schemas.casework:
-            if table in casework or columns <= {"audit_id"}:
+            if table in casework and (casework[table] is None or columns <= casework[table]):
                 continue
             report.violations.append(f"{login} reads {schema}.{table} ({len(columns)} columns): not declared")
             continue

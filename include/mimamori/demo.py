@@ -98,10 +98,13 @@ def summary(settings, month: str) -> None:
     mails = read_messages(settings.mail_dir)
     print(f"mail caught: {len(mails)} message(s) in {settings.mail_dir}")
     print()
-    print(f"Airflow:      {airflow.url(settings)}   (admin / MIMAMORI_ADMIN_PASSWORD in .env)")
-    print(f"Superset:     {superset.url(settings)}   (admin, same password)")
-    print(f"case screen:  {casescreen.url(settings)}   (admin, same password)")
+    print(f"Airflow:      {airflow.url(settings)}   (admin / MIMAMORI_AIRFLOW_ADMIN_PASSWORD in .env)")
+    print(f"Superset:     {superset.url(settings)}   (admin / MIMAMORI_SUPERSET_ADMIN_PASSWORD in .env)")
+    print("              users per role: coordinator, caseworker, nurse, school_board, analyst")
+    print("              (MIMAMORI_SUPERSET_<USER>_PASSWORD in .env, e.g. MIMAMORI_SUPERSET_NURSE_PASSWORD)")
+    print(f"case screen:  {casescreen.url(settings)}   (admin / MIMAMORI_CASESCREEN_ADMIN_PASSWORD in .env)")
     print(f"docs:         {settings.docs_url}/   (GX data docs, dbt docs)")
+    print("passwords:    one per service and user, none shared: grep MIMAMORI_AIRFLOW_ADMIN_PASSWORD .env")
     print("stop everything with: make down")
 
 

@@ -66,11 +66,15 @@ class Settings:
     smtp_port: int
     mail_from: str
     it_email: str
-    admin_password: str = field(repr=False)
+    #: one login password per web service (user "admin"); MIMAMORI_ADMIN_PASSWORD is the fallback
+    #: an older .env had for all three. Secrets never appear in a repr (a failing test prints its
+    #: fixtures' values).
+    airflow_admin_password: str = field(repr=False)
+    superset_admin_password: str = field(repr=False)
+    casescreen_admin_password: str = field(repr=False)
     superset_secret_key: str = field(repr=False)
     airflow_secret_key: str = field(repr=False)
     pseudo_key: str = field(repr=False)
-    #: secrets never appear in a repr (test failures print their fixtures' values)
     role_passwords: dict[str, str] = field(default_factory=dict, repr=False)
 
     @property
@@ -102,6 +106,10 @@ class Settings:
 
 def _env(values: dict[str, str], key: str, default: str) -> str:
     return os.environ.get(key, values.get(key, default))
+
+
+def _admin_password(values: dict[str, str], service: str) -> str:
+    return _env(values, f"MIMAMORI_{service}_ADMIN_PASSWORD", "") or _env(values, "MIMAMORI_ADMIN_PASSWORD", "")
 
 
 @lru_cache(maxsize=1)
@@ -137,7 +145,9 @@ def get_settings() -> Settings:
         smtp_port=int(_env(values, "MIMAMORI_SMTP_PORT", "18025")),
         mail_from=_env(values, "MIMAMORI_MAIL_FROM", "mimamori@kaisei-town.example"),
         it_email=_env(values, "MIMAMORI_IT_EMAIL", "joho-system@kaisei-town.example"),
-        admin_password=_env(values, "MIMAMORI_ADMIN_PASSWORD", ""),
+        airflow_admin_password=_admin_password(values, "AIRFLOW"),
+        superset_admin_password=_admin_password(values, "SUPERSET"),
+        casescreen_admin_password=_admin_password(values, "CASESCREEN"),
         superset_secret_key=_env(values, "SUPERSET_SECRET_KEY", ""),
         airflow_secret_key=_env(values, "AIRFLOW__API__SECRET_KEY", ""),
         pseudo_key=_env(values, "MIMAMORI_PSEUDO_KEY", ""),

@@ -30,8 +30,8 @@ Every user also has Superset's built-in ``Gamma`` (the app without any data); no
 No dataset has an address column, so no chart or export can show one (支援措置 included).
 
 Users (one per role): ``coordinator``, ``caseworker``, ``nurse``, ``school_board``, ``analyst``.
-Password: ``MIMAMORI_SUPERSET_<USER>_PASSWORD`` (environment or ``.env``) if set, else derived
-from the admin password (HMAC-SHA256, see :func:`user_password`), so ``.env`` needs no new entry.
+Password: ``MIMAMORI_SUPERSET_<USER>_PASSWORD`` (environment or ``.env``), one generated secret
+per user (``make env`` adds any an older ``.env`` lacks; see :func:`user_password`).
 
 CLI: ``python -m mimamori.superset_assets import|roles|all|check`` (Superset must be running).
 """
@@ -39,9 +39,6 @@ CLI: ``python -m mimamori.superset_assets import|roles|all|check`` (Superset mus
 from __future__ import annotations
 
 import argparse
-import base64
-import hashlib
-import hmac
 import io
 import json
 import os
@@ -120,15 +117,16 @@ def bundle_dir(settings: Settings) -> Path:
 
 
 def user_password(settings: Settings, user: str) -> str:
-    """``MIMAMORI_SUPERSET_<USER>_PASSWORD`` if set, else HMAC-SHA256(admin password, user)."""
+    """``MIMAMORI_SUPERSET_<USER>_PASSWORD`` (environment, else ``.env``): one secret per user.
+
+    Until issue #17 these were derived from the shared admin password, so knowing one login
+    gave all of them; now each is generated on its own by ``make env``.
+    """
     key = f"MIMAMORI_SUPERSET_{user.upper()}_PASSWORD"
-    explicit = os.environ.get(key) or _read_dotenv(settings.root / ".env").get(key)
-    if explicit:
-        return explicit
-    if not settings.admin_password:
-        raise RuntimeError("MIMAMORI_ADMIN_PASSWORD is empty: run `make env` to generate .env")
-    digest = hmac.new(settings.admin_password.encode(), f"superset-user:{user}".encode(), hashlib.sha256).digest()
-    return base64.urlsafe_b64encode(digest).decode().rstrip("=")[:24]
+    password = os.environ.get(key) or _read_dotenv(settings.root / ".env").get(key)
+    if not password:
+        raise RuntimeError(f"{key} is empty: run `make env` to add it to .env")
+    return password
 
 
 def casescreen_url(settings: Settings) -> str:
@@ -254,7 +252,7 @@ class Api:
 def admin_api(settings: Settings) -> Api:
     from mimamori.stack import superset as ss
 
-    return Api.login(ss.url(settings), ss.ADMIN_USER, settings.admin_password)
+    return Api.login(ss.url(settings), ss.ADMIN_USER, settings.superset_admin_password)
 
 
 def import_bundle(settings: Settings, schemas: dict[str, str] | None = None, api: Api | None = None) -> dict:

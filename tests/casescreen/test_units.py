@@ -100,16 +100,35 @@ def test_sessions_expire_when_idle_and_when_too_old(cs_config):
         conn.rollback()
 
 
-def test_five_wrong_passwords_lock_the_account(cs_config):
+def test_wrong_passwords_lock_an_account_only_from_more_than_one_address(cs_config):
+    """One address is refused after ADDRESS_MAX_FAILURES and cannot lock the account; failures from
+    two addresses can (issue #17: anyone could lock the coordinator out with five guesses)."""
     from mimamori.stack import pg
 
-    schema = cs_config.casework_schema
+    schema, right = cs_config.casework_schema, "another-long-password"
     with pg.connect(cs_config.settings, role="casework") as conn:
-        auth.add_user(conn, schema, "locktest", "nurse", "another-long-password")
-        for _ in range(auth.MAX_FAILED_LOGINS):
-            assert auth.authenticate(conn, schema, "locktest", "wrong")[1] == "mismatch"
-        assert auth.authenticate(conn, schema, "locktest", "another-long-password") == (None, "locked")
-        assert auth.authenticate(conn, schema, "nobody", "x") == (None, "unknown")
+        auth.add_user(conn, schema, "locktest", "nurse", right)
+        for _ in range(auth.ADDRESS_MAX_FAILURES):
+            assert auth.authenticate(conn, schema, "locktest", "wrong", "192.0.2.1")[1] == "mismatch"
+        assert auth.authenticate(conn, schema, "locktest", right, "192.0.2.1") == (None, "address_limited")
+        assert auth.authenticate(conn, schema, "locktest", right, "192.0.2.2")[0] is not None  # not locked
+        assert auth.MAX_FAILED_LOGINS <= 2 * auth.ADDRESS_MAX_FAILURES
+        for attempt in range(auth.MAX_FAILED_LOGINS):
+            address = "192.0.2.3" if attempt < auth.ADDRESS_MAX_FAILURES else "192.0.2.4"
+            assert auth.authenticate(conn, schema, "locktest", "wrong", address)[1] == "mismatch"
+        assert auth.authenticate(conn, schema, "locktest", right, "192.0.2.5") == (None, "locked")
+        assert auth.authenticate(conn, schema, "nobody", "x", "192.0.2.5") == (None, "unknown")
+        assert auth.unlock(conn, schema, username="locktest", by="it-staff") == ["user locktest"]
+        assert auth.authenticate(conn, schema, "locktest", right, "192.0.2.5")[0] is not None
+        # every attempt is in the audit trail with the name as typed and the address, never a password
+        rows = conn.execute(
+            f"select action, username, client, detail::text from {schema}.audit_log "
+            "where action in ('login', 'login_failed', 'unlock') and (username in ('locktest', 'nobody', 'it-staff'))"
+        ).fetchall()
+        # 10 wrong + 1 refused + 1 right, 20 wrong, locked, unknown, unlock, right
+        assert len(rows) == auth.ADDRESS_MAX_FAILURES + 2 + auth.MAX_FAILED_LOGINS + 4
+        assert {r[2] for r in rows} >= {"192.0.2.1", "192.0.2.3", "192.0.2.4", "192.0.2.5", "cli"}
+        assert not any(right in (r[3] or "") or "wrong" in (r[3] or "") for r in rows)
         conn.rollback()
 
 

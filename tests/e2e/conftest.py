@@ -1,4 +1,4 @@
-"""Browser-level fixtures: fresh chromium pages (the running Superset is tests/conftest.py's)."""
+"""Browser-level fixtures: fresh chromium pages (the session's Superset is in tests/conftest.py)."""
 
 from __future__ import annotations
 

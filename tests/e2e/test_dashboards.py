@@ -255,7 +255,7 @@ def chart_ids(dashboard_month, settings):
     """chart key → Superset chart id (by the uuids in the bundle)."""
     import yaml
 
-    api = sa.admin_api(settings)
+    api = _user_api(settings, "admin")
     by_uuid = {c["uuid"]: c["id"] for c in api.list_all("/api/v1/chart/", ("id", "uuid"))}
     ids = {}
     for path in (sa.bundle_dir(settings) / "charts").glob("*.yaml"):
@@ -264,19 +264,28 @@ def chart_ids(dashboard_month, settings):
     return ids
 
 
+_SESSIONS: dict[str, tuple[float, sa.Api]] = {}
+
+
 def _user_api(settings, user: str) -> sa.Api:
+    """A logged-in API session per user, reused for 5 minutes (its JWT lives 15): logging in for
+    every test would pass Superset's login limit per address (10 a minute, superset_config.py)."""
     from mimamori.stack import superset as ss
 
-    if user == "admin":
-        return sa.admin_api(settings)
-    return sa.Api.login(ss.url(settings), user, sa.user_password(settings, user))
+    reused = _SESSIONS.get(user)
+    if reused and time.monotonic() - reused[0] < 300:
+        return reused[1]
+    password = settings.superset_admin_password if user == "admin" else sa.user_password(settings, user)
+    api = sa.Api.login(ss.url(settings), user, password)
+    _SESSIONS[user] = (time.monotonic(), api)
+    return api
 
 
 # --- import ------------------------------------------------------------------------------------------
 
 
 def test_import_is_idempotent(dashboard_month, settings):
-    api = sa.admin_api(settings)
+    api = _user_api(settings, "admin")
     before = sa.export_snapshot(api)
     # the same objects (no copy made): compared as sets, since the list is ordered by changed_on,
     # which every import touches
@@ -310,7 +319,7 @@ def test_bundle_has_no_password_and_no_address(settings):
 
 
 def test_no_dataset_column_is_an_address(dashboard_month, settings):
-    api = sa.admin_api(settings)
+    api = _user_api(settings, "admin")
     for ds in api.list_all("/api/v1/dataset/", ("id", "table_name")):
         detail = api.get_json(f"/api/v1/dataset/{ds['id']}")["result"]
         names = [c["column_name"] for c in detail["columns"]]
@@ -325,7 +334,7 @@ def test_no_dataset_column_is_an_address(dashboard_month, settings):
 def test_chart_data_equals_warehouse(key, dashboard_month, chart_ids, settings):
     """GET /api/v1/chart/{id}/data/ (saved query, every published month) and the same query for the
     dashboard's month both equal the independent warehouse query."""
-    api = sa.admin_api(settings)
+    api = _user_api(settings, "admin")
     cid = chart_ids[key]
     result = api.get_json(f"/api/v1/chart/{cid}/data/")["result"][0]
     _same_rows(superset_rows(result), expected_rows(settings, dashboard_month, key), f"{key}: all months")

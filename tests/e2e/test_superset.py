@@ -51,7 +51,7 @@ def test_cjk_font_installed():
 @pytest.mark.browser
 def test_admin_login_japanese_home(superset, settings, page):
     offhost = OffHostRequests(page, superset)
-    superset_login(page, superset, "admin", settings.admin_password)
+    superset_login(page, superset, "admin", settings.superset_admin_password)
     assert "/login" not in page.url, page.url
 
     for text in JA_NAV:

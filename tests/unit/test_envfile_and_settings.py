@@ -45,6 +45,22 @@ def test_settings_read_the_environment_first(settings):
     assert settings.dsn(role="loader").startswith("postgresql://loader:")
 
 
+def test_admin_passwords_fall_back_to_the_shared_one_of_an_older_env(tmp_path: Path, monkeypatch):
+    from mimamori.settings import get_settings
+
+    (tmp_path / ".env").write_text("MIMAMORI_ADMIN_PASSWORD=old-shared\nMIMAMORI_SUPERSET_ADMIN_PASSWORD=own\n")
+    for key in [k for k in os.environ if k.startswith("MIMAMORI_")]:
+        monkeypatch.delenv(key)
+    monkeypatch.setenv("MIMAMORI_ROOT", str(tmp_path))
+    get_settings.cache_clear()
+    try:
+        settings = get_settings()
+        assert settings.superset_admin_password == "own"
+        assert settings.airflow_admin_password == settings.casescreen_admin_password == "old-shared"
+    finally:
+        get_settings.cache_clear()
+
+
 def test_dotenv_values_drop_inline_comments(tmp_path: Path):
     from mimamori.settings import _read_dotenv
 
@@ -68,6 +84,9 @@ def test_the_example_env_gives_valid_settings(tmp_path: Path, monkeypatch):
     try:
         settings = get_settings()
         assert settings.docs_port == 18081 and settings.pg_port == 54329 and settings.casescreen_port == 18090
-        assert len(settings.pseudo_key) >= 24 and len(settings.admin_password) >= 24
+        assert len(settings.pseudo_key) >= 24
+        # one login password per service, none shared (issue #17)
+        admins = {settings.airflow_admin_password, settings.superset_admin_password, settings.casescreen_admin_password}
+        assert len(admins) == 3 and all(len(p) >= 24 for p in admins)
     finally:
         get_settings.cache_clear()

@@ -1,7 +1,8 @@
-"""Command line of the case screen: serve | init-db | add-user.
+"""Command line of the case screen: serve | init-db | add-user | unlock.
 
 python -m mimamori.casescreen init-db
 python -m mimamori.casescreen add-user sato --role caseworker [--display-name 佐藤] < password
+python -m mimamori.casescreen unlock sato [--address 10.0.0.5] [--by yamada]
 python -m mimamori.casescreen serve [--port N]
 """
 
@@ -28,8 +29,35 @@ def main(argv: list[str] | None = None) -> int:
     add.add_argument("--role", required=True, choices=list(ROLES), help="the analyst has no access")
     add.add_argument("--display-name", default=None)
     add.add_argument("--generate", action="store_true", help="generate a password and print it once")
+    unlock = sub.add_parser(
+        "unlock", help="lift an account lock (and/or an address limit) after failed logins; audited"
+    )
+    unlock.add_argument("username", nargs="?", help="the staff account to unlock")
+    unlock.add_argument("--address", default=None, help="also lift the limit on this client address")
+    unlock.add_argument("--by", default=None, help="who unlocks, for the audit trail (default: the OS user)")
     args = parser.parse_args(argv)
     config = load_config()
+
+    if args.command == "unlock":
+        from mimamori.casescreen import auth
+
+        if not args.username and not args.address:
+            parser.error("unlock needs a USERNAME, --address, or both")
+        by = (args.by or getpass.getuser())[:64]
+        try:
+            with psycopg.connect(config.dsn()) as conn:
+                done = auth.unlock(
+                    conn,
+                    config.casework_schema,
+                    username=args.username.lower() if args.username else None,
+                    address=args.address,
+                    by=by,
+                )
+        except LookupError:
+            print(f"casescreen: no staff account {args.username.lower()!r}", file=sys.stderr)
+            return 2
+        print(f"casescreen: unlocked {', '.join(done)} (recorded in the audit log as by {by})")
+        return 0
 
     if args.command == "init-db":
         from mimamori.casescreen.schema import init_db

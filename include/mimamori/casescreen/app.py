@@ -48,6 +48,15 @@ CORRECTION_KINDS = {
 TOKYO = ZoneInfo("Asia/Tokyo")
 SESSION_COOKIE = "mm_session"
 PRE_COOKIE = "mm_pre"
+#: the one answer to a refused login, whatever the reason (auth.authenticate)
+LOGIN_REFUSED = (
+    "ユーザー名またはパスワードが正しくありません。続けて誤るとアカウントが一時的にロックされます。"
+    "ロックの解除は情報システム担当に依頼してください。"
+)
+LOGIN_ADDRESS_LIMITED = (
+    f"この端末からのログインの失敗が続いたため、{auth.WINDOW_MINUTES}分間ログインを受け付けません。"
+    "時間をおいてからもう一度お試しください。"
+)
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
@@ -244,30 +253,21 @@ def create_app(config: CaseScreenConfig | None = None) -> FastAPI:
         form = await form_of(request)
         if not auth.check_login_csrf(config.secret_key, request.cookies.get(PRE_COOKIE), form.get("csrf_token")):
             return login_page(request, "ログイン画面の有効期限が切れました。もう一度入力してください。", 403)
-        username = (form.get("username") or "").strip().lower()
+        username = (form.get("username") or "").strip().lower()[: auth.MAX_USERNAME_LENGTH]
         password = form.get("password") or ""
         with db() as conn:
-            staff, reason = auth.authenticate(conn, config.casework_schema, username, password)
+            # audits the attempt itself (login / login_failed with the name as typed and the address)
+            staff, reason = auth.authenticate(conn, config.casework_schema, username, password, client(request))
             if staff is None:
-                known = reason != "unknown"
-                audit.record(
-                    conn,
-                    config.casework_schema,
-                    "login_failed",
-                    username=username if known else None,
-                    detail={"reason_code": reason},
-                    client=client(request),
-                )
-                conn.commit()
-                message = (
-                    "ログインに続けて失敗したため、このアカウントは15分間ロックされています。"
-                    if reason == "locked"
-                    else "ユーザー名またはパスワードが正しくありません。"
-                )
-                return login_page(request, message, 401, username)
+                conn.commit()  # the failure and its audit row count even though the login fails
+                if reason == "address_limited":  # says nothing about the name: the same for every name
+                    response = login_page(request, LOGIN_ADDRESS_LIMITED, 429, username)
+                    response.headers["Retry-After"] = str(auth.WINDOW_MINUTES * 60)
+                    return response
+                # unknown name, wrong password, locked or deactivated account: one answer for all
+                return login_page(request, LOGIN_REFUSED, 401, username)
             auth.purge_expired(conn, config.casework_schema, idle)
             token, _ = auth.create_session(conn, config.casework_schema, staff)
-            audit.record(conn, config.casework_schema, "login", staff=staff, client=client(request))
         nxt = form.get("next") or "/candidates"
         parts = urlsplit(nxt)
         if parts.scheme or parts.netloc or not nxt.startswith("/") or nxt.startswith("//"):

@@ -18,6 +18,7 @@ from psycopg import sql
 ACTIONS = {
     "login": "ログイン",
     "login_failed": "ログイン失敗",
+    "unlock": "ロック解除",
     "logout": "ログアウト",
     "view_candidates": "候補一覧の閲覧",
     "view_child": "こどもページの閲覧",

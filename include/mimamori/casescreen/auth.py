@@ -1,7 +1,23 @@
 """Staff accounts, server-side sessions and CSRF tokens.
 
 - Passwords: argon2id (argon2-cffi's defaults), rehashed on login when the parameters change.
-  Five failed logins lock the account for 15 minutes.
+- Logins (:func:`authenticate`): every refusal answers the same — the same message, status and
+  work (one argon2 verification, the same queries) — whether the name is unknown, the password
+  wrong, the account locked or deactivated, so neither the text nor the time tells which names
+  exist. Two limits, both counted from the audit trail (``login_failed`` rows, which carry the
+  name as typed and the client address, never a password):
+
+  * per client address: after ``ADDRESS_MAX_FAILURES`` failed logins within ``WINDOW_MINUTES``
+    the address is refused (HTTP 429, before any password check) until it has been quiet that
+    long; refused attempts count too, so a guesser who keeps trying stays refused;
+  * per account: ``MAX_FAILED_LOGINS`` wrong passwords within ``WINDOW_MINUTES`` lock the
+    account for ``LOCK_MINUTES`` (``python -m mimamori.casescreen unlock USER`` lifts it).
+
+  The account threshold is twice the address one on purpose: no single address can lock
+  anybody out (before issue #17, five guesses from anywhere locked the coordinator out); a
+  lock needs failures from two or more addresses within the window, i.e. a spread-out attack,
+  where locking is the right answer. A successful login or an ``unlock`` restarts the
+  account's count; an ``unlock --address`` restarts an address's.
 - Sessions: a random token in an HttpOnly, SameSite=Strict cookie; the database keeps only its
   SHA-256 and the session's CSRF token. A session ends after ``idle_minutes`` without a request
   or ``absolute_hours`` after login, and at logout.
@@ -24,8 +40,14 @@ from psycopg import sql
 from mimamori.casescreen.vocab import PERMISSIONS, ROLES
 
 _HASHER = PasswordHasher()
-MAX_FAILED_LOGINS = 5
+#: wrong passwords for one account within WINDOW_MINUTES (from any addresses) that lock it
+MAX_FAILED_LOGINS = 20
+#: failed logins from one client address within WINDOW_MINUTES after which it is refused
+ADDRESS_MAX_FAILURES = 10
+WINDOW_MINUTES = 15
 LOCK_MINUTES = 15
+#: typed user names are kept (audit, lookup) up to this length
+MAX_USERNAME_LENGTH = 64
 MIN_PASSWORD_LENGTH = 12
 #: an argon2 hash of a random password: verified against when the user does not exist, so a
 #: missing account costs the same time as a wrong password
@@ -118,34 +140,60 @@ def add_user(conn, schema: str, username: str, role: str, password: str, display
     return row[0]
 
 
-def authenticate(conn, schema: str, username: str, password: str) -> tuple[Staff | None, str]:
-    """(staff, '') on success, else (None, reason code): unknown | locked | mismatch | inactive."""
+def authenticate(
+    conn, schema: str, username: str, password: str, client: str | None = None
+) -> tuple[Staff | None, str]:
+    """(staff, '') on success, else (None, reason): unknown | mismatch | locked | inactive | address_limited.
+
+    Records the attempt in the audit trail (``login`` or ``login_failed`` with the name as typed,
+    the reason code and `client`) in the caller's transaction, which the caller commits even on
+    failure. Attempts are serialised per address and per name (advisory locks), so parallel
+    guesses cannot slip past the counts. Every reason but ``address_limited`` costs the same:
+    one argon2 verification and the same statements, whatever the name.
+    """
+    from mimamori.casescreen import audit
+
     s = sql.Identifier(schema)
+    name = username[:MAX_USERNAME_LENGTH]
+    window = timedelta(minutes=WINDOW_MINUTES)
+    address = client or "unknown"
+
+    def refuse(reason: str) -> tuple[None, str]:
+        audit.record(conn, schema, "login_failed", username=name, detail={"reason_code": reason}, client=client)
+        return None, reason
+
+    # one lock order everywhere (address, then name): no deadlock between two attempts
+    conn.execute("select pg_advisory_xact_lock(hashtext(%s))", ("mimamori-login-address:" + address,))
+    if _address_failures(conn, s, address, window) >= ADDRESS_MAX_FAILURES:
+        return refuse("address_limited")
+    conn.execute("select pg_advisory_xact_lock(hashtext(%s))", ("mimamori-login-user:" + name,))
     row = conn.execute(
         sql.SQL(
-            "select staff_id, username, display_name, role, password_hash, is_active, failed_logins, "
-            "locked_until > now() from {}.staff_users where username = %s"
+            "select staff_id, username, display_name, role, password_hash, is_active, "
+            "coalesce(locked_until > now(), false) from {}.staff_users where username = %s"
         ).format(s),
-        (username,),
+        (name,),
     ).fetchone()
+    # exactly one verification whatever the case: a missing account costs what a wrong password costs
+    matches = verify_password(row[4] if row else _DUMMY_HASH, password)
+    recent = _account_failures(conn, s, name, window)
     if row is None:
-        verify_password(_DUMMY_HASH, password)
-        return None, "unknown"
-    staff_id, uname, display, role, stored, active, failed, locked = row
-    if locked:
-        return None, "locked"
-    if not verify_password(stored, password):
-        failed += 1
+        reason = "unknown"
+    else:
+        staff_id, uname, display, role, stored, active, locked = row
+        reason = "locked" if locked else "mismatch" if not matches else "" if active and role in ROLES else "inactive"
+    if reason:
+        lock = reason == "mismatch" and recent + 1 >= MAX_FAILED_LOGINS
+        # the same statement for every name (it changes no row for an unknown one)
         conn.execute(
             sql.SQL(
-                "update {}.staff_users set failed_logins = %s, "
-                "locked_until = case when %s >= %s then now() + make_interval(mins => %s) end where staff_id = %s"
+                "update {}.staff_users set failed_logins = failed_logins + %s, "
+                "locked_until = case when %s then now() + make_interval(mins => %s) else locked_until end "
+                "where username = %s"
             ).format(s),
-            (0 if failed >= MAX_FAILED_LOGINS else failed, failed, MAX_FAILED_LOGINS, LOCK_MINUTES, staff_id),
+            (1 if reason == "mismatch" else 0, lock, LOCK_MINUTES, name),
         )
-        return None, "mismatch"
-    if not active or role not in ROLES:
-        return None, "inactive"
+        return refuse(reason)
     new_hash = hash_password(password) if _HASHER.check_needs_rehash(stored) else stored
     conn.execute(
         sql.SQL(
@@ -154,7 +202,60 @@ def authenticate(conn, schema: str, username: str, password: str) -> tuple[Staff
         ).format(s),
         (new_hash, staff_id),
     )
-    return Staff(staff_id, uname, display, role), ""
+    staff = Staff(staff_id, uname, display, role)
+    audit.record(conn, schema, "login", staff=staff, client=client)
+    return staff, ""
+
+
+def _address_failures(conn, s: sql.Identifier, address: str, window: timedelta) -> int:
+    """Failed logins from `address` in the window, since its last ``unlock --address``."""
+    return conn.execute(
+        sql.SQL(
+            "select count(*) from {s}.audit_log where action = 'login_failed' and client = %(a)s "
+            "and logged_at > greatest(now() - %(w)s, coalesce((select max(logged_at) from {s}.audit_log "
+            "where action = 'unlock' and object_type = 'client_address' and object_id = %(a)s), '-infinity'))"
+        ).format(s=s),
+        {"a": address, "w": window},
+    ).fetchone()[0]
+
+
+def _account_failures(conn, s: sql.Identifier, name: str, window: timedelta) -> int:
+    """Wrong passwords for `name` in the window, since its last successful login or unlock."""
+    return conn.execute(
+        sql.SQL(
+            "select count(*) from {s}.audit_log where action = 'login_failed' and username = %(u)s "
+            "and detail ->> 'reason_code' = 'mismatch' "
+            "and logged_at > greatest(now() - %(w)s, coalesce((select max(logged_at) from {s}.audit_log "
+            "where (action = 'login' and username = %(u)s) "
+            "or (action = 'unlock' and object_type = 'staff_user' and object_id = %(u)s)), '-infinity'))"
+        ).format(s=s),
+        {"u": name, "w": window},
+    ).fetchone()[0]
+
+
+def unlock(conn, schema: str, *, username: str | None = None, address: str | None = None, by: str) -> list[str]:
+    """Lift an account lock and/or an address limit (audited as ``unlock``); returns what was lifted.
+
+    Raises LookupError for an unknown user name.
+    """
+    from mimamori.casescreen import audit
+
+    done = []
+    if username:
+        row = conn.execute(
+            sql.SQL(
+                "update {}.staff_users set failed_logins = 0, locked_until = null where username = %s returning 1"
+            ).format(sql.Identifier(schema)),
+            (username,),
+        ).fetchone()
+        if row is None:
+            raise LookupError(username)
+        audit.record(conn, schema, "unlock", username=by, object_type="staff_user", object_id=username, client="cli")
+        done.append(f"user {username}")
+    if address:
+        audit.record(conn, schema, "unlock", username=by, object_type="client_address", object_id=address, client="cli")
+        done.append(f"address {address}")
+    return done
 
 
 # --- sessions ---------------------------------------------------------------------------------

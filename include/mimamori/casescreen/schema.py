@@ -134,6 +134,12 @@ create table if not exists {s}.audit_log (
 );
 create index if not exists audit_log_object_idx on {s}.audit_log (object_type, object_id);
 create index if not exists audit_log_logged_at_idx on {s}.audit_log (logged_at desc);
+-- the login limits (auth.authenticate) count recent failures per address and per name
+create index if not exists audit_log_login_address_idx on {s}.audit_log (client, logged_at)
+    where action = 'login_failed';
+create index if not exists audit_log_login_user_idx on {s}.audit_log (username, logged_at)
+    where action in ('login_failed', 'login');
+create index if not exists audit_log_unlock_idx on {s}.audit_log (object_id, logged_at) where action = 'unlock';
 
 create or replace function {s}.audit_log_is_append_only() returns trigger
 language plpgsql as $$

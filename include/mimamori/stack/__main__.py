@@ -130,7 +130,10 @@ def status() -> int:
     width = max(len(r[0]) for r in rows)
     for name, running, where in rows:
         print(f"  {name:<{width}}  {'running' if running else 'stopped':<8} {where}")
-    print("\n  login: admin / the password in .env (MIMAMORI_ADMIN_PASSWORD) — Airflow, Superset and the case screen")
+    print(
+        "\n  login: admin, one password per service in .env — MIMAMORI_AIRFLOW_ADMIN_PASSWORD,"
+        " MIMAMORI_SUPERSET_ADMIN_PASSWORD, MIMAMORI_CASESCREEN_ADMIN_PASSWORD"
+    )
     print(f"  inbox: {settings.inbox_dir}")
     print(f"  logs:  {procs.log_dir(settings)}  (make logs)")
     return 0

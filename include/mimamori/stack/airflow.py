@@ -3,11 +3,18 @@
 The metadata database is the project-local PostgreSQL (`airflow` database and role). The
 warehouse and SMTP connections are given to Airflow as ``AIRFLOW_CONN_*`` environment
 variables built from the settings, so nothing secret is stored in Airflow's database.
+
+Logins: the FAB auth manager (``apache-airflow-providers-fab``; users in the metadata DB, the
+SimpleAuthManager is for development only). :func:`ensure_admin` creates or resets the user
+``admin`` (role Admin, password ``MIMAMORI_AIRFLOW_ADMIN_PASSWORD``). Login attempts are limited
+per client address on the form and on the token endpoints, and every response carries the
+security headers, by the plugin in ``plugins/`` (``mimamori.webguard.AirflowGuard``).
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import os
 import subprocess
@@ -19,6 +26,10 @@ from mimamori.settings import Settings
 from mimamori.stack import procs
 
 DAG_ID = "mimamori_monthly"
+ADMIN_USER = "admin"
+FAB_AUTH_MANAGER = "airflow.providers.fab.auth_manager.fab_auth_manager.FabAuthManager"
+#: login attempts per client address (the form and the token endpoints share one count)
+LOGIN_RATE_LIMIT = "5 per 40 second"
 SERVICES = ("airflow-api-server", "airflow-scheduler", "airflow-dag-processor", "airflow-triggerer")
 
 
@@ -70,14 +81,20 @@ def env(settings: Settings) -> dict[str, str]:
             "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
             "AIRFLOW__CORE__PARALLELISM": "4",
             "AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT": "120",
-            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin",
-            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(airflow_home / "passwords.json"),
+            "AIRFLOW__CORE__AUTH_MANAGER": FAB_AUTH_MANAGER,
+            "AIRFLOW__CORE__PLUGINS_FOLDER": str(settings.root / "plugins"),
+            "AIRFLOW__FAB__AUTH_RATE_LIMITED": "True",
+            "AIRFLOW__FAB__AUTH_RATE_LIMIT": LOGIN_RATE_LIMIT,
+            "AIRFLOW__FAB__CONFIG_FILE": str(airflow_home / "webserver_config.py"),
             "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{url(settings)}/execution/",
             "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": meta,
             "AIRFLOW__API__HOST": "127.0.0.1",
             "AIRFLOW__API__PORT": str(settings.airflow_port),
             "AIRFLOW__API__BASE_URL": url(settings),
             "AIRFLOW__API__WORKERS": "1",
+            # Swagger UI and ReDoc load their scripts from a CDN: nothing off-host, and the CSP
+            # would block them anyway. The API itself and its OpenAPI JSON stay.
+            "AIRFLOW__API__ENABLE_SWAGGER_UI": "False",
             "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(airflow_home / "logs"),
             "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "False",
             "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "60",
@@ -127,8 +144,7 @@ def migrate(settings: Settings, log=print) -> bool:
     """`airflow db migrate` when the Airflow version or DB changed; returns True if it ran."""
     airflow_home = home(settings)
     airflow_home.mkdir(parents=True, exist_ok=True)
-    (airflow_home / "passwords.json").write_text(json.dumps({"admin": settings.admin_password}))
-    (airflow_home / "passwords.json").chmod(0o600)
+    (airflow_home / "passwords.json").unlink(missing_ok=True)  # the SimpleAuthManager's, no longer used
     marker = airflow_home / ".migrated"
     stamp = hashlib.sha256(
         (
@@ -137,13 +153,74 @@ def migrate(settings: Settings, log=print) -> bool:
         ).encode()
     ).hexdigest()
     if marker.exists() and marker.read_text() == stamp:
+        ensure_admin(settings, log)
         return False
     log("airflow: migrating the metadata database (first run takes ~10 s)")
     t0 = time.monotonic()
     _airflow(settings, "db", "migrate", capture=True)
     marker.write_text(stamp)
     log(f"airflow: metadata database ready in {time.monotonic() - t0:.1f}s")
+    ensure_admin(settings, log)
     return True
+
+
+def ensure_admin(settings: Settings, log=print) -> bool:
+    """Create or reset Airflow's user ``admin`` (role Admin) with MIMAMORI_AIRFLOW_ADMIN_PASSWORD.
+
+    Runs in the Airflow venv (FAB's security manager); the password travels on stdin, never in
+    argv. Skipped when a marker says this password is already set (a keyed hash of it, made
+    with Airflow's secret key, is all the marker holds). Returns True if it ran.
+    """
+    password = settings.airflow_admin_password
+    if not password:
+        raise RuntimeError("MIMAMORI_AIRFLOW_ADMIN_PASSWORD is empty: run `make env` to generate .env")
+    marker = home(settings) / ".admin"
+    stamp = hmac.new(
+        (settings.airflow_secret_key or "mimamori").encode(),
+        (settings.dsn(settings.airflow_db, role="airflow") + "\0" + password).encode(),
+        hashlib.sha256,
+    ).hexdigest()
+    if marker.exists() and marker.read_text() == stamp:
+        return False
+    t0 = time.monotonic()
+    result = subprocess.run(
+        [str(venv(settings) / "bin" / "python"), "-m", "mimamori.stack.airflow", "ensure-admin"],
+        env=env(settings),
+        input=password + "\n",
+        text=True,
+        capture_output=True,
+        timeout=300,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"airflow: creating user {ADMIN_USER} failed:\n{result.stderr[-3000:]}")
+    marker.write_text(stamp)
+    marker.chmod(0o600)
+    outcome = (result.stdout.strip().splitlines() or ["?"])[-1]  # Airflow logs to stdout too: the last line is ours
+    log(f"airflow: user {ADMIN_USER} {outcome} in {time.monotonic() - t0:.1f}s")
+    return True
+
+
+def upsert_admin_in_process(password: str, email: str) -> str:
+    """Inside the Airflow venv and environment: create or update user admin (FAB security manager)."""
+    from airflow.providers.fab.auth_manager.cli_commands.utils import get_application_builder
+
+    with get_application_builder() as appbuilder:
+        sm = appbuilder.sm
+        role = sm.find_role("Admin")
+        if role is None:
+            raise RuntimeError("FAB role Admin missing: run `airflow db migrate` first")
+        user = sm.find_user(username=ADMIN_USER)
+        if user is None:
+            if not sm.add_user(ADMIN_USER, "管理者", "mimamori", email, role, password):
+                raise RuntimeError(f"could not create user {ADMIN_USER}")
+            return "created"
+        user.active = True
+        if role not in user.roles:
+            user.roles = [*user.roles, role]
+        sm.update_user(user)
+        if not sm.reset_password(user.id, password):
+            raise RuntimeError(f"could not set the password of {ADMIN_USER}")
+        return "password set"
 
 
 def start(settings: Settings) -> None:
@@ -217,8 +294,12 @@ def _next_month(month: str) -> str:
     return f"{year:04d}-{mon:02d}"
 
 
-if __name__ == "__main__":  # pragma: no cover - debugging aid
+if __name__ == "__main__":
     from mimamori.settings import get_settings
 
-    print(json.dumps({k: v for k, v in env(get_settings()).items() if k.startswith("AIRFLOW__CORE")}, indent=1))
+    if sys.argv[1:] == ["ensure-admin"]:  # run by ensure_admin() in the Airflow venv; password on stdin
+        domain = get_settings().mail_from.partition("@")[2] or "localhost"
+        print(upsert_admin_in_process(sys.stdin.readline().rstrip("\n"), f"airflow-admin@{domain}"))
+    else:  # debugging aid
+        print(json.dumps({k: v for k, v in env(get_settings()).items() if k.startswith("AIRFLOW__CORE")}, indent=1))
     sys.exit(0)

@@ -50,7 +50,7 @@ def init(settings: Settings) -> list[str]:
 
 
 def ensure_admin(settings: Settings) -> None:
-    """The local stack's coordinator account `admin` (password MIMAMORI_ADMIN_PASSWORD in .env)."""
+    """The local stack's coordinator account `admin` (password MIMAMORI_CASESCREEN_ADMIN_PASSWORD in .env)."""
     import psycopg
 
     from mimamori.casescreen import auth
@@ -58,7 +58,9 @@ def ensure_admin(settings: Settings) -> None:
 
     config = load_config(settings)
     with psycopg.connect(config.dsn()) as conn:
-        auth.add_user(conn, config.casework_schema, "admin", "coordinator", settings.admin_password, "管理者")
+        auth.add_user(
+            conn, config.casework_schema, "admin", "coordinator", settings.casescreen_admin_password, "管理者"
+        )
 
 
 def running(settings: Settings) -> int | None:

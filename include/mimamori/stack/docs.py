@@ -1,8 +1,9 @@
 """The local docs site: GX data docs (/gx/) and dbt docs (/dbt/) served on 127.0.0.1.
 
-A plain static server over ``<state>/site``, whose two entries link to the folders GX and dbt
-write (``<state>/gx/data_docs`` and ``<state>/dbt/docs``). Neither holds a personal value: GX
-results keep no unexpected values, and dbt docs describe models, not rows.
+A static server over ``<state>/site``, whose two entries link to the folders GX and dbt write
+(``<state>/gx/data_docs`` and ``<state>/dbt/docs``). Neither holds a personal value: GX results
+keep no unexpected values, and dbt docs describe models, not rows. The server is the standard
+library's with the project's security headers on every answer (:mod:`mimamori.stack.docserver`).
 """
 
 from __future__ import annotations
@@ -42,14 +43,14 @@ def start(settings: Settings) -> int:
         [
             str(exe),
             "-m",
-            "http.server",
+            "mimamori.stack.docserver",
             "--bind",
             "127.0.0.1",
             "--directory",
             str(site_dir(settings)),
             str(settings.docs_port),
         ],
-        env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")},
+        env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": str(settings.root / "include")},
     )
     procs.wait_port(settings.docs_port, 20, "docs site")
     return pid

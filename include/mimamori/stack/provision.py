@@ -20,6 +20,14 @@ def main() -> int:
     print(f"provisioned roles and databases on {settings.pg_host}:{settings.pg_port}")
     if "--no-airflow" not in sys.argv:
         subprocess.run(["airflow", "db", "migrate"], check=True)
+        # Airflow's login (FAB auth manager): user admin with MIMAMORI_AIRFLOW_ADMIN_PASSWORD
+        from mimamori.stack.airflow import ADMIN_USER, upsert_admin_in_process
+
+        if not settings.airflow_admin_password:
+            raise SystemExit("MIMAMORI_AIRFLOW_ADMIN_PASSWORD is empty: run `make env` to generate .env")
+        domain = settings.mail_from.partition("@")[2] or "localhost"
+        outcome = upsert_admin_in_process(settings.airflow_admin_password, f"airflow-admin@{domain}")
+        print(f"airflow user {ADMIN_USER}: {outcome}")
     return 0
 
 

@@ -27,6 +27,10 @@ from mimamori.stack import procs
 
 NAME = "superset"
 ADMIN_USER = "admin"
+#: gunicorn workers; each keeps its own login rate-limit count (superset_config.py)
+WORKERS = 2
+#: login attempts per client address, form and JSON API each (AUTH_RATE_LIMIT in superset_config.py)
+LOGIN_RATE_LIMIT = "10 per minute"
 
 
 def venv_dir(settings: Settings) -> Path:
@@ -85,6 +89,7 @@ def env(settings: Settings) -> dict[str, str]:
             "MIMAMORI_SUPERSET_PORT": str(settings.superset_port),
             **audience_env(settings),
             "MIMAMORI_SUPERSET_ALLOW_ADHOC_SUBQUERY": os.environ.get("MIMAMORI_SUPERSET_ALLOW_ADHOC_SUBQUERY", "0"),
+            "MIMAMORI_SUPERSET_LOGIN_RATE_LIMIT": LOGIN_RATE_LIMIT,
             "DO_NOT_TRACK": "1",
             "SCARF_ANALYTICS": "false",
             "LANG": os.environ.get("LANG", "C.UTF-8"),
@@ -126,7 +131,7 @@ def _superset_version(settings: Settings) -> str:
 def _fingerprint(settings: Settings) -> dict[str, str]:
     digest = hashlib.sha256(config_path(settings).read_bytes())
     # a new admin password or another metadata database means the set-up must run again
-    for part in (settings.admin_password, settings.pg_host, str(settings.pg_port), settings.superset_db):
+    for part in (settings.superset_admin_password, settings.pg_host, str(settings.pg_port), settings.superset_db):
         digest.update(b"\0" + part.encode())
     return {"superset": _superset_version(settings), "config": digest.hexdigest()}
 
@@ -192,8 +197,8 @@ def init(settings: Settings, force: bool = False) -> bool:
     call return in well under a second. Needs PostgreSQL running and provisioned. Returns True
     if the set-up ran.
     """
-    if not settings.admin_password:
-        raise RuntimeError("MIMAMORI_ADMIN_PASSWORD is empty: run `make env` to generate .env")
+    if not settings.superset_admin_password:
+        raise RuntimeError("MIMAMORI_SUPERSET_ADMIN_PASSWORD is empty: run `make env` to generate .env")
     home_dir(settings).mkdir(parents=True, exist_ok=True)
     if not force and is_initialised(settings):
         return False
@@ -201,7 +206,7 @@ def init(settings: Settings, force: bool = False) -> bool:
     superset = str(_bin(settings, "superset"))
     _marker(settings).unlink(missing_ok=True)
     _run(settings, "db upgrade", [superset, "db", "upgrade"])
-    password = f"{settings.admin_password}\n{settings.admin_password}\n"  # via stdin, not argv
+    password = f"{settings.superset_admin_password}\n{settings.superset_admin_password}\n"  # via stdin, not argv
     _, admin = _db_state(settings)
     if admin:
         _run(
@@ -261,7 +266,7 @@ def start(settings: Settings) -> int:
     argv = [
         str(_bin(settings, "gunicorn")),
         "-w",
-        "2",
+        str(WORKERS),
         "-k",
         "gthread",
         "--threads",
