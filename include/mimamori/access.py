@@ -756,7 +756,10 @@ def _audit_log_policies(conn, decl: Declaration, schemas: Schemas) -> None:
     )
     conn.execute(
         sql.SQL("create policy {} on {} for select to {} using (action = any({}))").format(
-            sql.Identifier(f"{POLICY_PREFIX}sign_in_rows"), table, sql.Identifier(PREAUTH_LOGIN), sql.Literal(list(AUTH_ACTIONS))
+            sql.Identifier(f"{POLICY_PREFIX}sign_in_rows"),
+            table,
+            sql.Identifier(PREAUTH_LOGIN),
+            sql.Literal(list(AUTH_ACTIONS)),
         )
     )
     if logins:
