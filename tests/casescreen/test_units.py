@@ -277,7 +277,11 @@ def test_audit_log_is_append_only(cs_config):
     from mimamori.stack import pg
 
     schema = cs_config.casework_schema
+    # a signed-in page's login appends (the login page's own role may only record sign-ins)
     with pg.connect(cs_config.settings, role="casework", autocommit=True) as conn:
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            audit.record(conn, schema, "view_child", username="cw", object_type="child", object_id="100002")
+    with pg.connect(cs_config.settings, role="case_staff", autocommit=True) as conn:
         audit_id = audit.record(conn, schema, "view_child", username="cw", object_type="child", object_id="100002")
         for stmt in (
             f"update {schema}.audit_log set action = 'x' where audit_id = {audit_id}",
