@@ -93,3 +93,21 @@ def test_compose_runs_superset_with_the_declarations_audience_logins():
     ports = [p for svc in compose["services"].values() for p in svc.get("ports", [])]
     assert ports and all(str(p).startswith("127.0.0.1:") for p in ports), "a port published beyond 127.0.0.1"
     assert "scram-sha-256" in compose["services"]["postgres"]["environment"]["POSTGRES_INITDB_ARGS"]
+
+
+def test_every_published_relation_is_declared_and_every_declared_one_published(settings):
+    """From dbt's manifest (the tags that decide publication): the declaration names exactly the
+    published relations — a missing row would leave a mart unreadable, an extra one would make the
+    publication refuse the month."""
+    from mimamori import dbt, pipeline
+
+    lines: list[str] = []
+    assert dbt.run(settings, ["parse"], log=lines.append).ok, "\n".join(lines[-20:])
+    tables, pseudo = pipeline.published_relations(settings)
+    published = {f"published.{t.split('.')[1]}" for t in tables} | {
+        f"published_pseudo.{t.split('.')[1]}" for t in pseudo
+    }
+    published |= {"published.publication", "published_pseudo.publication"}
+    declared = {g.relation for g in access.declaration().relations}
+    assert declared - published == set(), f"declared but not published: {sorted(declared - published)}"
+    assert published - declared == set(), f"published but readable by nobody: {sorted(published - declared)}"
