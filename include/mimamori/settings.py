@@ -72,6 +72,10 @@ class Settings:
     pseudo_key: str = field(repr=False)
     #: secrets never appear in a repr (test failures print their fixtures' values)
     role_passwords: dict[str, str] = field(default_factory=dict, repr=False)
+    # Airflow's log servers (serve-logs of the LocalExecutor, Airflow's 8793; the triggerer's,
+    # 8794), bound to 127.0.0.1 on ports of the project's scheme (docs/manual-it.md).
+    airflow_log_port: int = 18793
+    airflow_trigger_log_port: int = 18794
 
     @property
     def pg_dir(self) -> Path:
@@ -142,4 +146,6 @@ def get_settings() -> Settings:
         airflow_secret_key=_env(values, "AIRFLOW__API__SECRET_KEY", ""),
         pseudo_key=_env(values, "MIMAMORI_PSEUDO_KEY", ""),
         role_passwords=roles,
+        airflow_log_port=int(_env(values, "MIMAMORI_AIRFLOW_LOG_PORT", "18793")),
+        airflow_trigger_log_port=int(_env(values, "MIMAMORI_AIRFLOW_TRIGGER_LOG_PORT", "18794")),
     )
