@@ -76,6 +76,11 @@ class Settings:
     # 8794), bound to 127.0.0.1 on ports of the project's scheme (docs/manual-it.md).
     airflow_log_port: int = 18793
     airflow_trigger_log_port: int = 18794
+    # Ingestion limits (docs/ingestion.md): beyond one, a file is rejected with the rule id named.
+    ingest_max_file_bytes: int = 1 << 30  # file_too_large
+    ingest_max_rows: int = 5_000_000  # too_many_rows
+    ingest_max_line_bytes: int = 64 * 1024  # line_too_long (one physical line of a CSV)
+    ingest_max_field_chars: int = 4096  # field_too_large (one CSV field or xlsx cell)
 
     @property
     def pg_dir(self) -> Path:
@@ -148,4 +153,8 @@ def get_settings() -> Settings:
         role_passwords=roles,
         airflow_log_port=int(_env(values, "MIMAMORI_AIRFLOW_LOG_PORT", "18793")),
         airflow_trigger_log_port=int(_env(values, "MIMAMORI_AIRFLOW_TRIGGER_LOG_PORT", "18794")),
+        ingest_max_file_bytes=int(_env(values, "MIMAMORI_INGEST_MAX_FILE_BYTES", str(1 << 30))),
+        ingest_max_rows=int(_env(values, "MIMAMORI_INGEST_MAX_ROWS", "5000000")),
+        ingest_max_line_bytes=int(_env(values, "MIMAMORI_INGEST_MAX_LINE_BYTES", str(64 * 1024))),
+        ingest_max_field_chars=int(_env(values, "MIMAMORI_INGEST_MAX_FIELD_CHARS", "4096")),
     )

@@ -206,10 +206,16 @@ def dags_test(
     timeout: float = 900,
     extra_env: dict[str, str] | None = None,
 ):
-    """Run the monthly DAG once with `airflow dags test` for `run_month`; returns CompletedProcess."""
+    """Run the monthly DAG once with `airflow dags test` for `run_month`; returns CompletedProcess.
+
+    ``--use-executor``: the tasks run as in production (LocalExecutor, one supervised process
+    each) and write their logs under the log folder, so the UI and the API show them, failed
+    tasks' included. The API server must be up (the tasks talk to its execution API).
+    """
     logical = logical_date or f"{_next_month(run_month)}-16"
     environ = env(settings)
     environ.update(extra_env or {})
+    wait_healthy(settings, timeout=60)
     result = subprocess.run(
         [
             str(venv(settings) / "bin" / "airflow"),
@@ -217,6 +223,7 @@ def dags_test(
             "test",
             DAG_ID,
             logical,
+            "--use-executor",
             "--conf",
             json.dumps({"run_month": run_month}),
         ],
