@@ -440,18 +440,10 @@ def parse_csv_text(text: str, max_rows: int | None = None) -> Table:
 
 def long_lines(raw: bytes, max_line_bytes: int) -> list[int]:
     """1-based numbers of the physical lines longer than ``max_line_bytes`` (line break excluded)."""
-    numbers: list[int] = []
-    line, pos = 1, 0
-    for match in _long_line_pattern(max_line_bytes).finditer(raw):
-        line += raw.count(b"\n", pos, match.start())
-        pos = match.start()
-        numbers.append(line)
-    return numbers
-
-
-@lru_cache(maxsize=8)
-def _long_line_pattern(max_line_bytes: int) -> re.Pattern:
-    return re.compile(rb"[^\r\n]{%d,}" % (max_line_bytes + 1))
+    lines = raw.splitlines()  # \r\n, \n or \r; C speed (a regex would be far slower here)
+    if max(map(len, lines), default=0) <= max_line_bytes:
+        return []
+    return [number for number, line in enumerate(lines, 1) if len(line) > max_line_bytes]
 
 
 def cut_mid_character(raw: bytes, encoding: str) -> bool:
