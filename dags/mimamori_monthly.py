@@ -11,8 +11,12 @@ month's transparency report and purge what is past its retention period.
   default to the month before the logical date (domain.md §8).
 * A task that rejects data raises AirflowFailException and fails at once; the one retry every
   task has is for transient faults (a dropped connection).
-* Nothing is published unless every gate passed (sources with policy `skip` excepted): the
-  dashboards keep showing the last published month.
+* Every step records its outcome for **this attempt** (the run id; a cleared run is a new
+  attempt). Publication takes one verdict over this attempt's steps: every source loaded and
+  gated in this run (policy `skip` excepted), this run's build, its gates. Otherwise nothing is
+  published and the dashboards keep showing the last published month.
+* `month_verdict` ends the run: success only if this attempt published and every step after
+  publication ran, so the IT mail, `make run-month`'s exit status and the run's state agree.
 """
 
 from __future__ import annotations
@@ -25,6 +29,13 @@ from mimamori.ingest.registry import load_registry
 from mimamori.settings import get_settings
 
 REGISTRY = load_registry()
+
+
+def _attempt(dag_run) -> str:
+    """This try of the month: the run id (a cleared run is a new attempt)."""
+    from mimamori.attempts import attempt_id
+
+    return attempt_id(dag_run.run_id, getattr(dag_run, "clear_number", 0))
 
 
 def _asset(schema: str, table: str) -> Asset:
@@ -58,10 +69,15 @@ def mimamori_monthly():
         return resolve(requested or (params or {}).get("run_month"), logical_date)
 
     @task
-    def check_inbox(run_month: str) -> dict:
+    def check_inbox(run_month: str, dag_run=None) -> dict:
+        """Lists the inbox and opens this attempt (an attempt id already used is refused)."""
+        from mimamori.pipeline import DataRejected
         from mimamori.pipeline import check_inbox as run
 
-        return run(get_settings(), run_month)
+        try:
+            return run(get_settings(), run_month, _attempt(dag_run))
+        except DataRejected as exc:
+            raise AirflowFailException(str(exc)) from None
 
     run_month = resolve_run_month()
     inbox = check_inbox(run_month)
@@ -71,11 +87,11 @@ def mimamori_monthly():
         with TaskGroup(group_id=name, tooltip=source.department):
 
             @task(task_id="load", outlets=[_asset("raw", f.raw_table) for f in source.files])
-            def load(run_month: str, source_name: str = name) -> dict:
+            def load(run_month: str, source_name: str = name, dag_run=None) -> dict:
                 from mimamori.pipeline import DataRejected, SourceSkipped, load_source
 
                 try:
-                    return load_source(get_settings(), source_name, run_month)
+                    return load_source(get_settings(), source_name, run_month, _attempt(dag_run))
                 except SourceSkipped as exc:
                     raise AirflowSkipException(str(exc)) from None
                 except DataRejected as exc:
@@ -86,86 +102,92 @@ def mimamori_monthly():
             loads.append(loaded)
 
     @task(trigger_rule="all_done")
-    def raw_gate(run_month: str, ti=None) -> dict:
-        """Great Expectations on every loaded source; fails when a blocking source is bad."""
+    def raw_gate(run_month: str, ti=None, dag_run=None) -> dict:
+        """Great Expectations on every source this attempt loaded; fails when a blocking source is bad."""
         from mimamori.pipeline import raw_gate as run
 
-        out = run(get_settings(), run_month)
+        out = run(get_settings(), run_month, _attempt(dag_run))
         ti.xcom_push(key="gate", value=out)  # kept even when the gate fails
         if out["decision"]["blocking"]:
             raise AirflowFailException("raw gate: blocking sources " + ", ".join(out["decision"]["blocking"]))
         return out
 
     @task
-    def build_models(run_month: str, raw: dict) -> dict:
+    def build_models(run_month: str, raw: dict, dag_run=None) -> dict:
+        """dbt build on this attempt's raw rows (the sources to skip come from its recorded steps)."""
         from mimamori.pipeline import DataRejected
         from mimamori.pipeline import build_models as run
 
         try:
-            return run(get_settings(), run_month, raw["decision"]["skipped_sources"])
+            return run(get_settings(), run_month, _attempt(dag_run))
         except DataRejected as exc:
             raise AirflowFailException(str(exc)) from None
 
     @task
-    def model_gates(run_month: str, built: dict, ti=None) -> dict:
+    def model_gates(run_month: str, built: dict, ti=None, dag_run=None) -> dict:
         """Identity and marts gates on the built models."""
         from mimamori.pipeline import model_gates as run
 
-        out = run(get_settings(), run_month)
+        out = run(get_settings(), run_month, _attempt(dag_run))
         ti.xcom_push(key="gate", value=out)  # kept even when the gate fails
-        if out["decision"]["blocking"]:
-            raise AirflowFailException("model gates: blocking " + ", ".join(out["decision"]["blocking"]))
+        if out["decision"]["blocking"] or not out["decision"]["publish"]:
+            raise AirflowFailException("model gates: " + "; ".join(out["decision"]["reasons"]))
         return out
 
     @task(outlets=[_asset("published", "publication")])
-    def publish(run_month: str, raw: dict, models: dict) -> dict:
+    def publish(run_month: str, raw: dict, models: dict, dag_run=None) -> dict:
+        """Publishes only what this attempt's verdict allows (checked again inside the transaction)."""
         from mimamori.pipeline import DataRejected, publish_month
 
         try:
-            return publish_month(get_settings(), run_month, [raw, models])
+            return publish_month(get_settings(), run_month, _attempt(dag_run))
         except DataRejected as exc:
             raise AirflowFailException(str(exc)) from None
 
+    @task
+    def transparency_report(run_month: str, published: dict, dag_run=None) -> dict:
+        """The month's transparency report (HTML and PDF, aggregates only) for the privacy council."""
+        from mimamori.pipeline import transparency_report as run
+
+        return run(get_settings(), run_month, _attempt(dag_run))
+
+    @task
+    def retention_purge(run_month: str, published: dict, dag_run=None) -> dict:
+        """Superseded attempts' raw rows, and what is past its retention period (counts audited)."""
+        from mimamori.pipeline import retention as run
+
+        return run(get_settings(), run_month, _attempt(dag_run))
+
     @task(trigger_rule="all_done", retries=2)
-    def send_alerts(run_month: str, ti=None, dag_run=None) -> list:
+    def send_alerts(run_month: str, dag_run=None) -> list:
         """One mail per failing source to its data owners and a summary to IT; runs whatever happened."""
         from mimamori.pipeline import send_alerts as run
 
-        gates = [ti.xcom_pull(task_ids="raw_gate", key="gate"), ti.xcom_pull(task_ids="model_gates", key="gate")]
-        return run(get_settings(), run_month, gates, dag_run.run_id)
+        return run(get_settings(), run_month, _attempt(dag_run))
 
-    @task
-    def transparency_report(run_month: str, published: dict) -> dict:
-        """The month's transparency report (HTML and PDF, aggregates only) for the privacy council."""
-        from mimamori.report import build_report
+    @task(trigger_rule="all_done")
+    def month_verdict(run_month: str, dag_run=None) -> dict:
+        """The run's end state, from the database: fails unless this attempt published and every step after it ran."""
+        from mimamori.pipeline import DataRejected
+        from mimamori.pipeline import month_verdict as run
 
-        html, pdf = build_report(get_settings(), run_month)
-        return {"html": str(html), "pdf": str(pdf)}
-
-    @task
-    def retention_purge(run_month: str, published: dict) -> dict:
-        """Delete what is past its retention period (counts audited in casework.purge_log)."""
-        from mimamori.retention import purge
-
-        out = purge(get_settings(), run_month)
-        return {"total": out["total"], "deleted": {k: v for k, v in out["deleted"].items() if v}}
-
-    @task(trigger_rule="one_failed")
-    def month_failed() -> None:
-        """Marks the run failed when any task failed (send_alerts alone would make it green)."""
-        raise AirflowFailException("one or more tasks failed: the month was not published")
+        try:
+            return run(get_settings(), run_month, _attempt(dag_run))
+        except DataRejected as exc:
+            raise AirflowFailException(str(exc)) from None
 
     raw = raw_gate(run_month)
     loads >> raw
     built = build_models(run_month, raw)
     models = model_gates(run_month, built)
     published = publish(run_month, raw, models)
-    alerts = send_alerts(run_month)
-    published >> alerts
     report = transparency_report(run_month, published)
     purged = retention_purge(run_month, published)
     report >> purged  # the report counts the month before anything is purged
-    [*loads, raw, built, models, published, alerts, report, purged] >> month_failed()
+    alerts = send_alerts(run_month)
+    [published, report, purged] >> alerts  # the IT summary reports every step, publication included
+    verdict = month_verdict(run_month)
+    [inbox, *loads, raw, built, models, published, report, purged, alerts] >> verdict
 
 
 mimamori_monthly()

@@ -25,8 +25,10 @@ def _lit(value: str) -> str:
     return "'" + str(value).replace("'", "''") + "'"
 
 
-def batch_query(raw_table: str, run_month: str) -> str:
-    return f"select * from {qrel(RAW_SCHEMA + '.' + raw_table)} where run_month = {_lit(check_month(run_month))}"
+def batch_query(raw_table: str, run_month: str, run_id: str | None = None) -> str:
+    """The run month's rows of one attempt (raw keeps every attempt side by side)."""
+    query = f"select * from {qrel(RAW_SCHEMA + '.' + raw_table)} where run_month = {_lit(check_month(run_month))}"
+    return query + (f" and run_id = {_lit(run_id)}" if run_id is not None else "")
 
 
 def file_checks(spec, thresholds: dict, previous_rows: int | None) -> list[Check]:
@@ -167,14 +169,19 @@ def file_checks(spec, thresholds: dict, previous_rows: int | None) -> list[Check
     return checks
 
 
-def source_suites(source, run_month: str, thresholds: dict, previous_rows: dict[str, int | None]) -> list[SuiteSpec]:
-    """One SuiteSpec per file of a registry Source; ``previous_rows`` by raw_table (None: no month)."""
+def source_suites(
+    source, run_month: str, thresholds: dict, previous_rows: dict[str, int | None], run_id: str | None = None
+) -> list[SuiteSpec]:
+    """One SuiteSpec per file of a registry Source; ``previous_rows`` by raw_table (None: no month).
+
+    ``run_id``: the attempt whose rows are validated.
+    """
     return [
         SuiteSpec(
             name=f"raw.{source.source}.{spec.raw_table}",
             source=source.source,
             asset=f"raw__{spec.raw_table}",
-            query=batch_query(spec.raw_table, run_month),
+            query=batch_query(spec.raw_table, run_month, run_id),
             checks=file_checks(spec, thresholds, previous_rows.get(spec.raw_table)),
             file=spec.file,
         )

@@ -31,6 +31,8 @@ _TEST_ENV = {
     # Superset's own guard against subqueries in custom SQL is off in the suite: the boundary tests
     # (tests/security) prove that the database holds without it.
     "MIMAMORI_SUPERSET_ALLOW_ADHOC_SUBQUERY": "1",
+    "MIMAMORI_AIRFLOW_LOG_PORT": str(18793 + _OFFSET),
+    "MIMAMORI_AIRFLOW_TRIGGER_LOG_PORT": str(18794 + _OFFSET),
 }
 for _key, _value in _TEST_ENV.items():
     os.environ[_key] = _value

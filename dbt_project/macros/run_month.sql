@@ -15,3 +15,16 @@
 {% macro age_on(birth_date, as_of) -%}
     extract(year from age(({{ as_of }})::date + 1, {{ birth_date }}))::integer
 {%- endmacro %}
+
+{#-
+    The attempt whose raw rows this build reads (var run_id, mimamori.attempts): raw keeps every
+    attempt of a month side by side, so a re-run never mixes them. Required: without it a build
+    would not know which rows are "this run's" (mimamori.dbt.run passes it).
+-#}
+{% macro attempt_id() -%}
+    {%- set attempt = var('run_id', none) -%}
+    {%- if execute and not attempt -%}
+        {{ exceptions.raise_compiler_error("var run_id (the attempt whose raw rows to read) is required, e.g. --vars '{run_month: 2026-10, run_id: manual__2026-11-16T06:00:00+00:00}'") }}
+    {%- endif -%}
+    '{{ attempt | replace("'", "''") }}'
+{%- endmacro %}

@@ -6,8 +6,11 @@ with counts and row numbers (``source_row_number``, capped), a link to the GX da
 what to do next (再提出の方法). It is built only from rule ids, headers, counts and row numbers —
 never from a value of the data, so no name, address or birth date can appear in it.
 
-:func:`send_alerts` is idempotent per DAG run: ``ingest.alerts_sent`` records (run_month,
+:func:`send_alerts` is idempotent per attempt: ``ingest.alerts_sent`` records (run_month,
 source, run_id) and a retry of the task does not send a mail already sent.
+
+The IT summary states what the attempt **did** — published or not, from ``published.publication``
+and the attempt's recorded steps (mimamori.attempts.outcome) — never what the gates predicted.
 """
 
 from __future__ import annotations
@@ -182,6 +185,15 @@ def owner_alert(settings: Settings, source, run_month: str, rejections: Iterable
     return to, subject, "\n".join(parts)
 
 
+def _load_cell(status: str | None, rejections: list) -> str:
+    if rejections:
+        return f"<b>却下 {len(rejections)}件</b>"
+    from mimamori.attempts import STATUS_JA
+
+    text = _e(STATUS_JA.get(status, status))
+    return text if status == "loaded" else f"<b>{text}</b>"
+
+
 def it_summary(
     settings: Settings,
     run_month: str,
@@ -190,12 +202,20 @@ def it_summary(
     decision: dict | None = None,
     *,
     registry=None,
+    outcome: dict | None = None,
 ):
-    """(to, subject, html) of the run's quality summary for IT: every source's status, counts only."""
+    """(to, subject, html) of the attempt's summary for IT: what was published, every step, counts only.
+
+    ``outcome``: :func:`mimamori.attempts.outcome` of the attempt. Without it the month is
+    reported as not published (nothing here may claim a publication it has not seen).
+    """
+    from mimamori.attempts import STATUS_JA, STEP_JA
     from mimamori.ingest.registry import load_registry
 
     registry = registry if registry is not None else load_registry()
     rejections_by_source = rejections_by_source or {}
+    outcome = outcome or {"published": False, "steps": {}, "failed_steps": [], "run_id": None}
+    steps = outcome.get("steps") or {}
     flat = flatten(results)
     by = {(r.stage, r.source): r for r in flat}
 
@@ -212,28 +232,31 @@ def it_summary(
         return f"<b>不合格 {len(r.failed)}件</b>"
 
     failing = sorted({s for s, rej in rejections_by_source.items() if rej} | {r.source for r in flat if not r.success})
-    if decision is None:
-        from mimamori.quality import publication_decision
-
-        decision = publication_decision(flat, registry)
-    published = decision.get("publish")
-    state = "公開可" if published else "公開停止（前月のまま）"
-    subject = f"[mimamori] {run_month} 品質検査の結果: {state}（問題のある提供元 {len(failing)}件）"
+    failing = [s for s in failing if s in registry]
+    state = "公開しました" if outcome["published"] else "公開停止（前月のまま）"
+    subject = f"[mimamori] {run_month} 月次処理の結果: {state}（問題のある提供元 {len(failing)}件）"
     rows = []
     for name, src in registry.items():
-        rej = rejections_by_source.get(name) or []
         rows.append(
             f"<tr><td {_TD}>{_e(name)}</td><td {_TD}>{_e(src.department)}</td><td {_TD}>{_e(src.on_failure)}</td>"
-            f"<td {_TD}>{'<b>却下 ' + str(len(rej)) + '件</b>' if rej else '—'}</td>"
+            f"<td {_TD}>{_load_cell(steps.get(f'load:{name}'), rejections_by_source.get(name) or [])}</td>"
             f"<td {_TD}>{cell('raw', name)}</td><td {_TD}>{cell('identity', name)}</td></tr>"
         )
+    month_steps = [
+        f"<tr><td {_TD}>{_e(STEP_JA[step])}</td><td {_TD}>{_e(STATUS_JA.get(steps.get(step), steps.get(step)))}</td></tr>"
+        for step in ("build", "marts_gate", "publish", "report", "retention")
+    ]
     marts = by.get(("marts", "marts"))
     parts = [
         "<html><body style='font-family:sans-serif'>",
-        f"<p>対象月 <b>{_e(run_month)}</b> の品質検査の結果です。判定: <b>{_e(state)}</b></p>",
+        f"<p>対象月 <b>{_e(run_month)}</b> の月次処理の結果です。<b>{_e(state)}</b></p>",
+        f"<p>試行（Airflow run_id）: <code>{_e(outcome.get('run_id'))}</code></p>",
         f"<table style='border-collapse:collapse'><tr><th {_TD}>提供元</th><th {_TD}>部署</th><th {_TD}>失敗時</th>"
         f"<th {_TD}>取り込み</th><th {_TD}>取り込み後の検査</th><th {_TD}>名寄せ後の検査</th></tr>",
         *rows,
+        "</table>",
+        f"<table style='border-collapse:collapse'><tr><th {_TD}>段階</th><th {_TD}>結果</th></tr>",
+        *month_steps,
         "</table>",
         f"<p>判定結果の検査: {cell('marts', 'marts') if marts else '—'}</p>",
     ]
@@ -242,10 +265,14 @@ def it_summary(
         for i in marts.failed:
             parts.append(f"<li>{_e(i['description_ja'])}（{_e(i['expectation'])}）</li>")
         parts.append("</ul>")
-    if decision.get("blocking"):
-        parts.append(f"<p>公開を止めた提供元: {_e('、'.join(decision['blocking']))}</p>")
-    if decision.get("skipped_sources"):
-        parts.append(f"<p>除外して公開する提供元（skip）: {_e('、'.join(decision['skipped_sources']))}</p>")
+    if outcome.get("failed_steps"):
+        title = "公開後に失敗した処理" if outcome["published"] else "公開しなかった理由"
+        parts.append(f"<p>{title}:</p><ul>")
+        parts += [f"<li>{_e(r['ja'])}</li>" for r in outcome["failed_steps"]]
+        parts.append("</ul>")
+    skipped = (outcome.get("publication") or {}).get("skipped_sources") or []
+    if skipped:
+        parts.append(f"<p>除外して公開した提供元（skip）: {_e('、'.join(skipped))}</p>")
     parts += [
         f"<p>データドキュメント: <a href='{_e(docs_url(settings))}'>{_e(docs_url(settings))}</a></p>",
         "<p>提供元ごとの詳細は各データ所有者に送信済みです。このメールには個人を特定する情報は含まれていません。</p>",
@@ -260,14 +287,15 @@ def _loader(settings: Settings):
     return pg.connect(settings, role="loader", autocommit=True)
 
 
-def read_rejections(conn, run_month: str) -> dict[str, list[dict]]:
+def read_rejections(conn, run_month: str, run_id: str) -> dict[str, list[dict]]:
+    """This attempt's rejections by source (other attempts of the month are their own story)."""
     if not conn.execute("select to_regclass('ingest.rejections') is not null").fetchone()[0]:
         return {}
     out: dict[str, list[dict]] = {}
     for source, file, rule, rows, column, message_ja in conn.execute(
         'select source, file, rule, rows, "column", message_ja from ingest.rejections'
-        " where run_month = %s order by source, file, rule, recorded_at",
-        (run_month,),
+        " where run_month = %s and run_id = %s order by source, file, rule, recorded_at",
+        (run_month, run_id),
     ).fetchall():
         out.setdefault(source, []).append(
             {"file": file, "rule": rule, "rows": list(rows or []), "column": column, "message_ja": message_ja}
@@ -284,24 +312,28 @@ def send_alerts(
     registry: dict | None = None,
     include_it_summary: bool = True,
     conn_id: str = "smtp_default",
+    outcome: dict | None = None,
 ) -> list[dict]:
-    """Mail each failing source's owners once for this run (and IT a summary); returns what was sent.
+    """Mail each failing source's owners once for this attempt (and IT a summary); returns what was sent.
 
     A source fails when ingestion rejected its files or its raw / identity gate failed.
-    ``results``: every GateResult of the run (or their dicts / mappings). Idempotent per
-    ``run_id`` through ``ingest.alerts_sent``: a mail already sent is not sent again (status
-    ``already_sent``); one whose send crashed before it was recorded is sent on the retry.
+    ``results``: every GateResult of the attempt (or their dicts / mappings). ``outcome``: what
+    the attempt did (mimamori.attempts.outcome; read from the database when not given).
+    Idempotent per ``run_id`` through ``ingest.alerts_sent``: a mail already sent is not sent
+    again (status ``already_sent``); one whose send crashed before it was recorded is sent on the
+    retry.
     """
     from mimamori.ingest.registry import load_registry
     from mimamori.pipeline import send_mail
-    from mimamori.quality import publication_decision
 
     registry = registry if registry is not None else load_registry()
     flat = flatten(results)
+    if include_it_summary and outcome is None:
+        outcome = _outcome(settings, run_month, run_id, registry)
     sent: list[dict] = []
     with _loader(settings) as conn:
         conn.execute(ALERTS_DDL)
-        rejections = read_rejections(conn, run_month)
+        rejections = read_rejections(conn, run_month, run_id)
         gate_by_source: dict[str, list[GateResult]] = {}
         for r in flat:
             if r.source in registry and r.stage in ("raw", "identity"):
@@ -317,8 +349,7 @@ def send_alerts(
             )
             messages.append((name, to, subject, body, broken_rules(rejections.get(name, []), gates)))
         if include_it_summary:
-            decision = publication_decision(flat + _rejected_as_results(rejections, flat), registry)
-            to, subject, body = it_summary(settings, run_month, flat, rejections, decision, registry=registry)
+            to, subject, body = it_summary(settings, run_month, flat, rejections, registry=registry, outcome=outcome)
             messages.append((IT_KEY, to, subject, body, []))
         for key, to, subject, body, rules in messages:
             row = conn.execute(
@@ -346,11 +377,10 @@ def send_alerts(
     return sent
 
 
-def _rejected_as_results(rejections: dict[str, list], flat: list[GateResult]) -> list[GateResult]:
-    """Sources rejected at ingestion but absent from the gate results still count as failed."""
-    have = {r.source for r in flat if r.stage == "raw"}
-    return [
-        GateResult(source, "raw", success=False, skipped=True, reason="rejected_at_ingestion")
-        for source, rej in rejections.items()
-        if rej and source not in have
-    ]
+def _outcome(settings: Settings, run_month: str, run_id: str, registry) -> dict:
+    """The attempt's outcome as the database has it (the transformer reads ingest and published)."""
+    from mimamori.attempts import outcome
+    from mimamori.stack import pg
+
+    with pg.connect(settings, role="transformer", autocommit=True) as conn:
+        return outcome(conn, run_month, run_id, registry, pending=("alerts",))

@@ -62,17 +62,36 @@ def env(settings: Settings, role: str = "transformer") -> dict[str, str]:
     return result
 
 
+#: var run_id when a month has no attempt at all: it matches no raw row.
+NO_ATTEMPT = "none"
+
+
+def default_attempt(settings: Settings, run_month: str) -> str:
+    """The month's latest attempt (what a build outside the monthly DAG reads), else NO_ATTEMPT."""
+    from mimamori.attempts import latest_attempt
+    from mimamori.stack import pg
+
+    with pg.connect(settings, role="transformer", autocommit=True) as conn:
+        return latest_attempt(conn, run_month) or NO_ATTEMPT
+
+
 def run(
     settings: Settings,
     args: list[str],
     run_month: str | None = None,
     log: Callable[[str], None] = print,
     extra_vars: dict | None = None,
+    run_id: str | None = None,
 ) -> DbtResult:
-    """`dbt <args> --vars {run_month: ...}`; streams dbt's log lines to `log`."""
+    """`dbt <args> --vars {run_month: ..., run_id: ...}`; streams dbt's log lines to `log`.
+
+    ``run_id``: the attempt whose raw rows the models read; the monthly DAG passes its own.
+    Without it, the month's latest attempt (:func:`default_attempt`).
+    """
     variables = dict(extra_vars or {})
     if run_month:
         variables["run_month"] = run_month
+        variables["run_id"] = run_id or default_attempt(settings, run_month)
     command = [str(executable(settings)), *args]
     if variables and args and args[0] in {"build", "run", "test", "seed", "compile", "docs", "show", "ls"}:
         command += ["--vars", json.dumps(variables)]

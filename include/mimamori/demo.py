@@ -46,20 +46,50 @@ def generate_town(out: Path, seed: int, scale: float, months: int, end_month: st
     _say(f"synthetic town generated in {time.monotonic() - t0:.1f}s → {out / 'inbox'}")
 
 
-def run_months(settings, months: list[str]) -> None:
+def published_since(settings, month: str, since) -> str | None:
+    """The attempt (run id) that published `month` after `since`, if any: the database decides."""
+    from mimamori.stack import pg
+
+    with pg.connect(settings, role="transformer", autocommit=True) as conn:
+        if not conn.execute("select to_regclass('published.publication') is not null").fetchone()[0]:
+            return None
+        row = conn.execute(
+            "select coalesce(to_jsonb(p) ->> 'run_id', '') from published.publication as p"
+            " where run_month = %s and published_at >= %s order by published_at desc limit 1",
+            (month, since),
+        ).fetchone()
+    return row[0] if row else None
+
+
+def run_month(settings, month: str, logical_date: str | None = None):
+    """Run the DAG for one month: (exit status, what to say, the run's output).
+
+    The status is 0 only if the run succeeded AND the database shows the month published by it:
+    `make run-month`'s exit status, the run's state and the IT mail say the same thing.
+    """
+    import datetime as dt
+
     from mimamori.stack import airflow
 
+    t0, started = time.monotonic(), dt.datetime.now(dt.UTC)
+    result = airflow.dags_test(settings, month, logical_date=logical_date)
+    published = published_since(settings, month, started)
+    if result.returncode == 0 and published is not None:
+        line = f"{month}: published by run {published} in {time.monotonic() - t0:.0f}s"
+        return 0, line + f" (next scheduled run month: {next_month(month)})", result
+    tail = "\n".join((result.stdout + result.stderr).splitlines()[-40:])
+    state = f"published by run {published}, but a step after publication failed" if published else "NOT published"
+    return 1, f"{month}: {state} (DAG exit {result.returncode}); the IT mail says why; last lines:\n{tail}", result
+
+
+def run_months(settings, months: list[str]) -> None:
+    """Run each month in turn; stop with exit status 1 at the first that did not publish cleanly."""
     for month in months:
-        t0 = time.monotonic()
         _say(f"running the monthly DAG for {month} (airflow dags test; about a minute)")
-        result = airflow.dags_test(settings, month)
-        if result.returncode != 0:
-            tail = "\n".join((result.stdout + result.stderr).splitlines()[-40:])
-            _say(f"the DAG run for {month} failed (exit {result.returncode}); last lines:\n{tail}")
-            sys.exit(1)
-        _say(
-            f"{month}: DAG run succeeded in {time.monotonic() - t0:.0f}s (next scheduled run month: {next_month(month)})"
-        )
+        status, line, _ = run_month(settings, month)
+        _say(line)
+        if status:
+            sys.exit(status)
 
 
 def summary(settings, month: str) -> None:
@@ -67,9 +97,11 @@ def summary(settings, month: str) -> None:
     from mimamori.stack.mailcatcher import read_messages
 
     with pg.connect(settings) as conn:
-        loads = conn.execute(
-            "select source, file, raw_table, rows_loaded from ingest.file_loads where run_month = %s order by 1, 2",
-            (month,),
+        loads = conn.execute(  # the files of the attempt that published the month (attempts stand side by side)
+            "select source, file, raw_table, rows_loaded from ingest.file_loads where run_month = %s and run_id ="
+            " (select run_id from published.publication where run_month = %s order by published_at desc limit 1)"
+            " order by 1, 2",
+            (month, month),
         ).fetchall()
         published = conn.execute(
             "select run_month from published.publication order by published_at desc limit 1"

@@ -103,6 +103,14 @@ def _tables(conn, schema: str) -> list[str]:
     ]
 
 
+def _built_attempt(conn) -> str | None:
+    """The attempt whose raw rows the identity models were built from (None: built before attempts)."""
+    if not _exists(conn, "intermediate.int_identity__build_attempt"):
+        return None
+    row = conn.execute("select run_id from intermediate.int_identity__build_attempt").fetchone()
+    return row[0] if row else None
+
+
 def collect(conn, person_id: str) -> dict[str, Any]:
     """Everything held about ``person_id`` (superuser connection; read only)."""
     out: dict[str, Any] = {}
@@ -145,6 +153,9 @@ def collect(conn, person_id: str) -> dict[str, Any]:
     if _exists(conn, "intermediate.int_identity__links") and _exists(conn, "intermediate.int_items__children"):
         month_row = conn.execute("select max(run_month) from intermediate.int_items__children").fetchone()
         built_month = month_row[0] if month_row else None
+        # A link's row number is a row of the attempt the models were built from: other attempts of
+        # the month stand beside it in raw, and their row N may be someone else (mimamori.attempts).
+        attempt = _built_attempt(conn)
         links = _rows(
             conn,
             "select raw_table, source_row_number, link_method, match_reason, match_score from"
@@ -158,10 +169,10 @@ def collect(conn, person_id: str) -> dict[str, Any]:
                 continue
             for row in _rows(
                 conn,
-                sql.SQL("select * from {} where run_month = %s and source_row_number = %s").format(
-                    sql.Identifier("raw", table)
-                ),
-                (built_month, link["source_row_number"]),
+                sql.SQL(
+                    "select * from {} where run_month = %s and source_row_number = %s and run_id is not distinct from %s"
+                ).format(sql.Identifier("raw", table)),
+                (built_month, link["source_row_number"], attempt),
             ):
                 linked.append(
                     {

@@ -10,11 +10,15 @@ Called only when every gate passed (sources under ``skip`` excepted, see
    is dropped: the analyst must not keep reading a table taken away from it);
 2. ``history.<name>`` (``history.pseudo__<name>``) has the month's rows replaced — other months
    are kept — so every published month stays selectable;
-3. a row in ``published.publication`` records the month, the time, the tables and the gate
-   summary: the latest row is "the month the dashboards show";
+3. a row in ``published.publication`` records the month, the attempt (``run_id``), the time, the
+   tables and the gate summary: the latest row is "the month the dashboards show";
 4. every table of ``published``, ``published_pseudo`` and ``history`` loses all its privileges and
    policies and gets exactly what the audience declaration gives (``mimamori.access``: grants,
    column privileges, row-level security), so a rebuilt table never keeps or loses an old grant.
+
+Every published and history row carries ``run_id``, the attempt whose raw rows the models read
+(mimamori.attempts); ``verify`` (the monthly DAG's verdict over this attempt's steps) runs inside
+the transaction, after the lock, and refuses by raising.
 
 Any error rolls everything back: readers keep seeing the previous month, whole. Readers are
 never shown a half-published month (PostgreSQL's transactional DDL; TRUNCATE holds its lock until
@@ -27,6 +31,7 @@ import json
 import logging
 import re
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
 from psycopg import sql
@@ -50,8 +55,11 @@ create table if not exists published.publication (
     pseudo_tables text[] not null default '{}',
     skipped_sources text[] not null default '{}',
     gate_summary jsonb not null default '{}'::jsonb
-)
+);
+alter table published.publication add column if not exists run_id text
 """
+#: The lineage column every published and history row gets: the attempt that produced it.
+LINEAGE = ("run_id", "text")
 
 
 class PublishError(RuntimeError):
@@ -67,6 +75,7 @@ class PublishResult:
     history_rows: dict[str, int] = field(default_factory=dict)
     access: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
+    run_id: str | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -89,27 +98,35 @@ def _columns(conn, schema: str, table: str) -> list[tuple[str, str]] | None:
     return [(r[0], r[1]) for r in rows] or None
 
 
-def _publish_one(conn, run_month: str, relation: str, target_schema: str, history_name: str) -> tuple[str, int]:
+def _publish_one(
+    conn, run_month: str, relation: str, target_schema: str, history_name: str, run_id: str | None
+) -> tuple[str, int]:
     src_schema, name = _split(relation)
     src_cols = _columns(conn, src_schema, name)
     if src_cols is None:
         raise PublishError(f"source relation {relation} does not exist")
+    if LINEAGE[0] in {c for c, _ in src_cols}:
+        raise PublishError(f"source relation {relation} has a column {LINEAGE[0]}, which publication adds")
     col_names = [c for c, _ in src_cols]
     has_month = "run_month" in col_names
     src = sql.Identifier(src_schema, name)
     where = sql.SQL("where run_month = {}").format(sql.Literal(run_month)) if has_month else sql.SQL("")
-    cols = sql.SQL(", ").join(map(sql.Identifier, col_names))
+    # The published columns: the source's, then the attempt (a constant of this publication).
+    cols = sql.SQL(", ").join(map(sql.Identifier, [*col_names, LINEAGE[0]]))
+    select = sql.SQL("{}, {}::text as {}").format(
+        sql.SQL(", ").join(map(sql.Identifier, col_names)), sql.Literal(run_id), sql.Identifier(LINEAGE[0])
+    )
     target = sql.Identifier(target_schema, name)
 
     # 1. the published table: same columns -> truncate + insert (identity, grants, views kept)
     existing = _columns(conn, target_schema, name)
-    if existing == src_cols:
+    if existing == [*src_cols, LINEAGE]:
         conn.execute(sql.SQL("truncate {}").format(target))
-        conn.execute(sql.SQL("insert into {} ({}) select {} from {} {}").format(target, cols, cols, src, where))
+        conn.execute(sql.SQL("insert into {} ({}) select {} from {} {}").format(target, cols, select, src, where))
     else:
         nxt = sql.Identifier(target_schema, f"{name}__next")
         conn.execute(sql.SQL("drop table if exists {}").format(nxt))
-        conn.execute(sql.SQL("create table {} as select {} from {} {}").format(nxt, cols, src, where))
+        conn.execute(sql.SQL("create table {} as select {} from {} {}").format(nxt, select, src, where))
         if existing:
             conn.execute(sql.SQL("drop table {}").format(target))
         conn.execute(sql.SQL("alter table {} rename to {}").format(nxt, sql.Identifier(name)))
@@ -125,7 +142,7 @@ def _publish_one(conn, run_month: str, relation: str, target_schema: str, histor
     hist_cols = _columns(conn, HISTORY, history_name)
     if hist_cols is None:
         head = sql.SQL("") if has_month else sql.SQL("{}::text as run_month, ").format(sql.Literal(run_month))
-        conn.execute(sql.SQL("create table {} as select {}{} from {} with no data").format(hist, head, cols, src))
+        conn.execute(sql.SQL("create table {} as select {}{} from {} with no data").format(hist, head, select, src))
         conn.execute(
             sql.SQL("create index {} on {} (run_month)").format(sql.Identifier(f"{history_name}__run_month_idx"), hist)
         )
@@ -137,18 +154,18 @@ def _publish_one(conn, run_month: str, relation: str, target_schema: str, histor
             )
         )
     have = {c for c, _ in hist_cols}
-    for column, type_ in src_cols:
+    for column, type_ in [*src_cols, LINEAGE]:
         if column not in have:  # a column added since: older months have it null
             conn.execute(
                 sql.SQL("alter table {} add column {} {}").format(hist, sql.Identifier(column), sql.SQL(type_))
             )
     conn.execute(sql.SQL("delete from {} where run_month = {}").format(hist, sql.Literal(run_month)))
     if has_month:
-        cur = conn.execute(sql.SQL("insert into {} ({}) select {} from {} {}").format(hist, cols, cols, src, where))
+        cur = conn.execute(sql.SQL("insert into {} ({}) select {} from {} {}").format(hist, cols, select, src, where))
     else:
         cur = conn.execute(
             sql.SQL("insert into {} (run_month, {}) select {}, {} from {}").format(
-                hist, cols, sql.Literal(run_month), cols, src
+                hist, cols, sql.Literal(run_month), select, src
             )
         )
     conn.execute(sql.SQL("analyze {}").format(hist))
@@ -178,13 +195,18 @@ def publish(
     gate_summary: dict | None = None,
     skipped_sources: list[str] | None = None,
     declaration=None,
+    run_id: str | None = None,
+    verify: Callable | None = None,
 ) -> PublishResult:
     """Publish the run month's ``tables`` (and ``pseudo_tables``) in one transaction, or nothing.
 
     ``tables``/``pseudo_tables``: fully-qualified source relations (``marts.children``); the
     published name is the table name. ``gate_summary``: e.g. ``quality.summary(results)`` (counts
     only), stored in ``published.publication``. ``declaration``: the audience declaration
-    (default: this checkout's seeds). Raises :class:`PublishError` (or the database error, or
+    (default: this checkout's seeds). ``run_id``: the attempt the marts were built from, stamped
+    on every row (default: the month's latest attempt, what a manual build reads).
+    ``verify(conn)``: called in the transaction after the lock, before anything changes; it
+    refuses by raising. Raises :class:`PublishError` (or the database error, verify's, or
     :class:`mimamori.access.AccessConfigError`) with everything rolled back.
     """
     from mimamori import access
@@ -200,20 +222,24 @@ def publish(
     if len(set(names)) != len(names) or len(set(pnames)) != len(pnames) or "publication" in names + pnames:
         raise PublishError("published table names must be unique and not 'publication'")
     started = time.monotonic()
-    result = PublishResult(run_month=run_month, published_at="")
+    result = PublishResult(run_month=run_month, published_at="", run_id=run_id)
     with pg.connect(settings, role="transformer") as conn:
         with conn.transaction():
             conn.execute("set local lock_timeout = '60s'")
             conn.execute("select pg_advisory_xact_lock(%s)", (_LOCK,))
-            conn.execute(PUBLICATION_DDL)
+            if verify is not None:
+                verify(conn)
+            result.run_id = run_id = run_id or _latest_attempt(conn, run_month)
+            for stmt in PUBLICATION_DDL.split(";"):
+                conn.execute(stmt)
             access.drop_dependent_views(conn)
             for relation in tables:
-                published, rows = _publish_one(conn, run_month, relation, PUBLISHED, _split(relation)[1])
+                published, rows = _publish_one(conn, run_month, relation, PUBLISHED, _split(relation)[1], run_id)
                 result.tables.append(published)
                 result.history_rows[f"{HISTORY}.{_split(relation)[1]}"] = rows
             for relation in pseudo_tables:
                 hist_name = f"pseudo__{_split(relation)[1]}"
-                published, rows = _publish_one(conn, run_month, relation, PSEUDO, hist_name)
+                published, rows = _publish_one(conn, run_month, relation, PSEUDO, hist_name, run_id)
                 result.pseudo_tables.append(published)
                 result.history_rows[f"{HISTORY}.{hist_name}"] = rows
             _drop_unpublished(conn, PSEUDO, pnames)
@@ -222,14 +248,16 @@ def publish(
                 " select run_month, published_at, pseudo_tables as tables from published.publication"
             )
             published_at = conn.execute(
-                "insert into published.publication (run_month, tables, pseudo_tables, skipped_sources, gate_summary)"
-                " values (%s, %s, %s, %s, %s::jsonb) returning published_at",
+                "insert into published.publication"
+                " (run_month, tables, pseudo_tables, skipped_sources, gate_summary, run_id)"
+                " values (%s, %s, %s, %s, %s::jsonb, %s) returning published_at",
                 (
                     run_month,
                     result.tables,
                     result.pseudo_tables,
                     sorted(skipped_sources or []),
                     json.dumps(gate_summary or {}, ensure_ascii=False),
+                    run_id,
                 ),
             ).fetchone()[0]
             required = ["published.publication", "published_pseudo.publication", *result.tables, *result.pseudo_tables]
@@ -248,6 +276,12 @@ def publish(
     return result
 
 
+def _latest_attempt(conn, run_month: str) -> str | None:
+    from mimamori.attempts import latest_attempt
+
+    return latest_attempt(conn, run_month)
+
+
 def current_publication(settings: Settings) -> dict | None:
     """The latest publication row — the month the dashboards show — or None."""
     from mimamori.stack import pg
@@ -255,11 +289,11 @@ def current_publication(settings: Settings) -> dict | None:
     with pg.connect(settings, role="transformer", autocommit=True) as conn:
         if not conn.execute("select to_regclass('published.publication') is not null").fetchone()[0]:
             return None
-        row = conn.execute(
-            "select run_month, published_at, tables, pseudo_tables, skipped_sources, gate_summary"
-            " from published.publication order by published_at desc limit 1"
+        row = conn.execute(  # run_id read tolerantly: a publication table from before attempts has none
+            "select run_month, published_at, tables, pseudo_tables, skipped_sources, gate_summary,"
+            " to_jsonb(p) ->> 'run_id' from published.publication as p order by published_at desc limit 1"
         ).fetchone()
     if not row:
         return None
-    keys = ("run_month", "published_at", "tables", "pseudo_tables", "skipped_sources", "gate_summary")
+    keys = ("run_month", "published_at", "tables", "pseudo_tables", "skipped_sources", "gate_summary", "run_id")
     return dict(zip(keys, row, strict=True))

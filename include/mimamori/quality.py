@@ -18,6 +18,7 @@ import importlib
 import importlib.util
 import logging
 import os
+import re
 import sys
 import time
 from dataclasses import asdict, dataclass, field
@@ -63,6 +64,7 @@ class GateResult:
     docs_url: str | None = None
     checks: int = 0
     seconds: float = 0.0
+    run_id: str | None = None  # the attempt whose rows (or build) were validated
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -213,7 +215,15 @@ def _offending_rows(conn, spec, check) -> tuple[int, list[int]]:
     return int(count), rows
 
 
-def _run(settings: Settings, stage: str, run_month: str, groups: dict[str, list], conn) -> dict[str, GateResult]:
+def _run_name(run_month: str, stage: str, run_id: str | None) -> str:
+    """GX's run name: month, stage and attempt (file-name safe), so attempts never overwrite each other."""
+    attempt = re.sub(r"[^A-Za-z0-9_.-]+", "_", run_id or "")
+    return f"{run_month}-{stage}" + (f"-{attempt}" if attempt else "")
+
+
+def _run(
+    settings: Settings, stage: str, run_month: str, groups: dict[str, list], conn, run_id: str | None = None
+) -> dict[str, GateResult]:
     """Run one checkpoint per group (source) of SuiteSpecs; one GX context for all."""
     if not groups:
         return {}
@@ -252,7 +262,7 @@ def _run(settings: Settings, stage: str, run_month: str, groups: dict[str, list]
                 result_format=RESULT_FORMAT,
             )
         )
-        outcome = checkpoint.run(run_id=RunIdentifier(run_name=f"{run_month}-{stage}"))
+        outcome = checkpoint.run(run_id=RunIdentifier(run_name=_run_name(run_month, stage, run_id)))
         outcomes.append((source, time.monotonic() - started, outcome, by_suite))
     docs_started = time.monotonic()
     keys = [key for _, _, outcome, _ in outcomes for key in outcome.run_results]
@@ -319,6 +329,7 @@ def _run(settings: Settings, stage: str, run_month: str, groups: dict[str, list]
             docs_url=docs_url(settings),
             checks=n_checks,
             seconds=round(seconds, 2),
+            run_id=run_id,
         )
         log.info(
             "%s gate %s %s: %s (%d expectations, %d failed, %.1fs)",
@@ -347,18 +358,55 @@ def _run(settings: Settings, stage: str, run_month: str, groups: dict[str, list]
 # --------------------------------------------------------------------------- gates
 
 
+def _baseline_attempt(conn, month: str, raw_table: str) -> str | None:
+    """The attempt a month's row count is compared with: the one published, else the latest load."""
+    published = conn.execute(
+        "select exists (select 1 from information_schema.columns where table_schema = 'published'"
+        " and table_name = 'publication' and column_name = 'run_id')"
+    ).fetchone()[0]
+    if published:
+        row = conn.execute(
+            "select run_id from published.publication where run_month = %s and run_id is not null"
+            " order by published_at desc limit 1",
+            (month,),
+        ).fetchone()
+        if row:
+            return row[0]
+    row = conn.execute(
+        "select run_id from ingest.file_loads where run_month = %s and raw_table = %s order by loaded_at desc limit 1",
+        (month, raw_table),
+    ).fetchone()
+    return row[0] if row else None
+
+
+def _previous_rows(conn, source, previous: str) -> dict[str, int | None]:
+    prev_rows: dict[str, int | None] = {}
+    for spec in source.files:
+        exists = conn.execute("select to_regclass(%s) is not null", (f"raw.{spec.raw_table}",)).fetchone()[0]
+        attempt = _baseline_attempt(conn, previous, spec.raw_table) if exists else None
+        count = 0
+        if attempt:
+            count = conn.execute(
+                f'select count(*) from raw."{spec.raw_table}" where run_month = %s and run_id = %s', (previous, attempt)
+            ).fetchone()[0]
+        prev_rows[spec.raw_table] = count or None
+    return prev_rows
+
+
 def validate_raw(
     settings: Settings,
     run_month: str,
     sources: list[str] | None = None,
     *,
+    run_id: str | None = None,
     registry: dict | None = None,
     thresholds: dict | None = None,
 ) -> dict[str, GateResult]:
-    """The raw gate of every (or the named) source for the run month, one GX import for all.
+    """The raw gate of every (or the named) source for one attempt of the run month, one GX import for all.
 
-    A source rejected at ingestion (rows in ``ingest.rejections``) or not loaded this month (no
-    ``ingest.file_loads`` row) is not validated: ``skipped=True, success=False`` with the reason.
+    ``run_id``: the attempt (default: the month's latest). A source this attempt rejected at
+    ingestion (rows in ``ingest.rejections``) or did not load (no ``ingest.file_loads`` row) is
+    not validated: ``skipped=True, success=False`` with the reason.
     """
     from mimamori.ingest.registry import load_registry
 
@@ -372,40 +420,41 @@ def validate_raw(
     results: dict[str, GateResult] = {}
     groups: dict[str, list] = {}
     with _connect(settings) as conn:
+        from mimamori.attempts import latest_attempt
+
         have_ingest = conn.execute(
             "select to_regclass('ingest.rejections') is not null and to_regclass('ingest.file_loads') is not null"
         ).fetchone()[0]
+        run_id = run_id or (latest_attempt(conn, run_month) if have_ingest else None) or ""
         for name in names:
             source = registry[name]
             rejected = loaded = 0
             if have_ingest:
+                where = "where run_month = %s and source = %s and run_id = %s"
                 rejected = conn.execute(
-                    "select count(*) from ingest.rejections where run_month = %s and source = %s", (run_month, name)
+                    f"select count(*) from ingest.rejections {where}", (run_month, name, run_id)
                 ).fetchone()[0]
                 loaded = conn.execute(
-                    "select count(*) from ingest.file_loads where run_month = %s and source = %s", (run_month, name)
+                    f"select count(*) from ingest.file_loads {where}", (run_month, name, run_id)
                 ).fetchone()[0]
             if rejected or not loaded:
                 reason = "rejected_at_ingestion" if rejected else "not_loaded"
-                results[name] = GateResult(name, "raw", success=False, skipped=True, reason=reason)
+                results[name] = GateResult(name, "raw", success=False, skipped=True, reason=reason, run_id=run_id)
                 log.warning("raw gate %s %s: not validated (%s)", name, run_month, reason)
                 continue
-            prev_rows: dict[str, int | None] = {}
-            for spec in source.files:
-                exists = conn.execute("select to_regclass(%s) is not null", (f"raw.{spec.raw_table}",)).fetchone()[0]
-                count = 0
-                if exists:
-                    count = conn.execute(
-                        f'select count(*) from raw."{spec.raw_table}" where run_month = %s', (previous,)
-                    ).fetchone()[0]
-                prev_rows[spec.raw_table] = count or None
-            groups[name] = raw_suites.source_suites(source, run_month, thresholds, prev_rows)
-        results.update(_run(settings, "raw", run_month, groups, conn))
+            prev_rows = _previous_rows(conn, source, previous)
+            groups[name] = raw_suites.source_suites(source, run_month, thresholds, prev_rows, run_id=run_id)
+        results.update(_run(settings, "raw", run_month, groups, conn, run_id))
     return {name: results[name] for name in names}
 
 
 def validate_identity(
-    settings: Settings, run_month: str, *, registry: dict | None = None, thresholds: dict | None = None
+    settings: Settings,
+    run_month: str,
+    *,
+    run_id: str | None = None,
+    registry: dict | None = None,
+    thresholds: dict | None = None,
 ) -> dict[str, GateResult]:
     """Share of each source's records unmatched / in review after 名寄せ, per source.
 
@@ -427,7 +476,9 @@ def validate_identity(
         if not relation or not needed <= cols:
             reason = "identity_model_absent" if not relation else "identity_model_columns_missing"
             log.warning("identity gate %s: skipped (%s)", run_month, reason)
-            return {n: GateResult(n, "identity", success=True, skipped=True, reason=reason) for n in registry}
+            return {
+                n: GateResult(n, "identity", success=True, skipped=True, reason=reason, run_id=run_id) for n in registry
+            }
         has_month = "run_month" in cols
         counts = dict(
             conn.execute(
@@ -449,14 +500,18 @@ def validate_identity(
                 has_row_number="source_row_number" in cols,
             )
             if spec is None:
-                results[name] = GateResult(name, "identity", success=True, skipped=True, reason="no_link_rows")
+                results[name] = GateResult(
+                    name, "identity", success=True, skipped=True, reason="no_link_rows", run_id=run_id
+                )
             else:
                 groups[name] = [spec]
-        results.update(_run(settings, "identity", run_month, groups, conn))
+        results.update(_run(settings, "identity", run_month, groups, conn, run_id))
     return {name: results[name] for name in registry}
 
 
-def validate_marts(settings: Settings, run_month: str, *, thresholds: dict | None = None) -> dict[str, GateResult]:
+def validate_marts(
+    settings: Settings, run_month: str, *, run_id: str | None = None, thresholds: dict | None = None
+) -> dict[str, GateResult]:
     """Flagged share per type vs last month, evidence behind every flag, ages 0–18: ``{'marts': GateResult}``.
 
     Parts whose relations do not exist (yet) are left out; with none left the result is skipped.
@@ -524,8 +579,10 @@ def validate_marts(settings: Settings, run_month: str, *, thresholds: dict | Non
                 )
         if not specs:
             log.warning("marts gate %s: skipped (no mart relation found)", run_month)
-            return {"marts": GateResult("marts", "marts", success=True, skipped=True, reason="marts_absent")}
-        return _run(settings, "marts", run_month, {"marts": specs}, conn)
+            return {
+                "marts": GateResult("marts", "marts", success=True, skipped=True, reason="marts_absent", run_id=run_id)
+            }
+        return _run(settings, "marts", run_month, {"marts": specs}, conn, run_id)
 
 
 # --------------------------------------------------------------------------- decisions

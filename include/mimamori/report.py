@@ -218,8 +218,8 @@ def gather(conn, run_month: str) -> dict[str, Any]:
     if _exists(conn, "published.publication"):
         got = _rows(
             conn,
-            "select published_at, skipped_sources, gate_summary from published.publication"
-            " where run_month = %s order by published_at desc limit 1",
+            "select published_at, skipped_sources, gate_summary, to_jsonb(p) ->> 'run_id' as run_id"
+            " from published.publication as p where run_month = %s order by published_at desc limit 1",
             (run_month,),
         )
         pub = got[0] if got else None
@@ -238,12 +238,13 @@ def gather(conn, run_month: str) -> dict[str, Any]:
                     }
                 )
     data["gates"] = gates
+    # The rejections of the published attempt (earlier tries of the month stay in ingest.rejections).
     data["rejections"] = (
         _rows(
             conn,
             "select source, rule, count(*) as files, coalesce(sum(cardinality(rows)), 0) as rows from ingest.rejections"
-            " where run_month = %s group by source, rule order by source, rule",
-            (run_month,),
+            " where run_month = %s and run_id is not distinct from %s group by source, rule order by source, rule",
+            (run_month, (pub or {}).get("run_id")),
         )
         if _exists(conn, "ingest.rejections")
         else []

@@ -18,7 +18,14 @@ belong to loader and transformer); each target gets a ``casework.purge_log`` row
 count — never a value; the table is created by the dbt on-run-start hook with the other casework
 tables). ``dry_run`` counts without deleting.
 
-CLI: ``python -m mimamori.retention --month 2026-10 [--dry-run]``. The monthly DAG runs it after
+Superseded attempts (:func:`prune_superseded`): raw keeps every attempt of a month side by side
+(mimamori.attempts), but once a newer attempt of the month is published, the raw rows of the
+attempts before it — and rows loaded before attempts existed — are personal data with no further
+use: they are deleted, one ``purge_log`` row per table. Their ``ingest.*`` records stay (the
+month's history shows every try); attempts after the published one stay until the next
+publication (they explain a failed re-run).
+
+CLI: ``python -m mimamori.retention --month 2026-10 [--dry-run]``. The monthly DAG runs both after
 publish (task ``retention_purge``).
 """
 
@@ -168,6 +175,70 @@ def purge(settings: Settings, run_month: str, *, dry_run: bool = False, executed
     return {"run_month": run_month, "dry_run": dry_run, "deleted": deleted, "cutoffs": cutoffs, "total": total}
 
 
+def _superseded(conn, run_month: str) -> tuple[str | None, list[str]]:
+    """(the month's published attempt, the attempts that started loading before it)."""
+    present = conn.execute(
+        "select to_regclass('ingest.file_loads') is not null and exists (select 1 from information_schema.columns"
+        " where table_schema = 'published' and table_name = 'publication' and column_name = 'run_id')"
+    ).fetchone()[0]
+    if not present:
+        return None, []
+    row = conn.execute(
+        "select run_id from published.publication where run_month = %s and run_id is not null"
+        " order by published_at desc limit 1",
+        (run_month,),
+    ).fetchone()
+    if not row:
+        return None, []
+    older = conn.execute(
+        "with starts as (select run_id, min(loaded_at) as started from ingest.file_loads where run_month = %s"
+        " group by run_id)"
+        " select older.run_id from starts as older join starts as published on published.run_id = %s"
+        " where older.run_id <> published.run_id and older.started < published.started",
+        (run_month, row[0]),
+    ).fetchall()
+    return row[0], [r[0] for r in older]
+
+
+def prune_superseded(settings: Settings, run_month: str, *, dry_run: bool = False, executed_by: str | None = None):
+    """Delete the month's raw rows of attempts before the published one (and rows without an attempt)."""
+    from mimamori.ingest.registry import load_registry
+    from mimamori.stack import pg
+
+    validate_month(run_month)
+    executed_by = executed_by or getpass.getuser()
+    deleted: dict[str, int] = {}
+    with pg.connect(settings) as conn:
+        with conn.transaction():
+            conn.execute("set local lock_timeout = '60s'")
+            published, older = _superseded(conn, run_month)
+            tables = [spec.raw_table for source in load_registry().values() for spec in source.files]
+            for name in tables if published else []:
+                if not conn.execute("select to_regclass(%s) is not null", (f"raw.{name}",)).fetchone()[0]:
+                    continue
+                table = sql.Identifier("raw", name)
+                where = sql.SQL("run_month = %s and (run_id is null or run_id = any(%s))")
+                if dry_run:
+                    query = sql.SQL("select count(*) from {} where {}").format(table, where)
+                    n = conn.execute(query, (run_month, older)).fetchone()[0]
+                else:
+                    n = conn.execute(
+                        sql.SQL("delete from {} where {}").format(table, where), (run_month, older)
+                    ).rowcount
+                if n and not dry_run:
+                    conn.execute(
+                        "insert into casework.purge_log (run_month, target, cutoff, rows_deleted, executed_by)"
+                        " values (%s, %s, %s, %s, %s)",
+                        (run_month, f"raw.{name}", f"superseded by {published}", n, executed_by),
+                    )
+                deleted[f"raw.{name}"] = int(n)
+    total = sum(deleted.values())
+    log.info(
+        "retention %s: %d raw row(s) of superseded attempts %s", run_month, total, "counted" if dry_run else "deleted"
+    )
+    return {"run_month": run_month, "published": published, "superseded": older, "deleted": deleted, "total": total}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m mimamori.retention", description="保存期間を過ぎたデータを削除する"
@@ -177,6 +248,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     result = purge(get_settings(), args.month, dry_run=args.dry_run)
+    result["superseded_attempts"] = prune_superseded(get_settings(), args.month, dry_run=args.dry_run)
     print(json.dumps(result, ensure_ascii=False, indent=2))
     return 0
 

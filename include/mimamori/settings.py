@@ -76,6 +76,15 @@ class Settings:
     airflow_secret_key: str = field(repr=False)
     pseudo_key: str = field(repr=False)
     role_passwords: dict[str, str] = field(default_factory=dict, repr=False)
+    # Airflow's log servers (serve-logs of the LocalExecutor, Airflow's 8793; the triggerer's,
+    # 8794), bound to 127.0.0.1 on ports of the project's scheme (docs/manual-it.md).
+    airflow_log_port: int = 18793
+    airflow_trigger_log_port: int = 18794
+    # Ingestion limits (docs/ingestion.md): beyond one, a file is rejected with the rule id named.
+    ingest_max_file_bytes: int = 1 << 30  # file_too_large
+    ingest_max_rows: int = 5_000_000  # too_many_rows
+    ingest_max_line_bytes: int = 64 * 1024  # line_too_long (one physical line of a CSV)
+    ingest_max_field_chars: int = 4096  # field_too_large (one CSV field or xlsx cell)
 
     @property
     def pg_dir(self) -> Path:
@@ -152,4 +161,10 @@ def get_settings() -> Settings:
         airflow_secret_key=_env(values, "AIRFLOW__API__SECRET_KEY", ""),
         pseudo_key=_env(values, "MIMAMORI_PSEUDO_KEY", ""),
         role_passwords=roles,
+        airflow_log_port=int(_env(values, "MIMAMORI_AIRFLOW_LOG_PORT", "18793")),
+        airflow_trigger_log_port=int(_env(values, "MIMAMORI_AIRFLOW_TRIGGER_LOG_PORT", "18794")),
+        ingest_max_file_bytes=int(_env(values, "MIMAMORI_INGEST_MAX_FILE_BYTES", str(1 << 30))),
+        ingest_max_rows=int(_env(values, "MIMAMORI_INGEST_MAX_ROWS", "5000000")),
+        ingest_max_line_bytes=int(_env(values, "MIMAMORI_INGEST_MAX_LINE_BYTES", str(64 * 1024))),
+        ingest_max_field_chars=int(_env(values, "MIMAMORI_INGEST_MAX_FIELD_CHARS", "4096")),
     )

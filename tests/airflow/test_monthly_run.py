@@ -1,14 +1,30 @@
-"""The real monthly DAG under `airflow dags test` on the synthetic town.
+"""The real monthly DAG under `airflow dags test --use-executor` on the synthetic town.
 
-Three full runs for the whole suite: a clean month, the same month again (idempotency), and
-the next month with several faults injected at once (rejections, nothing else lost).
+Three full runs for the whole suite, each through what `make run-month` runs (demo.run_month):
+
+1. a clean month (2026-09) — published;
+2. the next month with every fault at once (attempt A): the generator's fault classes and the
+   malformations of issue 16 (an over-long line, an over-large field, a file cut mid-row, binary
+   garbage, a wrong delimiter, a file unreadable by the time it is loaded), and in 住民.csv a
+   resident only this attempt has. Nothing is published; every fault is a rejection;
+3. the same month re-run on the corrected inbox (attempt B): published, and nothing of A in it.
+
+The Airflow services run beside them as on the demo (api-server, scheduler, triggerer, and the
+log servers), so the tests also read a failed task's log through the API and check that nothing
+of the project listens beyond 127.0.0.1.
 """
 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
+import json
+import re
 import shutil
+import subprocess
+import urllib.parse
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -34,6 +50,17 @@ FAULTS = [
     "missing_source:kodomo_katei",
 ]
 FAULTED_SOURCES = {"fukushi", "kodomo_shien", "gakko", "kodomo_katei"}
+# Issue 16's malformations, on the files the generator's faults left alone: (source, file) → rule.
+MALFORMED = {
+    ("fukushi", "障害児受給者証.csv"): "line_too_long",  # a 1 MB line (made csv raise before)
+    ("fukushi", "障がい者医療.csv"): "field_too_large",  # 5,000 characters in one field
+    ("fukushi", "相談記録.csv"): "encoding",  # binary garbage
+    ("kodomo_shien", "保育所入所.csv"): "truncated_file",  # cut mid-row
+    ("kodomo_shien", "児童相談記録.csv"): "missing_column",  # tab-delimited
+    ("gakko", "学校健診.csv"): "unreadable",  # listed, but unreadable when loaded (EIO)
+}
+# The resident only attempt A delivers (synthetic; a number no town generator gives).
+ONLY_IN_A = {"atena_no": "99999901", "name": "試験　唯一"}
 
 
 def data_rows(path: Path, encoding: str) -> int:
@@ -50,20 +77,68 @@ def data_rows(path: Path, encoding: str) -> int:
 def table_fingerprint(conn, table: str, month: str) -> tuple[int, str]:
     return conn.execute(
         f"""select count(*), coalesce(md5(string_agg((to_jsonb(t) - 'loaded_at')::text, '|'
-                   order by source_file, source_row_number)), '')
+                   order by source_file, source_row_number, run_id)), '')
             from raw.{table} as t where run_month = %s""",
         (month,),
     ).fetchone()
 
 
-def dag_run_state(settings, month: str) -> str:
+def dag_run(settings, run_id: str) -> dict:
     with pg.connect(settings, settings.airflow_db) as conn:
-        row = conn.execute(
-            """select state from dag_run where dag_id = 'mimamori_monthly' and conf::jsonb ->> 'run_month' = %s
-               order by id desc limit 1""",
-            (month,),
+        state = conn.execute(
+            "select state from dag_run where dag_id = 'mimamori_monthly' and run_id = %s", (run_id,)
         ).fetchone()
-    return row[0] if row else "missing"
+        tasks = conn.execute(
+            "select task_id, state, try_number, hostname from task_instance"
+            " where dag_id = 'mimamori_monthly' and run_id = %s",
+            (run_id,),
+        ).fetchall()
+    return {"state": state[0] if state else "missing", "tasks": {t[0]: t[1:] for t in tasks}}
+
+
+def run_id_of(result) -> str:
+    """The run id of a `dags test` run, from its output (its own log line)."""
+    return re.search(r"run_id=(manual__[0-9T:.+-]+)", result.stdout + result.stderr).group(1)
+
+
+def publication(settings) -> tuple:
+    with pg.connect(settings) as conn:
+        return conn.execute(
+            "select run_month, published_at, run_id from published.publication order by published_at desc limit 1"
+        ).fetchone()
+
+
+def published_tables(conn) -> list[str]:
+    return [
+        f"{s}.{t}"
+        for s, t in conn.execute(
+            "select table_schema, table_name from information_schema.tables where table_type = 'BASE TABLE'"
+            " and table_schema in ('published', 'published_pseudo', 'history') and table_name <> 'publication'"
+            " order by 1, 2"
+        ).fetchall()
+    ]
+
+
+def mails_to(messages, addresses: set[str]):
+    return [m for m in messages if set(m["X-Envelope-To"].split(", ")) == addresses]
+
+
+def body(message) -> str:
+    return message.get_body(preferencelist=("html", "plain")).get_content()
+
+
+# --------------------------------------------------------------------------- fixtures
+
+
+@pytest.fixture(scope="module")
+def airflow_stack(airflow_ready):
+    """The Airflow services as `make up` starts them; stopped when the module is done."""
+    airflow.start(airflow_ready)
+    try:
+        airflow.wait_healthy(airflow_ready, timeout=180)
+        yield airflow_ready
+    finally:
+        airflow.stop(airflow_ready)
 
 
 @pytest.fixture(scope="module")
@@ -76,13 +151,43 @@ def town(airflow_ready):
     return out
 
 
+def _malform(inbox: Path, registry) -> None:
+    """Issue 16's malformations in the faulted month, and a resident only this delivery has."""
+    month = inbox / FAULT_MONTH
+    lines = (month / "fukushi" / "障害児受給者証.csv").read_bytes().split(b"\r\n")
+    lines[3] += b"x" * 1_000_000
+    (month / "fukushi" / "障害児受給者証.csv").write_bytes(b"\r\n".join(lines))
+    lines = (month / "fukushi" / "障がい者医療.csv").read_bytes().split(b"\r\n")
+    cells = lines[4].split(b",")
+    cells[1] = "長".encode("cp932") * 5000
+    lines[4] = b",".join(cells)
+    (month / "fukushi" / "障がい者医療.csv").write_bytes(b"\r\n".join(lines))
+    (month / "fukushi" / "相談記録.csv").write_bytes(bytes(range(256)) * 40)
+    raw = (month / "kodomo_shien" / "保育所入所.csv").read_bytes()
+    (month / "kodomo_shien" / "保育所入所.csv").write_bytes(raw[: raw.rindex(b",", 0, len(raw) // 2)])
+    raw = (month / "kodomo_shien" / "児童相談記録.csv").read_bytes()
+    (month / "kodomo_shien" / "児童相談記録.csv").write_bytes(raw.replace(b",", b"\t"))
+    (month / "gakko" / "学校健診.csv").unlink()
+    (month / "gakko" / "学校健診.csv").symlink_to("/proc/self/mem")  # listed; reading it fails (EIO)
+    residents = month / "jumin" / "住民.csv"
+    rows = list(csv.reader(io.StringIO(residents.read_bytes().decode("cp932"), newline="")))
+    headers = registry["jumin"].file("住民.csv").headers
+    extra = dict(zip(headers, rows[-1], strict=True))
+    extra.update({"宛名番号": ONLY_IN_A["atena_no"], "氏名": ONLY_IN_A["name"], "生年月日": "2020/5/5"})
+    extra.update({"カナ氏名": "シケン　ユイイツ"})
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\r\n").writerows([*rows, [extra[h] for h in headers]])
+    residents.write_bytes(out.getvalue().encode("cp932"))
+
+
 @pytest.fixture(scope="module")
-def faulted_town(airflow_ready):
+def faulted_town(airflow_ready, registry):
     from mimamori import synth
 
     out = airflow_ready.state_dir / "town-faults"
     shutil.rmtree(out, ignore_errors=True)
     synth.generate(out, seed=42, scale=1.0, months=2, end_month=FAULT_MONTH, faults=FAULTS)
+    _malform(out / "inbox", registry)
     return out
 
 
@@ -93,37 +198,83 @@ def registry():
     return load_registry()
 
 
-@pytest.fixture(scope="module")
-def clean_run(airflow_ready, town, mailcatcher):
+def _run(settings, month: str, mailcatcher, **kwargs) -> dict:
+    from mimamori.demo import run_month
+
     before = len(read_messages(mailcatcher))
-    result = airflow.dags_test(airflow_ready, CLEAN_MONTH)
-    return result, before
+    published_before = publication(settings) if _has_publication(settings) else None
+    status, line, result = run_month(settings, month, **kwargs)
+    run_id = run_id_of(result)
+    return {
+        "status": status,
+        "line": line,
+        "result": result,
+        "run_id": run_id,
+        "dag": dag_run(settings, run_id),
+        "mails": read_messages(mailcatcher)[before:],
+        "published_before": published_before,
+    }
 
 
-def test_clean_month_succeeds(airflow_ready, clean_run):
-    result, _ = clean_run
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    assert dag_run_state(airflow_ready, CLEAN_MONTH) == "success"
+def _has_publication(settings) -> bool:
+    with pg.connect(settings) as conn:
+        return conn.execute("select to_regclass('published.publication') is not null").fetchone()[0]
 
 
-def test_every_raw_table_holds_exactly_its_files_rows(airflow_ready, clean_run, town, registry):
-    with pg.connect(airflow_ready) as conn:
+@pytest.fixture(scope="module")
+def clean_run(airflow_stack, town, mailcatcher):
+    return _run(airflow_stack, CLEAN_MONTH, mailcatcher)
+
+
+@pytest.fixture(scope="module")
+def fault_run(airflow_stack, clean_run, faulted_town, registry, mailcatcher):
+    with pg.connect(airflow_stack) as conn:
+        clean_raw = {
+            spec.raw_table: table_fingerprint(conn, spec.raw_table, CLEAN_MONTH)
+            for source in registry.values()
+            for spec in source.files
+        }
+    faulted = dataclasses.replace(airflow_stack, inbox_dir=(faulted_town / "inbox").resolve())
+    out = _run(faulted, FAULT_MONTH, mailcatcher)
+    out["clean_raw_before"] = clean_raw
+    return out
+
+
+@pytest.fixture(scope="module")
+def rerun(airflow_stack, fault_run, town, mailcatcher):
+    # A later logical date: `dags test` would otherwise replace attempt A's DAG run record.
+    return _run(airflow_stack, FAULT_MONTH, mailcatcher, logical_date=f"{airflow._next_month(FAULT_MONTH)}-17")
+
+
+# --------------------------------------------------------------------------- 1. the clean month
+
+
+def test_clean_month_is_published_and_all_three_agree(airflow_stack, clean_run):
+    assert clean_run["status"] == 0, clean_run["line"]
+    assert clean_run["dag"]["state"] == "success"
+    month, _, run_id = publication(airflow_stack)
+    assert (month, run_id) == (CLEAN_MONTH, clean_run["run_id"])
+    it = [m for m in clean_run["mails"] if m["X-Envelope-To"] == airflow_stack.it_email]
+    assert len(it) == 1 and len(clean_run["mails"]) == 1, "a clean month mails nobody but IT"
+    assert "公開しました" in it[0]["Subject"] and clean_run["run_id"] in body(it[0])
+
+
+def test_every_raw_table_holds_exactly_its_files_rows_for_the_attempt(airflow_stack, clean_run, town, registry):
+    with pg.connect(airflow_stack) as conn:
         for name, source in registry.items():
             for spec in source.files:
-                path = town / "inbox" / CLEAN_MONTH / name / spec.file
-                expected = data_rows(path, spec.encoding)
+                expected = data_rows(town / "inbox" / CLEAN_MONTH / name / spec.file, spec.encoding)
                 loaded = conn.execute(
-                    f"select count(*) from raw.{spec.raw_table} where run_month = %s", (CLEAN_MONTH,)
+                    f"select count(*) from raw.{spec.raw_table} where run_month = %s and run_id = %s",
+                    (CLEAN_MONTH, clean_run["run_id"]),
                 ).fetchone()[0]
-                assert loaded == expected, f"{name}/{spec.file}"
-                assert expected > 0, f"{name}/{spec.file} is empty in the clean town"
+                assert loaded == expected > 0, f"{name}/{spec.file}"
 
 
-def test_models_are_built_for_the_month(airflow_ready, clean_run):
-    with pg.connect(airflow_ready) as conn:
-        children = conn.execute("select count(*) from marts.children where run_month = %s", (CLEAN_MONTH,)).fetchone()[
-            0
-        ]
+def test_models_are_built_for_the_month(airflow_stack, clean_run):
+    with pg.connect(airflow_stack) as conn:
+        children = conn.execute("select count(*) from published.children where run_month = %s", (CLEAN_MONTH,))
+        children = children.fetchone()[0]
         residents = conn.execute(
             "select count(*) from raw.jumin__residents where run_month = %s", (CLEAN_MONTH,)
         ).fetchone()[0]
@@ -131,28 +282,11 @@ def test_models_are_built_for_the_month(airflow_ready, clean_run):
     assert 0.12 < children / residents < 0.24
 
 
-def test_it_gets_one_summary_mail_without_personal_data(airflow_ready, clean_run, mailcatcher, town):
-    _, before = clean_run
-    new = read_messages(mailcatcher)[before:]
-    summaries = [m for m in new if CLEAN_MONTH in str(m["Subject"]) and m["X-Envelope-To"] == airflow_ready.it_email]
-    assert len(summaries) == 1
-    assert len(new) == 1, "a clean month mails nobody but IT"
-    body = summaries[0].get_body(preferencelist=("html", "plain")).get_content()
+def test_the_it_mail_carries_no_personal_data(airflow_stack, clean_run, town):
     names = {row["name"] for row in _truth_names(town)}
-    assert not any(name and name in body for name in names)
-
-
-def test_a_clean_month_is_published(airflow_ready, clean_run):
-    with pg.connect(airflow_ready) as conn:
-        month = conn.execute(
-            "select run_month from published.publication order by published_at desc limit 1"
-        ).fetchone()[0]
-        children = conn.execute("select count(*) from published.children").fetchone()[0]
-        in_history = conn.execute(
-            "select count(*) from history.children where run_month = %s", (CLEAN_MONTH,)
-        ).fetchone()[0]
-    assert month == CLEAN_MONTH
-    assert children == in_history > 0
+    for mail in clean_run["mails"]:
+        text = body(mail)
+        assert not any(name and name in text for name in names)
 
 
 def _truth_names(town: Path):
@@ -162,57 +296,41 @@ def _truth_names(town: Path):
         yield {"name": row["氏名"].replace("\u3000", "")}
 
 
-def test_rerunning_a_month_leaves_identical_tables(airflow_ready, clean_run, registry):
-    with pg.connect(airflow_ready) as conn:
-        before = {
-            spec.raw_table: table_fingerprint(conn, spec.raw_table, CLEAN_MONTH)
-            for source in registry.values()
-            for spec in source.files
-        }
-    result = airflow.dags_test(airflow_ready, CLEAN_MONTH, logical_date=f"{FAULT_MONTH}-17")
-    assert result.returncode == 0, result.stdout[-3000:]
-    with pg.connect(airflow_ready) as conn:
-        after = {table: table_fingerprint(conn, table, CLEAN_MONTH) for table in before}
-    assert after == before
+# --------------------------------------------------------------------------- 2. the faulted attempt
 
 
-def test_faults_are_rejected_and_nothing_else_is_lost(airflow_ready, clean_run, faulted_town, registry, mailcatcher):
-    mails_before = len(read_messages(mailcatcher))
-    with pg.connect(airflow_ready) as conn:
-        fault_month_before = {
-            spec.raw_table: table_fingerprint(conn, spec.raw_table, FAULT_MONTH)
-            for source in registry.values()
-            for spec in source.files
-        }
-        published_before = conn.execute(
-            "select run_month, published_at from published.publication order by published_at desc limit 1"
-        ).fetchone()
-        before = {
-            spec.raw_table: table_fingerprint(conn, spec.raw_table, CLEAN_MONTH)
-            for source in registry.values()
-            for spec in source.files
-        }
-    result = airflow.dags_test(airflow_ready, FAULT_MONTH, extra_env={"MIMAMORI_INBOX": str(faulted_town / "inbox")})
-    assert dag_run_state(airflow_ready, FAULT_MONTH) == "failed"
-    with pg.connect(airflow_ready) as conn:
-        # The previous month is untouched.
-        assert {t: table_fingerprint(conn, t, CLEAN_MONTH) for t in before} == before
-        rejected = conn.execute(
-            "select source, file, rule from ingest.rejections where run_month = %s", (FAULT_MONTH,)
-        ).fetchall()
-        for source in registry.values():
-            for spec in source.files:
-                count = conn.execute(
-                    f"select count(*) from raw.{spec.raw_table} where run_month = %s", (FAULT_MONTH,)
-                ).fetchone()[0]
-                if source.source in FAULTED_SOURCES:
-                    # A rejected source changes nothing: whatever the month held stays as it was.
-                    after = table_fingerprint(conn, spec.raw_table, FAULT_MONTH)
-                    assert after == fault_month_before[spec.raw_table], f"{spec.file} of a rejected source changed"
-                else:
-                    path = faulted_town / "inbox" / FAULT_MONTH / source.source / spec.file
-                    assert count == data_rows(path, spec.encoding), f"{spec.file} of a clean source not loaded"
-    rules = {(file, rule) for _, file, rule in rejected}
+def test_the_faulted_attempt_publishes_nothing_and_all_three_say_so(airflow_stack, fault_run, clean_run):
+    assert fault_run["status"] == 1 and "NOT published" in fault_run["line"]
+    assert fault_run["dag"]["state"] == "failed"
+    assert publication(airflow_stack) == fault_run["published_before"]
+    assert publication(airflow_stack)[2] == clean_run["run_id"]
+    it = [m for m in fault_run["mails"] if m["X-Envelope-To"] == airflow_stack.it_email]
+    assert len(it) == 1 and "公開停止" in it[0]["Subject"] and "公開しました" not in it[0]["Subject"]
+    text = body(it[0])
+    assert fault_run["run_id"] in text and "公開しなかった理由" in text
+    with pg.connect(airflow_stack) as conn:
+        assert (
+            conn.execute(
+                "select count(*) from published.publication where run_id = %s", (fault_run["run_id"],)
+            ).fetchone()[0]
+            == 0
+        )
+
+
+def test_every_fault_is_a_rejection_never_an_error(airflow_stack, fault_run, registry):
+    run_id = fault_run["run_id"]
+    with pg.connect(airflow_stack) as conn:
+        rules = set(
+            conn.execute(
+                "select file, rule from ingest.rejections where run_month = %s and run_id = %s", (FAULT_MONTH, run_id)
+            ).fetchall()
+        )
+        steps = dict(
+            conn.execute(
+                "select source, status from ingest.run_steps where run_month = %s and run_id = %s and step = 'load'",
+                (FAULT_MONTH, run_id),
+            ).fetchall()
+        )
     expected = {
         ("障害者手帳.csv", "encoding"),
         ("要介護認定.csv", "missing_column"),
@@ -227,28 +345,249 @@ def test_faults_are_rejected_and_nothing_else_is_lost(airflow_ready, clean_run, 
         ("乳幼児健診.csv", "missing_file"),
         ("妊産婦.csv", "missing_file"),
         ("予防接種.csv", "missing_file"),
-    }
-    assert expected <= rules, rules
-    assert {source for source, _, _ in rejected} == FAULTED_SOURCES
-    log = result.stdout + result.stderr
-    assert "AirflowFailException" in log or "rejection" in log
-    # The last published month stays, whole.
-    with pg.connect(airflow_ready) as conn:
-        published_after = conn.execute(
-            "select run_month, published_at from published.publication order by published_at desc limit 1"
-        ).fetchone()
-    assert published_after == published_before
-    # Exactly one mail per failing source, to its owners, naming every rule it broke; IT a summary.
-    new = read_messages(mailcatcher)[mails_before:]
+    } | {(file, rule) for (_, file), rule in MALFORMED.items()}
+    assert expected <= rules, expected - rules
+    # Every faulted source ended "rejected" — none in an error — and its load task failed at once
+    # (AirflowFailException, first try): an uncaught error would have been retried.
+    assert steps == {**{s: "rejected" for s in FAULTED_SOURCES}, "jumin": "loaded"}
+    for source in FAULTED_SOURCES:
+        state, tries, _ = fault_run["dag"]["tasks"][f"{source}.load"]
+        assert (state, tries) == ("failed", 1), source
+
+
+def test_the_malformed_files_are_quarantined_and_the_rest_of_the_month_untouched(
+    airflow_stack, fault_run, faulted_town, registry
+):
+    quarantine = airflow_stack.quarantine_dir / FAULT_MONTH
+    for source, file in MALFORMED:
+        stem, suffix = file.rsplit(".", 1)
+        assert list((quarantine / source).glob(f"{stem}*.{suffix}")), f"{source}/{file} not quarantined"
+        assert not (faulted_town / "inbox" / FAULT_MONTH / source / file).is_symlink()
+        assert not (faulted_town / "inbox" / FAULT_MONTH / source / file).exists()
+    with pg.connect(airflow_stack) as conn:
+        after = {t: table_fingerprint(conn, t, CLEAN_MONTH) for t in fault_run["clean_raw_before"]}
+        assert after == fault_run["clean_raw_before"], "the published month's raw rows changed"
+        for source in registry.values():
+            for spec in source.files:
+                count = conn.execute(
+                    f"select count(*) from raw.{spec.raw_table} where run_month = %s and run_id = %s",
+                    (FAULT_MONTH, fault_run["run_id"]),
+                ).fetchone()[0]
+                if source.source in FAULTED_SOURCES:
+                    assert count == 0, f"{spec.file}: a rejected source left rows"
+                else:
+                    path = faulted_town / "inbox" / FAULT_MONTH / source.source / spec.file
+                    assert count == data_rows(path, spec.encoding), f"{spec.file} of a clean source not loaded"
+        only_a = conn.execute(
+            "select count(*) from raw.jumin__residents where run_month = %s and run_id = %s and atena_no = %s",
+            (FAULT_MONTH, fault_run["run_id"], ONLY_IN_A["atena_no"]),
+        ).fetchone()[0]
+        assert only_a == 1, "attempt A's own resident was loaded (so its absence later means something)"
+
+
+def test_each_owner_gets_one_mail_naming_every_rule(airflow_stack, fault_run, registry):
+    new = fault_run["mails"]
     for name in FAULTED_SOURCES:
-        owners = {o.email for o in registry[name].data_owners}
-        mine = [m for m in new if set(m["X-Envelope-To"].split(", ")) == owners]
+        mine = mails_to(new, {o.email for o in registry[name].data_owners})
         assert len(mine) == 1, f"{name}: {len(mine)} mails"
-        body = mine[0].get_body(preferencelist=("html", "plain")).get_content()
-        for file, rule in expected:
-            if any(spec.file == file for spec in registry[name].files):
-                assert rule in body, f"{name}: {rule} not named"
+        text = body(mine[0])
+        for (source, file), rule in MALFORMED.items():
+            if source == name:
+                assert rule in text and file in text, f"{name}: {rule} not named"
+        assert "1000000" not in text and "長長長" not in text
     for name in set(registry) - FAULTED_SOURCES:
-        owners = {o.email for o in registry[name].data_owners}
-        assert not [m for m in new if set(m["X-Envelope-To"].split(", ")) == owners], name
-    assert len([m for m in new if m["X-Envelope-To"] == airflow_ready.it_email]) == 1
+        assert not mails_to(new, {o.email for o in registry[name].data_owners}), name
+    assert len([m for m in new if m["X-Envelope-To"] == airflow_stack.it_email]) == 1
+
+
+def _api_token(settings) -> str:
+    req = urllib.request.Request(
+        f"{airflow.url(settings)}/auth/token",
+        data=json.dumps({"username": "admin", "password": settings.admin_password}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(req, timeout=30) as resp:
+        return json.load(resp)["access_token"]
+
+
+def test_a_failed_tasks_log_is_readable_through_the_api(airflow_stack, fault_run):
+    """The load that used to die on the 1 MB line: its log, through the API as the UI reads it."""
+    run_id = urllib.parse.quote(fault_run["run_id"], safe="")
+    url = (
+        f"{airflow.url(airflow_stack)}/api/v2/dags/mimamori_monthly/dagRuns/{run_id}"
+        "/taskInstances/fukushi.load/logs/1?full_content=true"
+    )
+    req = urllib.request.Request(url, headers={"Authorization": f"Bearer {_api_token(airflow_stack)}"})
+    with urllib.request.urlopen(req, timeout=60) as resp:
+        content = json.dumps(json.load(resp)["content"], ensure_ascii=False)
+    assert "line_too_long" in content and "AirflowFailException" in content
+    assert "Could not read served logs" not in content
+    assert ONLY_IN_A["name"] not in content
+
+
+def test_the_log_server_serves_on_loopback_at_the_projects_port(airflow_stack, fault_run):
+    """What the API server does for a running task: the URL from the task's recorded hostname and
+    the configured port, a token signed with the project's secret — answered on 127.0.0.1."""
+    from airflow.utils.log.file_task_handler import _fetch_logs_from_service
+
+    _, _, hostname = fault_run["dag"]["tasks"]["fukushi.load"]
+    assert hostname == "127.0.0.1"
+    relative = f"dag_id=mimamori_monthly/run_id={fault_run['run_id']}/task_id=fukushi.load/attempt=1.log"
+    response = _fetch_logs_from_service(f"http://{hostname}:{airflow_stack.airflow_log_port}/log/{relative}", relative)
+    assert response.status_code == 200 and "line_too_long" in response.text
+
+
+# --------------------------------------------------------------------------- 3. the re-run
+
+
+def test_the_rerun_publishes_and_all_three_agree(airflow_stack, rerun, fault_run):
+    assert rerun["status"] == 0, rerun["line"]
+    assert rerun["dag"]["state"] == "success"
+    assert rerun["run_id"] != fault_run["run_id"]
+    month, _, run_id = publication(airflow_stack)
+    assert (month, run_id) == (FAULT_MONTH, rerun["run_id"])
+    it = [m for m in rerun["mails"] if m["X-Envelope-To"] == airflow_stack.it_email]
+    assert len(it) == 1 and "公開しました" in it[0]["Subject"] and rerun["run_id"] in body(it[0])
+
+
+def test_nothing_of_the_failed_attempt_reaches_any_published_table(airflow_stack, rerun):
+    """Attempt A's own resident (its raw rows were still there when B built) is in no published,
+    pseudonymised or history row of the month — by number or by name, in any column."""
+    with pg.connect(airflow_stack) as conn:
+        tables = published_tables(conn)
+        assert len(tables) > 20
+        for table in tables:
+            month = f" and run_month = '{FAULT_MONTH}'" if table.startswith("history.") else ""
+            hits = conn.execute(
+                f"select count(*) from {table} as t where (to_jsonb(t)::text like %s or to_jsonb(t)::text like %s)"
+                + month,
+                (f"%{ONLY_IN_A['atena_no']}%", f"%{ONLY_IN_A['name']}%"),
+            ).fetchone()[0]
+            assert hits == 0, f"{table} holds attempt A's own resident"
+
+
+def _publication_tables(conn, run_id: str) -> list[str]:
+    """Every table the publication of `run_id` wrote: published, pseudonymised, and their history."""
+    tables, pseudo = conn.execute(
+        "select tables, pseudo_tables from published.publication where run_id = %s", (run_id,)
+    ).fetchone()
+    names = [t.split(".")[1] for t in tables]
+    pseudo_names = [t.split(".")[1] for t in pseudo]
+    return tables + pseudo + [f"history.{n}" for n in names] + [f"history.pseudo__{n}" for n in pseudo_names]
+
+
+def test_every_published_row_traces_to_raw_rows_of_its_run(airflow_stack, rerun, clean_run, registry):
+    with pg.connect(airflow_stack) as conn:
+        tables = _publication_tables(conn, rerun["run_id"])
+        assert len(tables) > 20
+        for table in tables:
+            where = f" where run_month = '{FAULT_MONTH}'" if table.startswith("history.") else ""
+            got = conn.execute(f"select array_agg(distinct run_id) from {table}{where}").fetchone()[0]
+            assert got in (None, [rerun["run_id"]]), f"{table}: {got}"
+        history = dict(conn.execute("select run_month, min(run_id) from history.children group by 1").fetchall())
+        assert history == {CLEAN_MONTH: clean_run["run_id"], FAULT_MONTH: rerun["run_id"]}
+        # The children published are exactly the children of the raw rows this run loaded.
+        orphans = conn.execute(
+            "select count(*) from published.children as c where not exists (select 1 from raw.jumin__residents r"
+            " where r.run_month = c.run_month and r.run_id = c.run_id and r.atena_no = c.person_id)"
+        ).fetchone()[0]
+        assert orphans == 0
+        for source in registry.values():
+            for spec in source.files:
+                loaded = conn.execute(
+                    "select rows_loaded from ingest.file_loads where run_month = %s and run_id = %s and file = %s",
+                    (FAULT_MONTH, rerun["run_id"], spec.file),
+                ).fetchone()[0]
+                raw = conn.execute(
+                    f"select count(*) from raw.{spec.raw_table} where run_month = %s and run_id = %s",
+                    (FAULT_MONTH, rerun["run_id"]),
+                ).fetchone()[0]
+                assert raw == loaded > 0, spec.file
+
+
+def test_both_attempts_stay_visible_in_ingest_and_a_s_raw_rows_are_retired(airflow_stack, rerun, fault_run):
+    a, b = fault_run["run_id"], rerun["run_id"]
+    with pg.connect(airflow_stack) as conn:
+        steps = dict(
+            conn.execute(
+                "select run_id, count(*) from ingest.run_steps where run_month = %s group by 1", (FAULT_MONTH,)
+            ).fetchall()
+        )
+        assert set(steps) == {a, b}
+        assert conn.execute(
+            "select count(*) from ingest.rejections where run_month = %s and run_id = %s", (FAULT_MONTH, a)
+        ).fetchone()[0] >= len(MALFORMED)
+        assert (
+            conn.execute(
+                "select count(*) from ingest.file_loads where run_month = %s and run_id = %s and source = 'jumin'",
+                (FAULT_MONTH, a),
+            ).fetchone()[0]
+            == 1
+        )
+        # A's raw rows, superseded by B's publication, are gone — and the purge says so (counts only).
+        assert (
+            conn.execute(
+                "select count(*) from raw.jumin__residents where run_month = %s and run_id = %s", (FAULT_MONTH, a)
+            ).fetchone()[0]
+            == 0
+        )
+        purged = conn.execute(
+            "select sum(rows_deleted) from casework.purge_log where run_month = %s and cutoff = %s",
+            (FAULT_MONTH, f"superseded by {b}"),
+        ).fetchone()[0]
+        assert purged and purged > 0
+
+
+# --------------------------------------------------------------------------- while it all runs
+
+
+def _ours(settings) -> tuple[set[int], set[int]]:
+    """(pids of the project's processes in this suite, the suite's ports)."""
+    pids = {int(p.read_text()) for p in (settings.state_dir / "run").glob("*.pid") if p.read_text().strip()}
+    postmaster = settings.state_dir / "pg" / "data" / "postmaster.pid"
+    if postmaster.exists():
+        pids.add(int(postmaster.read_text().split()[0]))
+    ports = {
+        settings.pg_port,
+        settings.airflow_port,
+        settings.superset_port,
+        settings.casescreen_port,
+        settings.docs_port,
+        settings.smtp_port,
+        settings.airflow_log_port,
+        settings.airflow_trigger_log_port,
+    }
+    return pids, ports
+
+
+def _descends_from(pid: int, roots: set[int]) -> bool:
+    while pid > 1:
+        if pid in roots:
+            return True
+        try:
+            pid = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            return False
+    return False
+
+
+def test_nothing_of_the_project_listens_beyond_loopback(airflow_stack, clean_run):
+    import os
+
+    roots, ports = _ours(airflow_stack)
+    roots.add(os.getpid())
+    out = subprocess.run(["ss", "-Hltunp"], capture_output=True, text=True, check=True).stdout
+    ours = []
+    for line in out.splitlines():
+        fields = line.split()
+        local = fields[4]
+        host, _, port = local.rpartition(":")
+        pids = {int(p) for p in re.findall(r"pid=(\d+)", line)}
+        if int(port) in ports or any(_descends_from(pid, roots) for pid in pids):
+            ours.append((host, int(port)))
+    assert ours, "no listener of the project found: the check would prove nothing"
+    beyond = [(h, p) for h, p in ours if h not in ("127.0.0.1", "[::1]")]
+    assert beyond == [], f"listening beyond 127.0.0.1: {beyond}"
+    listening = {p for _, p in ours}
+    assert {airflow_stack.airflow_log_port, airflow_stack.airflow_trigger_log_port} <= listening
+    assert not {8793, 8794} & listening, "Airflow's own serve-logs ports are outside the project's scheme"

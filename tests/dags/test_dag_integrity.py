@@ -45,17 +45,21 @@ def test_monthly_dag_shape(dagbag):
         "send_alerts",
         "transparency_report",
         "retention_purge",
-        "month_failed",
+        "month_verdict",
     } <= ids
     assert dag.schedule == "0 6 16 * *" or str(dag.timetable.summary) == "0 6 16 * *"
     assert dag.params["run_month"] is None
     # No cycles: a topological sort covers every task.
     assert len(dag.topological_sort()) == len(dag.tasks)
-    # Alerts go out and the watcher judges the run whatever happened upstream.
+    # Alerts go out, after publication and what follows it, whatever happened upstream; the verdict
+    # task runs last, after every other task, and is the run's only leaf: it decides the end state.
     assert dag.get_task("send_alerts").trigger_rule == "all_done"
     assert dag.get_task("raw_gate").trigger_rule == "all_done"
-    assert dag.get_task("month_failed").trigger_rule == "one_failed"
-    assert set(dag.get_task("month_failed").upstream_task_ids) >= {"publish", "send_alerts", "raw_gate"}
+    assert set(dag.get_task("send_alerts").upstream_task_ids) >= {"publish", "transparency_report", "retention_purge"}
+    verdict = dag.get_task("month_verdict")
+    assert verdict.trigger_rule == "all_done"
+    assert set(verdict.upstream_task_ids) >= set(dag.task_ids) - {"month_verdict", "resolve_run_month"}
+    assert [t.task_id for t in dag.leaves] == ["month_verdict"]
 
 
 def test_loads_publish_their_raw_tables_as_assets(dagbag):

@@ -44,7 +44,15 @@ def _texts(settings):
             if part.get_content_maintype() == "text":
                 parts.append(part.get_content())
         yield "mail", path, "\n".join(parts)
-    for folder, kind in (("logs", "log"), ("gx", "data docs"), ("reports", "report"), ("dbt/logs", "dbt log")):
+    # airflow/logs: the task logs (the DAG's tasks run under the executor and log to files there).
+    folders = (
+        ("logs", "log"),
+        ("airflow/logs", "task log"),
+        ("gx", "data docs"),
+        ("reports", "report"),
+        ("dbt/logs", "dbt log"),
+    )
+    for folder, kind in folders:
         for path in sorted((state / folder).rglob("*")):
             if path.is_file() and path.suffix in {".log", ".html", ".json", ".txt", ""}:
                 yield kind, path, path.read_text(encoding="utf-8", errors="replace")

@@ -18,6 +18,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from quality_data import (  # noqa: E402, F401
     ADDRESSES,
+    ATTEMPT,
     BAD,
     BIRTHS,
     CLEAN,
@@ -70,10 +71,10 @@ def value_for(col, i: int, run_month: str):
 
 
 def insert_month(conn, spec, run_month: str, rows: int = ROWS) -> None:
-    cols = [c.column for c in spec.columns] + ["run_month", "source_file", "source_row_number", "file_sha256"]
+    cols = [c.column for c in spec.columns] + ["run_month", "source_file", "source_row_number", "file_sha256", "run_id"]
     sql = f'insert into raw."{spec.raw_table}" ({", ".join(cols)}) values ({", ".join(["%s"] * len(cols))})'
     data = [
-        tuple(value_for(c, i, run_month) for c in spec.columns) + (run_month, spec.file, i + 2, "0" * 64)
+        tuple(value_for(c, i, run_month) for c in spec.columns) + (run_month, spec.file, i + 2, "0" * 64, ATTEMPT)
         for i in range(rows)
     ]
     with conn.cursor() as cur:
@@ -85,7 +86,7 @@ def _cleanup(conn, registry) -> None:
         for spec in source.files:
             if conn.execute("select to_regclass(%s) is not null", (f"raw.{spec.raw_table}",)).fetchone()[0]:
                 conn.execute(f'delete from raw."{spec.raw_table}" where run_month = any(%s)', (list(MONTHS),))
-    for table in ("ingest.file_loads", "ingest.rejections", "ingest.alerts_sent"):
+    for table in ("ingest.file_loads", "ingest.rejections", "ingest.alerts_sent", "ingest.run_steps"):
         if conn.execute("select to_regclass(%s) is not null", (table,)).fetchone()[0]:
             conn.execute(f"delete from {table} where run_month = any(%s)", (list(MONTHS),))
     conn.execute(f"drop schema if exists {SCHEMA} cascade")
@@ -132,9 +133,9 @@ def quality_data(warehouse, registry):
                 for spec in source.files:
                     insert_month(conn, spec, month)
                     conn.execute(
-                        "insert into ingest.file_loads (run_month, source, file, raw_table, rows_read, rows_loaded, sha256)"
-                        " values (%s, %s, %s, %s, %s, %s, %s)",
-                        (month, source.source, spec.file, spec.raw_table, ROWS, ROWS, "0" * 64),
+                        "insert into ingest.file_loads (run_month, source, file, raw_table, rows_read, rows_loaded,"
+                        " sha256, run_id) values (%s, %s, %s, %s, %s, %s, %s, %s)",
+                        (month, source.source, spec.file, spec.raw_table, ROWS, ROWS, "0" * 64, ATTEMPT),
                     )
         _break_bad_month(conn, registry)
         _identity_links(conn, registry)
@@ -170,13 +171,14 @@ def _break_bad_month(conn, registry) -> None:
     conn.execute(f'delete from raw."{first}" where run_month = %s and source_row_number > 3', (BAD,))
     # gakko: rejected at ingestion (two rules)
     conn.execute(
-        'insert into ingest.rejections (run_month, source, file, rule, rows, "column", message_ja, message_en) values'
+        'insert into ingest.rejections (run_month, source, file, rule, rows, "column", message_ja, message_en,'
+        " run_id) values"
         " (%s, 'gakko', '学齢簿.csv', 'encoding', '{}', null, '学齢簿.csv: 文字コード（形式）が契約と異なります [encoding]',"
-        "  '学齢簿.csv: wrong encoding [encoding]'),"
+        "  '学齢簿.csv: wrong encoding [encoding]', %s),"
         " (%s, 'gakko', '給食費.csv', 'required_blank', '{3,4}', '児童生徒番号',"
         "  '給食費.csv・3, 4行目・列「児童生徒番号」: 必須項目が空欄です [required_blank]',"
-        "  '給食費.csv, rows 3, 4, column 児童生徒番号: required value is blank [required_blank]')",
-        (BAD, BAD),
+        "  '給食費.csv, rows 3, 4, column 児童生徒番号: required value is blank [required_blank]', %s)",
+        (BAD, ATTEMPT, BAD, ATTEMPT),
     )
 
 

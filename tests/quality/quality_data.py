@@ -10,6 +10,8 @@ import datetime as dt
 
 PREV, CLEAN, BAD = "1999-01", "1999-02", "1999-03"
 MONTHS = (PREV, CLEAN, BAD)
+#: The attempt (mimamori.attempts) that "loaded" every fixture month.
+ATTEMPT = "manual__qa_quality"
 ROWS = 10
 SCHEMA = "qa_quality"
 

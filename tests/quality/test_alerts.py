@@ -6,9 +6,9 @@ import time
 
 import pytest
 from mimamori import quality
-from quality_data import BAD, CLEAN, PERSONAL
+from quality_data import ATTEMPT, BAD, CLEAN, PERSONAL
 
-RUN_ID = "manual__qa_quality_alerts"
+RUN_ID = ATTEMPT
 
 
 def _new_messages(mail_dir, before: set[str], expected: int, timeout: float = 10.0):
@@ -133,5 +133,25 @@ def test_clean_month_mails_only_it(airflow_ready, mailcatcher, settings, registr
     before = {p.name for p in mailcatcher.glob("*.eml")}
     sent = send_alerts(settings, CLEAN, results, run_id=RUN_ID, registry=registry)
     assert [s["source"] for s in sent] == ["__it__"]
-    assert "公開可" in sent[0]["subject"]
+    # Clean gates, but this attempt published nothing: IT reads what happened, not what could have.
+    assert "問題のある提供元 0件" in sent[0]["subject"] and "公開停止" in sent[0]["subject"]
+    assert "公開しました" not in sent[0]["subject"]
     assert len(_new_messages(mailcatcher, before, expected=1)) == 1
+
+
+def test_the_it_summary_says_published_only_with_a_publication_of_the_attempt(settings, registry, gate_results):
+    from mimamori.alerts import it_summary
+
+    results = [gate_results[(s, CLEAN)] for s in ("raw", "identity", "marts")]
+    published = {"published": True, "run_id": RUN_ID, "steps": {}, "failed_steps": [], "publication": {}}
+    _, subject, body = it_summary(settings, CLEAN, results, registry=registry, outcome=published)
+    assert "公開しました" in subject and RUN_ID in body
+    not_published = {
+        **published,
+        "published": False,
+        "failed_steps": [{"ja": "公開 — 拒否（前の段階が不合格）"}],
+    }
+    _, subject, body = it_summary(settings, CLEAN, results, registry=registry, outcome=not_published)
+    assert "公開停止" in subject and "公開しなかった理由" in body and "拒否" in body
+    _, subject, _ = it_summary(settings, CLEAN, results, registry=registry)
+    assert "公開停止" in subject, "without an outcome nothing may claim a publication"

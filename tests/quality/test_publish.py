@@ -168,3 +168,36 @@ def test_publish_is_atomic_and_keeps_history(transformer, settings):
     with pg.connect(settings, role="dash_school_board", autocommit=True) as school:
         with pytest.raises(psycopg.errors.InsufficientPrivilege):  # not declared for the school board
             school.execute("select count(*) from published.qa_children")
+
+
+def test_every_published_row_carries_the_attempt_and_verify_refuses_inside(transformer, settings):
+    """Lineage (issue 16): published, pseudonymised and history rows carry the attempt's run id, as
+    does the publication row; a refusal by ``verify`` (inside the transaction) changes nothing."""
+    from mimamori.publish import current_publication, publish
+
+    decl = _declaration()
+    conn = transformer
+    _build_month(conn, A, 12)
+    publish(settings, A, TABLES, PSEUDO, declaration=decl, run_id="manual__qa-a")
+    for table in PUBLISHED + HISTORY:
+        assert conn.execute(f"select array_agg(distinct run_id) from {table}").fetchone()[0] == ["manual__qa-a"], table
+    assert current_publication(settings)["run_id"] == "manual__qa-a"
+
+    class Refused(Exception):
+        pass
+
+    def refuse(verify_conn):
+        # inside the publication's transaction, after its lock: nothing has changed yet
+        assert verify_conn.execute("select count(*) from published.qa_children").fetchone()[0] == 12
+        raise Refused("not this attempt")
+
+    _build_month(conn, B, 20)
+    with pytest.raises(Refused):
+        publish(settings, B, TABLES, PSEUDO, declaration=decl, run_id="manual__qa-b", verify=refuse)
+    assert _counts(conn, "published.qa_children") == {A: 12}
+    assert _latest(conn) == A
+    publish(settings, B, TABLES, PSEUDO, declaration=decl, run_id="manual__qa-b", verify=lambda _conn: None)
+    got = conn.execute(
+        "select run_month, run_id, count(*) from history.qa_children group by 1, 2 order by 1"
+    ).fetchall()
+    assert got == [(A, "manual__qa-a", 12), (B, "manual__qa-b", 20)]

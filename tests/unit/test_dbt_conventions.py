@@ -53,3 +53,22 @@ def test_unit_tests_have_descriptions_and_unique_names():
     names = [t["name"] for t in tests]
     assert len(names) == len(set(names))
     assert all(t.get("description") for t in tests), "each unit test says which rule and edge it proves"
+
+
+def test_every_model_reading_raw_reads_one_attempt():
+    """Raw holds every attempt of a month side by side (mimamori.attempts): a model that reads a
+    raw source must filter it to this build's attempt, or a re-run would mix attempts."""
+    import re
+
+    raw_sources = set()
+    for path in (DBT / "models").rglob("_*__sources.yml"):
+        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        raw_sources |= {s["name"] for s in doc.get("sources") or [] if s.get("schema") == "raw"}
+    assert raw_sources, "no raw source found: the check would prove nothing"
+    readers = []
+    for path in (DBT / "models").rglob("*.sql"):
+        sql = path.read_text(encoding="utf-8")
+        if any(re.search(rf"source\(\s*'{name}'", sql) for name in raw_sources):
+            readers.append(path.stem)
+            assert "run_id = {{ attempt_id() }}" in sql, f"{path.stem} reads raw without the attempt filter"
+    assert len(readers) == 20, readers

@@ -217,7 +217,7 @@ class Bench:
     def dbt_stage(self, scale_res: dict, name: str, selection: list[str]) -> dict:
         from mimamori import dbt
 
-        variables = {"run_month": MONTH, "skipped_sources": []}
+        variables = {"run_month": MONTH, "run_id": f"bench__{MONTH}", "skipped_sources": []}
         # buildable: a test runs in the first stage where all its parents are built (every test once)
         argv = [str(dbt.executable(self.settings)), "build", "--fail-fast", *selection,
                 "--indirect-selection", "buildable", "--vars", json.dumps(variables)]  # fmt: skip
@@ -250,8 +250,8 @@ class Bench:
 
         s = scale_res["stages"]
         with pg.connect(self.settings, autocommit=True) as conn:
-            raw_rows = one(conn, f"select coalesce(sum(rows_loaded), 0) from ingest.file_loads where run_month = '{MONTH}'",
-                           "ingest.file_loads")  # fmt: skip
+            raw_rows = one(conn, f"select coalesce(sum(rows_loaded), 0) from ingest.file_loads where run_month = '{MONTH}'"
+                                 f" and run_id = 'bench__{MONTH}'", "ingest.file_loads")  # fmt: skip
             records = one(
                 conn, "select count(*) from intermediate.int_identity__records", "intermediate.int_identity__records"
             )

@@ -50,7 +50,7 @@ def _load(args, settings) -> dict:
     rejected = []
     for name in load_registry():
         try:
-            out = load_source(settings, name, args.month)
+            out = load_source(settings, name, args.month, args.run_id)
         except (DataRejected, SourceSkipped) as exc:
             rejected.append(f"{name}: {exc}")
             continue
@@ -70,7 +70,7 @@ def _gate_counts(out: dict) -> dict:
 def _raw_gate(args, settings) -> dict:
     from mimamori.pipeline import raw_gate
 
-    out = raw_gate(settings, args.month)
+    out = raw_gate(settings, args.month, args.run_id)
     Path(args.work, "raw_gate.json").write_text(json.dumps(out, default=str))
     return _gate_counts(out)
 
@@ -78,17 +78,20 @@ def _raw_gate(args, settings) -> dict:
 def _model_gates(args, settings) -> dict:
     from mimamori.pipeline import model_gates
 
-    out = model_gates(settings, args.month)
+    out = model_gates(settings, args.month, args.run_id)
     Path(args.work, "model_gates.json").write_text(json.dumps(out, default=str))
     return _gate_counts(out)
 
 
 def _publish(args, settings) -> dict:
-    from mimamori.pipeline import publish_month
+    # The bench builds with dbt on its own (no `build` step of the attempt), so it times the
+    # publication itself rather than the DAG's verdict around it.
+    from mimamori import publish
+    from mimamori.pipeline import published_relations
 
-    gates = [json.loads(Path(args.work, f).read_text()) for f in ("raw_gate.json", "model_gates.json")]
-    out = publish_month(settings, args.month, gates)
-    return {"tables": len(out["tables"]), "pseudo_tables": len(out["pseudo_tables"])}
+    tables, pseudo = published_relations(settings)
+    publish.publish(settings, args.month, tables, pseudo, run_id=args.run_id)
+    return {"tables": len(tables), "pseudo_tables": len(pseudo)}
 
 
 STAGES = {
@@ -109,7 +112,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--scale", type=float, default=1.0)
     parser.add_argument("--months", type=int, default=1)
+    parser.add_argument("--run-id", default=None, help="the attempt every stage works on (default bench__<month>)")
     args = parser.parse_args(argv)
+    args.run_id = args.run_id or f"bench__{args.month}"
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     from mimamori.settings import get_settings
 

@@ -45,7 +45,8 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m mimamori.ingest",
         description=(
             "Load the departments' extracts of one run month from <inbox>/<month>/<source>/ into "
-            "raw.<raw_table> (atomic per source; re-running a month replaces it). A source with any "
+            "raw.<raw_table> as one attempt (atomic per source; attempts are kept side by side, a "
+            "re-run never changes an earlier attempt's rows). A source with any "
             "problem is not loaded: its bad files move to the quarantine folder and the problems are "
             "recorded in ingest.rejections. Messages never contain personal values."
         ),
@@ -69,6 +70,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--registry", type=Path, default=DEFAULT_REGISTRY_DIR, help="source registry folder")
     parser.add_argument("--dsn", default=None, help="libpq URI (default: the warehouse as role loader)")
+    parser.add_argument(
+        "--run-id",
+        default=None,
+        metavar="ID",
+        help="the attempt these rows belong to (default: a new one, cli__<time>); dbt reads one attempt",
+    )
     parser.add_argument("-q", "--quiet", action="store_true", help="no per-file log lines, only the summary")
     args = parser.parse_args(argv)
 
@@ -80,6 +87,10 @@ def main(argv: list[str] | None = None) -> int:
     unknown = [s for s in args.source or [] if s not in registry]
     if unknown:
         parser.error(f"unknown source(s) {', '.join(unknown)}; the registry has {', '.join(registry)}")
+    from mimamori.attempts import new_attempt_id
+    from mimamori.ingest.limits import Limits
+
+    run_id = args.run_id or new_attempt_id()
     try:
         results = ingest_month(
             args.month,
@@ -87,6 +98,8 @@ def main(argv: list[str] | None = None) -> int:
             args.dsn or settings.dsn(role="loader"),
             args.quarantine,
             sources=args.source,
+            run_id=run_id,
+            limits=Limits.from_settings(settings),
             registry=registry,
             log=(lambda _: None) if args.quiet else (lambda line: print(line, file=sys.stderr)),
         )
@@ -103,6 +116,7 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         raise
     print(_table(results))
+    print(f"\nattempt (run_id): {run_id}")
     rejected = [res for res in results.values() if not res.ok]
     if rejected:
         print(f"\n{len(rejected)} source(s) rejected for {args.month}:")

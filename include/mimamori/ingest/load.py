@@ -1,11 +1,19 @@
-"""Load one source's files of a run month into ``raw.<raw_table>``, atomically, or reject them.
+"""Load one source's files of a run month into ``raw.<raw_table>`` for one attempt, or reject them.
 
-Per source and month it is all or nothing: every file of the source is read and checked first;
-if anything is wrong, the offending files move to quarantine, the problems go to
-``ingest.rejections`` and :class:`IngestRejected` is raised, and no raw table of that source is
-touched. Otherwise one transaction replaces the month's rows of every raw table of the source
-(``delete … where run_month`` + COPY) and records per-file lineage in ``ingest.file_loads``.
-Re-running a month therefore yields the same tables (apart from ``loaded_at``).
+Per source, month and attempt it is all or nothing, and every path ends in one of the two:
+
+- **loaded** — one transaction writes every file's rows (tagged with the attempt's ``run_id``),
+  ``ingest.file_loads`` and the ``load`` step of ``ingest.run_steps``;
+- **rejected** — every file is read and checked first; any problem, including one that only
+  shows when the database refuses the rows (``load_error``), records the problems in
+  ``ingest.rejections`` and the ``load`` step together, moves the offending files to
+  quarantine and raises :class:`IngestRejected`; no raw row of this attempt remains.
+
+Attempts are kept side by side: a new attempt never deletes or changes another attempt's rows
+(a retry of the *same* attempt replaces its own). Which attempt the models read is explicit
+(dbt var ``run_id``); superseded attempts' raw rows go when a newer one of the month is
+published (mimamori.retention.prune_superseded). Anything else that fails — the database
+unreachable — raises as it is: the load did not happen, and the caller records that.
 """
 
 from __future__ import annotations
@@ -19,23 +27,27 @@ from pathlib import Path
 
 from psycopg import sql
 
+from mimamori import attempts
+from mimamori.ingest.limits import Limits
 from mimamori.ingest.registry import LINEAGE_COLUMNS, FileSpec, Source, load_registry
-from mimamori.ingest.validate import ParsedFile, Rejection, check_file, month_bounds
+from mimamori.ingest.validate import ParsedFile, Rejection, check_file, make_rejection, month_bounds
 
 RAW_SCHEMA = "raw"
 INGEST_SCHEMA = "ingest"
 
-INGEST_DDL = """
+INGEST_DDL = (
+    """
 create table if not exists ingest.file_loads (
     run_month text not null,
     source text not null,
     file text not null,
     raw_table text not null,
+    run_id text not null,
     rows_read integer not null,
     rows_loaded integer not null,
     sha256 text not null,
     loaded_at timestamptz not null default now(),
-    primary key (run_month, source, file)
+    primary key (run_month, source, file, run_id)
 );
 create table if not exists ingest.rejections (
     run_month text not null,
@@ -46,13 +58,32 @@ create table if not exists ingest.rejections (
     "column" text,
     message_ja text not null,
     message_en text not null,
-    recorded_at timestamptz not null default now()
+    recorded_at timestamptz not null default now(),
+    run_id text not null
 );
-create index if not exists rejections_run_month_source_idx on ingest.rejections (run_month, source);
+create index if not exists rejections_run_month_source_idx on ingest.rejections (run_month, source, run_id);
+"""
+    + attempts.STEPS_DDL
+)
+
+#: An ingest schema from before attempts (no run_id): its rows become the attempt 'legacy'.
+UPGRADE_DDL = """
+alter table ingest.file_loads add column if not exists run_id text;
+update ingest.file_loads set run_id = 'legacy' where run_id is null;
+alter table ingest.file_loads alter column run_id set not null;
+alter table ingest.file_loads drop constraint if exists file_loads_pkey;
+alter table ingest.file_loads add primary key (run_month, source, file, run_id);
+alter table ingest.rejections add column if not exists run_id text;
+update ingest.rejections set run_id = 'legacy' where run_id is null;
+alter table ingest.rejections alter column run_id set not null;
+drop index if exists ingest.rejections_run_month_source_idx;
+create index if not exists rejections_run_month_source_idx on ingest.rejections (run_month, source, run_id);
 """
 
 #: Serialises DDL of concurrent source loads (parallel Airflow tasks) on first use.
 _DDL_LOCK = 0x6D696D61  # 'mima'
+#: SQLSTATE classes of errors the rows cause (data exception, integrity, program limit): a rejection.
+DATA_ERROR_CLASSES = ("22", "23", "54")
 
 
 @dataclass(frozen=True)
@@ -70,6 +101,7 @@ class SourceResult:
     run_month: str
     files: list[FileResult]
     rejections: list[Rejection] = field(default_factory=list)
+    run_id: str = ""
 
     @property
     def ok(self) -> bool:
@@ -89,37 +121,65 @@ class IngestRejected(Exception):
         )
 
 
+class _LoadRefused(Exception):
+    """Internal: the database refused a file's rows; carries the file's rejection."""
+
+    def __init__(self, rejection: Rejection):
+        super().__init__(rejection.message_en)
+        self.rejection = rejection
+
+
 def _log_noop(_: str) -> None:
     pass
 
 
+def _has_column(conn, relation: str, column: str) -> bool:
+    return conn.execute(
+        "select exists (select 1 from pg_attribute where attrelid = to_regclass(%s) and attname = %s"
+        " and not attisdropped)",
+        (relation, column),
+    ).fetchone()[0]
+
+
+def _ingest_ready(conn) -> bool:
+    ready = conn.execute("select to_regclass('ingest.run_steps') is not null").fetchone()[0]
+    return ready and _has_column(conn, "ingest.file_loads", "run_id")
+
+
 def ensure_ingest_tables(conn) -> None:
-    """Create the ``ingest`` bookkeeping tables if absent.
+    """Create (or upgrade to attempts) the ``ingest`` bookkeeping tables.
 
     ``conn`` must be in autocommit mode: the DDL runs in its own short transaction, so parallel
     loads of different sources do not serialise on it.
     """
-    present = conn.execute(
-        "select to_regclass('ingest.file_loads') is not null and to_regclass('ingest.rejections') is not null"
-    ).fetchone()[0]
-    if present:
+    if _ingest_ready(conn):
         return
     with conn.transaction():
         conn.execute("select pg_advisory_xact_lock(%s)", (_DDL_LOCK,))
-        for stmt in INGEST_DDL.split(";"):
+        if _ingest_ready(conn):
+            return
+        legacy = conn.execute("select to_regclass('ingest.file_loads') is not null").fetchone()[0] and not (
+            _has_column(conn, "ingest.file_loads", "run_id")
+        )
+        for stmt in (UPGRADE_DDL if legacy else "").split(";") + INGEST_DDL.split(";"):
             if stmt.strip():
                 conn.execute(stmt)
 
 
 def raw_table_columns(spec: FileSpec) -> list[tuple[str, str]]:
-    """(name, PostgreSQL type) of ``raw.<raw_table>``: the contract's columns, then lineage."""
-    return [(c.column, c.pg_type) for c in spec.columns] + [
-        ("run_month", "text not null"),
-        ("source_file", "text not null"),
-        ("source_row_number", "integer not null"),
-        ("file_sha256", "text not null"),
-        ("loaded_at", "timestamptz not null default now()"),
-    ]
+    """(name, PostgreSQL type) of ``raw.<raw_table>``: the contract's columns, then lineage.
+
+    ``run_id`` comes last and may be null: rows loaded before attempts existed have none.
+    """
+    types = {
+        "run_month": "text not null",
+        "source_file": "text not null",
+        "source_row_number": "integer not null",
+        "file_sha256": "text not null",
+        "loaded_at": "timestamptz not null default now()",
+        "run_id": "text",
+    }
+    return [(c.column, c.pg_type) for c in spec.columns] + [(name, types[name]) for name in LINEAGE_COLUMNS]
 
 
 def ensure_raw_table(conn, spec: FileSpec) -> None:
@@ -133,9 +193,9 @@ def ensure_raw_table(conn, spec: FileSpec) -> None:
     )
     existing = {
         r[0]
-        for r in conn.execute(
-            "select column_name from information_schema.columns where table_schema = %s and table_name = %s",
-            (RAW_SCHEMA, spec.raw_table),
+        for r in conn.execute(  # pg_attribute: information_schema costs ~8 ms a call
+            "select attname from pg_attribute where attrelid = to_regclass(%s) and attnum > 0 and not attisdropped",
+            (f"{RAW_SCHEMA}.{spec.raw_table}",),
         ).fetchall()
     }
     for name, type_ in cols:
@@ -146,8 +206,8 @@ def ensure_raw_table(conn, spec: FileSpec) -> None:
                 )
             )
     conn.execute(
-        sql.SQL("create index if not exists {} on {} (run_month)").format(
-            sql.Identifier(f"{spec.raw_table}_run_month_idx"), table
+        sql.SQL("create index if not exists {} on {} (run_month, run_id)").format(
+            sql.Identifier(f"{spec.raw_table}_run_month_run_id_idx"), table
         )
     )
 
@@ -157,41 +217,88 @@ def quarantine(path: Path, quarantine_dir: Path, run_month: str, source: str) ->
     target_dir = Path(quarantine_dir) / run_month / source
     target_dir.mkdir(parents=True, exist_ok=True)
     target = target_dir / path.name
-    if target.exists():
+    if target.exists() or target.is_symlink():
         stamp = dt.datetime.now().strftime("%Y%m%dT%H%M%S%f")
         target = target_dir / f"{path.stem}.{stamp}{path.suffix}"
     shutil.move(str(path), str(target))
     return target
 
 
-def record_rejections(conn, run_month: str, source: str, rejections: list[Rejection]) -> None:
-    """Replace the month+source's rows of ``ingest.rejections`` (one transaction)."""
+def _delete_attempt(conn, src: Source, run_month: str, run_id: str, with_raw: bool) -> None:
+    """Remove what this attempt recorded for the source (a retry of the same attempt starts clean)."""
+    if with_raw:
+        for spec in src.files:
+            ensure_raw_table(conn, spec)
+            conn.execute(
+                sql.SQL("delete from {} where run_month = %s and run_id = %s").format(
+                    sql.Identifier(RAW_SCHEMA, spec.raw_table)
+                ),
+                (run_month, run_id),
+            )
+    for table in ("file_loads", "rejections"):
+        conn.execute(
+            sql.SQL("delete from {} where run_month = %s and source = %s and run_id = %s").format(
+                sql.Identifier(INGEST_SCHEMA, table)
+            ),
+            (run_month, src.source, run_id),
+        )
+
+
+def record_rejections(conn, run_month: str, src: Source, run_id: str, rejections: list[Rejection]) -> None:
+    """The attempt's rejection of the source: its rows gone, the problems and the step recorded."""
     ensure_ingest_tables(conn)
     with conn.transaction():
-        conn.execute("delete from ingest.rejections where run_month = %s and source = %s", (run_month, source))
+        conn.execute("select pg_advisory_xact_lock(hashtext(%s))", (f"ingest:{src.source}:{run_month}:{run_id}",))
+        _delete_attempt(conn, src, run_month, run_id, with_raw=True)
         with conn.cursor() as cur:
             cur.executemany(
-                'insert into ingest.rejections (run_month, source, file, rule, rows, "column", message_ja, message_en)'
-                " values (%s, %s, %s, %s, %s, %s, %s, %s)",
+                'insert into ingest.rejections (run_month, source, file, rule, rows, "column", message_ja, message_en,'
+                " run_id) values (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
                 [
-                    (run_month, source, r.file, r.rule, list(r.rows), r.column, r.message_ja, r.message_en)
+                    (run_month, src.source, r.file, r.rule, list(r.rows), r.column, r.message_ja, r.message_en, run_id)
                     for r in rejections
                 ],
             )
+        detail = {"rules": sorted({r.rule for r in rejections}), "files": sorted({r.file for r in rejections})}
+        attempts.record_step(conn, run_month, run_id, "load", "rejected", source=src.source, detail=detail)
 
 
-def _copy_rows(conn, parsed: ParsedFile, run_month: str) -> int:
+def _copy_rows(conn, parsed: ParsedFile, run_month: str, run_id: str) -> int:
     spec = parsed.spec
-    names = [c.column for c in spec.columns] + ["run_month", "source_file", "source_row_number", "file_sha256"]
+    names = [c.column for c in spec.columns] + [
+        "run_month",
+        "source_file",
+        "source_row_number",
+        "file_sha256",
+        "run_id",
+    ]
     stmt = sql.SQL("copy {} ({}) from stdin").format(
         sql.Identifier(RAW_SCHEMA, spec.raw_table), sql.SQL(", ").join(map(sql.Identifier, names))
     )
-    tail = (run_month, spec.file)
     sha = parsed.sha256
     with conn.cursor() as cur, cur.copy(stmt) as copy:
         for row, number in zip(parsed.rows, parsed.row_numbers, strict=False):
-            copy.write_row((*row, *tail, number, sha))
+            copy.write_row((*row, run_month, spec.file, number, sha, run_id))
     return len(parsed.rows)
+
+
+def _copy_or_refuse(conn, src: Source, parsed: ParsedFile, run_month: str, run_id: str) -> int:
+    """COPY one file; a refusal caused by its rows becomes the file's ``load_error`` rejection.
+
+    The database's message is never kept (it can quote a value): only its SQLSTATE.
+    """
+    import psycopg
+
+    try:
+        return _copy_rows(conn, parsed, run_month, run_id)
+    except psycopg.Error as exc:
+        code = exc.sqlstate or ""
+        if code[:2] not in DATA_ERROR_CLASSES:
+            raise  # the machinery (connection, disk, lock): not the file's fault
+        detail = f"SQLSTATE {code}"
+    except Exception as exc:  # noqa: BLE001 - a value the COPY could not take: the file is refused
+        detail = exc.__class__.__name__
+    raise _LoadRefused(make_rejection(src.source, parsed.spec.file, "load_error", detail_ja=detail, detail_en=detail))
 
 
 def _resolve(source: str | Source, registry: dict[str, Source] | None) -> Source:
@@ -204,6 +311,45 @@ def _resolve(source: str | Source, registry: dict[str, Source] | None) -> Source
         raise ValueError(f"unknown source {source!r} (registry has {', '.join(sorted(registry))})") from None
 
 
+def _read_source(src: Source, folder: Path, run_month: str, limits: Limits, log) -> list[ParsedFile]:
+    """Every contract file read and checked, one after the other (each logged as it is read)."""
+    parsed_files = []
+    for spec in src.files:
+        parsed = check_file(src, spec, folder / spec.file, run_month, limits)
+        if parsed.sha256 is not None or parsed.rejections:
+            problems = f", {len(parsed.rejections)} problem(s)" if parsed.rejections else ""
+            log(f"{src.source}/{spec.file}: {parsed.rows_read} rows read{problems}")
+        parsed_files.append(parsed)
+    try:
+        expected = {spec.file for spec in src.files}
+        extras = sorted(p.name for p in folder.iterdir() if p.name not in expected) if folder.is_dir() else []
+    except OSError:
+        extras = []
+    for extra in extras:
+        log(f"{src.source}/{extra}: not in the registry, ignored")
+    return parsed_files
+
+
+def _reject(conninfo, src, run_month, run_id, parsed_files, rejections, quarantine_dir, log) -> IngestRejected:
+    import psycopg
+
+    files = [FileResult(p.spec.file, p.spec.raw_table, p.rows_read, 0, p.sha256) for p in parsed_files]
+    result = SourceResult(src.source, run_month, files, rejections, run_id)
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        record_rejections(conn, run_month, src, run_id, rejections)
+    bad = {r.file for r in rejections}
+    for p in parsed_files:
+        if p.spec.file in bad and (p.path.exists() or p.path.is_symlink()):
+            try:
+                target = quarantine(p.path, Path(quarantine_dir), run_month, src.source)
+                log(f"{src.source}/{p.spec.file}: moved to quarantine {target}")
+            except OSError as exc:  # the rejection stands; IT sees the file still in the inbox
+                log(f"{src.source}/{p.spec.file}: could not be moved to quarantine ({exc.__class__.__name__})")
+    for r in rejections:
+        log(f"REJECTED {src.source}: {r.message_en}")
+    return IngestRejected(result)
+
+
 def ingest_source(
     source: str | Source,
     run_month: str,
@@ -211,89 +357,76 @@ def ingest_source(
     conninfo: str,
     quarantine_dir: Path,
     *,
+    run_id: str | None = None,
+    limits: Limits | None = None,
     log: Callable[[str], None] = print,
     registry: dict[str, Source] | None = None,
 ) -> SourceResult:
     """Load ``inbox/<run_month>/<source>/<file>`` for every file of the source, or reject them all.
 
-    Raises :class:`IngestRejected` (with the :class:`SourceResult` and its rejections) when any
-    rule fails; then the offending files are in ``quarantine_dir/<run_month>/<source>/``, the
-    problems in ``ingest.rejections``, and raw is as before. ``conninfo`` should be the loader's.
+    ``run_id``: the attempt (default: a new ``cli__…`` one). Raises :class:`IngestRejected` (with
+    the :class:`SourceResult` and its rejections) when any rule fails or the database refuses a
+    file's rows; then the offending files are in ``quarantine_dir/<run_month>/<source>/``, the
+    problems in ``ingest.rejections``, and no raw row of this attempt exists for the source.
+    ``conninfo`` should be the loader's.
     """
     import psycopg
 
     src = _resolve(source, registry)
     month_bounds(run_month)  # validates the format
+    run_id = run_id or attempts.new_attempt_id()
+    limits = limits or Limits.from_settings()
     log = log or _log_noop
-    folder = Path(inbox) / run_month / src.source
     started = time.monotonic()
-    parsed_files = [check_file(src, spec, folder / spec.file, run_month) for spec in src.files]
-    if folder.is_dir():
-        expected = {spec.file for spec in src.files}
-        for extra in sorted(p.name for p in folder.iterdir() if p.name not in expected):
-            log(f"{src.source}/{extra}: not in the registry, ignored")
+    parsed_files = _read_source(src, Path(inbox) / run_month / src.source, run_month, limits, log)
     rejections = [r for p in parsed_files for r in p.rejections]
-    for p in parsed_files:
-        if p.sha256 is not None:
+    if not rejections:
+        results: list[FileResult] = []
+        try:
+            with psycopg.connect(conninfo, autocommit=True) as conn:
+                ensure_ingest_tables(conn)
+                with conn.transaction():
+                    _load(conn, src, run_month, run_id, parsed_files, results, log)
+        except _LoadRefused as exc:
+            rejections = [exc.rejection]
+        else:
             log(
-                f"{src.source}/{p.spec.file}: {p.rows_read} rows read"
-                + (f", {len(p.rejections)} problem(s)" if p.rejections else "")
+                f"{src.source} {run_month}: {sum(f.rows_loaded for f in results)} rows in {len(results)} file(s)"
+                f" for attempt {run_id}, {time.monotonic() - started:.1f}s"
             )
-
-    if rejections:
-        files = [FileResult(p.spec.file, p.spec.raw_table, p.rows_read, 0, p.sha256) for p in parsed_files]
-        result = SourceResult(src.source, run_month, files, rejections)
-        with psycopg.connect(conninfo, autocommit=True) as conn:
-            record_rejections(conn, run_month, src.source, rejections)
-        for p in parsed_files:
-            if p.rejections and p.path.is_file():
-                target = quarantine(p.path, Path(quarantine_dir), run_month, src.source)
-                log(f"{src.source}/{p.spec.file}: moved to quarantine {target}")
-        for r in rejections:
-            log(f"REJECTED {src.source}: {r.message_en}")
-        raise IngestRejected(result)
-
-    results: list[FileResult] = []
-    with psycopg.connect(conninfo, autocommit=True) as conn:
-        ensure_ingest_tables(conn)
-        with conn.transaction():
-            _load(conn, src, run_month, parsed_files, results, log)
-    log(
-        f"{src.source} {run_month}: {sum(f.rows_loaded for f in results)} rows in {len(results)} file(s), "
-        f"{time.monotonic() - started:.1f}s"
-    )
-    return SourceResult(src.source, run_month, results, [])
+            return SourceResult(src.source, run_month, results, [], run_id)
+    raise _reject(conninfo, src, run_month, run_id, parsed_files, rejections, quarantine_dir, log)
 
 
 def _load(
     conn,
     src: Source,
     run_month: str,
+    run_id: str,
     parsed_files: list[ParsedFile],
     results: list[FileResult],
     log: Callable[[str], None],
 ) -> None:
     """The one transaction of a successful source load (the caller opened it)."""
-    # One loader per source and month at a time; a concurrent re-run waits instead of interleaving.
-    conn.execute("select pg_advisory_xact_lock(hashtext(%s))", (f"ingest:{src.source}:{run_month}",))
+    # One loader per source, month and attempt at a time; a concurrent retry waits.
+    conn.execute("select pg_advisory_xact_lock(hashtext(%s))", (f"ingest:{src.source}:{run_month}:{run_id}",))
+    _delete_attempt(conn, src, run_month, run_id, with_raw=True)
     for p in parsed_files:
         spec = p.spec
-        ensure_raw_table(conn, spec)
-        conn.execute(
-            sql.SQL("delete from {} where run_month = %s").format(sql.Identifier(RAW_SCHEMA, spec.raw_table)),
-            (run_month,),
-        )
-        loaded = _copy_rows(conn, p, run_month)
+        loaded = _copy_or_refuse(conn, src, p, run_month, run_id)
         results.append(FileResult(spec.file, spec.raw_table, p.rows_read, loaded, p.sha256))
         log(f"{src.source}/{spec.file}: {loaded} rows loaded into {RAW_SCHEMA}.{spec.raw_table}")
-    conn.execute("delete from ingest.file_loads where run_month = %s and source = %s", (run_month, src.source))
     with conn.cursor() as cur:
         cur.executemany(
-            "insert into ingest.file_loads (run_month, source, file, raw_table, rows_read, rows_loaded, sha256)"
-            " values (%s, %s, %s, %s, %s, %s, %s)",
-            [(run_month, src.source, f.file, f.raw_table, f.rows_read, f.rows_loaded, f.sha256) for f in results],
+            "insert into ingest.file_loads (run_month, source, file, raw_table, run_id, rows_read, rows_loaded,"
+            " sha256) values (%s, %s, %s, %s, %s, %s, %s, %s)",
+            [
+                (run_month, src.source, f.file, f.raw_table, run_id, f.rows_read, f.rows_loaded, f.sha256)
+                for f in results
+            ],
         )
-    conn.execute("delete from ingest.rejections where run_month = %s and source = %s", (run_month, src.source))
+    detail = {"files": [{"file": f.file, "rows": f.rows_loaded, "sha256": f.sha256} for f in results]}
+    attempts.record_step(conn, run_month, run_id, "load", "loaded", source=src.source, detail=detail)
 
 
 def ingest_month(
@@ -303,19 +436,32 @@ def ingest_month(
     quarantine_dir: Path,
     *,
     sources: list[str] | None = None,
+    run_id: str | None = None,
+    limits: Limits | None = None,
     log: Callable[[str], None] = print,
     registry: dict[str, Source] | None = None,
 ) -> dict[str, SourceResult]:
-    """Every (or the named) source of the registry; a rejected source does not stop the others.
+    """Every (or the named) source of the registry as ONE attempt; a rejected source does not stop the others.
 
     Returns {source: SourceResult}; rejected ones have ``.rejections`` (nothing is raised).
     """
     registry = registry if registry is not None else load_registry()
+    run_id = run_id or attempts.new_attempt_id()
     names = sources or list(registry)
     results: dict[str, SourceResult] = {}
     for name in names:
         try:
-            results[name] = ingest_source(name, run_month, inbox, conninfo, quarantine_dir, log=log, registry=registry)
+            results[name] = ingest_source(
+                name,
+                run_month,
+                inbox,
+                conninfo,
+                quarantine_dir,
+                run_id=run_id,
+                limits=limits,
+                log=log,
+                registry=registry,
+            )
         except IngestRejected as exc:
             results[name] = exc.result
     return results

@@ -37,6 +37,20 @@ class ParseError(ValueError):
         self.reason = reason
 
 
+class FileProblem(ValueError):
+    """A file cannot be made into a table (malformed CSV, beyond a limit); ``rule`` names why.
+
+    ``rows`` are row or line numbers of the file (header = row 1), never a value.
+    """
+
+    def __init__(self, rule: str, message_ja: str, message_en: str, rows: list[int] | None = None):
+        super().__init__(message_en)
+        self.rule = rule
+        self.rows = list(rows or [])
+        self.message_ja = message_ja
+        self.message_en = message_en
+
+
 class DecodeError(ValueError):
     """A file cannot be read as the contract says; ``rule`` is ``encoding`` or ``truncated_xlsx``."""
 
@@ -166,6 +180,8 @@ def parse_month(value: str) -> dt.date:
 # --------------------------------------------------------------------------- values
 
 _INT_RE = re.compile(r"^[+-]?\d+$")
+#: PostgreSQL ``integer``: a larger value would make the load fail instead of being reported.
+INT_MIN, INT_MAX = -(2**31), 2**31 - 1
 
 
 def _cell_text(value: Any) -> str:
@@ -203,27 +219,40 @@ def _to_month(value: Any) -> dt.date:
     return parse_month(_cell_text(value))
 
 
+def _in_int_range(n: int) -> int:
+    if not INT_MIN <= n <= INT_MAX:
+        raise ParseError("out_of_range", "outside the integer range")
+    return n
+
+
 def _to_int(value: Any) -> int:
     if isinstance(value, bool):
         raise ParseError("not_int", "not an integer")
     if isinstance(value, int):
-        return value
+        return _in_int_range(value)
     if isinstance(value, float):
         if value.is_integer():
-            return int(value)
+            return _in_int_range(int(value))
         raise ParseError("not_int", "not an integer")
     s = normalise(value).replace(",", "")
     if not _INT_RE.match(s):
         raise ParseError("not_int", "not an integer")
-    return int(s)
+    return _in_int_range(int(s))
+
+
+def _no_nul(text: str) -> str:
+    """PostgreSQL text cannot hold NUL: a value with one is reported, not loaded."""
+    if "\x00" in text:
+        raise ParseError("control_character", "contains a NUL character")
+    return text
 
 
 def _to_id(value: Any) -> str:
-    return normalise(_cell_text(value))
+    return _no_nul(normalise(_cell_text(value)))
 
 
 def _to_text(value: Any) -> str:
-    return unicodedata.normalize("NFC", _cell_text(value))
+    return _no_nul(unicodedata.normalize("NFC", _cell_text(value)))
 
 
 def converter(col: ColumnSpec) -> Callable[[Any], Any]:
@@ -371,32 +400,110 @@ def _table(rows: list[list[Any]], first_row_number: int = 1) -> Table:
     return Table(header=header, records=records, row_numbers=numbers)
 
 
-def read_csv_bytes(raw: bytes, encoding: str) -> Table:
-    """CP932 or UTF-8(-BOM) CSV, CRLF or LF line ends, quoted fields as RFC 4180."""
-    text = decode_text(raw, encoding)
+def _too_many_rows(max_rows: int) -> FileProblem:
+    return FileProblem(
+        "too_many_rows",
+        f"データ行が上限（{max_rows}行）を超えています",
+        f"more data rows than the limit ({max_rows})",
+    )
+
+
+def read_csv_bytes(raw: bytes, encoding: str, max_rows: int | None = None) -> Table:
+    """CP932 or UTF-8(-BOM) CSV, CRLF or LF line ends, quoted fields as RFC 4180 (strictly).
+
+    FileProblem ``malformed_csv`` (a quote left open, text after a closing quote; the line where
+    the reader stopped) or ``too_many_rows`` (more than ``max_rows`` data rows).
+    """
+    return parse_csv_text(decode_text(raw, encoding), max_rows)
+
+
+def parse_csv_text(text: str, max_rows: int | None = None) -> Table:
+    """The rows of decoded CSV text (see :func:`read_csv_bytes`)."""
     if text.startswith("\ufeff"):
         text = text[1:]
-    rows = list(csv.reader(io.StringIO(text, newline="")))
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    rows: list[list[str]] = []
+    try:
+        for row in reader:
+            rows.append(row)
+            if max_rows is not None and len(rows) > max_rows + 1:
+                raise _too_many_rows(max_rows)
+    except csv.Error:
+        raise FileProblem(
+            "malformed_csv",
+            '引用符（"）の対応などCSVの形式が崩れていて、この行以降を読めません',
+            "the CSV is malformed (e.g. an unclosed quote): it cannot be read from this line on",
+            rows=[reader.line_num],
+        ) from None
     return _table(rows)
 
 
-def read_xlsx_bytes(raw: bytes) -> Table:
-    """First sheet, header in row 1, via openpyxl read-only; DecodeError for a non-/broken xlsx."""
-    if not raw.startswith(b"PK\x03\x04"):
-        raise _encoding_error("xlsx", detect_encoding(raw))
+def long_lines(raw: bytes, max_line_bytes: int) -> list[int]:
+    """1-based numbers of the physical lines longer than ``max_line_bytes`` (line break excluded)."""
+    lines = raw.splitlines()  # \r\n, \n or \r; C speed (a regex would be far slower here)
+    if max(map(len, lines), default=0) <= max_line_bytes:
+        return []
+    return [number for number, line in enumerate(lines, 1) if len(line) > max_line_bytes]
+
+
+def cut_mid_character(raw: bytes, encoding: str) -> bool:
+    """True when the only bytes that do not decode are an incomplete character at the very end."""
+    try:
+        raw.decode(encoding)
+        return False
+    except UnicodeDecodeError as exc:
+        start = exc.start
+    if start < len(raw) - 3:
+        return False
+    try:
+        raw[:start].decode(encoding)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _xlsx_uncompressed_bytes(raw: bytes) -> int:
+    with zipfile.ZipFile(io.BytesIO(raw)) as zf:
+        bad = zf.testzip()
+        if bad is not None:
+            raise zipfile.BadZipFile("crc")
+        return sum(info.file_size for info in zf.infolist())
+
+
+def _xlsx_rows(raw: bytes, max_rows: int | None) -> list[list[Any]]:
     import openpyxl
 
+    wb = openpyxl.load_workbook(io.BytesIO(raw), read_only=True, data_only=True)
     try:
-        with zipfile.ZipFile(io.BytesIO(raw)) as zf:
-            bad = zf.testzip()
-            if bad is not None:
-                raise zipfile.BadZipFile("crc")
-        wb = openpyxl.load_workbook(io.BytesIO(raw), read_only=True, data_only=True)
-        try:
-            ws = wb.worksheets[0]
-            rows = [list(r) for r in ws.iter_rows(values_only=True)]
-        finally:
-            wb.close()
+        rows = []
+        for r in wb.worksheets[0].iter_rows(values_only=True):
+            rows.append(list(r))
+            if max_rows is not None and len(rows) > max_rows + 1:
+                raise _too_many_rows(max_rows)
+        return rows
+    finally:
+        wb.close()
+
+
+def read_xlsx_bytes(raw: bytes, max_rows: int | None = None, max_bytes: int | None = None) -> Table:
+    """First sheet, header in row 1, via openpyxl read-only; DecodeError for a non-/broken xlsx.
+
+    FileProblem ``file_too_large`` when the workbook unpacks to more than ``max_bytes`` (a zip
+    bomb is refused before it is opened), ``too_many_rows`` beyond ``max_rows`` data rows.
+    """
+    if not raw.startswith(b"PK\x03\x04"):
+        raise _encoding_error("xlsx", detect_encoding(raw))
+    try:
+        unpacked = _xlsx_uncompressed_bytes(raw)
+        if max_bytes is not None and unpacked > max_bytes:
+            raise FileProblem(
+                "file_too_large",
+                f"展開後の大きさが上限（{max_bytes}バイト）を超えています",
+                f"unpacks to more than the limit ({max_bytes} bytes)",
+            )
+        rows = _xlsx_rows(raw, max_rows)
+    except FileProblem:
+        raise
     except Exception as exc:  # zipfile.BadZipFile, KeyError, lxml/ElementTree errors, EOFError …
         raise DecodeError(
             "truncated_xlsx",

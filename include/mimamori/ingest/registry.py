@@ -35,7 +35,8 @@ ON_FAILURE = ("block", "skip")
 #: Sources without which there is no month at all (domain.md §2: no spine without jumin).
 NEVER_SKIP = frozenset({"jumin"})
 #: Columns every raw table gets besides the contract's (lineage).
-LINEAGE_COLUMNS = ("run_month", "source_file", "source_row_number", "file_sha256", "loaded_at")
+#: ``run_id`` is the attempt that loaded the row (mimamori.attempts); rows of several attempts stand side by side.
+LINEAGE_COLUMNS = ("run_month", "source_file", "source_row_number", "file_sha256", "loaded_at", "run_id")
 PLAIN_TYPES = ("id", "text", "date", "date_end", "int", "month")
 _COLUMN_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 _TABLE_RE = re.compile(r"^[a-z][a-z0-9_]*$")

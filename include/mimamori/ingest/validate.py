@@ -9,14 +9,33 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import errno
 import hashlib
+import logging
+import os
+import stat
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mimamori.ingest.parse import DecodeError, ParseError, Table, converter, is_blank, read_csv_bytes, read_xlsx_bytes
+from mimamori.ingest.limits import Limits
+from mimamori.ingest.parse import (
+    DecodeError,
+    FileProblem,
+    ParseError,
+    Table,
+    converter,
+    cut_mid_character,
+    decode_text,
+    is_blank,
+    long_lines,
+    parse_csv_text,
+    read_xlsx_bytes,
+)
 from mimamori.ingest.registry import FileSpec, Source
+
+log = logging.getLogger("mimamori.ingest")
 
 #: rule id → (Japanese, English) short description. The ids are stable: the rejections table,
 #: the quality-gate e-mails and the docs refer to them.
@@ -34,6 +53,16 @@ RULES: dict[str, tuple[str, str]] = {
     "impossible_date": ("ありえない日付です", "impossible date"),
     "duplicate_key": ("キー項目が重複しています", "duplicated key"),
     "other_month": ("抽出日が対象月のものではありません", "extraction date belongs to another month"),
+    # Every way a file can fail to be read or loaded ends in one of these (docs/ingestion.md).
+    "unreadable": ("ファイルを読み取れません", "file cannot be read"),
+    "file_too_large": ("ファイルが大きすぎます", "file larger than the limit"),
+    "truncated_file": ("ファイルが途中で切れています", "file is cut off"),
+    "malformed_csv": ("CSVの形式が崩れています", "malformed CSV"),
+    "line_too_long": ("1行が長すぎます", "line longer than the limit"),
+    "field_too_large": ("項目の値が長すぎます", "field longer than the limit"),
+    "too_many_rows": ("行数が上限を超えています", "more rows than the limit"),
+    "load_error": ("データベースへの書き込みで拒否されました", "the database refused the rows"),
+    "internal_error": ("システムで処理できない形式です", "the file could not be processed"),
 }
 
 EARLIEST_DATE = dt.date(1900, 1, 1)
@@ -49,6 +78,8 @@ _REASON_JA = {
     "not_flag": "有/無 ではありません",
     "not_code": "コード表にない値です",
     "unsupported": "この型に変換できないセルです",
+    "out_of_range": "整数の範囲を超えています",
+    "control_character": "制御文字（NUL）を含みます",
 }
 _REASON_EN = {
     "unrecognised": "not a recognised date form",
@@ -58,6 +89,8 @@ _REASON_EN = {
     "not_flag": "not one of the flag values",
     "not_code": "not one of the contract's codes",
     "unsupported": "a cell of a kind this type cannot take",
+    "out_of_range": "outside the integer range",
+    "control_character": "contains a NUL character",
 }
 
 
@@ -364,39 +397,170 @@ def check_table(source: str, spec: FileSpec, table: Table, run_month: str) -> Pa
     return parsed
 
 
-def check_file(source: Source, spec: FileSpec, path: Path, run_month: str) -> ParsedFile:
-    """Read and check one delivered file (or report it missing)."""
-    name = source.source
-    path = Path(path)
-    if not path.is_file():
-        parsed = ParsedFile(spec=spec, path=path)
-        parsed.rejections.append(
+class _Rejected(Exception):
+    """Internal: stop checking a file at a structural problem (the file gets this one rejection)."""
+
+    def __init__(self, rule: str, detail_ja: str = "", detail_en: str = "", rows: list[int] | None = None):
+        super().__init__(rule)
+        self.rule, self.detail_ja, self.detail_en, self.rows = rule, detail_ja, detail_en, rows or []
+
+
+def _os_error(exc: OSError, while_ja: str, while_en: str) -> _Rejected:
+    code = errno.errorcode.get(exc.errno or 0, exc.__class__.__name__)  # never the path or a value
+    return _Rejected("unreadable", f"{while_ja}（{code}）", f"{while_en} ({code})")
+
+
+def read_delivered(path: Path, max_bytes: int) -> bytes:
+    """The file's bytes, read once: everything after works on this snapshot.
+
+    Opened non-blocking and checked on the open descriptor, so a path swapped for a pipe, a
+    device or a directory is refused instead of blocking; a file that vanished, cannot be read
+    or grew past the limit while being read is a rejection like any other.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except FileNotFoundError:
+        raise _Rejected("missing_file") from None
+    except OSError as exc:
+        raise _os_error(exc, "開けません", "cannot be opened") from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise _Rejected("unreadable", "通常のファイルではありません", "not a regular file")
+        if st.st_size > max_bytes:
+            raise _too_large(max_bytes)
+        with os.fdopen(fd, "rb", closefd=False) as f:
+            raw = f.read(max_bytes + 1)
+    except OSError as exc:
+        raise _os_error(exc, "読み取り中にエラー", "error while reading") from None
+    finally:
+        os.close(fd)
+    if len(raw) > max_bytes:
+        raise _too_large(max_bytes)
+    return raw
+
+
+def _too_large(max_bytes: int) -> _Rejected:
+    return _Rejected("file_too_large", f"上限は{max_bytes}バイト", f"the limit is {max_bytes} bytes")
+
+
+def _decode_table(spec: FileSpec, raw: bytes, limits: Limits) -> Table:
+    """The file as a table, or the one structural rejection that prevents it."""
+    try:
+        if spec.encoding == "xlsx":
+            return read_xlsx_bytes(raw, max_rows=limits.max_rows, max_bytes=limits.max_file_bytes)
+        return _csv_table(spec, raw, limits)
+    except DecodeError as exc:
+        raise _Rejected(exc.rule, exc.message_ja, exc.message_en) from None
+    except FileProblem as exc:
+        raise _Rejected(exc.rule, exc.message_ja, exc.message_en, exc.rows) from None
+
+
+def _csv_table(spec: FileSpec, raw: bytes, limits: Limits) -> Table:
+    # Every row of a delivered CSV ends with a line break: a file without one at its end was cut
+    # (mid-row, mid-quote or mid-character), whatever else then fails to read.
+    cut = _Rejected("truncated_file", "最後の行が改行で終わっていません", "the last row has no line break")
+    ends_with_break = raw.rstrip(b" \t").endswith((b"\n", b"\r"))
+    try:
+        text = decode_text(raw, spec.encoding)
+    except DecodeError:
+        if not ends_with_break and cut_mid_character(raw, spec.encoding):
+            raise cut from None
+        raise
+    lines = long_lines(raw, limits.max_line_bytes)
+    if lines:
+        detail = (f"上限は{limits.max_line_bytes}バイト", f"the limit is {limits.max_line_bytes} bytes")
+        raise _Rejected("line_too_long", *detail, rows=lines)
+    if not ends_with_break:
+        raise cut
+    return parse_csv_text(text, max_rows=limits.max_rows)
+
+
+def field_size_problems(source: str, spec: FileSpec, table: Table, max_chars: int) -> list[Rejection]:
+    """One rejection per column with a field longer than ``max_chars`` (header included)."""
+    by_position: dict[int, list[int]] = defaultdict(list)
+    for number, row in zip([1, *table.row_numbers], [table.header, *table.records], strict=True):
+        if _longest(row) <= max_chars:
+            continue
+        for position, value in enumerate(row):
+            if value is not None and len(str(value)) > max_chars:
+                by_position[position].append(number)
+    out = []
+    for position, rows in sorted(by_position.items()):
+        column = spec.headers[position] if position < len(spec.headers) else None
+        out.append(
             make_rejection(
-                name,
+                source,
                 spec.file,
-                "missing_file",
-                detail_ja=f"{run_month}/{name}/ に見当たりません",
-                detail_en=f"not found in {run_month}/{name}/",
+                "field_too_large",
+                rows=rows,
+                column=column if column in table.header else None,
+                detail_ja=f"{position + 1}列目、上限は{max_chars}文字",
+                detail_en=f"column position {position + 1}, the limit is {max_chars} characters",
             )
         )
-        return parsed
-    raw = path.read_bytes()
-    sha = hashlib.sha256(raw).hexdigest()
-    if not raw.strip(b"\r\n\t \xef\xbb\xbf"):
-        parsed = ParsedFile(spec=spec, path=path, sha256=sha)
-        parsed.rejections.append(
-            make_rejection(name, spec.file, "empty_file", detail_ja="0バイト", detail_en="zero bytes")
-        )
-        return parsed
+    return out
+
+
+def _longest(row: list) -> int:
     try:
-        table = read_xlsx_bytes(raw) if spec.encoding == "xlsx" else read_csv_bytes(raw, spec.encoding)
-    except DecodeError as exc:
-        parsed = ParsedFile(spec=spec, path=path, sha256=sha)
-        parsed.rejections.append(
-            make_rejection(name, spec.file, exc.rule, detail_ja=exc.message_ja, detail_en=exc.message_en)
-        )
+        return max(map(len, row), default=0)  # CSV: every value is a str (C speed)
+    except TypeError:  # xlsx: numbers, dates, None
+        return max((len(str(v)) for v in row if v is not None), default=0)
+
+
+def _fields_may_exceed(spec: FileSpec, raw: bytes, max_chars: int) -> bool:
+    """False when no field can be longer than ``max_chars``: a CSV without quotes (so no field spans
+    lines) and no line of more bytes than that (a character is at least a byte)."""
+    return spec.encoding == "xlsx" or b'"' in raw or bool(long_lines(raw, max_chars))
+
+
+def _rejected_file(name: str, spec: FileSpec, path: Path, sha: str | None, exc: _Rejected, run_month: str):
+    parsed = ParsedFile(spec=spec, path=path, sha256=sha)
+    detail_ja, detail_en = exc.detail_ja, exc.detail_en
+    if exc.rule == "missing_file":
+        detail_ja, detail_en = f"{run_month}/{name}/ に見当たりません", f"not found in {run_month}/{name}/"
+    parsed.rejections.append(
+        make_rejection(name, spec.file, exc.rule, rows=exc.rows, detail_ja=detail_ja, detail_en=detail_en)
+    )
+    return parsed
+
+
+def _check_file(source: Source, spec: FileSpec, path: Path, run_month: str, limits: Limits) -> ParsedFile:
+    name = source.source
+    sha = None
+    try:
+        raw = read_delivered(path, limits.max_file_bytes)
+        sha = hashlib.sha256(raw).hexdigest()
+        if not raw.strip(b"\r\n\t \xef\xbb\xbf"):
+            raise _Rejected("empty_file", "0バイト", "zero bytes")
+        table = _decode_table(spec, raw, limits)
+    except _Rejected as exc:
+        return _rejected_file(name, spec, path, sha, exc, run_month)
+    too_large = []
+    if _fields_may_exceed(spec, raw, limits.max_field_chars):
+        too_large = field_size_problems(name, spec, table, limits.max_field_chars)
+    if too_large:
+        parsed = ParsedFile(spec=spec, path=path, sha256=sha, rows_read=len(table.records))
+        parsed.rejections.extend(too_large)
         return parsed
     parsed = check_table(name, spec, table, run_month)
     parsed.path = path
     parsed.sha256 = sha
     return parsed
+
+
+def check_file(source: Source, spec: FileSpec, path: Path, run_month: str, limits: Limits | None = None) -> ParsedFile:
+    """Read and check one delivered file: it ends loaded-ready or rejected, never in an exception.
+
+    Every way of failing — missing, unreadable, beyond a limit, malformed, or an error nobody
+    foresaw (``internal_error``; its class goes to the log, never its message) — is a rejection
+    of this file with a rule id and, where there is one, the rows.
+    """
+    path = Path(path)
+    try:
+        return _check_file(source, spec, path, run_month, limits or Limits.from_settings())
+    except Exception as exc:  # noqa: BLE001 - the file is rejected; the run goes on and says so
+        log.error("%s/%s: unexpected %s while checking the file", source.source, spec.file, exc.__class__.__name__)
+        detail = exc.__class__.__name__
+        return _rejected_file(source.source, spec, path, None, _Rejected("internal_error", detail, detail), run_month)

@@ -30,7 +30,16 @@ ADMIN_USER = "admin"
 FAB_AUTH_MANAGER = "airflow.providers.fab.auth_manager.fab_auth_manager.FabAuthManager"
 #: login attempts per client address (the form and the token endpoints share one count)
 LOGIN_RATE_LIMIT = "5 per 40 second"
-SERVICES = ("airflow-api-server", "airflow-scheduler", "airflow-dag-processor", "airflow-triggerer")
+# Airflow's own serve-logs binds every interface ("" / "::", airflow/utils/serve_logs/core.py; no
+# host setting): the scheduler and triggerer run with --skip-serve-logs, and the same log-server
+# app runs as two services of ours on 127.0.0.1 and the project's ports (docs/manual-it.md).
+LOG_SERVERS = ("airflow-log-server", "airflow-trigger-log-server")
+SERVICES = ("airflow-api-server", "airflow-scheduler", "airflow-dag-processor", "airflow-triggerer", *LOG_SERVERS)
+
+
+def loopback_hostname() -> str:
+    """[core] hostname_callable: task instances record 127.0.0.1, where the log servers listen."""
+    return "127.0.0.1"
 
 
 def venv(settings: Settings) -> Path:
@@ -96,6 +105,9 @@ def env(settings: Settings) -> dict[str, str]:
             # would block them anyway. The API itself and its OpenAPI JSON stay.
             "AIRFLOW__API__ENABLE_SWAGGER_UI": "False",
             "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(airflow_home / "logs"),
+            "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(settings.airflow_log_port),
+            "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(settings.airflow_trigger_log_port),
+            "AIRFLOW__CORE__HOSTNAME_CALLABLE": "mimamori.stack.airflow.loopback_hostname",
             "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "False",
             "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "60",
             "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
@@ -223,16 +235,25 @@ def upsert_admin_in_process(password: str, email: str) -> str:
         return "password set"
 
 
+def log_server_argv(settings: Settings, port: int) -> list[str]:
+    """Airflow's log-server app (what serve-logs runs) on 127.0.0.1 only."""
+    python = str(venv(settings) / "bin" / "python")
+    app = "airflow.utils.serve_logs.log_server:get_app"
+    return [python, "-m", "uvicorn", app, "--factory", "--host", "127.0.0.1", "--port", str(port), "--no-access-log"]
+
+
 def start(settings: Settings) -> None:
     environ = env(settings)
     exe = str(venv(settings) / "bin" / "airflow")
-    for name, args in (
-        ("airflow-api-server", ["api-server"]),
-        ("airflow-scheduler", ["scheduler"]),
-        ("airflow-dag-processor", ["dag-processor"]),
-        ("airflow-triggerer", ["triggerer"]),
+    for name, argv in (
+        ("airflow-api-server", [exe, "api-server"]),
+        ("airflow-scheduler", [exe, "scheduler", "--skip-serve-logs"]),
+        ("airflow-dag-processor", [exe, "dag-processor"]),
+        ("airflow-triggerer", [exe, "triggerer", "--skip-serve-logs"]),
+        ("airflow-log-server", log_server_argv(settings, settings.airflow_log_port)),
+        ("airflow-trigger-log-server", log_server_argv(settings, settings.airflow_trigger_log_port)),
     ):
-        procs.start(settings, name, [exe, *args], env=environ)
+        procs.start(settings, name, argv, env=environ)
 
 
 def wait_healthy(settings: Settings, timeout: float = 120.0) -> None:
@@ -262,10 +283,16 @@ def dags_test(
     timeout: float = 900,
     extra_env: dict[str, str] | None = None,
 ):
-    """Run the monthly DAG once with `airflow dags test` for `run_month`; returns CompletedProcess."""
+    """Run the monthly DAG once with `airflow dags test` for `run_month`; returns CompletedProcess.
+
+    ``--use-executor``: the tasks run as in production (LocalExecutor, one supervised process
+    each) and write their logs under the log folder, so the UI and the API show them, failed
+    tasks' included. The API server must be up (the tasks talk to its execution API).
+    """
     logical = logical_date or f"{_next_month(run_month)}-16"
     environ = env(settings)
     environ.update(extra_env or {})
+    wait_healthy(settings, timeout=60)
     result = subprocess.run(
         [
             str(venv(settings) / "bin" / "airflow"),
@@ -273,6 +300,7 @@ def dags_test(
             "test",
             DAG_ID,
             logical,
+            "--use-executor",
             "--conf",
             json.dumps({"run_month": run_month}),
         ],

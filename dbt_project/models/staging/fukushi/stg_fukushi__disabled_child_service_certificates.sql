@@ -5,6 +5,7 @@ source as (
 
     select * from {{ source('fukushi', 'disabled_child_service_certificates') }}
     where run_month = {{ run_month() }}
+        and run_id = {{ attempt_id() }}
 
 ),
 

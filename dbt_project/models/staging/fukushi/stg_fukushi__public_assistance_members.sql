@@ -5,6 +5,7 @@ source as (
 
     select * from {{ source('fukushi', 'public_assistance') }}
     where run_month = {{ run_month() }}
+        and run_id = {{ attempt_id() }}
 
 ),
 

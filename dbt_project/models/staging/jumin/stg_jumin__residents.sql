@@ -14,6 +14,7 @@ source as (
 
     select * from {{ source('jumin', 'residents') }}
     where run_month = {{ run_month() }}
+        and run_id = {{ attempt_id() }}
 
 ),
 

@@ -5,6 +5,7 @@ source as (
 
     select * from {{ source('kodomo_katei', 'vaccinations') }}
     where run_month = {{ run_month() }}
+        and run_id = {{ attempt_id() }}
 
 ),
 
