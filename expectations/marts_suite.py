@@ -60,9 +60,10 @@ def evidence_suite(
         for k, d in (("person_column", "person_id"), ("type_column", "type_code"), ("flagged_column", "is_flagged"))
     )
     ep, et = (qi(e_cfg.get(k, d)) for k, d in (("person_column", "person_id"), ("type_column", "type_code")))
+    points = f" and e.{qi(e_cfg['points_column'])} > 0" if e_cfg.get("points_column") else ""
     query = (
         f"select s.{st} as type_code, exists (select 1 from {qrel(evidence)} e where e.{ep} = s.{sp} and e.{et} = s.{st}"
-        f" and {_month_filter(evidence_month, run_month, 'e.')}) as has_evidence"
+        f"{points} and {_month_filter(evidence_month, run_month, 'e.')}) as has_evidence"
         f" from {qrel(scores)} s where s.{sf} and {_month_filter(scores_month, run_month, 's.')}"
     )
     check = Check(

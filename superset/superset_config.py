@@ -194,6 +194,26 @@ def DB_CONNECTION_MUTATOR(url, params, username, security_manager, source):  # n
 # another (the same query returns different rows per login). Explicit, though it is the default.
 DATA_CACHE_CONFIG = {"CACHE_TYPE": "NullCache"}
 
+# --- Japanese where Superset's own pages are English ---------------------------------------------
+# The 404 page Superset serves is a built English page; ours says it in Japanese (an API call gets
+# JSON as before). The login page turns Japanese once the Public role may fetch the language pack
+# (mimamori.superset_assets.provision_roles grants that one permission and nothing else).
+_NOT_FOUND_HTML = """<!doctype html><html lang="ja"><head><meta charset="utf-8"><title>ページが見つかりません</title></head>
+<body style="font-family: sans-serif; margin: 3rem;"><h1>ページが見つかりません</h1>
+<p>アドレスが誤っているか、このページは削除されました。</p><p><a href="/">ダッシュボードの一覧へ戻る</a></p></body></html>"""
+
+
+def FLASK_APP_MUTATOR(app):  # noqa: N802 - Superset's name
+    from flask import jsonify, request
+
+    def not_found(_error):
+        if "text/html" in request.accept_mimetypes and not request.path.startswith("/api/"):
+            return _NOT_FOUND_HTML, 404, {"Content-Type": "text/html; charset=utf-8"}
+        return jsonify({"message": "見つかりません（404）"}), 404
+
+    app.register_error_handler(404, not_found)
+
+
 # --- local conveniences ---------------------------------------------------------------------------
 FEATURE_FLAGS: dict[str, bool] = {
     # Superset's own guard against subqueries in custom SQL stays on. The test suite turns it off

@@ -83,6 +83,9 @@ SUPERSET_NO_ACCESS_LOGIN = "dashboard"
 #: address masked again here), granted to the case-screen logins of audiences with reads_addresses
 ADDRESS_VIEW = "resident_addresses"
 POLICY_PREFIX = "mm_"
+#: a relation with this column holds one row per audience (e.g. child_type_verdicts, worded for what
+#: each audience may see): every reader gets only its own audience's rows
+AUDIENCE_COLUMN = "audience"
 
 
 class AccessConfigError(ValueError):
@@ -544,6 +547,8 @@ def row_filter(
             )
     if not decl.sees_all_departments(grant.audience):
         parts += _department_filter(decl, grant, columns)
+    if AUDIENCE_COLUMN in columns:  # a mart worded per audience: each reads its own rows only
+        parts.append(sql.SQL("{} = {}").format(sql.Identifier(AUDIENCE_COLUMN), sql.Literal(grant.audience)))
     return sql.SQL(" and ").join(parts) if parts else sql.SQL("true")
 
 

@@ -509,6 +509,10 @@ def validate_identity(
     return {name: results[name] for name in registry}
 
 
+class GateConfigError(RuntimeError):
+    """A gate's configuration names a relation or column that does not exist: the check cannot run."""
+
+
 def validate_marts(
     settings: Settings, run_month: str, *, run_id: str | None = None, thresholds: dict | None = None
 ) -> dict[str, GateResult]:
@@ -555,9 +559,17 @@ def validate_marts(
             )
             if spec:
                 specs.append(spec)
-            evidence, evidence_cols = _relation_info(
-                conn, m.get("evidence", {}).get("relation", "marts.child_type_evidence")
-            )
+            evidence_cfg = m.get("evidence", {})
+            evidence, evidence_cols = _relation_info(conn, evidence_cfg.get("relation", "marts.child_type_items"))
+            needed = {evidence_cfg.get(k, d) for k, d in (("person_column", "person_id"), ("type_column", "type_code"))}
+            needed |= {evidence_cfg["points_column"]} if evidence_cfg.get("points_column") else set()
+            if not evidence or not needed <= evidence_cols:
+                # a check that cannot run must not pass quietly ("every flag has evidence" never ran
+                # for months because its relation was misnamed): the gate's configuration is wrong
+                raise GateConfigError(
+                    f"expectations/thresholds.yml marts.evidence names {evidence_cfg.get('relation')!r} with "
+                    f"columns {sorted(needed)}, which the warehouse does not have (dbt: marts/judgement)"
+                )
             if evidence:
                 specs.append(
                     marts_suite.evidence_suite(

@@ -374,6 +374,18 @@ def provision_roles(settings: Settings, api: Api | None = None) -> dict:
         # POST replaces the role's whole permission list: exactly these datasets, nothing else
         api.call("POST", f"/api/v1/security/roles/{rid}/permissions", json={"permission_view_menu_ids": sorted(ids)})
         summary["roles"][superset_role(role)] = list(names)
+    # the login page in Japanese: anonymous visitors may fetch the language pack, and nothing else
+    public = roles.get("Public")
+    pack = next(
+        (
+            pv["id"]
+            for pv in pvs
+            if pv["permission"]["name"] == "can_language_pack" and pv["view_menu"]["name"] == "Superset"
+        ),
+        None,
+    )
+    if public is not None and pack is not None:
+        api.call("POST", f"/api/v1/security/roles/{public}/permissions", json={"permission_view_menu_ids": [pack]})
     gamma = roles["Gamma"]
     users = {u["username"]: u for u in api.list_all("/api/v1/security/users/", ("id", "username"))}
     domain = settings.mail_from.partition("@")[2] or "localhost"

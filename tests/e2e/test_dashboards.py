@@ -6,8 +6,8 @@ on the warehouse tables, and the page shows it. Also: the import is idempotent, 
 sees only children on the month's 学齢簿, the analyst sees no name, no address reaches any chart,
 Japanese renders. Screenshots: ``<artifacts>/dashboard-<role>-<slug>.png``.
 
-Data: the session fixture ``dashboard_month`` (tests/e2e/conftest.py) — the latest real
-publication if there is one, else a clearly marked FIXTURE month in throw-away schemas.
+Data: the session fixture ``dashboard_month`` (tests/e2e/conftest.py) — a real published month,
+read through each audience's own PostgreSQL login (row-level security included).
 """
 
 from __future__ import annotations
@@ -157,7 +157,8 @@ EXPECTED = {
         select item_label, count(distinct person_id) filter (where status_ja = '該当'),
             count(distinct person_id) filter (where status_ja = 'データなし')
         from rule group by 1""",
-    "ev_funnel": f"select stage_label_ja, sum(children) from {{H}}.conference_funnel where {_MONTH} group by 1",
+    "ev_funnel": f"""
+        select stage_order, stage_label_ja, sum(children) from {{H}}.conference_funnel where {_MONTH} group by 1, 2""",
     "ev_relevance": """
         select r.item_code || ' ' || coalesce(l.item_label_ja, ''),
             case r.reference_group when 'already_supported' then '既に支援中' else r.reference_group end, max(r.lift)
@@ -229,7 +230,7 @@ def expected_rows(settings, month_info, key, months=None, types=None, school=Fal
     from mimamori import access
 
     # on a real publication the school board's own PostgreSQL login is row-scoped (docs/security.md)
-    scoped = school and not month_info["is_fixture"]
+    scoped = school
     visible = sorted(access.declaration().visible_items("school_board"))
     params = {"months": months, "types": types, "school": school, "scoped": scoped, "visible": visible}
     with pg.connect(settings, autocommit=True) as conn:

@@ -107,7 +107,7 @@ def thresholds(settings):
     t["identity"]["relation"] = f"{SCHEMA}.int_identity__links"
     t["marts"]["scores"]["relation"] = f"{SCHEMA}.child_type_scores"
     t["marts"]["scores_history"] = f"{SCHEMA}.child_type_scores_history"
-    t["marts"]["evidence"]["relation"] = f"{SCHEMA}.child_type_evidence"
+    t["marts"]["evidence"]["relation"] = f"{SCHEMA}.child_type_items"
     t["marts"]["ages"] = [{"relation": f"{SCHEMA}.child_type_scores", "column": "age"}]
     return t
 
@@ -211,7 +211,8 @@ def _marts(conn) -> None:
     )
     conn.execute(f"create table {SCHEMA}.child_type_scores_history (like {SCHEMA}.child_type_scores)")
     conn.execute(
-        f"create table {SCHEMA}.child_type_evidence (person_id text, type_code text, item_code text, run_month text)"
+        f"create table {SCHEMA}.child_type_items (person_id text, type_code text, item_code text, points numeric, "
+        "run_month text)"
     )
     scores, evidence, history = [], [], []
     for month in (PREV, CLEAN, BAD):
@@ -222,11 +223,13 @@ def _marts(conn) -> None:
                 row = (f"P{p:03d}", t, flagged, age, month)
                 (history if month == PREV else scores).append(row)
                 if flagged and not (month == BAD and t == "abuse" and p == 0):
-                    evidence.append((f"P{p:03d}", t, "I08", month))
+                    evidence.append((f"P{p:03d}", t, "I08", 1, month))
+                elif flagged:  # an item row that adds no points is no evidence for the flag
+                    evidence.append((f"P{p:03d}", t, "I17", 0, month))
     with conn.cursor() as cur:
         cur.executemany(f"insert into {SCHEMA}.child_type_scores values (%s, %s, %s, %s, %s)", scores)
         cur.executemany(f"insert into {SCHEMA}.child_type_scores_history values (%s, %s, %s, %s, %s)", history)
-        cur.executemany(f"insert into {SCHEMA}.child_type_evidence values (%s, %s, %s, %s)", evidence)
+        cur.executemany(f"insert into {SCHEMA}.child_type_items values (%s, %s, %s, %s, %s)", evidence)
     # the history of CLEAN (so BAD's band compares against CLEAN's shares)
     conn.execute(
         f"insert into {SCHEMA}.child_type_scores_history select * from {SCHEMA}.child_type_scores where run_month = %s",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from quality_data import BAD, CLEAN, PERSONAL, PREV
 
 
@@ -86,6 +87,20 @@ def test_missing_models_are_skipped_not_failed(settings, registry, thresholds, q
     assert all(r.skipped and r.success and r.reason == "identity_model_absent" for r in identity.values())
     marts = quality.validate_marts(settings, CLEAN, thresholds=t)["marts"]
     assert (marts.skipped, marts.success, marts.reason) == (True, True, "marts_absent")
+
+
+def test_an_evidence_check_that_cannot_run_fails_the_gate(settings, thresholds, quality_data):
+    """The evidence check ran on a misnamed relation for months without anyone knowing: now a
+    configured relation or column that does not exist stops the gate with a clear error."""
+    import copy
+
+    from mimamori import quality
+
+    for key, value in (("relation", "qa_quality.child_type_evidence"), ("points_column", "no_such_points")):
+        t = copy.deepcopy(thresholds)
+        t["marts"]["evidence"][key] = value
+        with pytest.raises(quality.GateConfigError, match="marts.evidence"):
+            quality.validate_marts(settings, CLEAN, thresholds=t)
 
 
 def test_publication_decision_respects_skip_policy(gate_results, registry):

@@ -54,8 +54,8 @@ def connect(settings, login: str, db: str | None = None, **kwargs):
     return pg.connect(settings, db or settings.warehouse_db, role=login, connect_timeout=10, **kwargs)
 
 
-#: the suite's own fixture schemas (tests/casescreen, tests/e2e) grant audiences test data while they exist
-FIXTURE_SCHEMAS = ("cs_test_pub", "cs_test_hist", "cs_test_cw", "e2e_dash_history", "e2e_dash_pseudo")
+#: the case-screen tests' own fixture schemas grant audiences test data while they exist
+FIXTURE_SCHEMAS = ("cs_test_pub", "cs_test_hist", "cs_test_cw")
 
 
 def test_every_login_reads_only_what_its_audience_is_declared(warehouse, published_month, decl):

@@ -27,6 +27,7 @@ from fastapi.templating import Jinja2Templates
 
 from mimamori import access
 from mimamori.casescreen import audit, auth
+from mimamori.casescreen import candidates as candidate_filters
 from mimamori.casescreen.config import CaseScreenConfig, load_config
 from mimamori.casescreen.repo import Repo, age_on
 from mimamori.casescreen.validation import validate_hand_entry, validate_identity_decision, validate_outcome
@@ -88,6 +89,14 @@ def _fmt_date(value: Any) -> str:
     return str(value)
 
 
+def _num(value: Any) -> str:
+    """A score or points as people write them: 2, 1.5 (no trailing zeros); blank when unknown."""
+    if value is None or value == "":
+        return ""
+    text = format(value, "f") if not isinstance(value, str) else value
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
 def _sex(value: Any) -> str:
     return {"1": "男", "2": "女"}.get(str(value or ""), str(value or ""))
 
@@ -98,6 +107,7 @@ def create_app(config: CaseScreenConfig | None = None) -> FastAPI:
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     templates.env.filters["d"] = _fmt_date
     templates.env.filters["sex"] = _sex
+    templates.env.filters["num"] = _num
     templates.env.globals.update(ROLES=ROLES, TYPE_LABELS=TYPE_LABELS)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.state.config = config
@@ -303,7 +313,8 @@ def create_app(config: CaseScreenConfig | None = None) -> FastAPI:
                 return error_page(request, exc, session)
             repo = repo_for(session, conn)
             month = repo.current_month()
-            households = repo.candidates()
+            view = candidate_filters.apply(repo.candidates(), candidate_filters.read_filters(request.query_params))
+            households = view.households
             follow_ups = repo.follow_ups()
             audit.record(
                 conn,
@@ -317,7 +328,13 @@ def create_app(config: CaseScreenConfig | None = None) -> FastAPI:
             return render(
                 request,
                 "candidates.html",
-                {"month": month, "households": households, "follow_ups": follow_ups, "audience": repo.audience},
+                {
+                    "month": month,
+                    "households": households,
+                    "view": view,
+                    "follow_ups": follow_ups,
+                    "audience": repo.audience,
+                },
                 session=session,
             )
 
@@ -333,6 +350,7 @@ def create_app(config: CaseScreenConfig | None = None) -> FastAPI:
         for item in items:
             item["hand"] = latest_hand.get(item["code"])
         scores = repo.type_scores(person_id)
+        verdicts = repo.type_verdicts(person_id)
         members = repo.household(person.get("household_id"))
         as_of = today()
         for m in members:
@@ -350,6 +368,7 @@ def create_app(config: CaseScreenConfig | None = None) -> FastAPI:
             "matched": [i for i in items if i["status"] == "true"],
             "unknown": [i for i in items if i["status"] == "unknown"],
             "scores": scores,
+            "verdicts": verdicts,
             "flagged": [s for s in scores if s["is_flagged"]],
             "total_points": repo.total_points(person_id),
             "history": repo.score_history(person_id),
@@ -702,7 +721,16 @@ def create_app(config: CaseScreenConfig | None = None) -> FastAPI:
                 client=client(request),
             )
             return render(
-                request, "audit.html", {"rows": rows, "filters": filters, "ACTIONS": audit.ACTIONS}, session=session
+                request,
+                "audit.html",
+                {
+                    "rows": rows,
+                    "filters": filters,
+                    "ACTIONS": audit.ACTIONS,
+                    "OBJECT_LABELS": audit.OBJECT_LABELS,
+                    "readable": audit.readable_detail,
+                },
+                session=session,
             )
 
     @app.exception_handler(404)

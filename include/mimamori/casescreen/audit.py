@@ -51,6 +51,45 @@ _DETAIL_KEYS = {
     "status",
     "permission",
 }
+#: how each detail key and object type reads on the audit page
+DETAIL_LABELS = {
+    "outcome_id": "判定の番号",
+    "version": "版",
+    "hand_entry_id": "手入力の番号",
+    "item_code": "項目",
+    "decision_id": "名寄せ判断の番号",
+    "correction_id": "訂正の番号",
+    "record_id": "記録",
+    "person_id": "宛名番号",
+    "household_id": "世帯番号",
+    "fields": "誤りのあった欄",
+    "count": "件数",
+    "reason_code": "理由",
+    "status": "内容",
+    "permission": "必要な権限",
+}
+OBJECT_LABELS = {"child": "こども", "record": "届いた記録", "staff_user": "職員", "client_address": "端末"}
+REASON_LABELS = {
+    "unknown": "名前かパスワードの誤り",
+    "mismatch": "名前かパスワードの誤り",
+    "locked": "ロック中",
+    "inactive": "停止中のアカウント",
+    "address_limited": "この端末からの試行が多すぎる",
+}
+
+
+def readable_detail(detail: dict[str, Any] | None) -> list[tuple[str, str]]:
+    """A detail as (label, value) pairs staff read; the codes themselves stay in the database."""
+    out = []
+    for key, value in (detail or {}).items():
+        if key == "reason_code":
+            value = REASON_LABELS.get(str(value), value)
+        elif isinstance(value, (list, tuple)):
+            value = "、".join(map(str, value))
+        out.append((DETAIL_LABELS.get(key, key), str(value)))
+    return out
+
+
 _SAFE_VALUE = re.compile(r"^[A-Za-z0-9_.:-]{0,64}$")
 
 

@@ -43,7 +43,7 @@ from psycopg.rows import dict_row
 
 from mimamori import access
 from mimamori.casescreen.config import CaseScreenConfig
-from mimamori.casescreen.vocab import ITEMS, SOURCE_LABELS, STATUS_LABELS, TYPE_LABELS, item_sort_key
+from mimamori.casescreen.vocab import ITEMS, SOURCE_LABELS, STATUS_LABELS, STATUS_MARKS, TYPE_LABELS, item_sort_key
 
 _COLUMNS_TTL = 30.0
 _columns_cache: dict[tuple[str, str, str], tuple[float, frozenset[str] | None]] = {}
@@ -95,6 +95,14 @@ def source_label(source: Any, files: dict[str, str]) -> str:
     dept = text.split("__", 1)[0]
     label = SOURCE_LABELS.get(dept, dept)
     return f"{label} {files[text]}" if text in files else label
+
+
+def record_label(source_file: Any, source_row: Any, record_id: Any) -> str:
+    """A record as its data owner finds it: the delivered file and its data row ('生活保護.csv 19行目');
+    the internal id only when the file is not known."""
+    if source_file and source_row:
+        return f"{source_file} {source_row}行目"
+    return str(record_id or "")
 
 
 def _pick(columns: frozenset[str], logical: str) -> str | None:
@@ -352,6 +360,8 @@ class Repo:
                     "origin": row.get(_pick(cols, "origin") or ""),
                     "detail": row.get(_pick(cols, "evidence_detail") or ""),
                     "hand_as_of": row.get("hand_entry_as_of_date"),
+                    "source_file": row.get("evidence_source_file"),
+                    "source_row": row.get("evidence_source_row"),
                     # a data correction recorded for the item (docs/governance.md): shown with the item
                     "correction": (row.get("correction_reason") or "訂正あり") if row.get("has_correction") else None,
                 }
@@ -368,11 +378,47 @@ class Repo:
                     "label": labels[code],
                     **match,
                     "status_label": STATUS_LABELS[match["status"]],
+                    "status_mark": STATUS_MARKS[match["status"]],
+                    "record_label": record_label(match.get("source_file"), match.get("source_row"), match["record_id"]),
                     # a hand entry in force wins over the sources: say so, with its origin (e.g. 手入力（紙台帳）)
                     "source_label": "手入力" if match.get("origin") else source_label(match["source"], files),
                 }
             )
         return items
+
+    def type_verdicts(self, person_id: str) -> list[dict[str, Any]]:
+        """The verdict per type in words, as the audience may read it (child_type_verdicts: row-level
+        security gives each audience its own wording), with the items that count for each type
+        (child_type_items: only items of departments the audience may view). [] when not published."""
+        P = self.config.published_schema
+        if not self.columns(P, "child_type_verdicts"):
+            return []
+        verdicts = self._rows(
+            sql.SQL(
+                "select type_code, type_label_ja as type_label, verdict_code, verdict_label_ja as verdict_label, "
+                "verdict_ja, score, threshold, is_flagged from {} where person_id = %s order by type_sort_order"
+            ).format(self.pub("child_type_verdicts")),
+            (person_id,),
+        )
+        items: dict[str, list[dict[str, Any]]] = {}
+        if self.columns(P, "child_type_items"):
+            for row in self._rows(
+                sql.SQL(
+                    "select type_code, item_code, item_label_ja as label, status, points, is_required, "
+                    "evidence_source_file, evidence_source_row, evidence_record_id, evidence_date, hand_entry_origin "
+                    "from {} where person_id = %s order by type_sort_order, item_sort_order"
+                ).format(self.pub("child_type_items")),
+                (person_id,),
+            ):
+                row["status_label"] = STATUS_LABELS.get(row["status"], row["status"])
+                row["status_mark"] = STATUS_MARKS.get(row["status"], "")
+                row["record_label"] = record_label(
+                    row["evidence_source_file"], row["evidence_source_row"], row["evidence_record_id"]
+                )
+                items.setdefault(row["type_code"], []).append(row)
+        for verdict in verdicts:
+            verdict["type_items"] = items.get(verdict["type_code"], [])
+        return verdicts
 
     def type_scores(self, person_id: str) -> list[dict[str, Any]]:
         cols = self.columns(self.config.published_schema, "child_type_scores")
@@ -522,18 +568,25 @@ class Repo:
         if not tcols:
             return []
         t, f = _pick(tcols, "type_code"), _pick(tcols, "is_flagged")
-        scols = self.columns(P, "child_scores")
+        scols = self.columns(P, "child_scores") or frozenset()
         pts = _pick(scols, "total_points") if scols else None
+
+        def score_col(name: str) -> sql.Composable:  # for the candidate list's filters
+            return sql.SQL("max(s.{})::text").format(sql.Identifier(name)) if pts and name in scols else sql.SQL("null")
+
         rows = self._rows(
             sql.SQL(
                 "select r.person_id::text as person_id, r.household_id::text as household_id, r.name, r.birth_date, "
-                "array_agg(distinct t.{t}::text) filter (where t.{f}) as types, max({pts}) as total_points "
+                "array_agg(distinct t.{t}::text) filter (where t.{f}) as types, max({pts}) as total_points, "
+                "{band} as age_band, {area} as area "
                 "from {res} r join {ts} t on t.person_id::text = r.person_id::text {join_s} "
                 "where r.household_id::text = any(%s) group by 1, 2, 3, 4 "
                 "having bool_or(t.{f}) order by 2, 4"
             ).format(
                 t=sql.Identifier(t),
                 f=sql.Identifier(f),
+                band=score_col("age_band"),
+                area=score_col("area"),
                 pts=sql.SQL("s.{}").format(sql.Identifier(pts)) if pts else sql.SQL("null::numeric"),
                 res=self.pub("residents"),
                 ts=self.pub("child_type_scores"),
@@ -920,7 +973,7 @@ class Repo:
         params.append(limit)
         return self._rows(
             sql.SQL(
-                "select audit_id, logged_at, username, staff_role, action, object_type, object_id, run_month, detail "
+                "select audit_id, logged_at, username, staff_role, action, object_type, object_id, run_month, detail, client "
                 "from {} where {} order by audit_id desc limit %s"
             ).format(self.cw("audit_log"), sql.SQL(" and ").join(where)),
             params,

@@ -56,6 +56,8 @@ SOURCE_LABELS: dict[str, str] = {
 }
 
 STATUS_LABELS: dict[str, str] = {"true": "該当", "false": "非該当", "unknown": "データなし"}
+#: a mark beside every status, so it never depends on colour alone
+STATUS_MARKS: dict[str, str] = {"true": "●", "false": "○", "unknown": "？"}
 
 #: the default catalogue (domain.md §4): code → Japanese label
 ITEMS: dict[str, str] = {

@@ -13,6 +13,12 @@ catalogue as (
 
 ),
 
+record_sources as (
+
+    select * from {{ ref('int_items__record_sources') }}
+
+),
+
 final as (
 
     select
@@ -43,10 +49,14 @@ final as (
         judged.evidence_record_key,
         judged.has_correction,
         judged.correction_kind,
-        judged.correction_reason
+        judged.correction_reason,
+        record_sources.source_file as evidence_source_file,
+        record_sources.source_row_number as evidence_source_row
     from judged
     inner join catalogue
         on judged.item_code = catalogue.item_code
+    left join record_sources
+        on judged.evidence_record_id = record_sources.record_id
 
 )
 

@@ -1,6 +1,10 @@
 {#-
     One row per child in scope: total points (Σ catalogue weight over all matched items, judgement
-    and reference items alike, no grouping — domain.md §5) and the types flagged.
+    and reference items alike, no grouping — domain.md §5) and the types flagged. `area` is the area
+    the child is counted and filtered under (int_items__reporting_areas): a child under 支援措置,
+    whose address is withheld, is placed by a fixed rule, so that no dashboard, filter or count
+    ever has a category of its own for them (docs/disclosure.md) — and no reader can tell them by
+    a missing area.
 -#}
 with
 
@@ -19,6 +23,12 @@ matches as (
 type_scores as (
 
     select * from {{ ref('child_type_scores') }}
+
+),
+
+reporting_areas as (
+
+    select * from {{ ref('int_items__reporting_areas') }}
 
 ),
 
@@ -56,7 +66,7 @@ final as (
         children.household_id,
         children.age_band,
         children.sex,
-        children.area,
+        reporting_areas.reporting_area as area,
         types.flagged_types,
         points.matched_items,
         children.age,
@@ -73,6 +83,8 @@ final as (
         on children.person_id = points.person_id
     inner join types
         on children.person_id = types.person_id
+    left join reporting_areas
+        on children.person_id = reporting_areas.person_id
 
 )
 
