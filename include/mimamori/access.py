@@ -502,6 +502,15 @@ def _strip(conn, managed: list[str], schema: str, table: str) -> None:
         conn.execute(sql.SQL("drop policy {} on {}").format(sql.Identifier(policy), target))
 
 
+def _lock_all(conn, tables: list[tuple[str, str, str]]) -> None:
+    """Take every table's lock at once, in one order, before changing grants and policies: taken
+    one by one, a lock can wait on autovacuum while autovacuum waits on us (a deadlock seen under
+    load); asked for together, a conflicting autovacuum is cancelled instead."""
+    names = [sql.Identifier(s, t) for s, t, kind in tables if kind in ("r", "p")]
+    if names:
+        conn.execute(sql.SQL("lock table {} in access exclusive mode").format(sql.SQL(", ").join(names)))
+
+
 def _existing(conn, roles: Iterable[str]) -> list[str]:
     wanted = sorted(set(roles))
     have = {r[0] for r in conn.execute("select rolname from pg_roles where rolname = any(%s)", (wanted,)).fetchall()}
@@ -637,6 +646,7 @@ def apply_published(
         _check_required(decl, present, set(require), schemas)
     counts = {"tables": 0, "grants": 0, "undeclared": 0}
     managed = _existing(conn, decl.managed_roles())
+    _lock_all(conn, tables)
     for schema in (schemas.published, schemas.pseudo, schemas.history):
         if conn.execute("select 1 from pg_namespace where nspname = %s", (schema,)).fetchone():
             conn.execute(sql.SQL("revoke all on schema {} from public").format(sql.Identifier(schema)))
@@ -710,6 +720,7 @@ def apply_casework(conn, decl: Declaration | None = None, schemas: Schemas = DEF
     if not tables:
         return 0
     managed = _existing(conn, decl.managed_roles())
+    _lock_all(conn, [(schema, t, "r") for t in sorted(tables)])
     for table in tables:
         _strip(conn, managed, schema, table)
     conn.execute(sql.SQL("revoke all on schema {} from public").format(sql.Identifier(schema)))

@@ -34,6 +34,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
+import psycopg
 from psycopg import sql
 
 from mimamori.settings import Settings
@@ -46,6 +47,7 @@ HISTORY = "history"
 _IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
 _MONTH = re.compile(r"^[0-9]{4}-(0[1-9]|1[0-2])$")
 _LOCK = 0x7075626C  # 'publ'
+DEADLOCK_RETRIES = 3
 
 PUBLICATION_DDL = """
 create table if not exists published.publication (
@@ -222,47 +224,62 @@ def publish(
     if len(set(names)) != len(names) or len(set(pnames)) != len(pnames) or "publication" in names + pnames:
         raise PublishError("published table names must be unique and not 'publication'")
     started = time.monotonic()
-    result = PublishResult(run_month=run_month, published_at="", run_id=run_id)
-    with pg.connect(settings, role="transformer") as conn:
-        with conn.transaction():
-            conn.execute("set local lock_timeout = '60s'")
-            conn.execute("select pg_advisory_xact_lock(%s)", (_LOCK,))
-            if verify is not None:
-                verify(conn)
-            result.run_id = run_id = run_id or _latest_attempt(conn, run_month)
-            for stmt in PUBLICATION_DDL.split(";"):
-                conn.execute(stmt)
-            access.drop_dependent_views(conn)
-            for relation in tables:
-                published, rows = _publish_one(conn, run_month, relation, PUBLISHED, _split(relation)[1], run_id)
-                result.tables.append(published)
-                result.history_rows[f"{HISTORY}.{_split(relation)[1]}"] = rows
-            for relation in pseudo_tables:
-                hist_name = f"pseudo__{_split(relation)[1]}"
-                published, rows = _publish_one(conn, run_month, relation, PSEUDO, hist_name, run_id)
-                result.pseudo_tables.append(published)
-                result.history_rows[f"{HISTORY}.{hist_name}"] = rows
-            _drop_unpublished(conn, PSEUDO, pnames)
-            conn.execute(
-                "create or replace view published_pseudo.publication as"
-                " select run_month, published_at, pseudo_tables as tables from published.publication"
-            )
-            published_at = conn.execute(
-                "insert into published.publication"
-                " (run_month, tables, pseudo_tables, skipped_sources, gate_summary, run_id)"
-                " values (%s, %s, %s, %s, %s::jsonb, %s) returning published_at",
-                (
-                    run_month,
-                    result.tables,
-                    result.pseudo_tables,
-                    sorted(skipped_sources or []),
-                    json.dumps(gate_summary or {}, ensure_ascii=False),
-                    run_id,
-                ),
-            ).fetchone()[0]
-            required = ["published.publication", "published_pseudo.publication", *result.tables, *result.pseudo_tables]
-            result.access = access.apply_published(conn, declaration, require=required)
-            result.access["casework_tables"] = access.apply_casework(conn, declaration)
+    for attempt in range(1, DEADLOCK_RETRIES + 1):
+        # a deadlock (with autovacuum, seen under load) rolls everything back: publishing again is safe
+        try:
+            result = PublishResult(run_month=run_month, published_at="", run_id=run_id)
+            with pg.connect(settings, role="transformer") as conn:
+                with conn.transaction():
+                    conn.execute("set local lock_timeout = '60s'")
+                    conn.execute("select pg_advisory_xact_lock(%s)", (_LOCK,))
+                    if verify is not None:
+                        verify(conn)
+                    result.run_id = run_id = run_id or _latest_attempt(conn, run_month)
+                    for stmt in PUBLICATION_DDL.split(";"):
+                        conn.execute(stmt)
+                    access.drop_dependent_views(conn)
+                    for relation in tables:
+                        published, rows = _publish_one(
+                            conn, run_month, relation, PUBLISHED, _split(relation)[1], run_id
+                        )
+                        result.tables.append(published)
+                        result.history_rows[f"{HISTORY}.{_split(relation)[1]}"] = rows
+                    for relation in pseudo_tables:
+                        hist_name = f"pseudo__{_split(relation)[1]}"
+                        published, rows = _publish_one(conn, run_month, relation, PSEUDO, hist_name, run_id)
+                        result.pseudo_tables.append(published)
+                        result.history_rows[f"{HISTORY}.{hist_name}"] = rows
+                    _drop_unpublished(conn, PSEUDO, pnames)
+                    conn.execute(
+                        "create or replace view published_pseudo.publication as"
+                        " select run_month, published_at, pseudo_tables as tables from published.publication"
+                    )
+                    published_at = conn.execute(
+                        "insert into published.publication"
+                        " (run_month, tables, pseudo_tables, skipped_sources, gate_summary, run_id)"
+                        " values (%s, %s, %s, %s, %s::jsonb, %s) returning published_at",
+                        (
+                            run_month,
+                            result.tables,
+                            result.pseudo_tables,
+                            sorted(skipped_sources or []),
+                            json.dumps(gate_summary or {}, ensure_ascii=False),
+                            run_id,
+                        ),
+                    ).fetchone()[0]
+                    required = [
+                        "published.publication",
+                        "published_pseudo.publication",
+                        *result.tables,
+                        *result.pseudo_tables,
+                    ]
+                    result.access = access.apply_published(conn, declaration, require=required)
+                    result.access["casework_tables"] = access.apply_casework(conn, declaration)
+            break
+        except psycopg.errors.DeadlockDetected:
+            if attempt == DEADLOCK_RETRIES:
+                raise
+            log.warning("publish %s: deadlock, publishing again (%d of %d)", run_month, attempt + 1, DEADLOCK_RETRIES)
     result.published_at = published_at.isoformat()
     result.seconds = round(time.monotonic() - started, 2)
     log.info(

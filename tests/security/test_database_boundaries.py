@@ -327,6 +327,8 @@ def test_the_check_reports_what_the_declaration_does_not_give(warehouse, publish
         assert "published.children: row-level security off or no policy for aud_school_board" in text
     finally:
         su.execute("drop table history.access_probe")
+        su.execute("revoke select (person_id, address) on published.residents from aud_staff")
+        su.execute("alter table published.children enable row level security")
         with pg.connect(warehouse, role="transformer") as conn:
             access.apply_published(conn, decl)
     _, violations = access_check.check(warehouse, decl, ignore_schemas=FIXTURE_SCHEMAS)
