@@ -25,19 +25,19 @@ def latest_publication(settings) -> str | None:
 def published_month(warehouse, request) -> str:
     """The month the audiences read now (published with the audience declaration applied), and the
     case screen's tables (created as `make up` creates them)."""
+    from mimamori import pipeline, publish
     from mimamori.casescreen.config import load_config
     from mimamori.casescreen.schema import init_db
-
-    from mimamori import pipeline, publish
     from mimamori.stack import pg
 
     # Publish what the marts hold now, whatever earlier tests did to the published schemas (the
     # publication tests publish their own tables there; a publication drops pseudonymised tables
     # it does not list): the probes need one coherent month, published as production does.
     with pg.connect(warehouse, autocommit=True) as conn:
-        built = conn.execute("select to_regclass('marts.children') is not null").fetchone()[0] and conn.execute(
-            "select max(run_month) from marts.children"
-        ).fetchone()[0]
+        built = (
+            conn.execute("select to_regclass('marts.children') is not null").fetchone()[0]
+            and conn.execute("select max(run_month) from marts.children").fetchone()[0]
+        )
     month = built or request.getfixturevalue("judged_town").month
     tables, pseudo = pipeline.published_relations(warehouse)
     publish.publish(warehouse, month, tables, pseudo)
