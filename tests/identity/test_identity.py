@@ -169,3 +169,111 @@ def test_manual_decisions_win(built, town):
             conn.execute("delete from casework.identity_decisions where decided_by = 'pytest'")
             dbt.run(built, ["run", "--select", *REBUILD], run_month=MONTH, log=lambda _line: None)
     assert person_id != other
+
+
+class Hidden(str):
+    """A personal value whose repr does not show it (a failing assertion prints fixture values)."""
+
+    def __repr__(self) -> str:
+        return "<name>"
+
+
+#: (left name, left kana, right name, right kana, the name or kana level expected) — birth date
+#: and sex agree; each pair must link. Built for classes of noise, not for these spellings.
+NAME_CASES = [
+    (
+        "G1",
+        "\ue000田　太郎",
+        "ヨシダ　タロウ",
+        "吉田　太郎",
+        "ヨシダ　タロウ",
+        ("name", "exact"),
+    ),  # 外字 mapped → 𠮷 → 吉
+    (
+        "G2",
+        "\ue001川　一郎",
+        "イチカワ　イチロウ",
+        "市川　一郎",
+        "イチカワ　イチロウ",
+        ("name", "private_use"),
+    ),  # unmapped 外字
+    ("V1", "葛\U000e0100城　花子", "カツラギ　ハナコ", "葛城　花子", "カツラギ　ハナコ", ("name", "exact")),  # IVS
+    ("L1", "smith john", "スミス　ジョン", "SMITH JOHN", "スミス　ジョン", ("name", "exact")),  # case
+    ("L2", "José Ｇarcía", "ホセ　ガルシア", "JOSE GARCIA", "ホセ　ガルシア", ("name", "exact")),  # accents, width
+    (
+        "L3",
+        "John Michael Smith",
+        "ジョン・マイケル・スミス",
+        "SMITH JOHN MICHAEL",
+        "スミス　ジョン　マイケル",
+        ("name", "swapped"),
+    ),
+    ("L4", "John Smith", "ジョン・スミス", "SMITH JOHN MICHAEL", "スミス　ジョン　マイケル", ("name", "partial")),
+    (
+        "L5",
+        "O'Brien-Kelly Mary",
+        "オブライエンケリー　メアリー",
+        "OBRIEN KELLY MARY",
+        "オブライエンケリー　メアリー",
+        ("name", "exact"),
+    ),
+    ("L6", "Jon Smyth", "ジョン　スミス", "SMITH JOHN", "スミス　ジョン", ("kana", "swapped")),  # spelling, order
+    ("T1", "山田　太郎", "ヤマダ　タロウ", "WANG WEI（山田太郎）", "ワン　ウェイ", ("name", "alias")),  # 通称
+]
+
+
+def test_gaiji_variation_selector_and_latin_names_link(warehouse, tmp_path):
+    """A 外字 name (mapped by the town's table, or unmapped: a wildcard), a name with an IVS, and
+    Latin-script names (case, accents, order, middle name, punctuation, 通称) link through the
+    matcher with the warehouse's comparisons and weights, as 学齢簿 rows (name, kana, birth date,
+    sex, address) against the register."""
+    from mimamori.identity import match
+
+    left, right = tmp_path / "left.csv", tmp_path / "right.csv"
+    with left.open("w", encoding="utf-8", newline="") as fl, right.open("w", encoding="utf-8", newline="") as fr:
+        wl, wr = csv.writer(fl), csv.writer(fr)
+        wl.writerow(["id", "name", "kana", "birth", "sex", "address"])
+        wr.writerow(["id", "name", "kana", "birth", "sex", "address"])
+        for n, (case, lname, lkana, rname, rkana, _) in enumerate(NAME_CASES):
+            birth, address = f"2015-0{1 + n % 9}-1{n % 10}", f"本町{n + 1}丁目{n + 2}番{n + 3}号"
+            wl.writerow([case, lname, lkana, birth, "1", address])
+            wr.writerow(["R" + case, rname, rkana, birth, "1", address])
+        # a decoy: another child born the same day, other names
+        wr.writerow(["RX", "佐藤　花子", "サトウ　ハナコ", "2015-01-10", "2", "本町9-9-9"])
+    (tmp_path / "gaiji.csv").write_text("code_point,unicode,mj_code,note\nU+E000,U+20BB7,,test: 𠮷\n", encoding="utf-8")
+    (tmp_path / "m.yml").write_text(
+        "left: {id: id, fields: {name: name, kana: kana, birth_date: birth, sex: sex, address: address}}\n"
+        "right: {id: id, fields: {name: name, kana: kana, birth_date: birth, sex: sex, address: address}}\n"
+        "weights: warehouse\ngaiji_map: gaiji.csv\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "pairs.csv"
+    match.run(left, right, tmp_path / "m.yml", out, log=lambda _line: None)
+    best = {r["left_id"]: r for r in csv.DictReader(out.open(encoding="utf-8")) if r["candidate_rank"] == "1"}
+    for case, lname, *_, (comparison, level) in NAME_CASES:
+        row = best.get(case)
+        assert row is not None, f"{case}: no candidate"
+        assert row["right_id"] == "R" + case and row["outcome"] == "linked", (case, Hidden(lname), row["match_reason"])
+        assert row[f"{comparison}_level"] == level, (case, row["match_reason"])
+
+
+def test_mapping_mistakes_name_the_file_the_key_and_what(tmp_path):
+    from mimamori.identity.match import MappingError, load_mapping
+
+    cases = {
+        "right: {id: a, fields: {name: b}}\n": "left: missing",
+        "left: {id: a, fields: {nmae: b}}\nright: {id: a, fields: {name: b}}\n": "left.fields.nmae: unknown field",
+        "left: {id: a, fields: {name: b}}\nright: {id: a, fields: {name: b}}\nblocking_rules: [[school]]\n": (
+            "blocking_rules[0]: 'school' is not a prepared column"
+        ),
+        "left: {id: a, feilds: {name: b}}\n": "left.feilds: unknown key",
+        "left: {id: a, fields: {name: b}}\nright: {id: a, fields: {name: b}}\ncomparisons: [{comparison: x, kind: fuzzy2, field: name_norm}]\n": (
+            "comparisons[0].kind: unknown kind"
+        ),
+    }
+    for n, (text, expected) in enumerate(cases.items()):
+        path = tmp_path / f"m{n}.yml"
+        path.write_text(text, encoding="utf-8")
+        with pytest.raises(MappingError) as err:
+            load_mapping(path, two_files=True)
+        assert str(err.value).startswith(f"{path}: ") and expected in str(err.value), str(err.value)

@@ -19,10 +19,10 @@
       name    exact | private_use (equal but for unregistered 外字, each a one-character wildcard)
               | [alias_field] alias (the 通称 of one is the other's name)
               | [key_field / swap_field] swapped (the same words in another order; or the two
-                name fields exchanged) | [given_field] given (same given name, other surname: a
+                name fields exchanged, each equal or Jaro–Winkler-close when jaro_winkler is set) | [given_field] given (same given name, other surname: a
               divorce) | [key_field] partial (every word of the shorter name, at least two, in the
               longer: a middle name left out) | close (edit distance 1, or for Latin script
-              Jaro–Winkler ≥ [jaro_winkler]) | different
+              Jaro–Winkler ≥ [jaro_winkler] of the names or of their sorted words) | different
       date    exact | near (±1 day, or day and month transposed) | close (one digit of YYYYMMDD
               differs) | different
       exact   agree | [close: true] close (edit distance 1) | disagree
@@ -154,7 +154,13 @@
         when l.{{ comparison.key_field }} = r.{{ comparison.key_field }} then 'swapped'
         {%- endif %}
         {%- if comparison.swap_field %}
-        when {{ l }} = r.{{ comparison.swap_field }} and l.{{ comparison.swap_field }} = {{ r }} then 'swapped'
+        {%- set ls, rs = "l." ~ comparison.swap_field, "r." ~ comparison.swap_field %}
+        {%- if comparison.jaro_winkler %}
+        when ({{ l }} = {{ rs }} or {{ jw }}({{ l }}, {{ rs }}) >= {{ comparison.jaro_winkler }})
+            and ({{ ls }} = {{ r }} or {{ jw }}({{ ls }}, {{ r }}) >= {{ comparison.jaro_winkler }}) then 'swapped'
+        {%- else %}
+        when {{ l }} = {{ rs }} and {{ ls }} = {{ r }} then 'swapped'
+        {%- endif %}
         {%- endif %}
         {%- if comparison.given_field %}
         when r.{{ comparison.given_field }} is not null
@@ -170,6 +176,9 @@
         when levenshtein({{ l }}, {{ r }}) <= 1 then 'close'
         {%- if comparison.jaro_winkler %}
         when {{ l }} ~ '[A-Za-z]' and {{ jw }}({{ l }}, {{ r }}) >= {{ comparison.jaro_winkler }} then 'close'
+        {%- if comparison.key_field %}
+        when {{ l }} ~ '[A-Za-z]' and {{ jw }}(l.{{ comparison.key_field }}, r.{{ comparison.key_field }}) >= {{ comparison.jaro_winkler }} then 'close'
+        {%- endif %}
         {%- endif %}
         else 'different'
     {%- elif comparison.kind == 'date' %}
@@ -252,10 +261,12 @@
     Best candidate per left record, no chaining: each record gets at most one right id.
     linked  score ≥ link_threshold, at least tie_margin bits ahead of the runner-up, and the name
             does not disagree (some name-kind comparison at a level other than 'different': birth
-            date, sex, address and school alone never link);
+            date, sex, address and school alone never link — twins share them; require_name=false
+            drops this guard for data without households, e.g. FEBRL, whose corruption replaces
+            whole names);
     review  otherwise, when the score is ≥ review_threshold;  unmatched  below.
 -#}
-{% macro identity_resolve_pairs(scored, link_threshold, review_threshold, tie_margin) -%}
+{% macro identity_resolve_pairs(scored, link_threshold, review_threshold, tie_margin, require_name=true) -%}
     select
         ranked.left_id,
         ranked.right_id,
@@ -265,7 +276,9 @@
         case
             when ranked.match_score >= {{ link_threshold }}
                 and (ranked.runner_up_score is null or ranked.match_score - ranked.runner_up_score >= {{ tie_margin }})
+                {%- if require_name %}
                 and ranked.has_name_agreement
+                {%- endif %}
                 then 'linked'
             when ranked.match_score >= {{ review_threshold }} then 'review'
             else 'unmatched'
@@ -285,7 +298,7 @@
     Dedupe (one file): every scored pair on its own — linked (score ≥ link_threshold and the name
     does not disagree), review (≥ review_threshold) or unmatched; the caller clusters the links.
 -#}
-{% macro identity_resolve_dedupe(scored, link_threshold, review_threshold) -%}
+{% macro identity_resolve_dedupe(scored, link_threshold, review_threshold, require_name=true) -%}
     select
         {{ scored }}.left_id,
         {{ scored }}.right_id,
@@ -293,7 +306,7 @@
         null::numeric as runner_up_score,
         {{ scored }}.match_reason,
         case
-            when {{ scored }}.match_score >= {{ link_threshold }} and {{ scored }}.has_name_agreement then 'linked'
+            when {{ scored }}.match_score >= {{ link_threshold }}{% if require_name %} and {{ scored }}.has_name_agreement{% endif %} then 'linked'
             when {{ scored }}.match_score >= {{ review_threshold }} then 'review'
             else 'unmatched'
         end as link_status
