@@ -12,6 +12,11 @@
     [\uE000-\uF8FF\U000F0000-\U0010FFFD]
 {%- endmacro %}
 
+{#- 'U+XXXX' (4 to 6 hex digits) of one character. -#}
+{% macro identity_code_point(expr) -%}
+    'U+' || upper(case when ascii({{ expr }}) > 65535 then to_hex(ascii({{ expr }})) else lpad(to_hex(ascii({{ expr }})), 4, '0') end)
+{%- endmacro %}
+
 {#-
     The town's 外字 table (seed gaiji_map, docs/identity.md) applied before anything else: each
     private-use character with a row becomes the Unicode character(s) the row gives (`unicode`, as
@@ -38,7 +43,7 @@
         from unnest(string_to_array({{ expr }}, null)) with ordinality as chars (character, position)
         left join {{ gaiji_relation }} as gaiji_map
             on chars.character ~ '{{ pua }}'
-            and upper(gaiji_map.code_point) = 'U+' || upper(lpad(to_hex(ascii(chars.character)), 4, '0'))
+            and upper(gaiji_map.code_point) = {{ identity_code_point('chars.character') }}
     ) else {{ expr }} end
 {%- endmacro %}
 
