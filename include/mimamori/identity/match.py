@@ -638,7 +638,13 @@ def run(
         settings = get_settings()
         if not settings.warehouse_dsn_override and not pg.is_running(settings):
             log("starting the project's PostgreSQL cluster (make match needs it; `make down` stops it)")
-            pg.ensure(settings)
+            try:
+                pg.ensure(settings)
+            except FileNotFoundError:
+                raise MappingError(
+                    "PostgreSQL: the server is not installed (apt-get install postgresql, or make deps as root),"
+                    " or give --dsn"
+                ) from None
         dsn = settings.dsn(role="transformer")
 
     raw_cols = ", ".join(["id text"] + [f"{f} {'date' if config.field_types[f] == 'date' else 'text'}" for f in fields])
