@@ -219,6 +219,7 @@ NAME_CASES = [
     ),
     ("L6", "Jon Smyth", "ジョン　スミス", "SMITH JOHN", "スミス　ジョン", ("kana", "swapped")),  # spelling, order
     ("T1", "山田　太郎", "ヤマダ　タロウ", "WANG WEI（山田太郎）", "ワン　ウェイ", ("name", "alias")),  # 通称
+    ("K1", "ジョン・スミス", "", "SMITH JOHN", "スミス　ジョン", ("name", "reading")),  # a name in katakana
 ]
 
 

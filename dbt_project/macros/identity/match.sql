@@ -18,6 +18,8 @@
     weight 0; optional keys in brackets enable a level):
       name    exact | private_use (equal but for unregistered 外字, each a one-character wildcard)
               | [alias_field] alias (the 通称 of one is the other's name)
+              | [reading_field + kana_key_field] reading (a name written only in kana equals the
+                other's カナ氏名, words in any order: スミス　ジョン / SMITH JOHN + スミス　ジョン)
               | [key_field / swap_field] swapped (the same words in another order; or the two
                 name fields exchanged, each equal or Jaro–Winkler-close when jaro_winkler is set) | [given_field] given (same given name, other surname: a
               divorce) | [key_field] partial (every word of the shorter name, at least two, in the
@@ -34,7 +36,7 @@
 {#- Levels per kind, strongest first (the CLI validates mappings and explains levels with these). -#}
 {% macro identity_kind_levels(kind) -%}
     {%- set levels = {
-        'name': ['exact', 'private_use', 'alias', 'swapped', 'given', 'partial', 'close', 'different'],
+        'name': ['exact', 'private_use', 'alias', 'reading', 'swapped', 'given', 'partial', 'close', 'different'],
         'date': ['exact', 'near', 'close', 'different'],
         'exact': ['agree', 'close', 'disagree'],
         'string': ['exact', 'close', 'different'],
@@ -149,6 +151,11 @@
         {%- if comparison.alias_field %}
         {%- set la, ra = "l." ~ comparison.alias_field, "r." ~ comparison.alias_field %}
         when {{ l }} = {{ ra }} or {{ la }} = {{ r }} or {{ la }} = {{ ra }} then 'alias'
+        {%- endif %}
+        {%- if comparison.reading_field and comparison.kana_key_field %}
+        {%- set lr, rr = "l." ~ comparison.reading_field, "r." ~ comparison.reading_field %}
+        {%- set lkk, rkk = "l." ~ comparison.kana_key_field, "r." ~ comparison.kana_key_field %}
+        when {{ lr }} = {{ rkk }} or {{ rr }} = {{ lkk }} then 'reading'
         {%- endif %}
         {%- if comparison.key_field %}
         when l.{{ comparison.key_field }} = r.{{ comparison.key_field }} then 'swapped'

@@ -146,6 +146,18 @@
     {{ identity_name_norm("substring(" ~ identity_name_text(expr, gaiji) ~ " from '\(([^()]*)\)\s*$')", variants, gaiji) }}
 {%- endmacro %}
 
+{#-
+    A name written only in kana (a foreign pupil's name in katakana, a child's name in hiragana):
+    its reading as kana words, each normalised, sorted (like identity_kana_key) — compared with
+    the other side's カナ氏名 (level 'reading'); null for any other name.
+-#}
+{% macro identity_reading_key(expr, gaiji=none) -%}
+    (
+        select case when reading.main ~ '^[ぁ-ゟ゠-ヿ\s・=]+$' then {{ identity_kana_key('reading.main') }} end
+        from (select {{ identity_name_main(identity_name_text(expr, gaiji)) }} as main) as reading
+    )
+{%- endmacro %}
+
 {#- The words of a normalised name in alphabetical order (swapped order and middle names compare on it). -#}
 {% macro identity_token_key(expr) -%}
     (

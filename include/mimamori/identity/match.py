@@ -95,6 +95,8 @@ COMPARISON_KEYS = {
     "given_field",
     "key_field",
     "alias_field",
+    "reading_field",
+    "kana_key_field",
     "swap_field",
     "jaro_winkler",
     "threshold",
@@ -172,7 +174,13 @@ def project_defaults() -> dict:
 def _prepared(field_name: str, typ: str) -> list[tuple[str, str]]:
     """Columns a field prepares (name, sql type)."""
     if field_name == "name" and typ == "name":
-        return [("name_norm", "text"), ("given_norm", "text"), ("name_key", "text"), ("alias_norm", "text")]
+        return [
+            ("name_norm", "text"),
+            ("given_norm", "text"),
+            ("name_key", "text"),
+            ("alias_norm", "text"),
+            ("reading_key", "text"),
+        ]
     if field_name == "kana" and typ == "kana":
         return [("kana_norm", "text"), ("given_kana_norm", "text"), ("kana_key", "text")]
     if field_name == "address" and typ == "address":
@@ -277,8 +285,13 @@ def load_mapping(path: Path, two_files: bool) -> Config:
                 )
 
     comparisons = spec.get("comparisons", defaults["comparisons"])
-    if "comparisons" not in spec:
-        comparisons = [c for c in comparisons if c["field"] in columns]
+    if "comparisons" not in spec:  # the warehouse's: those this mapping can compute, without absent options
+        optional = ("given_field", "key_field", "alias_field", "reading_field", "kana_key_field", "swap_field")
+        comparisons = [
+            {k: v for k, v in c.items() if k not in optional or v in columns}
+            for c in comparisons
+            if c["field"] in columns
+        ]
     if not isinstance(comparisons, list) or not comparisons:
         fail("comparisons", "must be a non-empty list")
     names = set()
@@ -455,6 +468,7 @@ def prepared_sql(config: Config, m, raw: str, fields: list[str]) -> str:
                 f"{m.identity_name_norm('name', 'kanji_variants', 'gaiji_map')} as name_norm",
                 f"{m.identity_name_part('name', 2, 'kanji_variants', 'gaiji_map')} as given_norm",
                 f"{m.identity_alias_norm('name', 'kanji_variants', 'gaiji_map')} as alias_norm",
+                f"{m.identity_reading_key('name', 'gaiji_map')} as reading_key",
             ]
         elif f == "kana" and typ == "kana":
             cols += [
@@ -505,6 +519,7 @@ def comparison_levels(c: dict, m) -> list[str]:
     """The levels a comparison can reach (optional levels only when their key is set)."""
     optional = {
         "alias": c.get("alias_field"),
+        "reading": c.get("reading_field") and c.get("kana_key_field"),
         "swapped": c.get("key_field") or c.get("swap_field"),
         "given": c.get("given_field"),
         "partial": c.get("key_field"),

@@ -16,6 +16,7 @@ final as (
         name_norm,
         given_norm,
         {{ identity_alias_norm('name') }} as alias_norm,
+        {{ identity_reading_key('name') }} as reading_key,
         {{ identity_token_key('name_norm') }} as name_key,
         kana_norm,
         given_kana_norm,

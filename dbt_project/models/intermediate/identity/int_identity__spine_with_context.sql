@@ -27,6 +27,7 @@ final as (
         spine.name_norm,
         spine.given_norm,
         spine.alias_norm,
+        spine.reading_key,
         spine.name_key,
         spine.kana_norm,
         spine.given_kana_norm,
