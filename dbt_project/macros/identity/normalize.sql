@@ -117,45 +117,54 @@
     Otherwise (kanji/kana): every space removed, variant kanji folded. Before either, the town's
     外字 are mapped, variation selectors dropped, NFKC applied and a trailing （通称） removed.
 -#}
+{%- macro identity_needs_full_path(expr) -%}
+    {{ expr }} ~ '[\uE000-\uF8FF\U000F0000-\U0010FFFD\uFE00-\uFE0F\U000E0100-\U000E01EF(（A-Za-zＡ-Ｚａ-ｚ\u00C0-\u024F\u1E00-\u1EFF]'
+{%- endmacro %}
+
 {% macro identity_name_norm(expr, variants=none, gaiji=none) -%}
     {%- set main = identity_name_main(identity_name_text(expr, gaiji)) -%}
-    (
-        select case
-            when {{ identity_is_latin('name_main.main') }} then {{ identity_latin_fold('name_main.main') }}
-            else {{ identity_fold_kanji(identity_clean('name_main.main'), variants) }}
-        end
-        from (select {{ main }} as main) as name_main
-    )
+    case
+        when {{ identity_needs_full_path(expr) }} then (
+            select case
+                when {{ identity_is_latin('name_main.main') }} then {{ identity_latin_fold('name_main.main') }}
+                else {{ identity_fold_kanji(identity_clean('name_main.main'), variants) }}
+            end
+            from (select {{ main }} as main) as name_main
+        )
+        else {{ identity_fold_kanji(identity_clean(expr), variants) }}
+    end
 {%- endmacro %}
 
 {#- Part 1 (surname, or first word) or 2 (given name, or second word), normalised like the name. -#}
 {% macro identity_name_part(expr, part, variants=none, gaiji=none) -%}
     {%- set main = identity_name_main(identity_name_text(expr, gaiji)) -%}
-    (
-        select case
-            when {{ identity_is_latin('name_main.main') }}
-                then nullif(split_part({{ identity_latin_fold('name_main.main') }}, ' ', {{ part }}), '')
-            else {{ identity_fold_kanji(identity_name_part_raw('name_main.main', part), variants) }}
-        end
-        from (select {{ main }} as main) as name_main
-    )
+    case
+        when {{ identity_needs_full_path(expr) }} then (
+            select case
+                when {{ identity_is_latin('name_main.main') }}
+                    then nullif(split_part({{ identity_latin_fold('name_main.main') }}, ' ', {{ part }}), '')
+                else {{ identity_fold_kanji(identity_name_part_raw('name_main.main', part), variants) }}
+            end
+            from (select {{ main }} as main) as name_main
+        )
+        else {{ identity_fold_kanji(identity_name_part_raw(expr, part), variants) }}
+    end
 {%- endmacro %}
 
 {#- The 通称 written in parentheses after the name (氏名（通称）), normalised like a name; else null. -#}
 {% macro identity_alias_norm(expr, variants=none, gaiji=none) -%}
-    {{ identity_name_norm("substring(" ~ identity_name_text(expr, gaiji) ~ " from '\(([^()]*)\)\s*$')", variants, gaiji) }}
+    case when {{ expr }} ~ '[(（]' then
+        {{ identity_name_norm("substring(" ~ identity_name_text(expr, gaiji) ~ " from '\(([^()]*)\)\s*$')", variants, gaiji) }}
+    end
 {%- endmacro %}
 
 {#-
     A name written only in kana (a foreign pupil's name in katakana, a child's name in hiragana):
-    its reading as kana words, each normalised, sorted (like identity_kana_key) — compared with
-    the other side's カナ氏名 (level 'reading'); null for any other name.
+    its reading as kana words, normalised, sorted (like identity_kana_key) — compared with the
+    other side's カナ氏名 (level 'reading'); null for any other name (no work for those).
 -#}
 {% macro identity_reading_key(expr, gaiji=none) -%}
-    (
-        select case when reading.main ~ '^[ぁ-ゟ゠-ヿ\s・=]+$' then {{ identity_kana_key('reading.main') }} end
-        from (select {{ identity_name_main(identity_name_text(expr, gaiji)) }} as main) as reading
-    )
+    case when {{ expr }} ~ '^[\u3041-\u309F\u30A0-\u30FF\uFF65-\uFF9F\s・=＝]+$' then {{ identity_kana_key(expr) }} end
 {%- endmacro %}
 
 {#- The words of a normalised name in alphabetical order (swapped order and middle names compare on it). -#}
@@ -173,14 +182,14 @@
     ャ→ヤ …), ヂ→ジ, ヅ→ズ, ヲ→オ, the long-vowel mark dropped and a long vowel written with ウ/オ
     after an o- or u-row kana collapsed (サトウ = サトオ = サトー → サト).
 -#}
-{% macro identity_kana_norm(expr) -%}
+{% macro identity_kana_norm(expr, separator='') -%}
     nullif(
         regexp_replace(
             regexp_replace(
                 replace(
                     translate(
                         translate(
-                            regexp_replace(normalize(coalesce({{ expr }}, ''), nfkc), '[\s・=]+', '', 'g'),
+                            regexp_replace(btrim(normalize(coalesce({{ expr }}, ''), nfkc)), '[\s・=]+', '{{ separator }}', 'g'),
                             'ぁあぃいぅうぇえぉおかがきぎくぐけげこごさざしじすずせぜそぞただちぢっつづてでとどなにぬねのはばぱひびぴふぶぷへべぺほぼぽまみむめもゃやゅゆょよらりるれろゎわゐゑをんゔゕゖ',
                             'ァアィイゥウェエォオカガキギクグケゲコゴサザシジスズセゼソゾタダチヂッツヅテデトドナニヌネノハバパヒビピフブプヘベペホボポマミムメモャヤュユョヨラリルレロヮワヰヱヲンヴヵヶ'
                         ),
@@ -197,15 +206,12 @@
     )
 {%- endmacro %}
 
-{#- The words of a kana name (split at spaces and ・), each normalised, in alphabetical order. -#}
+{#- The words of a kana name (split at spaces and ・), normalised, in alphabetical order. -#}
 {% macro identity_kana_key(expr) -%}
     (
-        select string_agg(kana_word.word, ' ' order by kana_word.word)
-        from (
-            select {{ identity_kana_norm('raw_word') }} as word
-            from regexp_split_to_table(btrim(normalize(coalesce({{ expr }}, ''), nfkc)), '[\s・=]+') as raw_words (raw_word)
-        ) as kana_word
-        where kana_word.word is not null
+        select string_agg(kana_word, ' ' order by kana_word)
+        from unnest(string_to_array({{ identity_kana_norm(expr, ' ') }}, ' ')) as kana_words (kana_word)
+        where kana_word <> ''
     )
 {%- endmacro %}
 

@@ -63,6 +63,7 @@ def estimate(settings, month: str, out: Path, truth: Path | None = None, log=pri
     levels = {c["comparison"]: match.comparison_levels(c, m) for c in comparisons}
     with pg.connect(settings, role="transformer") as conn:
         conn.execute("set search_path = pg_temp, public")
+        conn.execute("set jit = off")  # the name macros' cost estimates make JIT compile for seconds
         conn.execute(m.identity_create_functions("pg_temp").replace("create schema if not exists pg_temp;", ""))
         conn.execute("create temp table l on commit drop as select * from intermediate.int_identity__match_queue")
         conn.execute(

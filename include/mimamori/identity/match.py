@@ -668,6 +668,7 @@ def run(
     summary: dict = {"mode": config.mode, "left_records": len(left_rows), "right_records": len(right_rows)}
     with psycopg.connect(dsn) as conn:
         conn.execute("set search_path = pg_temp, public")
+        conn.execute("set jit = off")  # the name macros' cost estimates make JIT compile for seconds
         conn.execute(m.identity_create_functions(FUNCTIONS_SCHEMA).replace("create schema if not exists pg_temp;", ""))
         conn.execute(f"create temp table left_raw ({raw_cols}) on commit drop")
         conn.execute(f"create temp table right_raw ({raw_cols}) on commit drop")
