@@ -16,7 +16,8 @@
 
     Comparison kinds and their levels, strongest first (a null on either side is level 'null',
     weight 0; optional keys in brackets enable a level):
-      name    exact | private_use (equal but for unregistered 外字, each a one-character wildcard)
+      name    exact | private_use (equal but for unregistered 外字, each a one-character wildcard;
+              a name made only of 外字 never matches this way)
               | [alias_field] alias (the 通称 of one is the other's name)
               | [reading_field + kana_key_field] reading (a name written only in kana equals the
                 other's カナ氏名, words in any order: スミス　ジョン / SMITH JOHN + スミス　ジョン)
@@ -146,8 +147,9 @@
         when {{ l }} is null or {{ r }} is null then 'null'
     {%- if comparison.kind == 'name' %}
         when {{ l }} = {{ r }} then 'exact'
-        when ({{ l }} ~ '{{ pua }}' and {{ r }} like {{ identity_like_pattern(l) }})
-            or ({{ r }} ~ '{{ pua }}' and {{ l }} like {{ identity_like_pattern(r) }}) then 'private_use'
+        when ({{ l }} ~ '{{ pua }}' and {{ l }} !~ '^{{ pua }}+$' and {{ r }} like {{ identity_like_pattern(l) }})
+            or ({{ r }} ~ '{{ pua }}' and {{ r }} !~ '^{{ pua }}+$' and {{ l }} like {{ identity_like_pattern(r) }})
+            then 'private_use'
         {%- if comparison.alias_field %}
         {%- set la, ra = "l." ~ comparison.alias_field, "r." ~ comparison.alias_field %}
         when {{ l }} = {{ ra }} or {{ la }} = {{ r }} or {{ la }} = {{ ra }} then 'alias'
