@@ -16,8 +16,8 @@
 
     Comparison kinds and their levels, strongest first (a null on either side is level 'null',
     weight 0; optional keys in brackets enable a level):
-      name    exact | private_use (equal but for unregistered 外字, each a one-character wildcard;
-              a name made only of 外字 never matches this way)
+      name    exact | private_use (equal but for unregistered 外字 or an export's substitute 〓 / ?,
+              each a one-character wildcard; a name made only of them never matches this way)
               | [alias_field] alias (the 通称 of one is the other's name)
               | [reading_field + kana_key_field] reading (a name written only in kana equals the
                 other's カナ氏名, words in any order: スミス　ジョン / SMITH JOHN + スミス　ジョン)
@@ -134,15 +134,23 @@
     group by candidates.left_id, candidates.right_id
 {%- endmacro %}
 
+{#-
+    Characters that stand for an unknown one: unregistered 外字 (private use), and the substitutes
+    an export writes for a character it cannot encode (〓 geta, ?).
+-#}
+{% macro identity_wildcard_class() -%}
+    [\uE000-\uF8FF\U000F0000-\U0010FFFD〓?]
+{%- endmacro %}
+
 {% macro identity_like_pattern(expr) -%}
-    regexp_replace(replace(replace(replace({{ expr }}, '\', '\\'), '%', '\%'), '_', '\_'), '{{ identity_private_use_class() }}', '_', 'g')
+    regexp_replace(replace(replace(replace({{ expr }}, '\', '\\'), '%', '\%'), '_', '\_'), '{{ identity_wildcard_class() }}', '_', 'g')
 {%- endmacro %}
 
 {% macro identity_comparison_level(comparison, functions='rules') -%}
     {%- set l = "l." ~ comparison.field -%}
     {%- set r = "r." ~ comparison.field -%}
     {%- set jw = functions ~ ".identity_jaro_winkler" -%}
-    {%- set pua = identity_private_use_class() -%}
+    {%- set pua = identity_wildcard_class() -%}
     case
         when {{ l }} is null or {{ r }} is null then 'null'
     {%- if comparison.kind == 'name' %}
