@@ -226,7 +226,25 @@
 {%- endmacro %}
 
 {#- Scored candidate pairs: one row per pair, a level per comparison, the total weight in bits. -#}
-{% macro identity_score_pairs(pairs, left, right, comparisons, weights, functions='rules') -%}
+{#- Each candidate pair's level per comparison (what identity_score_pairs weighs). -#}
+{% macro identity_pair_levels(pairs, left, right, comparisons, functions='rules') -%}
+        select
+            pairs.left_id,
+            pairs.right_id,
+            pairs.blocking_rules,
+            {%- for c in comparisons %}
+            {{ identity_comparison_level(c, functions) }} as {{ c.comparison }}_level{% if not loop.last %},{% endif %}
+            {%- endfor %}
+        from {{ pairs }} as pairs
+        inner join {{ left }} as l on l.id = pairs.left_id
+        inner join {{ right }} as r on r.id = pairs.right_id
+{%- endmacro %}
+
+{#-
+    Scored candidate pairs. `levels`: a relation identity_pair_levels already computed (the CLI
+    computes them once for both the estimation and the scores); else they are computed here.
+-#}
+{% macro identity_score_pairs(pairs, left, right, comparisons, weights, functions='rules', levels=none) -%}
     select
         levels.left_id,
         levels.right_id,
@@ -236,7 +254,7 @@
         round(coalesce(weight_{{ c.comparison }}.match_weight, 0)::numeric, 2) as {{ c.comparison }}_weight,
         {%- endfor %}
         round((
-            coalesce((select log(2, m_probability::numeric / u_probability::numeric) from {{ weights }} where comparison = 'prior'), 0)
+            coalesce((select ln(m_probability::float8 / u_probability::float8) / ln(2) from {{ weights }} where comparison = 'prior'), 0)
             {%- for c in comparisons %}
             + coalesce(weight_{{ c.comparison }}.match_weight, 0)
             {%- endfor %}
@@ -253,21 +271,22 @@
         true as has_name_agreement
         {%- endif %}
     from (
-        select
-            pairs.left_id,
-            pairs.right_id,
-            pairs.blocking_rules,
-            {%- for c in comparisons %}
-            {{ identity_comparison_level(c, functions) }} as {{ c.comparison }}_level{% if not loop.last %},{% endif %}
-            {%- endfor %}
-        from {{ pairs }} as pairs
-        inner join {{ left }} as l on l.id = pairs.left_id
-        inner join {{ right }} as r on r.id = pairs.right_id
+        {%- if levels %}
+        select * from {{ levels }}
+        {%- else %}
+        {{ identity_pair_levels(pairs, left, right, comparisons, functions) }}
+        {%- endif %}
+        -- offset 0 keeps this a subquery: flattened, each level's CASE (Jaro–Winkler included) was
+        -- copied into every place that reads it and evaluated four or five times per pair
+        offset 0
     ) as levels
     {%- for c in comparisons %}
     left join (
-        select comparison, level, log(2, m_probability::numeric / u_probability::numeric) as match_weight
+        -- float, once per level (offset 0): a numeric log in the flattened query ran twice per pair
+        -- and comparison, most of the scoring time on 88k pairs
+        select comparison, level, ln(m_probability::float8 / u_probability::float8) / ln(2) as match_weight
         from {{ weights }}
+        offset 0
     ) as weight_{{ c.comparison }}
         on weight_{{ c.comparison }}.comparison = '{{ c.comparison }}'
         and weight_{{ c.comparison }}.level = levels.{{ c.comparison }}_level

@@ -75,6 +75,10 @@ def estimate(settings, month: str, out: Path, truth: Path | None = None, log=pri
             "union all select left_id, right_id, blocking_rules from intermediate.int_identity__school_pairs"
         )
         conn.execute("analyze l; analyze r; analyze pairs")
+        conn.execute(
+            "create temp table pair_levels on commit drop as "
+            + m.identity_pair_levels("pairs", "l", "r", comparisons, "pg_temp")
+        )
         n_left = conn.execute("select count(*) from l").fetchone()[0]
         n_right = conn.execute("select count(*) from r").fetchone()[0]
         if not n_left:

@@ -666,6 +666,14 @@ def run(
     comparisons = [c["comparison"] for c in config.comparisons]
     levels = {c["comparison"]: comparison_levels(c, m) for c in config.comparisons}
     summary: dict = {"mode": config.mode, "left_records": len(left_rows), "right_records": len(right_rows)}
+    phases: dict[str, float] = {"read files": time.monotonic() - t0}
+    mark = time.monotonic()
+
+    def phase(name: str) -> None:
+        nonlocal mark
+        phases[name] = round(time.monotonic() - mark, 2)
+        mark = time.monotonic()
+
     with psycopg.connect(dsn) as conn:
         conn.execute("set search_path = pg_temp, public")
         conn.execute("set jit = off")  # the name macros' cost estimates make JIT compile for seconds
@@ -699,6 +707,7 @@ def run(
         conn.execute("analyze l")
         if config.mode == "link":
             conn.execute("analyze r")
+        phase("load and normalise")
 
         # candidate pairs and the blocking report
         conn.execute(
@@ -739,6 +748,11 @@ def run(
         share = no_candidate / max(len(left_rows), 1)
         log(f"  records with no candidate: {no_candidate} of {len(left_rows)} ({share:.1%})")
         summary.update(candidate_pairs=n_pairs, no_candidate=no_candidate, blocking=report)
+        conn.execute(
+            "create temp table pair_levels on commit drop as "
+            + m.identity_pair_levels("pairs", "l", right_rel, config.comparisons, FUNCTIONS_SCHEMA)
+        )
+        phase("blocking and levels")
 
         # weights
         if config.weights == "estimate":
@@ -758,6 +772,7 @@ def run(
         else:
             path = SEEDS / "match_weights.csv" if config.weights == "warehouse" else Path(config.weights)
             rows = [tuple((r + [None] * 5)[:5]) for r in _read(path, "utf-8")[1]]
+        phase("weights")
         with conn.cursor() as cur:
             with cur.copy("copy weights from stdin") as copy:
                 for row in rows:
@@ -770,7 +785,9 @@ def run(
 
         # scores and decisions
         t = config.thresholds
-        scored = m.identity_score_pairs("pairs", "l", right_rel, config.comparisons, "weights", FUNCTIONS_SCHEMA)
+        scored = m.identity_score_pairs(
+            "pairs", "l", right_rel, config.comparisons, "weights", FUNCTIONS_SCHEMA, "pair_levels"
+        )
         conn.execute(f"create temp table scored on commit drop as {scored}")
         if config.mode == "link":
             resolved = m.identity_resolve_pairs(
@@ -808,6 +825,7 @@ def run(
                     "select id from l where id not in (select left_id from pairs union select right_id from pairs) order by id"
                 )
             lonely = [r[0] for r in cur.fetchall()]
+        phase("scoring and decisions")
 
     at = {h: i for i, h in enumerate(header)}
     links = [(r[at["left_id"]], r[at["right_id"]]) for r in result if r[at["outcome"]] == "linked"]
@@ -834,6 +852,7 @@ def run(
         writer.writerows(result)
     weights_path = out.with_name(out.stem + ".weights.csv")
     _write_weights(weights_path, rows)
+    phase("clusters and output")
     outcomes: dict[str, int] = {}
     for r in result:
         outcomes[r[at["outcome"]]] = outcomes.get(r[at["outcome"]], 0) + 1
@@ -843,7 +862,9 @@ def run(
         clusters=len({v for v in cluster_of.values()}),
         seconds=round(time.monotonic() - t0, 2),
         weights_path=str(weights_path),
+        phases=phases,
     )
+    log("time: " + ", ".join(f"{k} {v:.1f} s" for k, v in phases.items()))
     log(
         f"outcomes: {', '.join(f'{k} {v}' for k, v in sorted(outcomes.items()))}; clusters of links: {summary['clusters']}"
     )
@@ -908,12 +929,10 @@ def _estimate(conn, config: Config, m, levels, right_rel: str, n_left: int, n_ri
         for lv, n in rest.items():
             share = n / total_rest if total_rest else 1 / len(rest)
             u[name][lv] = max(share * (1 - u_first), floor)
+    level_columns = ", ".join(f"{c}_level" for c in comparisons)
     patterns = [
         (tuple(r[:-1]), r[-1])
-        for r in conn.execute(
-            f"select {', '.join(comparisons)}, count(*) from (select {level_sql} from pairs p "
-            f"join l on l.id = p.left_id join {right_rel} as r on r.id = p.right_id) as s group by {', '.join(comparisons)}"
-        ).fetchall()
+        for r in conn.execute(f"select {level_columns}, count(*) from pair_levels group by {level_columns}").fetchall()
     ]
     n_candidates = sum(n for _, n in patterns)
     expected = min(n_left, n_right) if not dedupe else n_left / 2
