@@ -108,8 +108,12 @@ dbt-build: setup ## dbt build for MONTH against the local warehouse
 	$(PY) -c "import sys; from mimamori.settings import get_settings; from mimamori import dbt; sys.exit(dbt.run(get_settings(), ['build'], run_month='$(MONTH)').returncode)"
 
 .PHONY: match
-match: setup ## score record pairs of two CSVs: make match LEFT=a.csv RIGHT=b.csv MAPPING=m.yml [PAIRS=pairs.csv]
-	$(PY) -m mimamori.identity.match --left $(LEFT) --right $(RIGHT) --mapping $(MAPPING) --out $(or $(PAIRS),pairs.csv)
+match: $(LOCAL)/venv/airflow/.synced env ## link two CSVs or dedupe one: make match LEFT=a.csv [RIGHT=b.csv] MAPPING=m.yml [PAIRS=pairs.csv] (starts PostgreSQL)
+	$(PY) -m mimamori.identity.match --left $(LEFT) $(if $(RIGHT),--right $(RIGHT)) --mapping $(MAPPING) --out $(or $(PAIRS),pairs.csv)
+
+.PHONY: estimate-weights
+estimate-weights: setup ## propose match weights estimated from MONTH's data (a reviewed seed diff, never applied by itself)
+	$(PY) -m mimamori.identity.estimate --month $(MONTH) $(if $(wildcard $(OUT)/truth/$(MONTH)/records.csv),--truth $(OUT)/truth/$(MONTH)/records.csv)
 
 .PHONY: eval-identity
 eval-identity: setup ## precision/recall of identity links against the demo town's ground truth (after make demo)
@@ -130,6 +134,10 @@ restore: setup ## restore the latest backup (or FILE=...); stop the case screen 
 .PHONY: disclosure
 disclosure: setup ## everything held about one person (開示請求): make disclosure PERSON=宛名番号 BY=staff OUT=file.html
 	$(PY) -m mimamori.disclosure --person-id $(PERSON) --requested-by $(BY) --out $(OUT)
+
+.PHONY: bench-febrl
+bench-febrl: $(LOCAL)/venv/airflow/.synced env ## FEBRL 3/4 through make match's code and Splink, with and without soc_sec_id → docs/benchmarks-febrl.md
+	$(PY) -m mimamori.bench.febrl
 
 .PHONY: bench
 bench: setup ## measure the month stage by stage at scales 1, 10, 100 and identity vs Splink → docs/benchmarks.md (about an hour)

@@ -1,5 +1,8 @@
 """Quality alerts in Japanese: one e-mail per failing source to its data owners, a summary to IT.
 
+A source whose gate passed but carries notices (the identity gate's private-use characters that
+the town's 外字 table does not map: file, code point, count) gets a 確認のお願い instead.
+
 An owner's e-mail names every file of the source that was rejected or failed a gate, every
 ingestion rule (``ingest.rejections``) and every failed expectation (raw and identity gates),
 with counts and row numbers (``source_row_number``, capped), a link to the GX data docs, and
@@ -98,19 +101,51 @@ def broken_rules(rejections: Iterable, gate_result) -> list[str]:
     ids = [f"ingest:{_rejection_dict(r)['rule']}" for r in rejections]
     for item in _gate_items(gate_result):
         ids.append(f"{item['stage']}:{item.get('check_id') or item['expectation']}")
+    for notice in _notices(gate_result):
+        ids.append(f"identity:{notice['kind']}")
     return sorted(set(ids))
+
+
+def _notices(gate_result) -> list[dict]:
+    return [n for r in flatten(gate_result) for n in (r.notices or [])]
+
+
+def notices_html(notices: list[dict], heading: str) -> list[str]:
+    """The 外字 notice: file, code point, records — never a name or a row number."""
+    if not notices:
+        return []
+    parts = [
+        f"<h3>{_e(heading)}</h3>",
+        "<p>次のファイルの氏名・カナ氏名に、町の外字表（外字対応表）に登録されていない外字（私用領域の文字）が"
+        "ありました。名寄せでは、その文字をどの1文字とも一致しうるものとして扱っています（公開は止めません）。"
+        "外字が表す文字（Unicode、または行政事務標準文字・MJ文字の番号）を情報システム担当に連絡してください。"
+        "外字対応表に登録すると、翌月から正しい文字として比べます。</p>",
+        f"<table style='border-collapse:collapse'><tr><th {_TD}>ファイル</th><th {_TD}>外字のコード</th>"
+        f"<th {_TD}>件数（記録）</th></tr>",
+    ]
+    for n in sorted(notices, key=lambda x: (x["file"], x["code_point"])):
+        parts.append(
+            f"<tr><td {_TD}>{_e(n['file'])}</td><td {_TD}><code>{_e(n['code_point'])}</code></td>"
+            f"<td {_TD}>{_e(n['count'])}</td></tr>"
+        )
+    parts.append("</table>")
+    return parts
 
 
 def owner_alert(settings: Settings, source, run_month: str, rejections: Iterable, gate_result, *, registry=None):
     """(to, subject, html) of the e-mail to a source's data owners (Japanese, no personal value).
 
     ``rejections``: rows of ``ingest.rejections`` for the source and month (dicts or Rejection
-    objects); ``gate_result``: the source's GateResult(s) (raw and/or identity) or None.
+    objects); ``gate_result``: the source's GateResult(s) (raw and/or identity) or None. A source
+    with only notices (外字 its table does not map) gets a 確認のお願い, not a 要対応.
     """
     src = _source(source, registry)
     rejections = [_rejection_dict(r) for r in rejections]
     items = _gate_items(gate_result)
+    notices = _notices(gate_result)
     to = [owner.email for owner in src.data_owners]
+    if not rejections and not items:
+        return to, *_notice_only(settings, src, run_month, notices)
     n_problems = len(rejections) + len(items)
     files = sorted({r["file"] for r in rejections} | {i["file"] for i in items if i.get("file")})
     subject = f"【要対応】{run_month}分 {src.department}の提供データに{n_problems}件の問題があります（{src.source}）"
@@ -165,6 +200,7 @@ def owner_alert(settings: Settings, source, run_month: str, rejections: Iterable
                 f"<td {_TD}><a href='{_e(i.get('docs_url') or docs_url(settings))}'>検査結果の詳細</a></td></tr>"
             )
         parts.append("</table>")
+    parts += notices_html(notices, "お知らせ: 外字対応表にない外字")
     parts += [
         "<p>行番号は、ご提供いただいたファイルの行番号です（見出し行が1行目）。"
         "個人情報保護のため、このメールには氏名・住所・生年月日などの値は記載していません。"
@@ -192,6 +228,22 @@ def _load_cell(status: str | None, rejections: list) -> str:
 
     text = _e(STATUS_JA.get(status, status))
     return text if status == "loaded" else f"<b>{text}</b>"
+
+
+def _notice_only(settings: Settings, src, run_month: str, notices: list[dict]) -> tuple[str, str]:
+    n = sum(x["count"] for x in notices)
+    subject = f"【確認のお願い】{run_month}分 {src.department}の提供データに外字対応表にない外字があります（{n}件、{src.source}）"
+    parts = [
+        "<html><body style='font-family:sans-serif'>",
+        f"<p>{_e(src.department)} データ提供ご担当者様</p>",
+        f"<p>こども見守りデータ基盤の月次処理（対象月 <b>{_e(run_month)}</b>）で、貴課からご提供いただいた"
+        "ファイルは受け付けましたが、確認していただきたい点があります。</p>",
+        *notices_html(notices, "外字対応表にない外字"),
+        "<p>個人情報保護のため、このメールには氏名などの値も行番号も記載していません。</p>",
+        "<p>このメールは こども見守りデータ基盤 から自動送信されています。</p>",
+        "</body></html>",
+    ]
+    return subject, "\n".join(parts)
 
 
 def it_summary(
@@ -339,7 +391,9 @@ def send_alerts(
             if r.source in registry and r.stage in ("raw", "identity"):
                 gate_by_source.setdefault(r.source, []).append(r)
         failing = [
-            name for name in registry if rejections.get(name) or any(r.failed for r in gate_by_source.get(name, []))
+            name
+            for name in registry
+            if rejections.get(name) or any(r.failed or r.notices for r in gate_by_source.get(name, []))
         ]
         messages: list[tuple[str, list[str], str, str, list[str]]] = []
         for name in failing:

@@ -114,6 +114,9 @@ def summary(settings, month: str) -> None:
             "select count(*) filter (where is_proposed), count(*) from published.household_candidates"
         ).fetchone()
         review = conn.execute("select count(*) from published.identity_review_queue").fetchone()[0]
+        unmatched = conn.execute(
+            "select count(*) from published.identity_review_records where link_status = 'unmatched'"
+        ).fetchone()[0]
     print()
     print(f"== mimamori demo: run month {month} (published: {published[0] if published else 'none'}) ==")
     print(f"{'source':<14}{'file':<24}{'raw table':<50}{'rows':>8}")
@@ -125,7 +128,7 @@ def summary(settings, month: str) -> None:
         print(f"{code:<26}{label:<14}{in_range if code != '_any' else in_scope:>13}{flagged:>9}{float(share):>8.1%}")
     print(
         f"candidate households: {proposed[1]} ({proposed[0]} proposed for the conference); "
-        f"identity review queue: {review} record(s)"
+        f"identity review queue: {review} record(s); unmatched (未照合一覧): {unmatched} record(s)"
     )
     mails = read_messages(settings.mail_dir)
     print(f"mail caught: {len(mails)} message(s) in {settings.mail_dir}")

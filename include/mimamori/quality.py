@@ -65,6 +65,9 @@ class GateResult:
     checks: int = 0
     seconds: float = 0.0
     run_id: str | None = None  # the attempt whose rows (or build) were validated
+    #: things the data owner should know that do not fail the gate: ``{kind, file, code_point,
+    #: count}`` (identity: private-use characters the town's 外字 table does not map)
+    notices: list[dict] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -506,7 +509,33 @@ def validate_identity(
             else:
                 groups[name] = [spec]
         results.update(_run(settings, "identity", run_month, groups, conn, run_id))
+        for name, notices in unmapped_private_use(conn, registry).items():
+            if name in results:
+                results[name].notices = notices
     return {name: results[name] for name in registry}
+
+
+def unmapped_private_use(conn, registry: dict) -> dict[str, list[dict]]:
+    """Per source: private-use characters (外字) of this month's names that the town's 外字 table
+    does not map (``int_identity__private_use_characters``) — file, code point and the number of
+    records, never a name or a row. Not a failure: the records still match (the character is a
+    wildcard), but the town should add the character to seeds/identity/gaiji_map.csv."""
+    relation, cols = _relation_info(conn, "int_identity__private_use_characters")
+    if not relation or not {"raw_table", "code_point", "n_records", "is_mapped"} <= cols:
+        return {}
+    by_table = {spec.raw_table: (name, spec.file) for name, source in registry.items() for spec in source.files}
+    out: dict[str, list[dict]] = {}
+    schema, table = relation.split(".", 1)
+    for raw_table, code_point, count in conn.execute(
+        f'select raw_table, code_point, n_records from "{schema}"."{table}" where not is_mapped'
+        " order by raw_table, code_point"
+    ).fetchall():
+        if raw_table in by_table:
+            name, file = by_table[raw_table]
+            out.setdefault(name, []).append(
+                {"kind": "unmapped_private_use", "file": file, "code_point": code_point, "count": int(count)}
+            )
+    return out
 
 
 class GateConfigError(RuntimeError):

@@ -84,8 +84,15 @@ def _create_fixture_schemas(conn) -> None:
         "run_month text",
         "follow_ups": "person_id text, last_outcome text, judged_run_month text, responsible text, reasons text, "
         "total_points_change int, next_review_date date, run_month text",
-        "identity_review_records": "record_id text, record_name text, record_name_kana text, record_birth_date date, "
-        "record_sex text, record_context text",
+        "identity_review_records": "record_id text, record_key text, raw_table text, source_file text, "
+        "link_status text, link_method text, decision text, match_reason text, record_name text, "
+        "record_name_kana text, record_sex text, record_school text, record_grade text, record_student_no text, "
+        "record_claimed_atena_no text, name_norm text, kana_norm text, match_score numeric, runner_up_score numeric, "
+        "rule_link_threshold numeric, rule_review_threshold numeric, rule_tie_margin numeric, "
+        "source_row_number int, record_birth_date date, run_month text",
+        "identity_review_candidates": "record_id text, person_id text, comparison text, level text, label_ja text, "
+        "candidate_name_norm text, candidate_kana_norm text, candidate_rank int, comparison_order int, "
+        "match_weight numeric, match_score numeric, run_month text",
         "child_affiliations": "person_id text, affiliation_type text, affiliation_name text, grade int, "
         "is_on_school_register boolean, run_month text",
         "identity_review_queue": "record_id text, record_key text, raw_table text, source_file text, "
@@ -137,34 +144,53 @@ def _create_fixture_schemas(conn) -> None:
         f"{PUB}.identity_review_queue",
         [
             (
-                "2026-10:gakko__school_register:17",
+                "gakko__school_register:17",
                 "gakko__school_register:S0017",
                 "gakko__school_register",
                 "学齢簿.csv",
                 ["100002", "100003"],
-                "review band",
-                ["カナ・生年月日・住所一致、漢字氏名の異体字", "カナ不一致"],
-                0.82,
-                0.41,
-                [0.82, 0.41],
+                "name=close; kana=exact; birth_date=exact; sex=agree; address=exact",
+                ["name=close; kana=exact", "name=different"],
+                11.55,
+                -1.2,
+                [11.55, -1.2],
                 17,
                 MONTH,
             )
         ],
     )
+    rule = (13, 8, 5)
     many(
         f"{PUB}.identity_review_records",
         [
-            (
-                "2026-10:gakko__school_register:17",
-                "山田　太朗",
-                "ヤマダ　タロウ",
-                date(2016, 6, 10),
-                "1",
-                "開成小学校 4年",
-            )
+            # in review: the name written with another kanji, everything else agrees
+            ("gakko__school_register:17", "gakko__school_register:S0017", "gakko__school_register", "学齢簿.csv",
+             "review", "probabilistic", None, "name=close; kana=exact", "山田　太朗", "ヤマダ　タロウ", "1",
+             "開成小学校", "4", "S0017", None, "山田太朗", "ヤマダタロ", 11.55, -1.2, *rule, 17, date(2016, 6, 10),
+             MONTH),
+            # unmatched: a 宛名番号 not on this month's register (moved out), no candidate
+            ("fukushi__consultations:5", "fukushi__consultations:C-5", "fukushi__consultations", "相談記録.csv",
+             "unmatched", "atena_no", None, "atena_no not on spine", None, None, None, None, None, None, "999999",
+             None, None, None, None, *rule, 5, None, MONTH),
         ],
-    )
+    )  # fmt: skip
+    levels = [
+        ("name", "close", "氏名が1文字違い・綴りが近い", 0.58, -6.61),
+        ("kana", "exact", "カナ氏名が一致（表記ゆれをそろえて）", 10.21, -6.62),
+        ("birth_date", "exact", "生年月日が一致", 8.34, 8.34),
+        ("sex", "agree", "性別が一致", 0.99, 0.99),
+        ("address", "exact", "住所が一致（表記ゆれをそろえて）", 8.23, 8.23),
+    ]
+    many(
+        f"{PUB}.identity_review_candidates",
+        [
+            ("gakko__school_register:17", pid, comp, "different" if rank == 2 and comp in ("name", "kana") else lv,
+             "氏名が違う" if rank == 2 and comp == "name" else "カナ氏名が違う" if rank == 2 and comp == "kana" else label,
+             norm, kana, rank, order, w2 if rank == 2 else w1, 11.55 if rank == 1 else -1.2, MONTH)
+            for rank, pid, norm, kana in ((1, "100002", "山田太郎", "ヤマダタロ"), (2, "100003", "山田次郎", "ヤマダジロ"))
+            for order, (comp, lv, label, w1, w2) in enumerate(levels, start=1)
+        ],
+    )  # fmt: skip
     many(
         f"{HIST}.child_type_scores",
         [
@@ -189,20 +215,10 @@ def csrf_of(html: str) -> str:
 
 
 def apply_access(conn) -> None:
-    """The audience declaration on the fixture schemas, as publication applies it to the real ones.
-
-    The fixture publishes ``identity_review_records``, which the real pipeline does not publish
-    yet: the test declaration adds it for the audiences that review identities."""
-    import dataclasses
-
+    """The audience declaration on the fixture schemas, as publication applies it to the real ones."""
     from mimamori import access
 
     decl = access.declaration()
-    extra = tuple(
-        access.RelationGrant(access.PUBLISHED, "identity_review_records", a, frozenset(), None)
-        for a in ("coordinator", "staff")
-    )
-    decl = dataclasses.replace(decl, relations=decl.relations + extra)
     schemas = access.Schemas(published=PUB, pseudo=PUB + "_pseudo", history=HIST, casework=CW)
     access.apply_published(conn, decl, schemas=schemas)
     access.apply_casework(conn, decl, schemas=schemas)

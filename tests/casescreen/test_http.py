@@ -227,7 +227,9 @@ def test_identity_decisions(client, cw_conn):
     key = "gakko__school_register:S0017"
     login(client, "cw")
     page = client.get("/identity").text
-    assert "ヤマダ　タロウ" in page and "山田　太朗" in page and "住所一致" in page and "学齢簿.csv" in page
+    assert "ヤマダ　タロウ" in page and "山田　太朗" in page and "住所が一致" in page and "学齢簿.csv" in page
+    assert "山田太朗" in page and "ヤマダタロ" in page  # as the matcher compared them
+    assert "一致度（合計）" in page and "+8.3" in page and "13" in page  # the waterfall and the rule
     assert PLAIN_ADDRESS not in page
     token = csrf_of(page)
     bad = client.post("/identity/decisions", data={"csrf_token": token, "record_key": key, "person_id": "100002"})
@@ -236,7 +238,7 @@ def test_identity_decisions(client, cw_conn):
         "/identity/decisions",
         data={"csrf_token": token, "record_key": "other", "person_id": "100002", "decision": "same"},
     )
-    assert forged.status_code == 422 and "確認キューにありません" in forged.text
+    assert forged.status_code == 422 and "確認キュー・未照合一覧にありません" in forged.text
     ok = client.post(
         "/identity/decisions",
         data={"csrf_token": token, "record_key": key, "person_id": "100003", "decision": "different"},
@@ -247,14 +249,31 @@ def test_identity_decisions(client, cw_conn):
         "/identity/decisions", data={"csrf_token": token, "record_key": key, "person_id": "100002", "decision": "same"}
     )
     assert "確認待ちの記録はありません" in ok.text
+    # the 未照合一覧: a record whose 宛名番号 is not on the register; a typed number must exist
+    page = client.get("/identity/unmatched").text
+    assert "相談記録.csv" in page and "999999" in page and 'id="unmatched-count">1<' in page
+    unknown = client.post(
+        "/identity/decisions",
+        data={"csrf_token": token, "record_key": "fukushi__consultations:C-5", "person_id": "123456",
+              "decision": "same", "back": "unmatched"},
+    )  # fmt: skip
+    assert unknown.status_code == 422 and "今月の住民記録にもありません" in unknown.text
+    moved = client.post(
+        "/identity/decisions",
+        data={"csrf_token": token, "record_key": "fukushi__consultations:C-5", "decision": "not_in_town",
+              "back": "unmatched"},
+    )  # fmt: skip
+    assert moved.status_code == 200 and "判断を記録しました" in moved.text
     rows = cw_conn.execute(
         f"select record_key, raw_table, record_id, run_month, person_id, decision, decided_by "
         f"from {CW}.identity_decisions order by decision_id"
     ).fetchall()
     assert rows == [
-        (key, "gakko__school_register", "2026-10:gakko__school_register:17", MONTH, "100003", "different", "cw"),
-        (key, "gakko__school_register", "2026-10:gakko__school_register:17", MONTH, "100002", "same", "cw"),
-    ]
+        (key, "gakko__school_register", "gakko__school_register:17", MONTH, "100003", "different", "cw"),
+        (key, "gakko__school_register", "gakko__school_register:17", MONTH, "100002", "same", "cw"),
+        ("fukushi__consultations:C-5", "fukushi__consultations", "fukushi__consultations:5", MONTH, None,
+         "not_in_town", "cw"),
+    ]  # fmt: skip
 
 
 def test_idle_sessions_expire(client, cw_conn):

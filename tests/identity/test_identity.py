@@ -169,3 +169,234 @@ def test_manual_decisions_win(built, town):
             conn.execute("delete from casework.identity_decisions where decided_by = 'pytest'")
             dbt.run(built, ["run", "--select", *REBUILD], run_month=MONTH, log=lambda _line: None)
     assert person_id != other
+
+
+class Hidden(str):
+    """A personal value whose repr does not show it (a failing assertion prints fixture values)."""
+
+    def __repr__(self) -> str:
+        return "<name>"
+
+
+#: (left name, left kana, right name, right kana, the name or kana level expected) — birth date
+#: and sex agree; each pair must link. Built for classes of noise, not for these spellings.
+NAME_CASES = [
+    (
+        "G1",
+        "\ue000田　太郎",
+        "ヨシダ　タロウ",
+        "吉田　太郎",
+        "ヨシダ　タロウ",
+        ("name", "exact"),
+    ),  # 外字 mapped → 𠮷 → 吉
+    (
+        "G2",
+        "\ue001川　一郎",
+        "イチカワ　イチロウ",
+        "市川　一郎",
+        "イチカワ　イチロウ",
+        ("name", "private_use"),
+    ),  # unmapped 外字
+    ("V1", "葛\U000e0100城　花子", "カツラギ　ハナコ", "葛城　花子", "カツラギ　ハナコ", ("name", "exact")),  # IVS
+    ("L1", "smith john", "スミス　ジョン", "SMITH JOHN", "スミス　ジョン", ("name", "exact")),  # case
+    ("L2", "José Ｇarcía", "ホセ　ガルシア", "JOSE GARCIA", "ホセ　ガルシア", ("name", "exact")),  # accents, width
+    (
+        "L3",
+        "John Michael Smith",
+        "ジョン・マイケル・スミス",
+        "SMITH JOHN MICHAEL",
+        "スミス　ジョン　マイケル",
+        ("name", "swapped"),
+    ),
+    ("L4", "John Smith", "ジョン・スミス", "SMITH JOHN MICHAEL", "スミス　ジョン　マイケル", ("name", "partial")),
+    (
+        "L5",
+        "O'Brien-Kelly Mary",
+        "オブライエンケリー　メアリー",
+        "OBRIEN KELLY MARY",
+        "オブライエンケリー　メアリー",
+        ("name", "exact"),
+    ),
+    ("L6", "Jon Smyth", "ジョン　スミス", "SMITH JOHN", "スミス　ジョン", ("kana", "swapped")),  # spelling, order
+    ("T1", "山田　太郎", "ヤマダ　タロウ", "WANG WEI（山田太郎）", "ワン　ウェイ", ("name", "alias")),  # 通称
+    ("K1", "ジョン・スミス", "", "SMITH JOHN", "スミス　ジョン", ("name", "reading")),  # a name in katakana
+]
+
+
+def test_gaiji_variation_selector_and_latin_names_link(warehouse, tmp_path):
+    """A 外字 name (mapped by the town's table, or unmapped: a wildcard), a name with an IVS, and
+    Latin-script names (case, accents, order, middle name, punctuation, 通称) link through the
+    matcher with the warehouse's comparisons and weights, as 学齢簿 rows (name, kana, birth date,
+    sex, address) against the register."""
+    from mimamori.identity import match
+
+    left, right = tmp_path / "left.csv", tmp_path / "right.csv"
+    with left.open("w", encoding="utf-8", newline="") as fl, right.open("w", encoding="utf-8", newline="") as fr:
+        wl, wr = csv.writer(fl), csv.writer(fr)
+        wl.writerow(["id", "name", "kana", "birth", "sex", "address"])
+        wr.writerow(["id", "name", "kana", "birth", "sex", "address"])
+        for n, (case, lname, lkana, rname, rkana, _) in enumerate(NAME_CASES):
+            birth, address = f"2015-0{1 + n % 9}-1{n % 10}", f"本町{n + 1}丁目{n + 2}番{n + 3}号"
+            wl.writerow([case, lname, lkana, birth, "1", address])
+            wr.writerow(["R" + case, rname, rkana, birth, "1", address])
+        # a decoy: another child born the same day, other names
+        wr.writerow(["RX", "佐藤　花子", "サトウ　ハナコ", "2015-01-10", "2", "本町9-9-9"])
+    (tmp_path / "gaiji.csv").write_text("code_point,unicode,mj_code,note\nU+E000,U+20BB7,,test: 𠮷\n", encoding="utf-8")
+    (tmp_path / "m.yml").write_text(
+        "left: {id: id, fields: {name: name, kana: kana, birth_date: birth, sex: sex, address: address}}\n"
+        "right: {id: id, fields: {name: name, kana: kana, birth_date: birth, sex: sex, address: address}}\n"
+        "weights: warehouse\ngaiji_map: gaiji.csv\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "pairs.csv"
+    match.run(left, right, tmp_path / "m.yml", out, log=lambda _line: None)
+    best = {r["left_id"]: r for r in csv.DictReader(out.open(encoding="utf-8")) if r["candidate_rank"] == "1"}
+    for case, lname, *_, (comparison, level) in NAME_CASES:
+        row = best.get(case)
+        assert row is not None, f"{case}: no candidate"
+        assert row["right_id"] == "R" + case and row["outcome"] == "linked", (case, Hidden(lname), row["match_reason"])
+        assert row[f"{comparison}_level"] == level, (case, row["match_reason"])
+
+
+def test_mapping_mistakes_name_the_file_the_key_and_what(tmp_path):
+    from mimamori.identity.match import MappingError, load_mapping
+
+    cases = {
+        "right: {id: a, fields: {name: b}}\n": "left: missing",
+        "left: {id: a, fields: {nmae: b}}\nright: {id: a, fields: {name: b}}\n": "left.fields.nmae: unknown field",
+        "left: {id: a, fields: {name: b}}\nright: {id: a, fields: {name: b}}\nblocking_rules: [[school]]\n": (
+            "blocking_rules[0]: 'school' is not a prepared column"
+        ),
+        "left: {id: a, feilds: {name: b}}\n": "left.feilds: unknown key",
+        "left: {id: a, fields: {name: b}}\nright: {id: a, fields: {name: b}}\ncomparisons: [{comparison: x, kind: fuzzy2, field: name_norm}]\n": (
+            "comparisons[0].kind: unknown kind"
+        ),
+    }
+    for n, (text, expected) in enumerate(cases.items()):
+        path = tmp_path / f"m{n}.yml"
+        path.write_text(text, encoding="utf-8")
+        with pytest.raises(MappingError) as err:
+            load_mapping(path, two_files=True)
+        assert str(err.value).startswith(f"{path}: ") and expected in str(err.value), str(err.value)
+
+
+def test_gaiji_ivs_and_latin_names_through_the_warehouse(built, town):
+    """Delivered names of the untuned town rewritten as a town's systems would write them: a 出欠 name
+    with a 外字 the town's table maps, one with a 外字 it does not map, one with an IVS, and a
+    foreign pupil registered as SMITH JOHN MICHAEL (スミス　ジョン　マイケル) whose 学齢簿 row says
+    John Smith (ジョン・スミス). After the identity models are rebuilt every one of them links to the
+    same resident; the unmapped 外字 is counted for its file and becomes the identity gate's
+    notice to the data owners — file, code point and count, never the name."""
+    from mimamori import alerts, dbt, quality
+    from mimamori.ingest.registry import load_registry
+    from mimamori.stack import pg
+
+    with pg.connect(built, autocommit=True) as su:
+        rows = su.execute(
+            "select l.record_id, l.person_id, r.source_row_number from intermediate.int_identity__links l "
+            "join intermediate.int_identity__records r using (record_id) "
+            "where l.raw_table = 'gakko__attendance' and l.link_status = 'linked' and r.record_name ~ '^[一-龥]\\S*\\s' "
+            "order by l.record_id limit 3"
+        ).fetchall()
+        pupil = su.execute(
+            "select l.record_id, l.person_id, r.source_row_number from intermediate.int_identity__links l "
+            "join intermediate.int_identity__records r using (record_id) "
+            "where l.raw_table = 'gakko__school_register' and l.link_method = 'probabilistic' "
+            "and l.link_status = 'linked' order by l.record_id limit 1"
+        ).fetchone()
+        assert len(rows) == 3 and pupil
+        originals = {
+            n: su.execute(
+                "select name from raw.gakko__attendance where run_month = %s and source_row_number = %s", (MONTH, n)
+            ).fetchone()[0]
+            for _, _, n in rows
+        }
+        register = su.execute(
+            "select name, name_kana from raw.gakko__school_register where run_month = %s and source_row_number = %s",
+            (MONTH, pupil[2]),
+        ).fetchone()
+        resident = su.execute(
+            "select name, name_kana from raw.jumin__residents where run_month = %s and atena_no = %s",
+            (MONTH, pupil[1]),
+        ).fetchone()
+        (mapped, _, n1), (unmapped, _, n2), (ivs, _, n3) = rows
+        first = originals[n1][0]
+        try:
+            su.execute(
+                "insert into rules.gaiji_map (code_point, unicode, note) values ('U+E000', %s, 'pytest')",
+                (f"U+{ord(first):04X}",),
+            )
+            for n, new in (
+                (n1, "\ue000" + originals[n1][1:]),
+                (n2, "\ue001" + originals[n2][1:]),
+                (n3, originals[n3][0] + "\U000e0100" + originals[n3][1:]),
+            ):
+                su.execute(
+                    "update raw.gakko__attendance set name = %s where run_month = %s and source_row_number = %s",
+                    (new, MONTH, n),
+                )
+            su.execute(
+                "update raw.jumin__residents set name = 'SMITH JOHN MICHAEL', name_kana = 'スミス　ジョン　マイケル' "
+                "where run_month = %s and atena_no = %s",
+                (MONTH, pupil[1]),
+            )
+            su.execute(
+                "update raw.gakko__school_register set name = 'John Smith', name_kana = 'ジョン・スミス' "
+                "where run_month = %s and source_row_number = %s",
+                (MONTH, pupil[2]),
+            )
+            result = dbt.run(
+                built,
+                ["run", "--select", "+int_identity__links", "int_identity__private_use_characters"],
+                run_month=MONTH,
+                log=lambda _line: None,
+            )
+            assert result.ok, result.failures
+            links = dict(
+                su.execute(
+                    "select record_id, person_id from intermediate.int_identity__links where record_id = any(%s)",
+                    ([r[0] for r in rows] + [pupil[0]],),
+                ).fetchall()
+            )
+            assert links == {record_id: person for record_id, person, _ in [*rows, pupil]}
+            levels = dict(
+                su.execute(
+                    "select left_id, name_level from intermediate.int_identity__school_pairs p "
+                    "join intermediate.int_identity__links l on l.record_id = p.left_id and l.person_id = p.right_id "
+                    "where p.left_id = any(%s)",
+                    ([r[0] for r in rows],),
+                ).fetchall()
+            )
+            assert levels == {mapped: "exact", unmapped: "private_use", ivs: "exact"}
+            counted = su.execute(
+                "select source_file, code_point, n_records, is_mapped "
+                "from intermediate.int_identity__private_use_characters order by code_point"
+            ).fetchall()
+            assert counted == [("出欠.xlsx", "U+E000", 1, True), ("出欠.xlsx", "U+E001", 1, False)]
+            with pg.connect(built, role="transformer") as conn:
+                notices = quality.unmapped_private_use(conn, load_registry())
+            assert notices == {
+                "gakko": [{"kind": "unmapped_private_use", "file": "出欠.xlsx", "code_point": "U+E001", "count": 1}]
+            }
+            gate = quality.GateResult("gakko", "identity", success=True, notices=notices["gakko"])
+            to, subject, body = alerts.owner_alert(built, "gakko", MONTH, [], [gate])
+            assert to and "確認のお願い" in subject and "出欠.xlsx" in body and "U+E001" in body
+            leaked = originals[n2][1:] in body or "\ue001" in body
+            assert not leaked, "the notice carries the name"
+            assert alerts.broken_rules([], [gate]) == ["identity:unmapped_private_use"]
+        finally:
+            su.execute("delete from rules.gaiji_map where note = 'pytest'")
+            for n, name in originals.items():
+                su.execute(
+                    "update raw.gakko__attendance set name = %s where run_month = %s and source_row_number = %s",
+                    (name, MONTH, n),
+                )
+            su.execute(
+                "update raw.gakko__school_register set name = %s, name_kana = %s "
+                "where run_month = %s and source_row_number = %s",
+                (*register, MONTH, pupil[2]),
+            )
+            su.execute(
+                "update raw.jumin__residents set name = %s, name_kana = %s where run_month = %s and atena_no = %s",
+                (*resident, MONTH, pupil[1]),
+            )

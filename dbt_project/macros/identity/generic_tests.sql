@@ -12,3 +12,11 @@
     from {{ model }}
     where {{ column_name }} in (select {{ other_column }} from {{ model }})
 {% endtest %}
+
+{#- Rows whose column_name value (when not null) does not match the regular expression `pattern`. -#}
+{% test identity_matches(model, column_name, pattern) %}
+    select {{ column_name }}
+    from {{ model }}
+    where {{ column_name }} is not null
+        and upper({{ column_name }}) !~ '{{ pattern }}'
+{% endtest %}

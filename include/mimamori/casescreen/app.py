@@ -32,6 +32,7 @@ from mimamori.casescreen.config import CaseScreenConfig, load_config
 from mimamori.casescreen.repo import Repo, age_on
 from mimamori.casescreen.validation import validate_hand_entry, validate_identity_decision, validate_outcome
 from mimamori.casescreen.vocab import (
+    COMPARISON_LABELS,
     HAND_ENTRY_ORIGINS,
     ITEMS,
     OUTCOMES,
@@ -108,7 +109,7 @@ def create_app(config: CaseScreenConfig | None = None) -> FastAPI:
     templates.env.filters["d"] = _fmt_date
     templates.env.filters["sex"] = _sex
     templates.env.filters["num"] = _num
-    templates.env.globals.update(ROLES=ROLES, TYPE_LABELS=TYPE_LABELS)
+    templates.env.globals.update(ROLES=ROLES, TYPE_LABELS=TYPE_LABELS, COMPARISON_LABELS=COMPARISON_LABELS)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.state.config = config
     idle = timedelta(minutes=config.idle_minutes)
@@ -618,8 +619,7 @@ def create_app(config: CaseScreenConfig | None = None) -> FastAPI:
 
     # --- identity review -------------------------------------------------------------------------
 
-    @app.get("/identity")
-    def identity(request: Request):
+    def identity_page(request: Request, status: str):
         session = current_session(request)
         if session is None:
             return to_login(request, expired=SESSION_COOKIE in request.cookies)
@@ -629,21 +629,29 @@ def create_app(config: CaseScreenConfig | None = None) -> FastAPI:
             except Denied as exc:
                 return error_page(request, exc, session)
             repo = repo_for(session, conn)
-            queue = repo.identity_queue()
+            records = repo.identity_records(status)
             audit.record(
                 conn,
                 config.casework_schema,
-                "view_identity_queue",
+                "view_identity_queue" if status == "review" else "view_unmatched",
                 staff=session.staff,
-                detail={"count": len(queue)},
+                detail={"count": len(records)},
                 client=client(request),
             )
             return render(
                 request,
-                "identity.html",
-                {"queue": queue, "saved": request.query_params.get("saved"), "errors": {}},
+                "identity.html" if status == "review" else "unmatched.html",
+                {"records": records, "saved": request.query_params.get("saved"), "errors": {}, "status": status},
                 session=session,
             )
+
+    @app.get("/identity")
+    def identity(request: Request):
+        return identity_page(request, "review")
+
+    @app.get("/identity/unmatched")
+    def identity_unmatched(request: Request):
+        return identity_page(request, "unmatched")
 
     @app.post("/identity/decisions")
     async def identity_decision(request: Request):
@@ -651,6 +659,8 @@ def create_app(config: CaseScreenConfig | None = None) -> FastAPI:
         session = current_session(request)
         if session is None:
             return to_login(request, expired=True)
+        status = "unmatched" if form.get("back") == "unmatched" else "review"
+        page = "/identity/unmatched" if status == "unmatched" else "/identity"
         with staff_db(session) as conn:
             repo = repo_for(session, conn)
             try:
@@ -659,9 +669,19 @@ def create_app(config: CaseScreenConfig | None = None) -> FastAPI:
             except Denied as exc:
                 return error_page(request, exc, session)
             result = validate_identity_decision(form)
-            entry = repo.queue_entry(result.values["record_key"], result.values["person_id"]) if result.ok else None
+            entry = repo.identity_entry(result.values["record_key"]) if result.ok else None
             if result.ok and entry is None:
-                result.errors["record_key"] = "この組み合わせは確認キューにありません。画面を開き直してください。"
+                result.errors["record_key"] = "この記録は確認キュー・未照合一覧にありません。画面を開き直してください。"
+            elif result.ok and result.values["decision"] != "not_in_town":
+                person_id = result.values["person_id"]
+                is_candidate = any(c["person_id"] == person_id for c in entry["candidates"])
+                typed_resident = result.values["decision"] == "same" and repo.resident_exists(person_id)
+                if not (is_candidate or typed_resident):
+                    result.errors["person_id"] = (
+                        "この宛名番号は候補にも今月の住民記録にもありません。番号を確かめてください。"
+                        if result.values["decision"] == "same"
+                        else "この組み合わせは確認キューにありません。画面を開き直してください。"
+                    )
             if not result.ok:
                 audit.record(
                     conn,
@@ -673,8 +693,13 @@ def create_app(config: CaseScreenConfig | None = None) -> FastAPI:
                 )
                 return render(
                     request,
-                    "identity.html",
-                    {"queue": repo.identity_queue(), "errors": result.errors, "saved": None},
+                    "identity.html" if status == "review" else "unmatched.html",
+                    {
+                        "records": repo.identity_records(status),
+                        "errors": result.errors,
+                        "saved": None,
+                        "status": status,
+                    },
                     422,
                     session,
                 )
@@ -694,7 +719,7 @@ def create_app(config: CaseScreenConfig | None = None) -> FastAPI:
                     },
                     client=client(request),
                 )
-            return RedirectResponse("/identity?saved=1", status_code=303)
+            return RedirectResponse(f"{page}?saved=1", status_code=303)
 
     # --- audit page ------------------------------------------------------------------------------
 

@@ -28,6 +28,7 @@ ACTIONS = {
     "record_outcome": "判定の記録",
     "hand_entry": "項目の手入力",
     "view_identity_queue": "名寄せ確認キューの閲覧",
+    "view_unmatched": "未照合一覧の閲覧",
     "identity_decision": "名寄せの判断",
     "view_audit": "監査ログの閲覧",
     "rejected_input": "入力エラー（保存なし）",

@@ -17,9 +17,11 @@ P.household_candidates         household_id, household_rank, is_proposed
 P.follow_ups                   person_id, last_outcome, next_review_date
 P.child_affiliations           person_id, affiliation_type ('学校' = this month's 学齢簿; 保育所 …),
                                affiliation_name, grade
-P.identity_review_queue        record_id, candidate_person_id, source_table, match_score, match_reason,
-                               record_name, record_name_kana, record_birth_date, record_sex,
-                               record_context, address_matches (bool)                          [optional]
+P.identity_review_records      record_id, record_key, raw_table, source_file, source_row_number,
+                               link_status (review/unmatched), decision, match_score, match_reason,
+                               record_* (as delivered), name_norm, kana_norm, rule_* (thresholds)
+P.identity_review_candidates   record_id, person_id, candidate_rank, comparison, level, label_ja,
+                               match_weight, match_score, candidate_name_norm, candidate_kana_norm
 P.item_catalogue               item_code, label_ja                                             [optional]
 H.child_type_scores            run_month, person_id, type_code, score, threshold, is_flagged   [optional]
 H.child_scores                 run_month, person_id, total_points                              [optional]
@@ -844,100 +846,115 @@ class Repo:
 
     # --- identity review -----------------------------------------------------------------------------
 
-    def identity_queue(self, limit: int = 30) -> list[dict[str, Any]]:
-        """Undecided records of the review queue, each with its candidate residents side by side.
-
-        The queue (``identity_review_queue``) carries ids, scores and reasons only; what the record
-        itself says (name, kana, birth date, sex, school) comes from ``identity_review_records`` when
-        that is published, and is otherwise left out. No address is ever shown here."""
+    def identity_records(self, status: str, limit: int = 200) -> list[dict[str, Any]]:
+        """Records in review (``status='review'``, 名寄せ確認) or unmatched (未照合一覧), each with
+        what it says as delivered and as normalised, its candidates side by side (the resident as
+        published, the comparison of every field: level in words and weight — the waterfall of
+        the score) and the run's decision rule. Built by dbt (``identity_review_records``,
+        ``identity_review_candidates``); no address is read. Review candidates already decided
+        are left out (a record whose candidates are all decided leaves the review list)."""
         P = self.config.published_schema
-        cols = self.columns(P, "identity_review_queue")
-        if not cols:
+        if not self.columns(P, "identity_review_records"):
             return []
         rows = self._rows(
-            sql.SQL("select * from {} order by {} limit %s").format(
-                self.pub("identity_review_queue"),
-                sql.SQL("match_score desc nulls last, record_id") if "match_score" in cols else sql.SQL("record_id"),
-            ),
-            (limit * 3,),
+            sql.SQL(
+                "select * from {} where link_status = %s "
+                "order by decision is not null, match_score desc nulls last, record_id limit %s"
+            ).format(self.pub("identity_review_records")),
+            (status, limit),
+        )
+        if not rows:
+            return []
+        levels = (
+            self._rows(
+                sql.SQL(
+                    "select * from {} where record_id = any(%s) order by record_id, candidate_rank, comparison_order"
+                ).format(self.pub("identity_review_candidates")),
+                ([str(r["record_id"]) for r in rows],),
+            )
+            if self.columns(P, "identity_review_candidates")
+            else []
         )
         decided = (
             {
                 (r["record_key"], r["person_id"])
                 for r in self._rows(
-                    sql.SQL("select record_key, person_id from {}").format(self.cw("identity_decisions"))
+                    sql.SQL("select record_key, person_id from {} where person_id is not null").format(
+                        self.cw("identity_decisions")
+                    )
                 )
             }
             if self.may_read("identity_decisions")
             else set()
         )
-        rcols = self.columns(P, "identity_review_records")
+        by_record: dict[str, dict[str, dict[str, Any]]] = {}
+        for lv in levels:
+            cands = by_record.setdefault(str(lv["record_id"]), {})
+            cand = cands.setdefault(
+                str(lv["person_id"]),
+                {
+                    "person_id": str(lv["person_id"]),
+                    "rank": lv["candidate_rank"],
+                    "score": lv["match_score"],
+                    "name_norm": lv["candidate_name_norm"],
+                    "kana_norm": lv["candidate_kana_norm"],
+                    "levels": [],
+                },
+            )
+            running = (cand["levels"][-1]["running"] if cand["levels"] else 0) + (lv["match_weight"] or 0)
+            cand["levels"].append(
+                {
+                    "comparison": lv["comparison"],
+                    "level": lv["level"],
+                    "label": lv["label_ja"] or lv["level"],
+                    "weight": lv["match_weight"],
+                    "running": running,
+                }
+            )
+        residents = self.columns(P, "residents")
         out = []
         for row in rows:
-            record_id = str(row["record_id"])
-            record_key = str(row.get("record_key") or record_id)
-            ids = row.get("candidate_person_ids")
-            if ids is None and row.get("candidate_person_id") is not None:
-                ids = [row["candidate_person_id"]]
-            ids = [str(i) for i in (ids or []) if i is not None]
-            scores = list(row.get("candidate_scores") or [])
-            reasons = list(row.get("candidate_reasons") or [])
+            record_key = str(row["record_key"])
             candidates = []
-            for n, person_id in enumerate(ids):
-                if (record_key, person_id) in decided:
+            for cand in sorted(by_record.get(str(row["record_id"]), {}).values(), key=lambda c: c["rank"]):
+                if status == "review" and (record_key, cand["person_id"]) in decided:
                     continue
-                person = (
+                cand["person"] = (
                     self._one(
                         sql.SQL(
                             "select r.name, r.name_kana, r.birth_date, r.sex::text as sex from {} r "
                             "where r.person_id::text = %s"
                         ).format(self.pub("residents")),
-                        (person_id,),
+                        (cand["person_id"],),
                     )
-                    if self.columns(P, "residents")
+                    if residents
                     else None
-                )
-                candidates.append(
-                    {
-                        "person_id": person_id,
-                        "score": scores[n] if n < len(scores) else None,
-                        "reason": reasons[n] if n < len(reasons) else None,
-                        "person": person or {},
-                        "affiliations": self.affiliations(person_id),
-                    }
-                )
-            if not candidates:
+                ) or {}
+                cand["affiliations"] = self.affiliations(cand["person_id"])
+                candidates.append(cand)
+            if status == "review" and not candidates:
                 continue
-            record = None
-            if rcols:
-                record = self._one(
-                    sql.SQL("select * from {} where record_id::text = %s").format(self.pub("identity_review_records")),
-                    (record_id,),
-                )
-            out.append(
-                {
-                    "record_id": record_id,
-                    "record_key": record_key,
-                    "raw_table": row.get("raw_table"),
-                    "source_file": row.get("source_file"),
-                    "source_row_number": row.get("source_row_number"),
-                    "run_month": row.get("run_month"),
-                    "match_score": row.get("match_score"),
-                    "match_reason": row.get("match_reason"),
-                    "record": record,
-                    "candidates": candidates,
-                }
-            )
-            if len(out) >= limit:
-                break
+            out.append({**row, "record_id": str(row["record_id"]), "record_key": record_key, "candidates": candidates})
         return out
 
-    def queue_entry(self, record_key: str, person_id: str) -> dict[str, Any] | None:
-        """The queue row offering `person_id` for `record_key` (None if there is no such pair)."""
-        for entry in self.identity_queue(limit=10_000):
-            if entry["record_key"] == record_key and any(c["person_id"] == person_id for c in entry["candidates"]):
-                return entry
+    def identity_entry(self, record_key: str) -> dict[str, Any] | None:
+        """The review or unmatched record with this key, with its candidates (None if there is none)."""
+        for status in ("review", "unmatched"):
+            for entry in self.identity_records(status, limit=100_000):
+                if entry["record_key"] == record_key:
+                    return entry
         return None
+
+    def resident_exists(self, person_id: str) -> bool:
+        if not self.columns(self.config.published_schema, "residents"):
+            return False
+        return (
+            self._one(
+                sql.SQL("select 1 as ok from {} where person_id::text = %s").format(self.pub("residents")),
+                (person_id,),
+            )
+            is not None
+        )
 
     def insert_identity_decision(self, entry: dict[str, Any], values: dict[str, Any], decided_by: str) -> int:
         row = self._one(
@@ -950,7 +967,7 @@ class Repo:
                 entry["raw_table"] or "",
                 entry["record_id"],
                 entry["run_month"],
-                values["person_id"],
+                values["person_id"] if values["decision"] != "not_in_town" else None,
                 values["decision"],
                 decided_by,
                 values["reason"],

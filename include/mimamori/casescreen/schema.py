@@ -70,13 +70,22 @@ create table if not exists {s}.identity_decisions (
     raw_table text not null,
     record_id text,
     run_month text,
-    person_id text not null,
-    decision text not null check (decision in ('same', 'different')),
+    person_id text,
+    decision text not null,
     decided_by text not null,
     decided_at timestamptz not null default now(),
     reason text
 );
 create index if not exists identity_decisions_record_key_idx on {s}.identity_decisions (record_key);
+-- 'not_in_town' (未照合一覧: the record's person does not live in the town) has no person; the
+-- constraints are (re)made here so that a table created before that decision existed is upgraded
+alter table {s}.identity_decisions alter column person_id drop not null;
+alter table {s}.identity_decisions drop constraint if exists identity_decisions_decision_check;
+alter table {s}.identity_decisions add constraint identity_decisions_decision_check
+    check (decision in ('same', 'different', 'not_in_town'));
+alter table {s}.identity_decisions drop constraint if exists identity_decisions_person_check;
+alter table {s}.identity_decisions add constraint identity_decisions_person_check
+    check ((decision = 'not_in_town') = (person_id is null));
 
 -- data corrections (docs/governance.md); same DDL as dbt's create_governance_casework_tables
 create table if not exists {s}.corrections (

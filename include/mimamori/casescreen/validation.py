@@ -178,16 +178,26 @@ def validate_hand_entry(
 
 
 def validate_identity_decision(form: dict[str, Any]) -> Result:
+    """same / different (a candidate, or for 'same' any resident by 宛名番号) or not_in_town."""
     result = Result()
     decision = _text(form.get("decision"))
-    if decision not in ("same", "different"):
-        result.errors["decision"] = "「同一人物」か「別人」を選んでください。"
+    if decision not in ("same", "different", "not_in_town"):
+        result.errors["decision"] = "「同一人物」「別人」「町内に該当者なし」のいずれかを選んでください。"
     record_key = _text(form.get("record_key"))
-    person_id = _text(form.get("person_id"))
-    if not record_key or not person_id:
+    person_id = unicodedata.normalize("NFKC", _text(form.get("person_id"))).strip()
+    if not record_key:
         result.errors["record_key"] = "対象のレコードが指定されていません。画面を開き直してください。"
+    elif decision in ("same", "different") and not person_id:
+        result.errors["person_id"] = "同一人物・別人を記録するには、候補を選ぶか宛名番号を入力してください。"
+    elif person_id and not re.fullmatch(r"[0-9A-Za-z-]{1,32}", person_id):
+        result.errors["person_id"] = "宛名番号は半角の英数字で入力してください。"
     reason = _text(form.get("reason"))
     if len(reason) > MAX_TEXT:
         result.errors["reason"] = f"理由は{MAX_TEXT}文字以内にしてください。"
-    result.values = {"decision": decision, "record_key": record_key, "person_id": person_id, "reason": reason or None}
+    result.values = {
+        "decision": decision,
+        "record_key": record_key,
+        "person_id": person_id if decision != "not_in_town" else None,
+        "reason": reason or None,
+    }
     return result

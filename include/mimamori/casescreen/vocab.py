@@ -105,3 +105,16 @@ assert len(ITEMS) == 37
 def item_sort_key(code: str) -> tuple[int, str]:
     digits = "".join(ch for ch in code if ch.isdigit())
     return (int(digits or 0), code)
+
+
+#: the matcher's comparisons (dbt var identity_comparisons), as the identity pages name them
+COMPARISON_LABELS = {
+    "name": "氏名",
+    "kana": "カナ氏名",
+    "birth_date": "生年月日",
+    "sex": "性別",
+    "address": "住所",
+    "student_no": "児童生徒番号",
+    "school": "学校",
+    "prior": "事前の見込み",
+}

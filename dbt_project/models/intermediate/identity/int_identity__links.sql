@@ -23,7 +23,7 @@ checks as (
 decisions as (
 
     select * from {{ ref('int_identity__decisions') }}
-    where decision = 'same'
+    where decision in ('same', 'not_in_town')
 
 ),
 
@@ -57,15 +57,18 @@ households as (
 
 ),
 
+{#- The latest decision about the record as a whole: 'same' (a resident on the spine) or 'not_in_town'. -#}
 manual as (
 
     select distinct on (decisions.record_key)
         decisions.record_key,
-        decisions.person_id,
+        decisions.decision,
+        case when decisions.decision = 'same' then decisions.person_id end as person_id,
         decisions.decided_by
     from decisions
-    inner join spine
+    left join spine
         on decisions.person_id = spine.person_id
+    where decisions.decision = 'not_in_town' or spine.person_id is not null
     order by decisions.record_key, decisions.decided_at desc
 
 ),
@@ -99,26 +102,29 @@ assembled as (
         records.source_file,
         records.claimed_atena_no,
         case
-            when manual.person_id is not null then manual.person_id
+            when manual.decision = 'same' then manual.person_id
+            when manual.decision is not null then null
             when checks.has_passed then checks.person_id
             when resolved.link_status = 'linked' then resolved.right_id
         end as person_id,
         case
-            when manual.person_id is not null or checks.has_passed then 'linked'
+            when manual.decision = 'same' or (manual.decision is null and checks.has_passed) then 'linked'
+            when manual.decision = 'not_in_town' then 'unmatched'
             when records.match_stage > 0 then coalesce(resolved.link_status, 'unmatched')
             when records.claimed_atena_no is null and records.claimed_setai_no is not null
                 then case when households.household_id is not null then 'linked' else 'unmatched' end
             else 'unmatched'
         end as link_status,
         case
-            when manual.person_id is not null then 'manual'
+            when manual.decision is not null then 'manual'
             when checks.has_passed then 'atena_no'
             when records.match_stage > 0 then 'probabilistic'
             when records.claimed_atena_no is null and records.claimed_setai_no is not null then 'setai_no'
             else 'atena_no'
         end as link_method,
         case
-            when manual.person_id is not null then 'manual decision (' || manual.decided_by || ')'
+            when manual.decision = 'same' then 'manual decision (' || manual.decided_by || ')'
+            when manual.decision = 'not_in_town' then 'not in town (manual decision, ' || manual.decided_by || ')'
             when checks.has_passed then checks.check_reason
             when records.match_stage > 0
                 then concat_ws('; ',
@@ -130,10 +136,10 @@ assembled as (
             else 'atena_no not on spine'
         end as match_reason,
         case
-            when manual.person_id is null and not coalesce(checks.has_passed, false) then resolved.match_score
+            when manual.decision is null and not coalesce(checks.has_passed, false) then resolved.match_score
         end as match_score,
         case
-            when manual.person_id is null and not coalesce(checks.has_passed, false) then resolved.runner_up_score
+            when manual.decision is null and not coalesce(checks.has_passed, false) then resolved.runner_up_score
         end as runner_up_score,
         case when records.claimed_atena_no is null then households.household_id end as claimed_household_id,
         records.source_row_number

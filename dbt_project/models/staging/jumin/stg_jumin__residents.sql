@@ -7,6 +7,7 @@
 {{ config(
     materialized='table',
     indexes=[{'columns': ['atena_no']}, {'columns': ['setai_no']}],
+    pre_hook="set local jit = off",
 ) }}
 with
 
