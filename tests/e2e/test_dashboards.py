@@ -183,10 +183,10 @@ EXPECTED = {
         left join (select distinct run_month, type_code, type_label_ja from {H}.threshold_sensitivity) l
             on l.run_month = d.run_month and l.type_code = d.type_code
         where (%(months)s::text[] is null or d.run_month = any(%(months)s)) group by 1, 2, 3""",
-    "ps_by_type": "select type_code, count(*) filter (where is_flagged) from {P}.pseudo_child_type_scores group by 1",
+    "ps_by_type": "select type_label_ja, count(*) filter (where is_flagged) from {P}.pseudo_child_type_scores group by 1",
     "ps_points": "select total_points, count(*) from {P}.pseudo_child_scores group by 1",
     "ps_list": """
-        select pseudo_child_id, age_band, flagged_types, total_points, matched_items
+        select left(pseudo_child_id, 10), age_band, flagged_type_labels_ja, total_points, matched_items
         from {P}.pseudo_child_scores where is_flagged""",
 }
 

@@ -12,22 +12,45 @@ scores as (
 
 ),
 
+types as (
+
+    select * from {{ ref('types') }}
+
+),
+
+{#- the flagged types as the analyst reads them (Japanese labels, in the types' order) -#}
+type_labels as (
+
+    select
+        scores.person_id,
+        string_agg(types.label_ja, '・' order by types.sort_order) as flagged_type_labels_ja
+    from scores
+    cross join lateral unnest(string_to_array(scores.flagged_types, ' ')) as flagged (type_code)
+    inner join types
+        on flagged.type_code = types.type_code
+    group by scores.person_id
+
+),
+
 final as (
 
     select
-        run_month,
-        {{ pseudo_id('person_id') }} as pseudo_child_id,
-        age_band,
-        sex,
-        flagged_types,
-        matched_items,
-        total_points,
-        matched_item_count,
-        unknown_item_count,
-        flagged_type_count,
-        max_type_score,
-        is_flagged
+        scores.run_month,
+        {{ pseudo_id('scores.person_id') }} as pseudo_child_id,
+        scores.age_band,
+        scores.sex,
+        scores.flagged_types,
+        type_labels.flagged_type_labels_ja,
+        scores.matched_items,
+        scores.total_points,
+        scores.matched_item_count,
+        scores.unknown_item_count,
+        scores.flagged_type_count,
+        scores.max_type_score,
+        scores.is_flagged
     from scores
+    left join type_labels
+        on scores.person_id = type_labels.person_id
     where {{ pseudo_enabled() }}
 
 )

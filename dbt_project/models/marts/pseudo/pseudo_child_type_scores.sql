@@ -20,6 +20,7 @@ final as (
         {{ pseudo_id('type_scores.person_id') }} as pseudo_child_id,
         children.age_band,
         type_scores.type_code,
+        type_scores.type_label_ja,
         type_scores.matched_items,
         type_scores.unknown_items,
         type_scores.score,
