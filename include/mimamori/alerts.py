@@ -2,6 +2,8 @@
 
 A source whose gate passed but carries notices (the identity gate's private-use characters that
 the town's 外字 table does not map: file, code point, count) gets a 確認のお願い instead.
+A rejection under one of the mapping rules (``IT_RULES``: a town's mapping that does not fit what
+was delivered, docs/onboarding.md) goes to IT in its own mail per source instead of the owner's.
 
 An owner's e-mail names every file of the source that was rejected or failed a gate, every
 ingestion rule (``ingest.rejections``) and every failed expectation (raw and identity gates),
@@ -61,6 +63,80 @@ def _rows_text(rows: list[int] | None, count: int | None) -> str:
     if total > len(rows[:ROW_LIST_LIMIT]):
         return f"{shown} …ほか{total - len(rows[:ROW_LIST_LIMIT])}行（計{total}行）"
     return f"{shown}行目"
+
+
+def _mapped(settings: Settings, source: str) -> bool:
+    """Whether the town maps this department's own export (it does not deliver the contract layout)."""
+    try:
+        from mimamori.sources.mapping import town_mapping_paths
+
+        return source in town_mapping_paths(getattr(settings, "town_dir", None))
+    except Exception:  # noqa: BLE001 - the wording only
+        return False
+
+
+def _it_rules() -> frozenset[str]:
+    try:
+        from mimamori.ingest.validate import IT_RULES
+
+        return IT_RULES
+    except Exception:  # noqa: BLE001 - as _rule_ja: without the package no rule is IT's
+        return frozenset()
+
+
+def split_rejections(rejections: Iterable) -> tuple[list[dict], list[dict]]:
+    """(for the data owner, for IT): a town's mapping that does not fit its files is IT's to fix."""
+    it_rules = _it_rules()
+    owner, it = [], []
+    for r in rejections:
+        d = _rejection_dict(r)
+        (it if d["rule"] in it_rules else owner).append(d)
+    return owner, it
+
+
+def mapping_alert(settings: Settings, source, run_month: str, rejections: Iterable, *, registry=None):
+    """(to, subject, html) of the mail to IT about a source whose mapping did not fit what was delivered.
+
+    The department's files are not at fault and stay in the inbox: IT corrects the town's mapping
+    (towns/<town>/sources/<source>.yaml, checked with ``python -m mimamori.sources check``) and
+    runs the month again. Built from rule ids, files, delivered columns and row numbers only.
+    """
+    src = _source(source, registry)
+    rejections = [_rejection_dict(r) for r in rejections]
+    files = sorted({r["file"] for r in rejections})
+    subject = f"【対応表の修正が必要】{run_month}分 {src.department}のファイルが対応表に合いません（{src.source}）"
+    parts = [
+        "<html><body style='font-family:sans-serif'>",
+        "<p>情報システム担当 各位</p>",
+        f"<p>月次処理（対象月 <b>{_e(run_month)}</b>）で、{_e(src.department)}（{_e(src.source)}）から届いたファイルが、"
+        "この町の対応表（マッピング）に合いませんでした。この提供元は取り込まれず、今月の判定結果は公開されません"
+        "（ダッシュボードは前回公開した月のまま表示されます）。データ所有者には、この件のメールは送っていません。</p>",
+        "<p>対象: " + "、".join(f"<b>{_e(f)}</b>" for f in files) + "</p>",
+        f"<table style='border-collapse:collapse'><tr><th {_TD}>ファイル</th><th {_TD}>規則</th>"
+        f"<th {_TD}>列（届いたファイルの列）</th><th {_TD}>件数</th><th {_TD}>行番号</th><th {_TD}>内容</th></tr>",
+    ]
+    for r in sorted(rejections, key=lambda x: (x["file"], x["rule"], x.get("column") or "")):
+        rows = list(r.get("rows") or [])
+        parts.append(
+            f"<tr><td {_TD}>{_e(r['file'])}</td><td {_TD}>{_e(_rule_ja(r['rule']))}<br><code>{_e(r['rule'])}</code></td>"
+            f"<td {_TD}>{_e(r.get('column') or '—')}</td><td {_TD}>{len(rows) if rows else '—'}</td>"
+            f"<td {_TD}>{_e(_rows_text(rows, len(rows)))}</td><td {_TD}>{_e(r.get('message_ja'))}</td></tr>"
+        )
+    parts += [
+        "</table>",
+        "<h3>直し方</h3><ol>",
+        f"<li>対応表 <code>towns/&lt;町&gt;/sources/{_e(src.source)}.yaml</code> を、届いたファイルに合わせて直してください"
+        "（コード表に値を追加する、日付の書き方を直す、列名・位置を直す など。手順は docs/onboarding.md）。</li>",
+        f"<li><code>python -m mimamori.sources check towns/&lt;町&gt;/sources/{_e(src.source)}.yaml "
+        f"&lt;受信フォルダ&gt;/{_e(run_month)}/{_e(src.source)}/</code> で、合格するまで確認してください（何も取り込みません）。</li>",
+        "<li>届いたファイルは受信フォルダに残してあります。対象月を再実行してください。</li>",
+        "<li>元のシステムの出力が変わった（列や値が増えた）ときは、その課に変更の内容を確認してください。</li>",
+        "</ol>",
+        "<p>行番号は届いたファイルの行番号です。個人情報保護のため、このメールには値を記載していません"
+        "（コード表にない値も、種類の数だけを示します）。</p>",
+        "</body></html>",
+    ]
+    return [settings.it_email], subject, "\n".join(parts)
 
 
 def _rule_ja(rule: str) -> str:
@@ -208,8 +284,12 @@ def owner_alert(settings: Settings, source, run_month: str, rejections: Iterable
         f"<p>検査結果の一覧（データドキュメント）: <a href='{_e(docs_url(settings))}'>{_e(docs_url(settings))}</a></p>",
         "<h3>再提出の方法</h3><ol>",
         "<li>上の行番号と規則をもとに、元のシステムのデータを確認・修正してください。</li>",
-        "<li>契約どおりのファイル名・列見出し・文字コードで、ファイルを出力し直してください"
-        "（不足列・見出しの変更・重複したキー・抽出日より後の日付などがないこと）。</li>",
+        (
+            "<li>いつもと同じ形式（ファイル名・列・文字コード）で、ファイルを出力し直してください"
+            if _mapped(settings, src.source)
+            else "<li>契約どおりのファイル名・列見出し・文字コードで、ファイルを出力し直してください"
+        )
+        + "（不足列・見出しの変更・重複したキー・抽出日より後の日付などがないこと）。</li>",
         f"<li>出力したファイルを、いつもの提出フォルダ <code>{_e(run_month)}/{_e(src.source)}/</code> に置き直してください"
         + ("（受け付けられなかったファイルは隔離フォルダに移してあります）" if rejections else "")
         + "。</li>",
@@ -390,18 +470,25 @@ def send_alerts(
         for r in flat:
             if r.source in registry and r.stage in ("raw", "identity"):
                 gate_by_source.setdefault(r.source, []).append(r)
+        split = {name: split_rejections(rejections.get(name, [])) for name in registry}
         failing = [
             name
             for name in registry
-            if rejections.get(name) or any(r.failed or r.notices for r in gate_by_source.get(name, []))
+            if split[name][0] or any(r.failed or r.notices for r in gate_by_source.get(name, []))
         ]
         messages: list[tuple[str, list[str], str, str, list[str]]] = []
         for name in failing:
             gates = gate_by_source.get(name, [])
+            owner_rejections = split[name][0]
             to, subject, body = owner_alert(
-                settings, registry[name], run_month, rejections.get(name, []), gates, registry=registry
+                settings, registry[name], run_month, owner_rejections, gates, registry=registry
             )
-            messages.append((name, to, subject, body, broken_rules(rejections.get(name, []), gates)))
+            messages.append((name, to, subject, body, broken_rules(owner_rejections, gates)))
+        for name in registry:
+            it_rejections = split[name][1]
+            if it_rejections:  # the town's mapping did not fit: IT's, not the data owner's
+                to, subject, body = mapping_alert(settings, registry[name], run_month, it_rejections, registry=registry)
+                messages.append((f"{IT_KEY}:{name}", to, subject, body, broken_rules(it_rejections, None)))
         if include_it_summary:
             to, subject, body = it_summary(settings, run_month, flat, rejections, registry=registry, outcome=outcome)
             messages.append((IT_KEY, to, subject, body, []))

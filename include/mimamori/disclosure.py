@@ -158,7 +158,7 @@ def collect(conn, person_id: str) -> dict[str, Any]:
         attempt = _built_attempt(conn)
         links = _rows(
             conn,
-            "select raw_table, source_row_number, link_method, match_reason, match_score from"
+            "select raw_table, source_file, source_row_number, link_method, match_reason, match_score from"
             " intermediate.int_identity__links where person_id = %s and link_status = 'linked'"
             " and (claimed_atena_no is null or claimed_atena_no::text <> %s) order by raw_table, source_row_number",
             (person_id, person_id),
@@ -167,12 +167,15 @@ def collect(conn, person_id: str) -> dict[str, Any]:
             table = link["raw_table"]
             if not _exists(conn, f"raw.{table}"):
                 continue
+            # A row is its file and row number: a town's mapping may append several delivered files
+            # into one raw table, whose row numbers repeat (mimamori.sources).
             for row in _rows(
                 conn,
                 sql.SQL(
                     "select * from {} where run_month = %s and source_row_number = %s and run_id is not distinct from %s"
+                    " and source_file is not distinct from %s"
                 ).format(sql.Identifier("raw", table)),
-                (built_month, link["source_row_number"], attempt),
+                (built_month, link["source_row_number"], attempt, link["source_file"]),
             ):
                 linked.append(
                     {

@@ -8,7 +8,8 @@ checkpoint per source over a batch of the run month, builds the data docs into
 Nothing personal leaves a gate: GX runs with ``SUMMARY`` and ``partial_unexpected_count: 0`` (no
 unexpected values or index lists in results, logs or data docs); the row numbers of offending
 rows (``source_row_number``) are computed here by our own SQL, capped at
-:data:`ROW_LIST_LIMIT`, and reported with a count. GX is imported once per call (~3–6 s), so a
+:data:`ROW_LIST_LIMIT`, and reported with a count — per delivered file, with the column as
+delivered, when a town's mapping made the raw table (mimamori.sources.lineage). GX is imported once per call (~3–6 s), so a
 stage validates all of its sources in one call.
 """
 
@@ -218,6 +219,17 @@ def _offending_rows(conn, spec, check) -> tuple[int, list[int]]:
     return int(count), rows
 
 
+def _as_delivered(conn, stage: str, spec, check, item: dict, run_month: str, run_id: str | None) -> list[dict]:
+    """A raw item told per delivered file when a town's mapping made the table (mimamori.sources.lineage)."""
+    from mimamori.sources.lineage import delivered_items, raw_table_of
+
+    raw_table = raw_table_of(spec.name) if stage == "raw" else None
+    if raw_table is None:
+        return [item]
+    rows_where = check.rows_where if check else None
+    return delivered_items(conn, item, raw_table, spec.query, rows_where, run_month, run_id)
+
+
 def _run_name(run_month: str, stage: str, run_id: str | None) -> str:
     """GX's run name: month, stage and attempt (file-name safe), so attempts never overwrite each other."""
     attempt = re.sub(r"[^A-Za-z0-9_.-]+", "_", run_id or "")
@@ -322,7 +334,7 @@ def _run(
                     count, rows = _offending_rows(conn, spec, check)
                     item["unexpected_count"] = count
                     item["rows"] = rows
-                failed.append(item)
+                failed.extend(_as_delivered(conn, stage, spec, check, item, run_month, run_id))
         seconds = time.monotonic() - started
         results[source] = GateResult(
             source=source,

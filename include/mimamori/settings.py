@@ -85,6 +85,9 @@ class Settings:
     ingest_max_rows: int = 5_000_000  # too_many_rows
     ingest_max_line_bytes: int = 64 * 1024  # line_too_long (one physical line of a CSV)
     ingest_max_field_chars: int = 4096  # field_too_large (one CSV field or xlsx cell)
+    #: The town whose departments deliver their own exports: ``<town_dir>/sources/<source>.yaml``
+    #: maps each to the contract (docs/onboarding.md). None: every file is in the contract layout.
+    town_dir: Path | None = None
 
     @property
     def pg_dir(self) -> Path:
@@ -167,4 +170,16 @@ def get_settings() -> Settings:
         ingest_max_rows=int(_env(values, "MIMAMORI_INGEST_MAX_ROWS", "5000000")),
         ingest_max_line_bytes=int(_env(values, "MIMAMORI_INGEST_MAX_LINE_BYTES", str(64 * 1024))),
         ingest_max_field_chars=int(_env(values, "MIMAMORI_INGEST_MAX_FIELD_CHARS", "4096")),
+        town_dir=_town_dir(root, _env(values, "MIMAMORI_TOWN_DIR", "")),
     )
+
+
+def _town_dir(root: Path, value: str) -> Path | None:
+    """MIMAMORI_TOWN_DIR: a folder (relative to the repository) or a town's name under towns/."""
+    if not value.strip():
+        return None
+    path = Path(value.strip()).expanduser()
+    if not path.is_absolute():
+        named = root / "towns" / value.strip()
+        path = named if ("/" not in value and named.is_dir()) else root / path
+    return path.resolve()

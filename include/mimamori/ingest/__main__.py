@@ -69,6 +69,14 @@ def main(argv: list[str] | None = None) -> int:
         help=f"quarantine folder (default {settings.quarantine_dir})",
     )
     parser.add_argument("--registry", type=Path, default=DEFAULT_REGISTRY_DIR, help="source registry folder")
+    parser.add_argument(
+        "--town",
+        type=Path,
+        default=settings.town_dir,
+        metavar="DIR",
+        help="the town folder whose sources/<source>.yaml map the departments' own exports to the contract"
+        f" (default: MIMAMORI_TOWN_DIR, now {settings.town_dir or 'unset: the contract layout'})",
+    )
     parser.add_argument("--dsn", default=None, help="libpq URI (default: the warehouse as role loader)")
     parser.add_argument(
         "--run-id",
@@ -101,6 +109,7 @@ def main(argv: list[str] | None = None) -> int:
             run_id=run_id,
             limits=Limits.from_settings(settings),
             registry=registry,
+            town=args.town,
             log=(lambda _: None) if args.quiet else (lambda line: print(line, file=sys.stderr)),
         )
     except ValueError as exc:

@@ -19,6 +19,7 @@ unreachable — raises as it is: the load did not happen, and the caller records
 from __future__ import annotations
 
 import datetime as dt
+import json
 import shutil
 import time
 from collections.abc import Callable
@@ -64,6 +65,24 @@ create table if not exists ingest.rejections (
 create index if not exists rejections_run_month_source_idx on ingest.rejections (run_month, source, run_id);
 """
     + attempts.STEPS_DDL
+    + ";"
+    + """
+create table if not exists ingest.deliveries (
+    run_month text not null,
+    source text not null,
+    run_id text not null,
+    delivered_file text not null,
+    raw_table text not null,
+    contract_file text not null,
+    sha256 text not null,
+    rows_loaded integer not null,
+    columns jsonb not null default '{}'::jsonb,
+    mapping_file text,
+    mapping_sha256 text,
+    recorded_at timestamptz not null default now(),
+    primary key (run_month, source, run_id, delivered_file, raw_table)
+)
+"""
 )
 
 #: An ingest schema from before attempts (no run_id): its rows become the attempt 'legacy'.
@@ -142,7 +161,9 @@ def _has_column(conn, relation: str, column: str) -> bool:
 
 
 def _ingest_ready(conn) -> bool:
-    ready = conn.execute("select to_regclass('ingest.run_steps') is not null").fetchone()[0]
+    ready = conn.execute(
+        "select to_regclass('ingest.run_steps') is not null and to_regclass('ingest.deliveries') is not null"
+    ).fetchone()[0]
     return ready and _has_column(conn, "ingest.file_loads", "run_id")
 
 
@@ -235,7 +256,7 @@ def _delete_attempt(conn, src: Source, run_month: str, run_id: str, with_raw: bo
                 ),
                 (run_month, run_id),
             )
-    for table in ("file_loads", "rejections"):
+    for table in ("file_loads", "rejections", "deliveries"):
         conn.execute(
             sql.SQL("delete from {} where run_month = %s and source = %s and run_id = %s").format(
                 sql.Identifier(INGEST_SCHEMA, table)
@@ -277,8 +298,13 @@ def _copy_rows(conn, parsed: ParsedFile, run_month: str, run_id: str) -> int:
     )
     sha = parsed.sha256
     with conn.cursor() as cur, cur.copy(stmt) as copy:
-        for row, number in zip(parsed.rows, parsed.row_numbers, strict=False):
-            copy.write_row((*row, run_month, spec.file, number, sha, run_id))
+        if not parsed.row_files:
+            for row, number in zip(parsed.rows, parsed.row_numbers, strict=False):
+                copy.write_row((*row, run_month, spec.file, number, sha, run_id))
+        else:  # made by a town's mapping: each row's lineage is the file it was delivered in
+            shas = {d.name: d.sha256 for d in parsed.delivered}
+            for row, number, file in zip(parsed.rows, parsed.row_numbers, parsed.row_files, strict=True):
+                copy.write_row((*row, run_month, file, number, shas.get(file, sha), run_id))
     return len(parsed.rows)
 
 
@@ -301,6 +327,33 @@ def _copy_or_refuse(conn, src: Source, parsed: ParsedFile, run_month: str, run_i
     raise _LoadRefused(make_rejection(src.source, parsed.spec.file, "load_error", detail_ja=detail, detail_en=detail))
 
 
+#: ``town`` not given: the setting MIMAMORI_TOWN_DIR decides (the DAG's loads pass nothing).
+FROM_SETTINGS = object()
+
+
+def _mapping_path(source: str, town) -> Path | None:
+    """The town's mapping file for ``source`` (``<town>/sources/<source>.yaml``), if there is one."""
+    if town is FROM_SETTINGS:
+        from mimamori.settings import get_settings
+
+        town = get_settings().town_dir
+    if town is None:
+        return None
+    from mimamori.sources.mapping import town_mapping_paths
+
+    return town_mapping_paths(Path(town)).get(source)
+
+
+def _unique(rejections: list[Rejection]) -> list[Rejection]:
+    seen: set[tuple] = set()
+    out = []
+    for r in rejections:
+        if r.key() not in seen:
+            seen.add(r.key())
+            out.append(r)
+    return out
+
+
 def _resolve(source: str | Source, registry: dict[str, Source] | None) -> Source:
     if isinstance(source, Source):
         return source
@@ -311,23 +364,61 @@ def _resolve(source: str | Source, registry: dict[str, Source] | None) -> Source
         raise ValueError(f"unknown source {source!r} (registry has {', '.join(sorted(registry))})") from None
 
 
-def _read_source(src: Source, folder: Path, run_month: str, limits: Limits, log) -> list[ParsedFile]:
-    """Every contract file read and checked, one after the other (each logged as it is read)."""
-    parsed_files = []
-    for spec in src.files:
-        parsed = check_file(src, spec, folder / spec.file, run_month, limits)
+def _read_source(
+    src: Source, folder: Path, run_month: str, limits: Limits, log, mapping_path: Path | None = None
+) -> list[ParsedFile]:
+    """Every contract file read and checked, one after the other (each logged as it is read).
+
+    With a town's mapping for the source (``mapping_path``), the files are the department's own
+    exports, made into the contract's files by :mod:`mimamori.sources`.
+    """
+    expected = {spec.file for spec in src.files}
+
+    def logged(parsed: ParsedFile) -> ParsedFile:
         if parsed.sha256 is not None or parsed.rejections:
             problems = f", {len(parsed.rejections)} problem(s)" if parsed.rejections else ""
-            log(f"{src.source}/{spec.file}: {parsed.rows_read} rows read{problems}")
-        parsed_files.append(parsed)
+            via = f" from {', '.join(d.name for d in parsed.delivered)}" if parsed.delivered else ""
+            log(f"{src.source}/{parsed.spec.file}: {parsed.rows_read} rows read{via}{problems}")
+        return parsed
+
+    if mapping_path is not None:
+        parsed_files = [logged(p) for p in _read_mapped(src, folder, run_month, limits, mapping_path)]
+        expected |= {d.name for p in parsed_files for d in p.delivered}
+    else:  # each file logged as soon as it is read, before the next is opened
+        parsed_files = [logged(check_file(src, spec, folder / spec.file, run_month, limits)) for spec in src.files]
     try:
-        expected = {spec.file for spec in src.files}
         extras = sorted(p.name for p in folder.iterdir() if p.name not in expected) if folder.is_dir() else []
     except OSError:
         extras = []
     for extra in extras:
-        log(f"{src.source}/{extra}: not in the registry, ignored")
+        log(f"{src.source}/{extra}: not in the {'mapping' if mapping_path else 'registry'}, ignored")
     return parsed_files
+
+
+def _read_mapped(src: Source, folder: Path, run_month: str, limits: Limits, mapping_path: Path) -> list[ParsedFile]:
+    """The source's contract files made from the town's own exports; every failure a rejection."""
+    from mimamori.sources.apply import mapping_invalid, read_mapped_source
+    from mimamori.sources.mapping import MappingError, load_mapping
+
+    try:
+        mapping = load_mapping(mapping_path, {src.source: src})
+        return read_mapped_source(mapping, src, folder, run_month, limits)
+    except MappingError as exc:
+        parsed = ParsedFile(spec=src.files[0], path=folder / src.files[0].file)
+        parsed.rejections = mapping_invalid(src.source, exc)
+        return [parsed]
+    except Exception as exc:  # noqa: BLE001 - nobody foresaw it: the source is rejected, the run goes on
+        import logging
+
+        logging.getLogger("mimamori.ingest").error(
+            "%s: unexpected %s while mapping", src.source, exc.__class__.__name__
+        )
+        parsed = ParsedFile(spec=src.files[0], path=folder / src.files[0].file)
+        detail = exc.__class__.__name__
+        parsed.rejections = [
+            make_rejection(src.source, mapping_path.name, "internal_error", detail_ja=detail, detail_en=detail)
+        ]
+        return [parsed]
 
 
 def _reject(conninfo, src, run_month, run_id, parsed_files, rejections, quarantine_dir, log) -> IngestRejected:
@@ -337,14 +428,22 @@ def _reject(conninfo, src, run_month, run_id, parsed_files, rejections, quaranti
     result = SourceResult(src.source, run_month, files, rejections, run_id)
     with psycopg.connect(conninfo, autocommit=True) as conn:
         record_rejections(conn, run_month, src, run_id, rejections)
-    bad = {r.file for r in rejections}
+    # A file a data rule rejected moves to quarantine (its department delivers it again); a
+    # mapping problem (IT_RULES) leaves the delivered files where they are: the mapping is fixed
+    # and the month re-run on them.
+    bad = {r.file for r in rejections if not r.for_it}
+    moved: set[Path] = set()
     for p in parsed_files:
-        if p.spec.file in bad and (p.path.exists() or p.path.is_symlink()):
+        paths = [(d.name, d.path) for d in p.delivered] or [(p.spec.file, p.path)]
+        for name, path in paths:
+            if name not in bad or path in moved or not (path.exists() or path.is_symlink()):
+                continue
+            moved.add(path)
             try:
-                target = quarantine(p.path, Path(quarantine_dir), run_month, src.source)
-                log(f"{src.source}/{p.spec.file}: moved to quarantine {target}")
+                target = quarantine(path, Path(quarantine_dir), run_month, src.source)
+                log(f"{src.source}/{name}: moved to quarantine {target}")
             except OSError as exc:  # the rejection stands; IT sees the file still in the inbox
-                log(f"{src.source}/{p.spec.file}: could not be moved to quarantine ({exc.__class__.__name__})")
+                log(f"{src.source}/{name}: could not be moved to quarantine ({exc.__class__.__name__})")
     for r in rejections:
         log(f"REJECTED {src.source}: {r.message_en}")
     return IngestRejected(result)
@@ -361,6 +460,7 @@ def ingest_source(
     limits: Limits | None = None,
     log: Callable[[str], None] = print,
     registry: dict[str, Source] | None = None,
+    town: Path | str | None | object = FROM_SETTINGS,
 ) -> SourceResult:
     """Load ``inbox/<run_month>/<source>/<file>`` for every file of the source, or reject them all.
 
@@ -368,7 +468,9 @@ def ingest_source(
     the :class:`SourceResult` and its rejections) when any rule fails or the database refuses a
     file's rows; then the offending files are in ``quarantine_dir/<run_month>/<source>/``, the
     problems in ``ingest.rejections``, and no raw row of this attempt exists for the source.
-    ``conninfo`` should be the loader's.
+    ``conninfo`` should be the loader's. ``town``: the town folder whose ``sources/<source>.yaml``
+    maps the department's own exports (default: the setting ``MIMAMORI_TOWN_DIR``; None: the
+    contract layout).
     """
     import psycopg
 
@@ -378,8 +480,9 @@ def ingest_source(
     limits = limits or Limits.from_settings()
     log = log or _log_noop
     started = time.monotonic()
-    parsed_files = _read_source(src, Path(inbox) / run_month / src.source, run_month, limits, log)
-    rejections = [r for p in parsed_files for r in p.rejections]
+    mapping_path = _mapping_path(src.source, town)
+    parsed_files = _read_source(src, Path(inbox) / run_month / src.source, run_month, limits, log, mapping_path)
+    rejections = _unique([r for p in parsed_files for r in p.rejections])
     if not rejections:
         results: list[FileResult] = []
         try:
@@ -425,6 +528,28 @@ def _load(
                 for f in results
             ],
         )
+        cur.executemany(
+            "insert into ingest.deliveries (run_month, source, run_id, delivered_file, raw_table, contract_file,"
+            " sha256, rows_loaded, columns, mapping_file, mapping_sha256)"
+            " values (%s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s, %s)",
+            [
+                (
+                    run_month,
+                    src.source,
+                    run_id,
+                    d.name,
+                    p.spec.raw_table,
+                    p.spec.file,
+                    d.sha256,
+                    d.rows,
+                    json.dumps(d.columns, ensure_ascii=False),
+                    p.mapping,
+                    p.mapping_sha256,
+                )
+                for p in parsed_files
+                for d in p.delivered
+            ],
+        )
     detail = {"files": [{"file": f.file, "rows": f.rows_loaded, "sha256": f.sha256} for f in results]}
     attempts.record_step(conn, run_month, run_id, "load", "loaded", source=src.source, detail=detail)
 
@@ -440,10 +565,12 @@ def ingest_month(
     limits: Limits | None = None,
     log: Callable[[str], None] = print,
     registry: dict[str, Source] | None = None,
+    town: Path | str | None | object = FROM_SETTINGS,
 ) -> dict[str, SourceResult]:
     """Every (or the named) source of the registry as ONE attempt; a rejected source does not stop the others.
 
     Returns {source: SourceResult}; rejected ones have ``.rejections`` (nothing is raised).
+    ``town``: as for :func:`ingest_source`.
     """
     registry = registry if registry is not None else load_registry()
     run_id = run_id or attempts.new_attempt_id()
@@ -461,6 +588,7 @@ def ingest_month(
                 limits=limits,
                 log=log,
                 registry=registry,
+                town=town,
             )
         except IngestRejected as exc:
             results[name] = exc.result

@@ -63,7 +63,30 @@ RULES: dict[str, tuple[str, str]] = {
     "too_many_rows": ("行数が上限を超えています", "more rows than the limit"),
     "load_error": ("データベースへの書き込みで拒否されました", "the database refused the rows"),
     "internal_error": ("システムで処理できない形式です", "the file could not be processed"),
+    # A town's mapping (towns/<town>/sources/<source>.yaml, mimamori.sources) does not fit what
+    # was delivered: the town's configuration, so these go to IT, not to the data owner.
+    "mapping_invalid": ("対応表（マッピング）に誤りがあります", "the mapping file has mistakes"),
+    "mapping_column": ("対応表の列がファイルにありません", "a column of the mapping is not in the file"),
+    "unmapped_code": ("対応表のコード表にない値です", "a value the mapping's code map does not list"),
+    "date_style": ("対応表で指定した日付の書き方と違います", "a date not in the mapping's declared style"),
+    "layout_mismatch": ("固定長のレイアウトが行と合いません", "the fixed-width layout does not fit the line"),
+    "unrouted_row": ("どの契約ファイルにも振り分けられない行です", "a row no output of the mapping takes"),
+    "ambiguous_file": ("対応表のファイル名に合うファイルが複数あります", "several files match one input"),
 }
+
+#: Rules about the town's mapping rather than the data: mailed to IT instead of the data owner,
+#: and the delivered files stay in the inbox (nothing is wrong with them; re-run after the fix).
+IT_RULES = frozenset(
+    {
+        "mapping_invalid",
+        "mapping_column",
+        "unmapped_code",
+        "date_style",
+        "layout_mismatch",
+        "unrouted_row",
+        "ambiguous_file",
+    }
+)
 
 EARLIEST_DATE = dt.date(1900, 1, 1)
 #: Departments deliver by the 15th of the month after the run month (domain.md §2, §8).
@@ -103,11 +126,37 @@ class Rejection:
     column: str | None
     message_ja: str
     message_en: str
+    detail_ja: str = ""
+    detail_en: str = ""
+
+    @property
+    def for_it(self) -> bool:
+        """A mapping problem: IT's to fix (docs/onboarding.md), not the data owner's."""
+        return self.rule in IT_RULES
+
+    def key(self) -> tuple:
+        return (self.file, self.rule, tuple(self.rows), self.column, self.message_ja)
+
+
+@dataclass(frozen=True)
+class DeliveredFile:
+    """A file as the department delivered it, when a town's mapping turned it into contract rows."""
+
+    name: str
+    path: Path
+    sha256: str
+    rows: int  # data rows it gave this contract file
+    columns: dict[str, str]  # contract column → the column as delivered (a header, "3列目", …)
 
 
 @dataclass
 class ParsedFile:
-    """A file read and checked; ``rows`` are typed tuples in the order of ``spec.columns``."""
+    """A file read and checked; ``rows`` are typed tuples in the order of ``spec.columns``.
+
+    For a contract file made by a town's mapping (mimamori.sources), ``row_files`` names the
+    delivered file of each row (``row_numbers`` are that file's rows), and ``delivered`` lists
+    the files it was made from; both are empty for a file delivered in the contract layout.
+    """
 
     spec: FileSpec
     path: Path
@@ -116,6 +165,19 @@ class ParsedFile:
     rows: list[tuple] = field(default_factory=list)
     row_numbers: list[int] = field(default_factory=list)
     rejections: list[Rejection] = field(default_factory=list)
+    row_files: list[str] = field(default_factory=list)
+    delivered: list[DeliveredFile] = field(default_factory=list)
+    mapping: str | None = None  # the mapping file that made it (its path), if any
+    mapping_sha256: str | None = None
+
+    def source_file(self, i: int) -> str:
+        return self.row_files[i] if self.row_files else self.spec.file
+
+    def file_sha(self, name: str) -> str | None:
+        for d in self.delivered:
+            if d.name == name:
+                return d.sha256
+        return self.sha256
 
 
 def month_bounds(run_month: str) -> tuple[dt.date, dt.date]:
@@ -163,7 +225,17 @@ def make_rejection(
         parts_en.append(f"column {column}")
     ja = "・".join(parts_ja) + f": {rule_ja}" + (f"（{detail_ja}）" if detail_ja else "") + f" [{rule}]"
     en = ", ".join(parts_en) + f": {rule_en}" + (f" ({detail_en})" if detail_en else "") + f" [{rule}]"
-    return Rejection(source=source, file=file, rule=rule, rows=rows, column=column, message_ja=ja, message_en=en)
+    return Rejection(
+        source=source,
+        file=file,
+        rule=rule,
+        rows=rows,
+        column=column,
+        message_ja=ja,
+        message_en=en,
+        detail_ja=detail_ja,
+        detail_en=detail_en,
+    )
 
 
 def _check_header(source: str, spec: FileSpec, header: list[str]) -> tuple[list[Rejection], dict[str, int]]:
@@ -234,8 +306,14 @@ def _check_header(source: str, spec: FileSpec, header: list[str]) -> tuple[list[
     return out, index
 
 
-def check_table(source: str, spec: FileSpec, table: Table, run_month: str) -> ParsedFile:
-    """Run every row-level rule on a decoded table; the rows are typed even if some are rejected."""
+def check_table(
+    source: str, spec: FileSpec, table: Table, run_month: str, skip_cells: dict[str, set[int]] | None = None
+) -> ParsedFile:
+    """Run every row-level rule on a decoded table; the rows are typed even if some are rejected.
+
+    ``skip_cells``: {column: row numbers} of cells already reported (a town's mapping could not
+    translate them): left null, not reported again as blank or unparseable.
+    """
     parsed = ParsedFile(spec=spec, path=Path(spec.file))
     rej = parsed.rejections
     header_problems, index = _check_header(source, spec, table.header)
@@ -283,8 +361,11 @@ def check_table(source: str, spec: FileSpec, table: Table, run_month: str) -> Pa
         cache: dict[Any, Any] = {}
         blanks: list[int] = []
         bad: dict[str, list[int]] = defaultdict(list)
+        already = (skip_cells or {}).get(col.column) or ()
         for i, rec in enumerate(table.records):
             if skip and numbers[i] in skip:
+                continue
+            if already and numbers[i] in already:
                 continue
             raw = rec[pos] if pos < len(rec) else None
             if is_blank(raw):

@@ -12,7 +12,7 @@ source as (
 final as (
 
     select
-        'fukushi__care_need_certifications:' || source_row_number as record_id,
+        {{ record_id('fukushi__care_need_certifications', '要介護認定.csv') }} as record_id,
         'fukushi__care_need_certifications:' || coalesce(atena_no::text, '') || '|' || coalesce(certified_on::text, '') as record_key,
         atena_no,
         care_level,

@@ -12,7 +12,7 @@ source as (
 final as (
 
     select
-        'fukushi__consultations:' || source_row_number as record_id,
+        {{ record_id('fukushi__consultations', '相談記録.csv') }} as record_id,
         'fukushi__consultations:' || coalesce(consultation_no::text, '') as record_key,
         consultation_no,
         atena_no,

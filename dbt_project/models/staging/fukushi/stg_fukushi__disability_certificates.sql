@@ -12,7 +12,7 @@ source as (
 final as (
 
     select
-        'fukushi__disability_certificates:' || source_row_number as record_id,
+        {{ record_id('fukushi__disability_certificates', '障害者手帳.csv') }} as record_id,
         'fukushi__disability_certificates:' || coalesce(atena_no::text, '') || '|' || coalesce(certificate_type::text, '') as record_key,
         atena_no,
         certificate_type,

@@ -12,7 +12,7 @@ source as (
 final as (
 
     select
-        'fukushi__disability_medical:' || source_row_number as record_id,
+        {{ record_id('fukushi__disability_medical', '障がい者医療.csv') }} as record_id,
         'fukushi__disability_medical:' || coalesce(atena_no::text, '') || '|' || coalesce(valid_from::text, '') as record_key,
         atena_no,
         valid_from,

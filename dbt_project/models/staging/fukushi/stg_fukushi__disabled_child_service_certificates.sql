@@ -12,7 +12,7 @@ source as (
 final as (
 
     select
-        'fukushi__disabled_child_service_certificates:' || source_row_number as record_id,
+        {{ record_id('fukushi__disabled_child_service_certificates', '障害児受給者証.csv') }} as record_id,
         'fukushi__disabled_child_service_certificates:' || coalesce(certificate_no::text, '') as record_key,
         certificate_no,
         atena_no,

@@ -12,7 +12,7 @@ source as (
 final as (
 
     select
-        'fukushi__public_assistance:' || source_row_number as record_id,
+        {{ record_id('fukushi__public_assistance', '生活保護.csv') }} as record_id,
         'fukushi__public_assistance:' || coalesce(case_no::text, '') || '|' || coalesce(atena_no::text, '') as record_key,
         case_no,
         atena_no,

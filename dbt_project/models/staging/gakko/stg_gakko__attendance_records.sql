@@ -12,7 +12,7 @@ source as (
 final as (
 
     select
-        'gakko__attendance:' || source_row_number as record_id,
+        {{ record_id('gakko__attendance', '出欠.xlsx') }} as record_id,
         'gakko__attendance:' || md5(concat_ws('|', school::text, student_no::text, name::text, birth_date::text)) as record_key,
         school,
         grade,

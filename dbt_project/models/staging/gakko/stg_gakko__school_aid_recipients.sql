@@ -12,7 +12,7 @@ source as (
 final as (
 
     select
-        'gakko__school_aid:' || source_row_number as record_id,
+        {{ record_id('gakko__school_aid', '就学援助.csv') }} as record_id,
         'gakko__school_aid:' || coalesce(student_no::text, '') || '|' || coalesce(fiscal_year::text, '') as record_key,
         student_no,
         name,

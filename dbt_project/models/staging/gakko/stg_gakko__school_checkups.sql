@@ -12,7 +12,7 @@ source as (
 final as (
 
     select
-        'gakko__school_checkups:' || source_row_number as record_id,
+        {{ record_id('gakko__school_checkups', '学校健診.csv') }} as record_id,
         'gakko__school_checkups:' || md5(concat_ws('|', school::text, name::text, birth_date::text, examined_on::text)) as record_key,
         name,
         birth_date,

@@ -12,7 +12,7 @@ source as (
 final as (
 
     select
-        'gakko__school_lunch_arrears:' || source_row_number as record_id,
+        {{ record_id('gakko__school_lunch_arrears', '給食費.csv') }} as record_id,
         'gakko__school_lunch_arrears:' || coalesce(student_no::text, '') as record_key,
         student_no,
         name,

@@ -12,7 +12,7 @@ source as (
 final as (
 
     select
-        'gakko__school_register:' || source_row_number as record_id,
+        {{ record_id('gakko__school_register', '学齢簿.csv') }} as record_id,
         'gakko__school_register:' || coalesce(student_no::text, '') as record_key,
         student_no,
         atena_no,

@@ -22,7 +22,7 @@ source as (
 final as (
 
     select
-        'jumin__residents:' || source_row_number as record_id,
+        {{ record_id('jumin__residents', '住民.csv') }} as record_id,
         'jumin__residents:' || coalesce(atena_no::text, '') as record_key,
         atena_no,
         setai_no,

@@ -12,7 +12,7 @@ source as (
 final as (
 
     select
-        'kodomo_katei__infant_checkups:' || source_row_number as record_id,
+        {{ record_id('kodomo_katei__infant_checkups', '乳幼児健診.csv') }} as record_id,
         'kodomo_katei__infant_checkups:' || coalesce(atena_no::text, '') || '|' || coalesce(checkup::text, '') as record_key,
         atena_no,
         checkup,

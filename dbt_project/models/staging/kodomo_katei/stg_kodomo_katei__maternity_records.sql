@@ -12,7 +12,7 @@ source as (
 final as (
 
     select
-        'kodomo_katei__maternity:' || source_row_number as record_id,
+        {{ record_id('kodomo_katei__maternity', '妊産婦.csv') }} as record_id,
         'kodomo_katei__maternity:' || coalesce(child_atena_no::text, '') as record_key,
         mother_atena_no,
         child_atena_no,

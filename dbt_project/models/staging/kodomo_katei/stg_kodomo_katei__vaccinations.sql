@@ -12,7 +12,7 @@ source as (
 final as (
 
     select
-        'kodomo_katei__vaccinations:' || source_row_number as record_id,
+        {{ record_id('kodomo_katei__vaccinations', '予防接種.csv') }} as record_id,
         'kodomo_katei__vaccinations:' || coalesce(atena_no::text, '') || '|' || coalesce(vaccine::text, '') as record_key,
         atena_no,
         vaccine,

@@ -12,7 +12,7 @@ source as (
 final as (
 
     select
-        'kodomo_shien__childcare_enrolments:' || source_row_number as record_id,
+        {{ record_id('kodomo_shien__childcare_enrolments', '保育所入所.csv') }} as record_id,
         'kodomo_shien__childcare_enrolments:' || coalesce(atena_no::text, '') || '|' || coalesce(enrolled_on::text, '') as record_key,
         atena_no,
         facility,

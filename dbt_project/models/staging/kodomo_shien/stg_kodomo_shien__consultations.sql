@@ -12,7 +12,7 @@ source as (
 final as (
 
     select
-        'kodomo_shien__consultations:' || source_row_number as record_id,
+        {{ record_id('kodomo_shien__consultations', '児童相談記録.csv') }} as record_id,
         'kodomo_shien__consultations:' || coalesce(consultation_no::text, '') as record_key,
         consultation_no,
         atena_no,

@@ -12,7 +12,7 @@ source as (
 final as (
 
     select
-        'kodomo_shien__single_parent_medical:' || source_row_number as record_id,
+        {{ record_id('kodomo_shien__single_parent_medical', 'ひとり親医療.csv') }} as record_id,
         'kodomo_shien__single_parent_medical:' || coalesce(atena_no::text, '') || '|' || coalesce(valid_from::text, '') as record_key,
         atena_no,
         valid_from,

@@ -12,7 +12,7 @@ source as (
 final as (
 
     select
-        'kodomo_shien__yotaikyo:' || source_row_number as record_id,
+        {{ record_id('kodomo_shien__yotaikyo', '要対協.csv') }} as record_id,
         'kodomo_shien__yotaikyo:' || coalesce(atena_no::text, '') || '|' || coalesce(category::text, '') || '|' || coalesce(registered_on::text, '') as record_key,
         atena_no,
         category,

@@ -1,0 +1,5 @@
+import sys
+
+from mimamori.sources.cli import main
+
+sys.exit(main())

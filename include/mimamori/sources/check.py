@@ -1,0 +1,199 @@
+"""The dry run: a mapping applied to delivered files, every problem found, nothing written.
+
+``python -m mimamori.sources check MAPPING [FILE|FOLDER ...]`` reads the mapping (each mistake
+named by its line), then — given files — maps them exactly as the monthly load would and runs the
+contract's checks, without a database and without moving a file. Problems are sorted by who must
+act: **IT** (the mapping does not fit the files: ``mapping_*``, ``unmapped_code``, ``date_style``,
+``layout_mismatch``, ``unrouted_row``, ``ambiguous_file``) and the **data owner** (the data
+itself: the contract's rules). Messages name files, rows and columns as delivered, never a value.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mimamori.ingest.limits import Limits
+from mimamori.ingest.registry import Source
+from mimamori.ingest.validate import ParsedFile, Rejection
+from mimamori.sources.mapping import Mapping, MappingError, Problem, load_mapping
+
+
+@dataclass
+class Report:
+    """What a dry run found. ``passed``: no problem for IT and none for the data owner."""
+
+    mapping_path: Path
+    problems: list[Problem] = field(default_factory=list)  # the mapping file itself
+    it: list[Rejection] = field(default_factory=list)  # found in the data, the mapping's fault
+    owner: list[Rejection] = field(default_factory=list)  # the data's fault
+    files: list[tuple[str, int, list[str]]] = field(default_factory=list)  # contract file, rows, delivered
+    not_checked: list[str] = field(default_factory=list)  # contract-layout files not given
+    ignored: list[str] = field(default_factory=list)  # given files no input takes
+    run_month: str | None = None
+    mapping: Mapping | None = None
+
+    @property
+    def mapping_ok(self) -> bool:
+        return not self.problems and not self.it
+
+    @property
+    def passed(self) -> bool:
+        return self.mapping_ok and not self.owner
+
+    @property
+    def exit_code(self) -> int:
+        """0 passed; 1 the mapping must be fixed (IT); 3 only the data has problems (data owner)."""
+        return 0 if self.passed else (1 if not self.mapping_ok else 3)
+
+
+def _given(paths: list[Path]) -> tuple[Path, list[Path]]:
+    files: list[Path] = []
+    for p in paths:
+        if p.is_dir():
+            files.extend(sorted(q for q in p.iterdir() if q.is_file()))
+        else:
+            files.append(p)
+    folder = files[0].parent if files else Path(".")
+    return folder, files
+
+
+def _infer_month(parsed: list[ParsedFile]) -> str | None:
+    """The run month the files' 抽出日 point at (抽出日 falls in the month or the 15 days after)."""
+    dates: Counter = Counter()
+    for p in parsed:
+        try:
+            i = [c.column for c in p.spec.columns].index("extracted_on")
+        except ValueError:
+            continue
+        for row in p.rows:
+            if row[i] is not None:
+                dates[row[i]] += 1
+    if not dates:
+        return None
+    day = dates.most_common(1)[0][0] - dt.timedelta(days=16)
+    return f"{day.year:04d}-{day.month:02d}"
+
+
+def dry_run(
+    mapping_path: Path | str,
+    registry: dict[str, Source],
+    paths: list[Path] | None = None,
+    *,
+    run_month: str | None = None,
+    limits: Limits | None = None,
+) -> Report:
+    """Check a mapping, and apply it to ``paths`` (files or folders) if given. Writes nothing."""
+    from mimamori.sources.apply import read_mapped_source
+
+    mapping_path = Path(mapping_path)
+    report = Report(mapping_path)
+    try:
+        mapping = load_mapping(mapping_path, registry)
+    except MappingError as exc:
+        report.problems = exc.problems
+        return report
+    report.mapping = mapping
+    if not paths:
+        return report
+    source = registry[mapping.source]
+    folder, files = _given([Path(p) for p in paths])
+    limits = limits or Limits(
+        max_file_bytes=1 << 30, max_rows=5_000_000, max_line_bytes=64 * 1024, max_field_chars=4096
+    )
+    mapped = {o.file for o in mapping.outputs}
+    given = {f.name for f in files}
+    month = run_month
+    if month is None:
+        first = read_mapped_source(mapping, source, folder, "2000-01", limits, files=files)
+        month = _infer_month([p for p in first if p.spec.file in mapped]) or "2000-01"
+    report.run_month = month
+    parsed = read_mapped_source(mapping, source, folder, month, limits, files=files)
+    taken = {d.name for p in parsed for d in p.delivered} | {s.file for s in source.files if s.file in given}
+    report.ignored = sorted(n for n in given if n not in taken)
+    seen: set[tuple] = set()
+    for p in parsed:
+        if p.spec.file not in mapped and p.spec.file not in given:
+            report.not_checked.append(p.spec.file)
+            continue
+        report.files.append((p.spec.file, p.rows_read, [d.name for d in p.delivered] or [p.spec.file]))
+        for r in p.rejections:
+            if r.key() in seen:
+                continue
+            seen.add(r.key())
+            (report.it if r.for_it else report.owner).append(r)
+    return report
+
+
+def render(report: Report, *, english: bool = False) -> str:
+    """The report as text for IT (Japanese; English with ``english``). No value of the data in it."""
+    name = str(report.mapping_path)
+    lines = [f"対応表: {name}" if not english else f"mapping: {name}"]
+    if report.problems:
+        lines.append(
+            f"\n■ 対応表の誤り（{len(report.problems)}件） — 情報システム担当が対応表を直してください"
+            if not english
+            else f"\n■ mistakes in the mapping ({len(report.problems)}): IT fixes the mapping"
+        )
+        for p in report.problems:
+            lines.append(f"  {p.path}:{p.line}: {p.message_en if english else p.message_ja}")
+        lines.append(
+            "\n結果: 不合格（対応表を直してから、もう一度 check してください）" if not english else "\nresult: FAILED"
+        )
+        return "\n".join(lines)
+    lines.append("対応表の書き方: 問題なし" if not english else "mapping file: no mistakes")
+    if report.mapping is None or (not report.files and not report.not_checked):
+        lines.append(
+            "（ファイルを指定すると、実際に当てはめて確認します）"
+            if not english
+            else "(give files to apply the mapping to them)"
+        )
+        return "\n".join(lines)
+    lines.append(f"対象月: {report.run_month}" if not english else f"run month: {report.run_month}")
+    for contract_file, rows, delivered in report.files:
+        lines.append(
+            f"  {contract_file}: {rows}行（元のファイル: {'、'.join(delivered)}）"
+            if not english
+            else f"  {contract_file}: {rows} rows (from {', '.join(delivered)})"
+        )
+    for f in report.not_checked:
+        lines.append(
+            f"  {f}: 対応表になし（契約どおりの形式で届く前提。今回は確認していません）"
+            if not english
+            else f"  {f}: not in the mapping (expected in the contract layout; not checked)"
+        )
+    for f in report.ignored:
+        lines.append(
+            f"  {f}: どの入力（inputs）にも合わないため読みません"
+            if not english
+            else f"  {f}: matches no input, ignored"
+        )
+    if report.it:
+        lines.append(
+            f"\n■ 対応表がファイルに合わない箇所（{len(report.it)}件） — 情報システム担当が対応表を直してください"
+            if not english
+            else f"\n■ where the mapping does not fit the files ({len(report.it)}): IT fixes the mapping"
+        )
+        lines += [f"  {r.message_en if english else r.message_ja}" for r in report.it]
+    if report.owner:
+        lines.append(
+            f"\n■ データの問題（{len(report.owner)}件） — 月次処理ではデータ所有者にメールで知らせる内容です"
+            if not english
+            else f"\n■ problems in the data ({len(report.owner)}): the monthly run mails these to the data owner"
+        )
+        lines += [f"  {r.message_en if english else r.message_ja}" for r in report.owner]
+    if report.passed:
+        lines.append("\n結果: 合格（このまま取り込めます）" if not english else "\nresult: PASSED")
+    elif report.mapping_ok:
+        lines.append(
+            "\n結果: 対応表は合格。データの問題はデータ所有者に確認してください"
+            if not english
+            else "\nresult: the mapping fits; the data has problems for its owner"
+        )
+    else:
+        lines.append(
+            "\n結果: 不合格（対応表を直してください）" if not english else "\nresult: FAILED (fix the mapping)"
+        )
+    return "\n".join(lines)
