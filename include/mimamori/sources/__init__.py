@@ -12,5 +12,6 @@ rule, gate, model and item still reads contract columns only.
 - :mod:`mimamori.sources.check` — the dry run (``python -m mimamori.sources check``);
 - :mod:`mimamori.sources.lineage` — gate results told by the delivered file, row and column.
 
-The built-in synthetic town delivers in the contract layout and needs no mapping.
+The built-in synthetic town delivers in the contract layout and needs no mapping;
+``towns/mimamori-vendor`` maps its こども支援班 written with ``python -m mimamori.synth --vendor-layout``.
 """

@@ -24,6 +24,7 @@ EPILOG = (
 examples / 例:
   python -m mimamori.synth --out .local/state/town
   python -m mimamori.synth --out /tmp/town --scale 0.2 --months 2 --fault wrong_encoding --fault missing_source:gakko
+  python -m mimamori.synth --out /tmp/vendor-town --vendor-layout   # then MIMAMORI_TOWN_DIR=towns/mimamori-vendor
 """
 )
 
@@ -49,6 +50,12 @@ def main(argv=None) -> int:
         metavar="KIND[:TARGET]",
         help="最終月に障害を注入 / inject a fault into the last month (repeatable)",
     )
+    ap.add_argument(
+        "--vendor-layout",
+        action="store_true",
+        help="こども支援班をベンダーのシステムの形で出力（対応表 towns/mimamori-vendor、docs/onboarding.md）"
+        " / write kodomo_shien in a vendor layout, mapped by towns/mimamori-vendor",
+    )
     ap.add_argument("--quiet", action="store_true", help="進捗を表示しない / no progress lines on stderr")
     ap.add_argument("--json", action="store_true", help="要約をJSONで標準出力へ / print the summary as JSON")
     args = ap.parse_args(argv)
@@ -62,6 +69,15 @@ def main(argv=None) -> int:
             faults=tuple(args.fault),
             progress=None if args.quiet else stderr_progress,
         )
+        if args.vendor_layout:
+            from pathlib import Path
+
+            from .vendor import SOURCE, write_vendor_layout
+
+            for month in summary.months:
+                folder = Path(args.out) / "inbox" / month / SOURCE
+                if folder.is_dir():  # a missing_source fault leaves none
+                    write_vendor_layout(folder)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

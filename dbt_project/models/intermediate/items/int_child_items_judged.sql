@@ -79,18 +79,29 @@ item_skips as (
 
 ),
 
+{#- The evidence shown is the latest; among records of the same date, the one with the lowest
+    record_key (the contract key, the same whatever layout the town delivers, issue 21) before
+    the record_id (a row number of the delivered file). -#}
 evidence_summary as (
 
-    select distinct on (person_id, item_code)
-        person_id,
-        item_code,
-        raw_table as evidence_raw_table,
-        record_id as evidence_record_id,
-        detail as evidence_detail,
-        event_date as evidence_date,
-        count(*) over (partition by person_id, item_code) as evidence_count
+    select distinct on (evidence.person_id, evidence.item_code)
+        evidence.person_id,
+        evidence.item_code,
+        evidence.raw_table as evidence_raw_table,
+        evidence.record_id as evidence_record_id,
+        evidence.detail as evidence_detail,
+        evidence.event_date as evidence_date,
+        count(*) over (partition by evidence.person_id, evidence.item_code) as evidence_count
     from evidence
-    order by person_id, item_code, event_date desc nulls last, raw_table, record_id
+    left join record_keys
+        on evidence.record_id = record_keys.record_id
+    order by
+        evidence.person_id,
+        evidence.item_code,
+        evidence.event_date desc nulls last,
+        evidence.raw_table,
+        record_keys.record_key,
+        evidence.record_id
 
 ),
 
