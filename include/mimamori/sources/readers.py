@@ -194,6 +194,20 @@ class _Row:
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
+def _char_starts(line: bytes, codec: str) -> set[int]:
+    """Byte offsets where a character begins (and the line's end): CP932 lead bytes take two."""
+    starts, i = set(), 0
+    while i < len(line):
+        starts.add(i)
+        b = line[i]
+        if codec == "cp932":
+            i += 2 if (0x81 <= b <= 0x9F or 0xE0 <= b <= 0xFC) else 1
+        else:  # UTF-8
+            i += 4 if b >= 0xF0 else 3 if b >= 0xE0 else 2 if b >= 0xC0 else 1
+    starts.add(len(line))
+    return starts
+
+
 def _fixed_rows(raw: bytes, spec: InputSpec, limits: Limits) -> list[_Row]:
     """Cut every line at the layout's positions, counting as ``units`` says."""
     codec = _codec(spec)
@@ -212,10 +226,16 @@ def _fixed_rows(raw: bytes, spec: InputSpec, limits: Limits) -> list[_Row]:
             row = _Row(number, [], line_b.decode(codec))
             row.short = len(line_b) < end
             row.long = spec.line_length is not None and len(line_b) > spec.line_length
+            starts = _char_starts(line_b, codec)
             for i, f in enumerate(layout):
+                # A field must begin and end on a character's edge: a CP932 trail byte can be an
+                # ASCII letter, so a slice that starts inside 甲 (8D 62) would still decode ("b").
+                cut = f.start - 1 not in starts or (f.end < len(line_b) and f.end not in starts)
                 try:
+                    if f.start - 1 < len(line_b) and cut:
+                        raise UnicodeDecodeError(codec, line_b, f.start - 1, f.end, "cut")
                     row.cells.append(line_b[f.start - 1 : f.end].decode(codec))
-                except UnicodeDecodeError:  # the position cuts a two-byte character
+                except UnicodeDecodeError:  # the position cuts a multi-byte character
                     row.bad.add(i)
                     row.cells.append(None)
             rows.append(row)
