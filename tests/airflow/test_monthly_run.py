@@ -403,7 +403,7 @@ def test_each_owner_gets_one_mail_naming_every_rule(airflow_stack, fault_run, re
 def _api_token(settings) -> str:
     req = urllib.request.Request(
         f"{airflow.url(settings)}/auth/token",
-        data=json.dumps({"username": "admin", "password": settings.admin_password}).encode(),
+        data=json.dumps({"username": "admin", "password": settings.airflow_admin_password}).encode(),
         headers={"Content-Type": "application/json"},
     )
     with urllib.request.urlopen(req, timeout=30) as resp:
