@@ -98,7 +98,7 @@ def mapping_alert(settings: Settings, source, run_month: str, rejections: Iterab
     """(to, subject, html) of the mail to IT about a source whose mapping did not fit what was delivered.
 
     The department's files are not at fault and stay in the inbox: IT corrects the town's mapping
-    (towns/<town>/sources/<source>.yaml, checked with ``python -m mimamori.sources check``) and
+    (towns/<town>/sources/<source>.yaml, checked with ``bin/mimamori sources check``) and
     runs the month again. Built from rule ids, files, delivered columns and row numbers only.
     """
     src = _source(source, registry)
@@ -127,7 +127,7 @@ def mapping_alert(settings: Settings, source, run_month: str, rejections: Iterab
         "<h3>直し方</h3><ol>",
         f"<li>対応表 <code>towns/&lt;町&gt;/sources/{_e(src.source)}.yaml</code> を、届いたファイルに合わせて直してください"
         "（コード表に値を追加する、日付の書き方を直す、列名・位置を直す など。手順は docs/onboarding.md）。</li>",
-        f"<li><code>python -m mimamori.sources check towns/&lt;町&gt;/sources/{_e(src.source)}.yaml "
+        f"<li><code>bin/mimamori sources check towns/&lt;町&gt;/sources/{_e(src.source)}.yaml "
         f"&lt;受信フォルダ&gt;/{_e(run_month)}/{_e(src.source)}/</code> で、合格するまで確認してください（何も取り込みません）。</li>",
         "<li>届いたファイルは受信フォルダに残してあります。対象月を再実行してください。</li>",
         "<li>元のシステムの出力が変わった（列や値が増えた）ときは、その課に変更の内容を確認してください。</li>",

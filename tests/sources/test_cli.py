@@ -1,4 +1,4 @@
-"""``python -m mimamori.sources check``, the dry run IT uses before a month is loaded: run as IT runs
+"""``bin/mimamori sources check``, the dry run IT uses before a month is loaded: run as IT runs
 it (a subprocess), on real files, against the committed registry. Every mistake names the mapping
 file and line, or the delivered file, row and column; no value of the data is printed; nothing is
 written to ``raw``."""
@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -20,9 +19,9 @@ SOURCE = "kodomo_shien"
 
 def _run(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "mimamori.sources", *map(str, args)],
+        [str(REPO / "bin" / "mimamori"), "sources", *map(str, args)],
         cwd=REPO,
-        env={**os.environ, "PYTHONPATH": str(REPO / "include")},
+        env={**os.environ, "PATH": "/usr/bin:/bin"},
         capture_output=True,
         text=True,
         timeout=120,

@@ -17,9 +17,9 @@ No value of a file is ever printed: only counts and shapes.
 
 EPILOG = """\
 例 / examples:
-  python -m mimamori.sources check towns/見守町/sources/jumin.yaml
+  bin/mimamori sources check towns/見守町/sources/jumin.yaml
       対応表の書き方だけを確認（行番号つきで誤りを表示）
-  python -m mimamori.sources check towns/見守町/sources/jumin.yaml inbox/2026-10/jumin/
+  bin/mimamori sources check towns/見守町/sources/jumin.yaml inbox/2026-10/jumin/
       対応表を実際のファイルに当てはめて確認（何も取り込みません）
 
 終了コード / exit status: 0 合格 passed · 1 対応表の誤り mapping mistakes (IT) ·
@@ -29,7 +29,7 @@ EPILOG = """\
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m mimamori.sources",
+        prog="bin/mimamori sources",
         description=DESCRIPTION,
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,

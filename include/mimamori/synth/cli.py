@@ -24,7 +24,7 @@ EPILOG = (
 examples / 例:
   python -m mimamori.synth --out .local/state/town
   python -m mimamori.synth --out /tmp/town --scale 0.2 --months 2 --fault wrong_encoding --fault missing_source:gakko
-  python -m mimamori.synth --out /tmp/vendor-town --vendor-layout   # then MIMAMORI_TOWN_DIR=towns/mimamori-vendor
+  bin/mimamori synth --out /tmp/vendor-town --vendor-layout   # then MIMAMORI_TOWN_DIR=towns/mimamori-vendor
 """
 )
 
