@@ -214,6 +214,15 @@ def test_an_xlsx_sheet_with_a_title_row_real_date_cells_and_serials(town, loader
     assert (rej.rule, rej.file, rej.for_it) == ("mapping_column", "地域型_202602.xlsx", True)
     assert "名簿" in rej.message_ja
     assert _raw_rows(wh_conn, month, run_id + "-nosheet") == 0
+    # a formula whose result was never saved is not a blank 退所日: the data owner's formula_cell
+    (town.town / "sources" / f"{SOURCE}.yaml").write_text(text, encoding="utf-8")
+    ws["D4"] = "=C4+730"  # openpyxl saves no result
+    wb.save(folder / "地域型_202602.xlsx")
+    with pytest.raises(IngestRejected) as exc:
+        _load(town, month, loader_dsn, registry, run_id + "-formula")
+    [rej] = exc.value.result.rejections
+    assert (rej.rule, rej.file, rej.rows, rej.for_it) == ("formula_cell", "地域型_202602.xlsx", [4], False)
+    assert _raw_rows(wh_conn, month, run_id + "-formula") == 0
 
 
 @pytest.fixture(scope="module", autouse=True)

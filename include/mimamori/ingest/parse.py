@@ -487,17 +487,18 @@ def _xlsx_rows(raw: bytes, max_rows: int | None) -> list[list[Any]]:
     return rows
 
 
-def _refuse_formulas_without_values(raw: bytes, values: list[list[Any]]) -> None:
+def _refuse_formulas_without_values(raw: bytes, values: list[list[Any]], sheet: int = 0) -> None:
     """A cell holding a formula whose result was never saved reads as blank: the value is unknown,
     not empty. FileProblem ``formula_cell`` with the rows (the file's own numbering), never a value.
 
-    Only run when some cell read blank; a formula with its saved result reads as that result."""
+    Only run when some cell read blank; a formula with its saved result reads as that result.
+    ``sheet``: the worksheet's index (a town's mapping may read another sheet, mimamori.sources)."""
     import openpyxl
 
     wb = openpyxl.load_workbook(io.BytesIO(raw), read_only=True, data_only=False)
     rows: list[int] = []
     try:
-        for n, formulas in enumerate(wb.worksheets[0].iter_rows(values_only=True), start=1):
+        for n, formulas in enumerate(wb.worksheets[sheet].iter_rows(values_only=True), start=1):
             if n > len(values):
                 break
             shown = values[n - 1]

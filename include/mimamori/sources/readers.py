@@ -28,7 +28,9 @@ from typing import Any
 from mimamori.ingest.limits import Limits
 from mimamori.ingest.parse import (
     DecodeError,
+    FileProblem,
     _encoding_error,
+    _refuse_formulas_without_values,
     _xlsx_uncompressed_bytes,
     cut_mid_character,
     decode_text,
@@ -168,9 +170,15 @@ def _xlsx_rows(raw: bytes, spec: InputSpec, limits: Limits) -> list[list[Any]]:
             raise _Rejected(
                 "truncated_xlsx", "途中で切れているか壊れていて開けません", exc.__class__.__name__
             ) from None
-        return rows
+        sheet_index = wb.worksheets.index(ws)
     finally:
         wb.close()
+    if any(v is None for row in rows for v in row):  # blank, or a formula whose result was never saved?
+        try:
+            _refuse_formulas_without_values(raw, rows, sheet_index)
+        except FileProblem as exc:
+            raise _Rejected(exc.rule, exc.message_ja, exc.message_en, rows=exc.rows) from None
+    return rows
 
 
 def _labels(exc: DecodeError) -> tuple[str, str]:
