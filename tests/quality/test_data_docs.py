@@ -29,7 +29,8 @@ def browser_context():
 
 
 class Watch:
-    """Every request of a browser context: outside ones aborted and recorded, failed ones recorded."""
+    """Every request of a browser context: outside ones aborted and recorded (also those the page's
+    CSP stops before the network), failed ones recorded."""
 
     def __init__(self, context) -> None:
         self.outside: list[str] = []
@@ -37,13 +38,15 @@ class Watch:
         self.console: list[str] = []
         context.route("**/*", self._route)
 
+    @staticmethod
+    def _loopback(url: str) -> bool:
+        return url.startswith(("data:", "blob:")) or (urlsplit(url).hostname or "") in LOOPBACK
+
     def _route(self, route) -> None:
-        url = route.request.url
-        host = urlsplit(url).hostname or ""
-        if url.startswith(("data:", "blob:")) or host in LOOPBACK:
+        if self._loopback(route.request.url):
             route.continue_()
         else:
-            self.outside.append(url)
+            self.outside.append(route.request.url)
             route.abort()
 
     def page(self, context):
@@ -52,7 +55,12 @@ class Watch:
             "response",
             lambda r: self.failed.append(f"{r.status} {urlsplit(r.url).path}") if r.status >= 400 else None,
         )
-        page.on("requestfailed", lambda r: self.failed.append(f"failed {r.url}"))
+        # a request the page's CSP blocks never reaches the route: it fails, and counts as attempted
+        page.on("request", lambda r: None if self._loopback(r.url) else self.outside.append(r.url))
+        page.on(
+            "requestfailed",
+            lambda r: self.failed.append(f"failed {r.url}") if self._loopback(r.url) else self.outside.append(r.url),
+        )
         page.on("console", lambda m: self.console.append(m.text) if m.type == "error" else None)
         return page
 
