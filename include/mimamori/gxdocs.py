@@ -26,6 +26,7 @@ from __future__ import annotations
 import html
 import json
 import logging
+import os
 import shutil
 from datetime import datetime
 from pathlib import Path
@@ -172,7 +173,7 @@ def record(settings: Settings, docs_dir: Path, run_month: str, stage: str, resul
                     for i in r.failed
                 ],
             }
-            (folder / f"{source}.json").write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
+            _write(folder / f"{source}.json", json.dumps(data, ensure_ascii=False, indent=1))
         return write_pages(settings, docs_dir, run_month)
     except Exception:  # noqa: BLE001 - the gate's verdict stands without its summary page
         log.exception("data docs: the Japanese summary of %s %s could not be written", stage, run_month)
@@ -333,12 +334,19 @@ def index_page(settings: Settings) -> str:
     return _page("月ごとの品質検査の結果", body)
 
 
+def _write(path: Path, text: str) -> None:
+    """Whole or not at all: gates of one month may run in parallel tasks, and a reader never sees half."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
 def write_pages(settings: Settings, docs_dir: Path, run_month: str) -> Path:
     folder = Path(docs_dir) / SUMMARY_DIR
     folder.mkdir(parents=True, exist_ok=True)
     page = folder / f"{run_month}.html"
-    page.write_text(month_page(settings, run_month), encoding="utf-8")
-    (folder / "index.html").write_text(index_page(settings), encoding="utf-8")
+    _write(page, month_page(settings, run_month))
+    _write(folder / "index.html", index_page(settings))
     return page
 
 
