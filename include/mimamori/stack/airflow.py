@@ -117,7 +117,6 @@ def env(settings: Settings) -> dict[str, str]:
             "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
             "GX_ANALYTICS_ENABLED": "false",
             "MIMAMORI_ROOT": str(settings.root),
-            "MIMAMORI_GX_DOCS_URL": settings.gx_docs_url,
         }
     )
     if settings.airflow_secret_key:
