@@ -730,10 +730,8 @@ class Repo:
             (person_id,),
         )
         labels = self.item_labels()
-        files = raw_table_files(self.config.settings.root)
         for row in rows:
             row["label"] = labels.get(row["item_code"], row["item_code"])
-            row["record_label"] = record_label(None, None, row["record_id"], files)
         return rows
 
     def insert_hand_entry(self, person_id: str, values: dict[str, Any], entered_by: str) -> int:
@@ -770,8 +768,10 @@ class Repo:
             (person_id,),
         )
         labels = self.item_labels()
+        files = raw_table_files(self.config.settings.root)
         for row in rows:
             row["label"] = labels.get(row["item_code"], row["item_code"])
+            row["record_label"] = record_label(None, None, row["record_id"], files)
         return rows
 
     def correction_target(self, person_id: str, item_code: str) -> dict[str, Any] | None:
