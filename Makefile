@@ -107,13 +107,21 @@ status: ## what runs, on which URL, logins
 logs: ## the last lines of every service log
 	@$(PY) -m mimamori.stack logs
 
+.PHONY: pause
+pause: ## pause the monthly DAG: no scheduled run on the 16th until make unpause (docs/manual-it.md §1)
+	@$(PY) -m mimamori.stack pause
+
+.PHONY: unpause
+unpause: ## unpause the monthly DAG (as set-up leaves it): the scheduler runs it on the 16th
+	@$(PY) -m mimamori.stack unpause
+
 ##@ Data
 .PHONY: town
 town: setup ## generate a synthetic town: make town SCALE=1 MONTHS=3 SEED=42 OUT=dir
 	$(PY) -m mimamori.synth --out $(OUT) --seed $(SEED) --scale $(SCALE) --months $(MONTHS) --end-month $(MONTH)
 
 .PHONY: run-month
-run-month: setup ## run the monthly DAG (airflow dags test) for MONTH on the current inbox
+run-month: setup ## run the monthly DAG now (airflow dags test) for MONTH on the current inbox
 	$(PY) -m mimamori.demo --run-only --end-month $(MONTH) --months 1
 
 .PHONY: dbt-build
