@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 import psycopg
 import pytest
 from mimamori.casescreen import audit, auth
-from mimamori.casescreen.repo import age_on, status_of
+from mimamori.casescreen.repo import age_on, record_label, status_of
 from mimamori.casescreen.validation import (
     parse_date,
     validate_hand_entry,
@@ -259,6 +259,22 @@ def test_status_of_keeps_unknown_apart_from_false():
     assert status_of({"s": "true"}, "s") == "true"
     assert status_of({"s": "unknown"}, "s") == "unknown"
     assert status_of({}, None) == "unknown"
+
+
+def test_record_label_reads_the_delivered_file_and_row_for_both_record_id_forms():
+    files = {"fukushi__public_assistance": "生活保護.csv"}
+    # the delivered file and row, when the row carries them
+    assert record_label("seiho_202610.csv", 7, "whatever", files) == "seiho_202610.csv 7行目"
+    # contract layout: <raw table>:<row>, through the contract's file name
+    assert record_label(None, None, "fukushi__public_assistance:19", files) == "生活保護.csv 19行目"
+    # a mapped town: <raw table>:<delivered file>:<row> names the delivered file, not the contract's
+    mapped = "fukushi__public_assistance:KJ_SEIHO_20261001.txt:19"
+    assert record_label(None, None, mapped, files) == "KJ_SEIHO_20261001.txt 19行目"
+    assert record_label(None, None, "raw_x:a:b.csv:3", {}) == "a:b.csv 3行目"
+    # anything else is shown as it is
+    assert record_label(None, None, "raw_unknown:19", files) == "raw_unknown:19"
+    assert record_label(None, None, "fukushi__public_assistance:x", files) == "fukushi__public_assistance:x"
+    assert record_label(None, None, None, files) == ""
 
 
 # --- audit rules ------------------------------------------------------------------------------------

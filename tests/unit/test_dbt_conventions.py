@@ -72,3 +72,20 @@ def test_every_model_reading_raw_reads_one_attempt():
             readers.append(path.stem)
             assert "run_id = {{ attempt_id() }}" in sql, f"{path.stem} reads raw without the attempt filter"
     assert len(readers) == 20, readers
+
+
+def test_record_ids_name_the_contract_file_of_their_raw_table():
+    """The record_id macro keeps ``<raw_table>:<row>`` for rows delivered in the contract's own file
+    and adds the delivered file's name otherwise (a town's mapping, issue 21). A staging model that
+    names another file than docs/contract/extracts.csv would give every record of the built-in town
+    the longer form, and the marts' record ids would change without a mapping."""
+    import re
+
+    with (DBT.parent / "docs" / "contract" / "extracts.csv").open(encoding="utf-8") as f:
+        contract = {row["raw_table"]: row["file"] for row in csv.DictReader(f)}
+    calls = {}
+    for path in (DBT / "models").rglob("*.sql"):
+        for raw_table, file in re.findall(r"record_id\(\s*'([^']+)'\s*,\s*'([^']+)'\s*\)", path.read_text("utf-8")):
+            calls[(path.stem, raw_table)] = file
+            assert contract.get(raw_table) == file, f"{path.stem}: record_id('{raw_table}', '{file}')"
+    assert sorted({t for _, t in calls}) == sorted(contract), "every raw table has its record ids"
