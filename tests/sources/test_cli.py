@@ -131,3 +131,26 @@ def test_usage_errors(town, tmp_path):
     assert _run("check", mapping, tmp_path / "no-such-file.csv").returncode == 2
     bad_month = _run("check", "--month", "2034/01", mapping, folder)
     assert bad_month.returncode == 2 and "YYYY-MM" in bad_month.stderr
+
+
+def test_the_worked_fixed_width_mapping_overlapping_or_past_the_line_names_its_lines(tmp_path):
+    """The committed 住民記録 mapping (towns/mimamori-vendor/sources/jumin.yaml) passes alone; a field
+    moved onto its neighbour and one made longer than the record are each IT's mistake, named by
+    the mapping file and line, and the dry run reads no file."""
+    committed = REPO / "towns" / "mimamori-vendor" / "sources" / "jumin.yaml"
+    alone = _run("check", committed)
+    assert alone.returncode == 0 and "対応表の書き方: 問題なし" in alone.stdout, alone.stdout + alone.stderr
+    mapping = tmp_path / "jumin.yaml"
+    mapping.write_text(
+        committed.read_text(encoding="utf-8")
+        .replace("{name: カナ氏名, start: 61, length: 40}", "{name: カナ氏名, start: 59, length: 40}")
+        .replace("{name: 支援措置, start: 236, length: 1}", "{name: 支援措置, start: 236, length: 2}"),
+        encoding="utf-8",
+    )
+    done = _run("check", mapping)
+    assert done.returncode == 1
+    out = done.stdout
+    kana, name, dv = (_line_of(mapping, f"name: {n},") for n in ("カナ氏名", "漢字氏名", "支援措置"))
+    assert f"{mapping}:{kana}: " in out and f"{name}行目の「漢字氏名」" in out and "重なっています" in out
+    assert f"{mapping}:{dv}: " in out and "1行の長さ（236バイト）を超えています" in out
+    assert "結果: 不合格" in out

@@ -1,7 +1,9 @@
-"""The same synthetic town delivered in the contract layout and in a vendor layout (issue 21 step 2):
-こども支援班 written by mimamori.synth.vendor (one merged export split on load, one contract file
+"""The same synthetic town delivered in the contract layout and in a vendor layout (issue 21 steps
+2–3): こども支援班 written by mimamori.synth.vendor (one merged export split on load, one contract file
 from two exports, a headerless file, 和暦 / Excel serial / 元号コード dates, a trailer, a title
-line, 抽出日 in the file name) and mapped back by the committed towns/mimamori-vendor mapping.
+line, 抽出日 in the file name) and 住民記録 as a fixed-width CP932 file (positions in bytes, a 全角
+character two, header and trailer records), mapped back by the committed towns/mimamori-vendor
+mappings.
 
 The whole project is built twice on the real warehouse, once per attempt, and every mart must be
 the same except lineage columns; separately, the lineage of the vendor attempt points to the
@@ -20,7 +22,14 @@ from collections import Counter
 from pathlib import Path
 
 from mimamori.ingest import ingest_month
-from mimamori.synth.vendor import CONTRACT_FILES, SOURCE, write_vendor_layout
+from mimamori.synth.vendor import (
+    CONTRACT_FILES,
+    JUKI_LAYOUT,
+    JUMIN,
+    SOURCE,
+    VENDOR_SOURCES,
+    write_vendor_month,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 TOWN = REPO / "towns" / "mimamori-vendor"
@@ -34,6 +43,7 @@ RAW_KEY = {  # raw table → the column the delivered row's first field holds
     "kodomo_shien__childcare_enrolments": "atena_no",
     "kodomo_shien__yotaikyo": "atena_no",
     "kodomo_shien__consultations": "consultation_no",
+    "jumin__residents": "atena_no",
 }
 
 
@@ -101,11 +111,19 @@ def _build(settings, month: str, run_id: str, pseudo_key: str) -> None:
     assert result.ok, "dbt build failed: " + ", ".join(result.failures)
 
 
-def _delivered_rows(folder: Path) -> dict[str, tuple[str, list[list[str]]]]:
-    """{file: (sha256, records by the file's own row number - 1)} of the vendor files."""
+def _delivered_rows(folders: list[Path]) -> dict[str, tuple[str, list[list[str]]]]:
+    """{file: (sha256, records by the file's own row number - 1)} of the vendor files; a fixed-width
+    record's first field is its first 10 bytes, as the vendor's layout says."""
     out = {}
-    for path in folder.iterdir():
+    for path in (p for folder in folders for p in folder.iterdir()):
         raw = path.read_bytes()
+        if path.suffix == ".DAT":
+            first = JUKI_LAYOUT[0][1]
+            out[path.name] = (
+                hashlib.sha256(raw).hexdigest(),
+                [[r[:first].decode("cp932")] for r in raw.split(b"\r\n")],
+            )
+            continue
         text = raw.decode("utf-8-sig") if path.name.startswith(("認可保育", "地域型")) else raw.decode("cp932")
         delimiter = "\t" if path.suffix == ".tsv" else ","
         out[path.name] = (hashlib.sha256(raw).hexdigest(), list(csv.reader(io.StringIO(text), delimiter=delimiter)))
@@ -123,9 +141,11 @@ def test_vendor_layout_builds_the_same_marts_with_lineage_to_the_delivered_rows(
     assert contract_run
     inbox = tmp_path / "inbox"
     shutil.copytree(judged_town.town_dir / "inbox" / month, inbox / month)
-    folder = inbox / month / SOURCE
-    written = write_vendor_layout(folder)
-    assert not any((folder / f).exists() for f in CONTRACT_FILES) and len(written) == 5
+    written = write_vendor_month(inbox / month)
+    folders = [inbox / month / source for source in VENDOR_SOURCES]
+    for source, (contract_files, _) in VENDOR_SOURCES.items():
+        assert not any((inbox / month / source / f).exists() for f in contract_files)
+    assert (len(written[SOURCE]), len(written[JUMIN])) == (5, 1)
     loader_dsn = settings.dsn(role="loader")
     try:
         results = ingest_month(
@@ -138,7 +158,7 @@ def test_vendor_layout_builds_the_same_marts_with_lineage_to_the_delivered_rows(
         _build(settings, month, VENDOR_RUN, judged_town.pseudo_key)
         vendor = _marts(wh_conn)
         # the separate assertion: every raw row of the vendor attempt is its delivered file's row
-        delivered = _delivered_rows(folder)
+        delivered = _delivered_rows(folders)
         for raw_table, key in RAW_KEY.items():
             rows = wh_conn.execute(
                 f'select source_file, source_row_number, file_sha256, "{key}" from raw.{raw_table}'
@@ -161,6 +181,8 @@ def test_vendor_layout_builds_the_same_marts_with_lineage_to_the_delivered_rows(
         assert ids and all(
             re.fullmatch(r"kodomo_shien__childcare_enrolments:(認可保育|地域型)_\d{8}\.(tsv|csv):\d+", i) for i in ids
         )
+        residents = wh_conn.execute("select record_id from staging.stg_jumin__residents").fetchall()
+        assert residents and all(re.fullmatch(r"jumin__residents:JUKI_\d{8}\.DAT:\d+", r) for (r,) in residents)
     finally:
         _cleanup(wh_conn, month)
         # restore the judged town's build for the rest of the session (it is the contract side)
@@ -173,8 +195,8 @@ def test_vendor_layout_builds_the_same_marts_with_lineage_to_the_delivered_rows(
 
 
 def test_the_generator_writes_the_vendor_layout_the_committed_mapping_passes(registry, tmp_path):
-    """``python -m mimamori.synth --vendor-layout``: every month's こども支援班 in the vendor's files,
-    which the committed mapping's dry run passes (no mapping problem, no data problem)."""
+    """``python -m mimamori.synth --vendor-layout``: every month's こども支援班 and 住民記録 in the
+    vendors' files, which the committed mappings' dry runs pass (no mapping problem, no data problem)."""
     import subprocess
     import sys
 
@@ -195,6 +217,28 @@ def test_the_generator_writes_the_vendor_layout_the_committed_mapping_passes(reg
         assert report.passed, [r.message_en for r in report.it + report.owner] + [p.message_en for p in report.problems]
         assert {f for f, rows, _ in report.files if rows > 0} == set(CONTRACT_FILES)
         assert not report.ignored and not report.not_checked
+        folder = out / "inbox" / month / JUMIN
+        [name] = [p.name for p in folder.iterdir()]
+        assert re.fullmatch(r"JUKI_\d{8}\.DAT", name)
+        report = dry_run(TOWN / "sources" / f"{JUMIN}.yaml", registry, [folder], run_month=month)
+        assert report.passed, [r.message_en for r in report.it + report.owner] + [p.message_en for p in report.problems]
+        assert [f for f, rows, _ in report.files if rows > 0] == ["住民.csv"]
+        assert not report.ignored and not report.not_checked
+
+
+def test_the_committed_fixed_width_mapping_states_the_generators_layout(registry):
+    """The vendor's レイアウト表 is written twice, by the generator and in the town's mapping (as a
+    town's IT copies it from the vendor's document): the same fields, lengths and byte positions."""
+    from mimamori.sources.mapping import parse_mapping
+
+    path = TOWN / "sources" / f"{JUMIN}.yaml"
+    spec = parse_mapping(path.read_text(encoding="utf-8"), path, registry).inputs["juki"]
+    assert (spec.format, spec.units, spec.encoding) == ("fixed", "bytes", "cp932")
+    starts = [1 + sum(n for _, n in JUKI_LAYOUT[:i]) for i in range(len(JUKI_LAYOUT))]
+    assert [(f.name, f.start, f.end) for f in spec.layout] == [
+        (name, start, start + n - 1) for (name, n), start in zip(JUKI_LAYOUT, starts, strict=True)
+    ]
+    assert spec.line_length == sum(n for _, n in JUKI_LAYOUT)
 
 
 def _cleanup(conn, month: str) -> None:

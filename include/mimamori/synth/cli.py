@@ -53,8 +53,9 @@ def main(argv=None) -> int:
     ap.add_argument(
         "--vendor-layout",
         action="store_true",
-        help="こども支援班をベンダーのシステムの形で出力（対応表 towns/mimamori-vendor、docs/onboarding.md）"
-        " / write kodomo_shien in a vendor layout, mapped by towns/mimamori-vendor",
+        help="こども支援班と住民記録（固定長）をベンダーのシステムの形で出力（対応表 towns/mimamori-vendor、"
+        "docs/onboarding.md） / write kodomo_shien and jumin (fixed width) in vendor layouts, mapped by"
+        " towns/mimamori-vendor",
     )
     ap.add_argument("--quiet", action="store_true", help="進捗を表示しない / no progress lines on stderr")
     ap.add_argument("--json", action="store_true", help="要約をJSONで標準出力へ / print the summary as JSON")
@@ -72,12 +73,10 @@ def main(argv=None) -> int:
         if args.vendor_layout:
             from pathlib import Path
 
-            from .vendor import SOURCE, write_vendor_layout
+            from .vendor import write_vendor_month
 
             for month in summary.months:
-                folder = Path(args.out) / "inbox" / month / SOURCE
-                if folder.is_dir():  # a missing_source fault leaves none
-                    write_vendor_layout(folder)
+                write_vendor_month(Path(args.out) / "inbox" / month)  # a missing_source fault leaves a source out
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -1,8 +1,9 @@
-"""The synthetic town's こども支援班 (kodomo_shien) in a vendor system's own layout (issue 21 step 2).
+"""The synthetic town's こども支援班 and 住民記録 in vendor systems' own layouts (issue 21 steps 2–3).
 
 ``python -m mimamori.synth --out DIR --vendor-layout`` rewrites each month's
 ``inbox/<month>/kodomo_shien/`` from the contract's five files into what a vendor system might
-export; ``towns/mimamori-vendor/sources/kodomo_shien.yaml`` maps it back (docs/onboarding.md):
+export, and ``inbox/<month>/jumin/住民.csv`` into an older 住民記録 system's fixed-width file;
+``towns/mimamori-vendor/sources/<source>.yaml`` maps them back (docs/onboarding.md):
 
 ==========================  ==================================================================
 ``ひとり親_<抽出日>.csv``      児童扶養手当 + ひとり親医療 in ONE export (制度 01/02), CP932, dates 和暦
@@ -13,6 +14,11 @@ export; ``towns/mimamori-vendor/sources/kodomo_shien.yaml`` maps it back (docs/o
 ``YOTAI_<抽出日>.csv``        要対協 without a header (columns by position), 区分 A/B/C, 一時保護歴 ○ or
                             blank, YYYYMMDD dates; 抽出日 only in the file name
 ``相談記録.csv``              児童相談記録 with other headers, 分類 codes 1/2/9, 元号コード dates (5060401)
+``JUKI_<抽出日>.DAT``         住民 (jumin) as a fixed-width (固定長) file: CP932, positions in bytes as the
+                            vendor counts them (a 全角 character is two), records of
+                            :data:`JUKI_RECORD_BYTES` bytes padded with half-width spaces, a
+                            ``HDR`` record before the data and a ``TRL`` record (count) after it,
+                            元号コード and YYYYMMDD dates, 支援措置 as 1/0; 抽出日 in the file name
 ==========================  ==================================================================
 
 Every value is the contract file's own, re-spelt: loaded through the mapping it gives the same
@@ -31,6 +37,26 @@ from mimamori.ingest.parse import ERAS, is_blank, parse_date
 SOURCE = "kodomo_shien"
 #: The contract files this layout replaces (all of the source's).
 CONTRACT_FILES = ("児童扶養手当.csv", "ひとり親医療.csv", "保育所入所.csv", "要対協.csv", "児童相談記録.csv")
+#: The 住民記録 system's fixed-width export replaces the contract's 住民.csv.
+JUMIN = "jumin"
+JUMIN_FILES = ("住民.csv",)
+#: The fixed-width record: (field, contract header, bytes). The committed mapping
+#: (towns/mimamori-vendor/sources/jumin.yaml) states the same positions, as a vendor's layout
+#: document (レイアウト表) would; tests/sources/test_vendor_town.py holds the two together.
+JUKI_LAYOUT = (
+    ("宛名番号", 10),
+    ("世帯番号", 10),
+    ("漢字氏名", 40),
+    ("カナ氏名", 40),
+    ("生年月日", 7),
+    ("性別", 1),
+    ("続柄", 12),
+    ("住所", 100),
+    ("転入年月日", 8),
+    ("住定年月日", 7),
+    ("支援措置", 1),
+)
+JUKI_RECORD_BYTES = sum(n for _, n in JUKI_LAYOUT)
 
 _NINKA_CODES = {"保育所": "1", "認定こども園": "2", "幼稚園": "3"}
 _YOTAI_CODES = {"要保護": "A", "要支援": "B", "特定妊婦": "C"}
@@ -99,6 +125,42 @@ def _csv(rows: list[list[str]], delimiter: str = ",") -> str:
     buf = io.StringIO()
     csv.writer(buf, delimiter=delimiter, lineterminator="\r\n").writerows(rows)
     return buf.getvalue()
+
+
+def _fixed(value: str, nbytes: int, what: str) -> bytes:
+    """One field of a fixed-width record: CP932, left-aligned, padded with half-width spaces."""
+    data = value.encode("cp932")
+    if len(data) > nbytes:  # a vendor would cut it; the worked example must keep every value
+        raise ValueError(f"住民: {what} needs {len(data)} bytes, the fixed-width layout has {nbytes}")
+    return data + b" " * (nbytes - len(data))
+
+
+def write_vendor_jumin(folder: Path | str) -> list[str]:
+    """Replace ``住民.csv`` in ``folder`` (inbox/<month>/jumin) by the 住民記録 system's fixed-width file."""
+    folder = Path(folder)
+    _, residents = _read(folder, "住民.csv")
+    day = _one_extraction(residents, "住民.csv")
+    records = [_fixed(f"HDR{yyyymmdd(day)}", JUKI_RECORD_BYTES, "HDR")]
+    for r in residents:
+        values = {
+            "宛名番号": r["宛名番号"],
+            "世帯番号": r["世帯番号"],
+            "漢字氏名": r["氏名"],
+            "カナ氏名": r["カナ氏名"],
+            "生年月日": wareki_code(_date(r["生年月日"])),
+            "性別": r["性別"],
+            "続柄": r["続柄"],
+            "住所": r["住所"],
+            "転入年月日": yyyymmdd(_date(r["転入日"])),
+            "住定年月日": wareki_code(_date(r["住民となった日"])),
+            "支援措置": {"有": "1", "無": "0"}[r["支援措置"]],
+        }
+        records.append(b"".join(_fixed(values[name], n, name) for name, n in JUKI_LAYOUT))
+    records.append(_fixed(f"TRL{len(residents):010d}", JUKI_RECORD_BYTES, "TRL"))
+    name = f"JUKI_{yyyymmdd(day)}.DAT"
+    (folder / "住民.csv").unlink()
+    (folder / name).write_bytes(b"".join(line + b"\r\n" for line in records))
+    return [name]
 
 
 def write_vendor_layout(folder: Path | str) -> list[str]:
@@ -184,3 +246,19 @@ def write_vendor_layout(folder: Path | str) -> list[str]:
     for name, data in written.items():
         (folder / name).write_bytes(data)
     return sorted(written)
+
+
+#: source → (the contract files its vendor layout replaces, the writer).
+VENDOR_SOURCES = {SOURCE: (CONTRACT_FILES, write_vendor_layout), JUMIN: (JUMIN_FILES, write_vendor_jumin)}
+
+
+def write_vendor_month(month_folder: Path | str) -> dict[str, list[str]]:
+    """Every vendor-layout source of ``inbox/<month>``: {source: the files written}. A source whose
+    folder is absent (a ``missing_source`` fault) is left out."""
+    month_folder = Path(month_folder)
+    written = {}
+    for source, (_, writer) in VENDOR_SOURCES.items():
+        folder = month_folder / source
+        if folder.is_dir():
+            written[source] = writer(folder)
+    return written
