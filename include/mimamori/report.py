@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from mimamori import sdc
+from mimamori import sdc, vocabulary
 from mimamori.report_protection import OUTCOMES, ReportCells, protect_report, store_audit
 from mimamori.settings import Settings, get_settings
 
@@ -89,13 +89,8 @@ SEED_COLUMN_LABELS = {("disclosure_rules", "threshold"): "秘匿の基準人数"
 LEVELS = {"C": "本人", "H": "世帯（本人を含む）", "O": "同一世帯の他の人", "M": "母"}
 STAGES = {"raw": "受け取ったデータ（取込直後）", "identity": "名寄せ", "marts": "判定結果"}
 GATE_STATUS = {"passed": "合格", "failed": "不合格", "skipped": "スキップ（その課のデータなしで公開）"}
-SOURCES = {
-    "jumin": "住民記録",
-    "kodomo_shien": "こども課こども支援班",
-    "kodomo_katei": "こども課こども家庭班",
-    "fukushi": "福祉介護課福祉班",
-    "gakko": "教育委員会事務局学校教育課",
-}
+#: source → department, from the source registry (include/sources/<source>.yaml)
+SOURCES = vocabulary.department_labels(short=False)
 
 SNAPSHOT_DDL = """
 create table if not exists history.rules_snapshot (
