@@ -68,10 +68,10 @@ NO_ATTEMPT = "none"
 
 def default_attempt(settings: Settings, run_month: str) -> str:
     """The month's latest attempt (what a build outside the monthly DAG reads), else NO_ATTEMPT."""
+    from mimamori import db
     from mimamori.attempts import latest_attempt
-    from mimamori.stack import pg
 
-    with pg.connect(settings, role="transformer", autocommit=True) as conn:
+    with db.connect(settings, role="transformer", autocommit=True) as conn:
         return latest_attempt(conn, run_month) or NO_ATTEMPT
 
 

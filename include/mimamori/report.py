@@ -530,13 +530,13 @@ def write_pdf(html_path: Path, pdf_path: Path) -> None:
 
 def build_report(settings: Settings, run_month: str, *, pdf: bool = True) -> tuple[Path, Path | None]:
     """Snapshot the rules for ``run_month``, gather the aggregates, write HTML (and PDF)."""
+    from mimamori import db
     from mimamori.months import validate_month  # noqa: F401  (raises on a bad month)
-    from mimamori.stack import pg
 
     validate_month(run_month)
     out_dir = settings.state_dir / "reports" / run_month
     out_dir.mkdir(parents=True, exist_ok=True)
-    with pg.connect(settings, role="transformer") as conn:
+    with db.connect(settings, role="transformer") as conn:
         with conn.transaction():
             snapshot_rules(conn, run_month)
         prev, changes = rule_changes(conn, run_month)

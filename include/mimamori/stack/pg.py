@@ -204,9 +204,10 @@ def stop(settings: Settings) -> bool:
 
 
 def connect(settings: Settings, db: str | None = None, role: str | None = None, **kwargs):
-    import psycopg
+    """The stack's own connections (provisioning, readiness); runtime code uses :func:`mimamori.db.connect`."""
+    from mimamori import db as warehouse
 
-    return psycopg.connect(settings.dsn(db, role), **kwargs)
+    return warehouse.connect(settings, db, role, **kwargs)
 
 
 def wait_ready(settings: Settings, timeout: float = 30.0) -> None:
