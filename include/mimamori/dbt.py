@@ -56,7 +56,7 @@ def env(settings: Settings, role: str = "transformer") -> dict[str, str]:
             "MIMAMORI_DBT_PASSWORD": settings.role_passwords.get(role, ""),
             "MIMAMORI_DBT_DBNAME": settings.warehouse_db,
             # The analyst's pseudonyms (HMAC key): a new key gives new ids.
-            "MIMAMORI_PSEUDO_KEY": os.environ.get("MIMAMORI_PSEUDO_KEY") or settings.pseudo_key,
+            "MIMAMORI_PSEUDO_KEY": settings.pseudo_key,
         }
     )
     return result

@@ -131,3 +131,46 @@ def test_the_cycle_finder_finds_a_hidden_cycle(tmp_path):
     (pkg / "b.py").write_text("from mimamori import a\n")
     (pkg / "c.py").write_text("from . import a\n")
     assert cycles(import_graph(modules(tmp_path))) == [["mimamori.a", "mimamori.b"]]
+
+
+#: the operating system's own variables, passed through to child processes: not configuration
+OS_VARIABLES = ("PATH", "LANG", "LC_ALL", "HOME", "TZ", "TMPDIR", "USER")
+
+
+def environment_reads(root: Path = PACKAGE) -> list[str]:
+    """``os.environ.get("X")``, ``os.getenv("X")`` and ``os.environ["X"]`` read outside settings.py."""
+    found = []
+    for mod, path in modules(root).items():
+        if mod == "mimamori.settings":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            text = ""
+            if isinstance(node, ast.Call) and ast.unparse(node.func) in ("os.environ.get", "os.getenv", "environ.get"):
+                text = ast.unparse(node)
+            elif (
+                isinstance(node, ast.Subscript)
+                and isinstance(node.ctx, ast.Load)
+                and ast.unparse(node.value) in ("os.environ", "environ")
+            ):
+                text = ast.unparse(node)
+            if text and not any(f"'{name}'" in text for name in OS_VARIABLES):
+                found.append(f"{mod}:{node.lineno}: {text}")
+    return found
+
+
+def test_configuration_is_read_in_one_place():
+    """Every setting comes from mimamori.settings, so .env and the environment mean the same everywhere."""
+    assert environment_reads() == []
+
+
+def test_the_environment_scan_sees_a_read(tmp_path):
+    pkg = tmp_path / "mimamori"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "a.py").write_text(
+        "import os\nX = os.environ.get('MIMAMORI_X')\nY = os.environ['Y']\nos.environ['Z'] = '1'\nP = os.environ.get('PATH')\n"
+    )
+    assert [f.split(": ", 1)[1] for f in environment_reads(tmp_path)] == [
+        "os.environ.get('MIMAMORI_X')",
+        "os.environ['Y']",
+    ]

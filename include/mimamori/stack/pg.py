@@ -24,7 +24,9 @@ EXTENSIONS = ("pg_trgm", "fuzzystrmatch", "unaccent")
 
 
 def pg_bin() -> Path:
-    env = os.environ.get("MIMAMORI_PG_BIN")
+    from mimamori.settings import get_settings
+
+    env = get_settings().pg_bin
     candidates = [Path(env)] if env else PG_BIN_CANDIDATES
     for path in candidates:
         if (path / "initdb").exists():
