@@ -75,6 +75,15 @@ def default_attempt(settings: Settings, run_month: str) -> str:
         return latest_attempt(conn, run_month) or NO_ATTEMPT
 
 
+def _ensure_casework_tables(settings: Settings) -> None:
+    """The casework tables the models read as sources (their owner is the case screen's schema module)."""
+    from mimamori import db
+    from mimamori.casescreen.schema import create_tables
+
+    with db.connect(settings, role="transformer") as conn:
+        create_tables(conn)
+
+
 def run(
     settings: Settings,
     args: list[str],
@@ -93,6 +102,8 @@ def run(
         variables["run_month"] = run_month
         variables["run_id"] = run_id or default_attempt(settings, run_month)
     command = [str(executable(settings)), *args]
+    if args and args[0] in {"build", "run", "test"}:
+        _ensure_casework_tables(settings)
     if variables and args and args[0] in {"build", "run", "test", "seed", "compile", "docs", "show", "ls"}:
         command += ["--vars", json.dumps(variables)]
     t0 = time.monotonic()

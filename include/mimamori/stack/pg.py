@@ -298,8 +298,12 @@ def provision(settings: Settings) -> None:
                 )
         for stmt in stmts:
             conn.execute(stmt)
-    # what exists already gets exactly the declaration's grants now, not at the next publication
+    # the casework tables (owned by the case screen's schema module), then exactly the
+    # declaration's grants on what exists, now rather than at the next publication
+    from mimamori.casescreen.schema import create_tables
+
     with connect(settings, settings.warehouse_db, role="transformer") as conn:
+        create_tables(conn)
         access.apply_published(conn, decl)
         access.apply_casework(conn, decl)
 
