@@ -7,6 +7,7 @@ Registered for the whole suite by tests/conftest.py, so it is built once per ses
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import subprocess
 import sys
@@ -61,17 +62,13 @@ def judged_town(warehouse) -> JudgedTown:
         timeout=300,
     )
     assert ingest.returncode == 0, ingest.stdout + ingest.stderr
-    previous = os.environ.get("MIMAMORI_PSEUDO_KEY")
-    os.environ["MIMAMORI_PSEUDO_KEY"] = PSEUDO_KEY
+    # the pseudonymisation key is a setting like any other (mimamori.settings): a copy of the
+    # settings carries the test's key to dbt, the process environment stays as it was
     lines: list[str] = []
-    try:
-        t0 = time.monotonic()
-        result = dbt.run(warehouse, ["build"], run_month=MONTH, log=lines.append)
-        seconds = time.monotonic() - t0
-    finally:
-        if previous is None:
-            os.environ.pop("MIMAMORI_PSEUDO_KEY", None)
-        else:
-            os.environ["MIMAMORI_PSEUDO_KEY"] = previous
+    t0 = time.monotonic()
+    result = dbt.run(
+        dataclasses.replace(warehouse, pseudo_key=PSEUDO_KEY), ["build"], run_month=MONTH, log=lines.append
+    )
+    seconds = time.monotonic() - t0
     assert result.ok, "dbt build failed: " + ", ".join(result.failures) + "\n" + "\n".join(lines[-40:])
     return JudgedTown(warehouse, town_dir, MONTH, seconds, PSEUDO_KEY)

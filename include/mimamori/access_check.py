@@ -166,9 +166,9 @@ def database_violations(conn, decl: access.Declaration, settings: Settings) -> l
     """No audience login may connect to a database but the warehouse."""
     out = []
     for login in decl.login_roles():
-        for db in (settings.airflow_db, settings.superset_db, "postgres", "template1"):
-            if conn.execute("select has_database_privilege(%s, %s, 'connect')", (login, db)).fetchone()[0]:
-                out.append(f"{login} may connect to database {db}")
+        for database in (settings.airflow_db, settings.superset_db, "postgres", "template1"):
+            if conn.execute("select has_database_privilege(%s, %s, 'connect')", (login, database)).fetchone()[0]:
+                out.append(f"{login} may connect to database {database}")
     return out
 
 
@@ -177,10 +177,10 @@ def check(
 ) -> tuple[list[LoginReport], list[str]]:
     """(a report per login, every violation) for the warehouse of ``settings``; ``ignore_schemas``:
     schemas not to look at (the test suite's own fixtures)."""
-    from mimamori.stack import pg
+    from mimamori import db
 
     decl = decl or access.declaration(str(settings.root))
-    with pg.connect(settings, settings.warehouse_db, autocommit=True) as conn:
+    with db.connect(settings, settings.warehouse_db, autocommit=True) as conn:
         reports = [check_login(conn, decl, login, ignore_schemas=tuple(ignore_schemas)) for login in decl.login_roles()]
         violations = [v for r in reports for v in r.violations]
         violations += policy_violations(conn, decl)

@@ -423,9 +423,9 @@ def it_summary(
 
 
 def _loader(settings: Settings):
-    from mimamori.stack import pg
+    from mimamori import db
 
-    return pg.connect(settings, role="loader", autocommit=True)
+    return db.connect(settings, role="loader", autocommit=True)
 
 
 def read_rejections(conn, run_month: str, run_id: str) -> dict[str, list[dict]]:
@@ -465,7 +465,7 @@ def send_alerts(
     retry.
     """
     from mimamori.ingest.registry import load_registry
-    from mimamori.pipeline import send_mail
+    from mimamori.mail import send_mail
 
     registry = registry if registry is not None else load_registry()
     flat = flatten(results)
@@ -529,8 +529,8 @@ def send_alerts(
 
 def _outcome(settings: Settings, run_month: str, run_id: str, registry) -> dict:
     """The attempt's outcome as the database has it (the transformer reads ingest and published)."""
+    from mimamori import db
     from mimamori.attempts import outcome
-    from mimamori.stack import pg
 
-    with pg.connect(settings, role="transformer", autocommit=True) as conn:
+    with db.connect(settings, role="transformer", autocommit=True) as conn:
         return outcome(conn, run_month, run_id, registry, pending=("alerts",))

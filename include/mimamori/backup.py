@@ -105,7 +105,7 @@ def _dump_schemas(file: Path) -> list[str]:
 
 def restore(settings: Settings, file: Path | None = None, *, safety_backup: bool = True) -> dict:
     """Replace the warehouse's schemas with the backup's (see the module doc)."""
-    from mimamori.stack import pg
+    from mimamori import db
 
     file = file or latest(settings)
     if file is None or not Path(file).is_file():
@@ -114,7 +114,7 @@ def restore(settings: Settings, file: Path | None = None, *, safety_backup: bool
     in_dump = _dump_schemas(file)
     t0 = time.monotonic()
     safety = backup(settings, prefix="pre-restore") if safety_backup else None
-    with pg.connect(settings) as conn:
+    with db.connect(settings) as conn:
         with conn.transaction():
             conn.execute("set local lock_timeout = '60s'")
             present = [
@@ -154,10 +154,10 @@ def restore(settings: Settings, file: Path | None = None, *, safety_backup: bool
 
 def table_checksums(settings: Settings, schemas: tuple[str, ...] = ("published", "casework")) -> dict[str, str]:
     """md5 of every table's contents (rows as text, sorted) in ``schemas`` — to compare a restore."""
-    from mimamori.stack import pg
+    from mimamori import db
 
     out: dict[str, str] = {}
-    with pg.connect(settings, autocommit=True) as conn:
+    with db.connect(settings, autocommit=True) as conn:
         tables = conn.execute(
             "select table_schema, table_name from information_schema.tables where table_schema = any(%s)"
             " and table_type = 'BASE TABLE' order by 1, 2",

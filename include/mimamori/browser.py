@@ -50,7 +50,9 @@ class SupersetLoginError(AssertionError):
 
 def chromium_executable() -> str:
     """Debian's chromium (MIMAMORI_CHROMIUM overrides); a clear error if it is not installed."""
-    override = os.environ.get("MIMAMORI_CHROMIUM")
+    from mimamori.settings import get_settings
+
+    override = get_settings().chromium
     candidates = [override] if override else list(CHROMIUM_CANDIDATES)
     for candidate in candidates:
         if os.path.isfile(candidate) and os.access(candidate, os.X_OK):

@@ -56,7 +56,7 @@ def env(settings: Settings, role: str = "transformer") -> dict[str, str]:
             "MIMAMORI_DBT_PASSWORD": settings.role_passwords.get(role, ""),
             "MIMAMORI_DBT_DBNAME": settings.warehouse_db,
             # The analyst's pseudonyms (HMAC key): a new key gives new ids.
-            "MIMAMORI_PSEUDO_KEY": os.environ.get("MIMAMORI_PSEUDO_KEY") or settings.pseudo_key,
+            "MIMAMORI_PSEUDO_KEY": settings.pseudo_key,
         }
     )
     return result
@@ -68,11 +68,20 @@ NO_ATTEMPT = "none"
 
 def default_attempt(settings: Settings, run_month: str) -> str:
     """The month's latest attempt (what a build outside the monthly DAG reads), else NO_ATTEMPT."""
+    from mimamori import db
     from mimamori.attempts import latest_attempt
-    from mimamori.stack import pg
 
-    with pg.connect(settings, role="transformer", autocommit=True) as conn:
+    with db.connect(settings, role="transformer", autocommit=True) as conn:
         return latest_attempt(conn, run_month) or NO_ATTEMPT
+
+
+def _ensure_casework_tables(settings: Settings) -> None:
+    """The casework tables the models read as sources (their owner is the case screen's schema module)."""
+    from mimamori import db
+    from mimamori.casescreen.schema import create_tables
+
+    with db.connect(settings, role="transformer") as conn:
+        create_tables(conn)
 
 
 def run(
@@ -93,6 +102,8 @@ def run(
         variables["run_month"] = run_month
         variables["run_id"] = run_id or default_attempt(settings, run_month)
     command = [str(executable(settings)), *args]
+    if args and args[0] in {"build", "run", "test"}:
+        _ensure_casework_tables(settings)
     if variables and args and args[0] in {"build", "run", "test", "seed", "compile", "docs", "show", "ls"}:
         command += ["--vars", json.dumps(variables)]
     t0 = time.monotonic()

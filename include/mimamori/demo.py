@@ -49,9 +49,9 @@ def generate_town(out: Path, seed: int, scale: float, months: int, end_month: st
 
 def published_since(settings, month: str, since) -> str | None:
     """The attempt (run id) that published `month` after `since`, if any: the database decides."""
-    from mimamori.stack import pg
+    from mimamori import db
 
-    with pg.connect(settings, role="transformer", autocommit=True) as conn:
+    with db.connect(settings, role="transformer", autocommit=True) as conn:
         if not conn.execute("select to_regclass('published.publication') is not null").fetchone()[0]:
             return None
         row = conn.execute(
@@ -116,12 +116,11 @@ def _keep_output(settings, month: str, result) -> Path:
 def failure_summary(settings, month: str, run_id: str) -> list[str]:
     """What stopped this attempt, from the database: each failed step, each rejected file with its
     rule and row count, and who was mailed — counts, files and rules only, never a value."""
-    from mimamori import attempts
+    from mimamori import attempts, db
     from mimamori.ingest.registry import load_registry
-    from mimamori.stack import pg
 
     registry = load_registry()
-    with pg.connect(settings, role="transformer", autocommit=True) as conn:
+    with db.connect(settings, role="transformer", autocommit=True) as conn:
         done = attempts.outcome(conn, month, run_id, registry)
         rejections = []
         if conn.execute("select to_regclass('ingest.rejections') is not null").fetchone()[0]:
@@ -157,10 +156,11 @@ def run_months(settings, months: list[str]) -> None:
 
 
 def summary(settings, month: str) -> None:
-    from mimamori.stack import airflow, casescreen, pg, superset
+    from mimamori import db
+    from mimamori.stack import airflow, casescreen, superset
     from mimamori.stack.mailcatcher import read_messages
 
-    with pg.connect(settings) as conn:
+    with db.connect(settings) as conn:
         loads = conn.execute(  # the files of the attempt that published the month (attempts stand side by side)
             "select source, file, raw_table, rows_loaded from ingest.file_loads where run_month = %s and run_id ="
             " (select run_id from published.publication where run_month = %s order by published_at desc limit 1)"

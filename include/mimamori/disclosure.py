@@ -296,7 +296,7 @@ def export(
     fmt: str | None = None,
 ) -> dict:
     """Write the disclosure file(s) and audit the export; returns {files, counts, disclosure_id}."""
-    from mimamori.stack import pg
+    from mimamori import db
 
     if not _ID.match(person_id or ""):
         raise DisclosureError("--person-id must be a 宛名番号 (digits/letters)")
@@ -310,7 +310,7 @@ def export(
         "request_ref": request_ref,
         "legal_basis": "個人情報保護法76条（開示請求）",
     }
-    with pg.connect(settings) as conn:
+    with db.connect(settings) as conn:
         with conn.transaction():
             data = collect(conn, person_id)
             counts = {k: len(v) for k, v in data.items() if isinstance(v, list)}

@@ -50,19 +50,19 @@ class Refused(Exception):
 
 @contextlib.contextmanager
 def _loader(settings: Settings):
+    from mimamori import db
     from mimamori.ingest.load import ensure_ingest_tables
-    from mimamori.stack import pg
 
-    with pg.connect(settings, role="loader", autocommit=True) as conn:
+    with db.connect(settings, role="loader", autocommit=True) as conn:
         ensure_ingest_tables(conn)
         yield conn
 
 
 def _reader(settings: Settings):
     """The transformer reads ingest (steps, loads) and published (the publication)."""
-    from mimamori.stack import pg
+    from mimamori import db
 
-    return pg.connect(settings, role="transformer", autocommit=True)
+    return db.connect(settings, role="transformer", autocommit=True)
 
 
 def record(settings: Settings, run_month: str, run_id: str, step: str, status: str, **kwargs) -> None:
@@ -188,9 +188,9 @@ def _relation_oids(settings: Settings, relations: list[str]) -> dict[str, int]:
 
 @contextlib.contextmanager
 def _build_lock(settings: Settings):
-    from mimamori.stack import pg
+    from mimamori import db
 
-    with pg.connect(settings, role="transformer", autocommit=True) as conn:
+    with db.connect(settings, role="transformer", autocommit=True) as conn:
         conn.execute("select pg_advisory_lock(%s)", (BUILD_LOCK,))
         try:
             yield
@@ -386,11 +386,3 @@ def month_verdict(settings: Settings, run_month: str, run_id: str) -> dict:
     if outcome["failed_steps"]:
         raise DataRejected(f"{run_month} was published by attempt {run_id}, but: {failed}")
     return {"run_month": run_month, "run_id": run_id, "published": True}
-
-
-def send_mail(to: list[str], subject: str, html: str, conn_id: str = "smtp_default") -> None:
-    """Send through Airflow's SMTP connection (locally: the mail catcher)."""
-    from airflow.providers.smtp.hooks.smtp import SmtpHook
-
-    with SmtpHook(smtp_conn_id=conn_id) as hook:
-        hook.send_email_smtp(to=to, subject=subject, html_content=html)

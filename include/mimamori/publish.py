@@ -211,8 +211,7 @@ def publish(
     refuses by raising. Raises :class:`PublishError` (or the database error, verify's, or
     :class:`mimamori.access.AccessConfigError`) with everything rolled back.
     """
-    from mimamori import access
-    from mimamori.stack import pg
+    from mimamori import access, db
 
     if not _MONTH.match(run_month or ""):
         raise PublishError(f"run_month must be YYYY-MM, got {run_month!r}")
@@ -228,7 +227,7 @@ def publish(
         # a deadlock (with autovacuum, seen under load) rolls everything back: publishing again is safe
         try:
             result = PublishResult(run_month=run_month, published_at="", run_id=run_id)
-            with pg.connect(settings, role="transformer") as conn:
+            with db.connect(settings, role="transformer") as conn:
                 with conn.transaction():
                     conn.execute("set local lock_timeout = '60s'")
                     conn.execute("select pg_advisory_xact_lock(%s)", (_LOCK,))
@@ -301,9 +300,9 @@ def _latest_attempt(conn, run_month: str) -> str | None:
 
 def current_publication(settings: Settings) -> dict | None:
     """The latest publication row — the month the dashboards show — or None."""
-    from mimamori.stack import pg
+    from mimamori import db
 
-    with pg.connect(settings, role="transformer", autocommit=True) as conn:
+    with db.connect(settings, role="transformer", autocommit=True) as conn:
         if not conn.execute("select to_regclass('published.publication') is not null").fetchone()[0]:
             return None
         row = conn.execute(  # run_id read tolerantly: a publication table from before attempts has none

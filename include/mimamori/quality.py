@@ -103,9 +103,9 @@ def load_thresholds(settings: Settings) -> dict:
 
 
 def _connect(settings: Settings):
-    from mimamori.stack import pg
+    from mimamori import db
 
-    return pg.connect(settings, role="transformer", autocommit=True)
+    return db.connect(settings, role="transformer", autocommit=True)
 
 
 def _sqlalchemy_url(settings: Settings) -> str:

@@ -26,16 +26,18 @@ CLI: ``python -m mimamori.report --month 2026-10``.
 from __future__ import annotations
 
 import argparse
-import html
 import json
 import logging
 import sys
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from mimamori import sdc
+import jinja2
+
+from mimamori import sdc, vocabulary
 from mimamori.report_protection import OUTCOMES, ReportCells, protect_report, store_audit
 from mimamori.settings import Settings, get_settings
 
@@ -89,13 +91,8 @@ SEED_COLUMN_LABELS = {("disclosure_rules", "threshold"): "秘匿の基準人数"
 LEVELS = {"C": "本人", "H": "世帯（本人を含む）", "O": "同一世帯の他の人", "M": "母"}
 STAGES = {"raw": "受け取ったデータ（取込直後）", "identity": "名寄せ", "marts": "判定結果"}
 GATE_STATUS = {"passed": "合格", "failed": "不合格", "skipped": "スキップ（その課のデータなしで公開）"}
-SOURCES = {
-    "jumin": "住民記録",
-    "kodomo_shien": "こども課こども支援班",
-    "kodomo_katei": "こども課こども家庭班",
-    "fukushi": "福祉介護課福祉班",
-    "gakko": "教育委員会事務局学校教育課",
-}
+#: source → department, from the source registry (include/sources/<source>.yaml)
+SOURCES = vocabulary.department_labels(short=False)
 
 SNAPSHOT_DDL = """
 create table if not exists history.rules_snapshot (
@@ -110,10 +107,6 @@ create table if not exists history.rules_snapshot (
 
 
 # --- small helpers -------------------------------------------------------------------------------
-
-
-def _e(value: Any) -> str:
-    return html.escape("" if value is None else str(value))
 
 
 def _month_ja(month: str) -> str:
@@ -348,37 +341,20 @@ def gather(conn, run_month: str) -> dict[str, Any]:
 
 
 # --- rendering -----------------------------------------------------------------------------------
-
-CSS = """
-@page { size: A4; margin: 16mm 14mm; }
-body { font-family: "Noto Sans CJK JP", "Noto Sans JP", sans-serif; font-size: 10.5pt; line-height: 1.6;
-       color: #222; max-width: 60em; margin: 0 auto; }
-h1 { font-size: 17pt; border-bottom: 2px solid #345; padding-bottom: .2em; }
-h2 { font-size: 13pt; border-left: 6px solid #345; padding-left: .4em; margin-top: 1.6em; page-break-after: avoid; }
-h3 { font-size: 11pt; margin-top: 1.2em; }
-table { border-collapse: collapse; width: 100%; margin: .4em 0 1em; font-size: 9pt; page-break-inside: auto; }
-tr { page-break-inside: avoid; }
-th, td { border: 1px solid #999; padding: .15em .4em; vertical-align: top; }
-th { background: #eef2f6; text-align: left; }
-td.n { text-align: right; white-space: nowrap; }
-.note { background: #f6f6f0; border: 1px solid #ccb; padding: .5em .8em; font-size: 9.5pt; }
-.off { color: #888; }
-.chg { background: #fff7e0; }
-footer { margin-top: 2em; font-size: 8.5pt; color: #555; }
-"""
+#: the report's HTML and CSS (report_templates/): this module prepares rows, the template lays out
+TEMPLATES = Path(__file__).with_name("report_templates")
 
 
-def _table(headers: list[str], rows: list[list[Any]], numeric: set[int] | None = None, classes=None) -> str:
-    numeric = numeric or set()
-    out = ["<table><thead><tr>", *[f"<th>{_e(h)}</th>" for h in headers], "</tr></thead><tbody>"]
-    for i, row in enumerate(rows):
-        cls = f' class="{classes[i]}"' if classes and classes[i] else ""
-        out.append(f"<tr{cls}>")
-        for j, value in enumerate(row):
-            out.append(f'<td class="n">{_e(value)}</td>' if j in numeric else f"<td>{_e(value)}</td>")
-        out.append("</tr>")
-    out.append("</tbody></table>")
-    return "".join(out)
+@lru_cache(maxsize=1)
+def _templates() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        finalize=lambda value: "" if value is None else value,  # an empty cell, as before
+    )
 
 
 def render_html(
@@ -390,167 +366,95 @@ def render_html(
 ) -> str:
     """The report as HTML; every count of people comes from ``cells`` (its disclosure control)."""
     m = data["run_month"]
-    small = cells.threshold - 1
-    types = {t["type_code"]: t for t in data["types"]}
-    type_order = [t["type_code"] for t in data["types"]]
+    context = {
+        "month_ja": _month_ja(m),
+        "small": cells.threshold - 1,
+        "suppressed": SUPPRESSED,
+        "not_applicable": NOT_APPLICABLE,
+        "header_rows": _header_rows(data, generated),
+        "results": _results(data, cells) if data["cells"] else None,
+        "candidates": cells.get(("households", "candidates")),
+        "households_per_month": data.get("households_per_month") or "",
+        "outcome_rows": [
+            [o, cells.get((f"outcome:{o}", "month", m)), cells.get((f"outcome:{o}", "total", m))] for o in OUTCOMES
+        ],
+        "gate_rows": [[g["stage"], g["source"], g["status"], g["failed"]] for g in data["gates"]],
+        "rejection_rows": [
+            [SOURCES.get(r["source"], r["source"]), r["rule"], r["files"], r["rows"]] for r in data["rejections"]
+        ],
+        "prev_month_ja": _month_ja(prev_month) if prev_month else None,
+        "change_rows": [[c["seed"], c["key"], c["change"], c["detail"]] for c in changes],
+        "type_rule_rows": _type_rule_rows(data),
+        "exclusion_rows": [[x["label_ja"], "する" if x.get("is_enabled") else "しない"] for x in data["exclusions"]],
+        "activity_rows": [
+            ["この月に記録されたデータ訂正（誤った人・誤った値）", cells.get(("corrections", "month", m))],
+            ["有効なデータ訂正の累計", cells.get(("corrections", "total", m))],
+            ["この月に手入力された項目", cells.get(("hand_entries", "single", m))],
+            ["この月の開示請求による出力", cells.get(("disclosures", "single", m))],
+        ],
+        "purge_rows": [[r["target"], r["cutoff"], f"{int(r['rows']):,}"] for r in data["purges"]],
+    }
+    context["item_rows"], context["item_classes"] = _item_rows(data)
+    return _templates().get_template("report.html.j2").render(**context)
+
+
+def _header_rows(data: dict[str, Any], generated: datetime) -> list[list[str]]:
+    m, pub = data["run_month"], data["publication"]
+    published = (
+        pub["published_at"].astimezone(TOKYO).strftime("%Y-%m-%d %H:%M") if pub else "未公開（品質ゲートで停止）"
+    )
+    skipped = "、".join(SOURCES.get(s, s) for s in (pub or {}).get("skipped_sources") or []) or "なし"
+    return [
+        ["対象月（処理した月）", _month_ja(m)],
+        ["基準日", f"{_month_ja(m)}末日"],
+        ["公開日時", published],
+        ["データなしで公開した課", skipped],
+        ["この報告の作成日時", generated.strftime("%Y-%m-%d %H:%M")],
+    ]
+
+
+def _results(data: dict[str, Any], cells: ReportCells) -> dict[str, Any]:
+    """Section 1: the judged types, and flagged children by age band and by area."""
     type_label = {t["type_code"]: t["label_ja"] for t in data["types"]}
     type_label["_any"] = "いずれかの類型"
-    p: list[str] = []
-    p.append(f"<h1>こども見守りデータ基盤　月次公開報告　{_month_ja(m)}分</h1>")
-    pub = data["publication"]
-    p.append('<div class="note">')
-    p.append(
-        "この報告は、町がこどもに関するデータを連携して支援が必要かもしれないこどもに早く気づくための仕組み"
-        "（こども見守りデータ基盤）について、<b>どのデータを、何のために、どの法的根拠で使い、どのような結果になったか</b>を、"
-        "個人情報保護審議会と町民の皆さまに毎月お示しするものです。"
-        "<b>個人を特定できる情報（氏名・住所・生年月日・宛名番号）は一切含みません。</b>"
-        f"人数が1～{small}人の欄と、その欄が合計・ほかの表・ほかの月の報告から計算で分かってしまう欄は"
-        f"「{SUPPRESSED}」と表示しています（少人数の欄から個人が推測されないため。docs/disclosure.md）。"
-        "住所を公開しない支援措置の対象のこどもも、住所ではない地区に割り振って数えており、別の区分にはしていません。"
-        "データによる判定は支援の必要性に気づくための<b>手がかり（支援優先度）</b>であり、レッテルではありません。"
-        "支援するかどうかは、必ず会議で人が判断します。"
-    )
-    p.append("</div>")
-    p.append(
-        _table(
-            ["項目", "内容"],
-            [
-                ["対象月（処理した月）", _month_ja(m)],
-                ["基準日", f"{_month_ja(m)}末日"],
-                [
-                    "公開日時",
-                    pub["published_at"].astimezone(TOKYO).strftime("%Y-%m-%d %H:%M")
-                    if pub
-                    else "未公開（品質ゲートで停止）",
-                ],
-                [
-                    "データなしで公開した課",
-                    "、".join(SOURCES.get(s, s) for s in (pub or {}).get("skipped_sources") or []) or "なし",
-                ],
-                ["この報告の作成日時", generated.strftime("%Y-%m-%d %H:%M")],
-            ],
+    enabled = {x["type_code"] for x in data.get("types_enabled", [])}
+    judged = [t["type_code"] for t in data["types"] if t["type_code"] in enabled]
+    band_label = {a["age_band"]: a["label_ja"] for a in data["age_bands"]}
+    cols = [*judged, "_any"]
+    breakdowns = []
+    for dim, title, values in (
+        ("age_band", "年齢区分別", [a["age_band"] for a in data["age_bands"]]),
+        ("area", "地区（町名）別", sorted({c["area"] for c in data["cells"]})),
+    ):
+        rows = [
+            [band_label.get(v, v), cells.get((dim, v, "children")), *[cells.get((dim, v, t)) for t in cols]]
+            for v in values
+        ]
+        breakdowns.append(
+            {
+                "title": title,
+                "headers": [title.replace("別", ""), "こどもの数", *[type_label.get(t, t) for t in cols]],
+                "rows": rows,
+                "numeric": tuple(range(1, len(cols) + 2)),
+            }
         )
-    )
+    return {
+        "scope": cells.get(("scope",)),
+        "type_rows": [
+            [type_label[t], cells.get(("type", t, "in_range")), cells.get(("type", t, "flagged"))] for t in judged
+        ],
+        "any": cells.get(("any", "flagged")),
+        "breakdowns": breakdowns,
+    }
 
-    # 1. results
-    p.append("<h2>1. 今月の判定の結果（集計）</h2>")
-    judged = [t for t in type_order if t in {x["type_code"] for x in data.get("types_enabled", [])}]
-    if data["cells"]:
-        p.append(f"<p>対象のこども（0～18歳）：<b>{cells.get(('scope',))}人</b></p>")
-        p.append(
-            _table(
-                ["困難の類型", "年齢の範囲にいるこども", "基準点数に達したこども（気づき）"],
-                [
-                    [type_label[t], cells.get(("type", t, "in_range")), cells.get(("type", t, "flagged"))]
-                    for t in judged
-                ],
-                {1, 2},
-            )
-        )
-        p.append(f"<p>いずれかの類型で基準点数に達したこども：<b>{cells.get(('any', 'flagged'))}人</b></p>")
-        band_label = {a["age_band"]: a["label_ja"] for a in data["age_bands"]}
-        for dim, title, values in (
-            ("age_band", "年齢区分別", [a["age_band"] for a in data["age_bands"]]),
-            ("area", "地区（町名）別", sorted({c["area"] for c in data["cells"]})),
-        ):
-            cols = [*judged, "_any"]
-            table_rows = []
-            for v in values:
-                row = [band_label.get(v, v), cells.get((dim, v, "children"))]
-                row += [cells.get((dim, v, t)) for t in cols]
-                table_rows.append(row)
-            p.append(f"<h3>{title}：基準点数に達したこどもの数</h3>")
-            p.append(
-                _table(
-                    [title.replace("別", ""), "こどもの数", *[type_label.get(t, t) for t in cols]],
-                    table_rows,
-                    set(range(1, len(cols) + 2)),
-                )
-            )
-        p.append(
-            f'<p class="note">「{SUPPRESSED}」：1～{small}人の欄と、その欄が合計・ほかの表・ほかの月の報告から計算で'
-            f"分からないように併せて表示しない欄（0人は0と表示します）。「{NOT_APPLICABLE}」：年齢の範囲外で"
-            "判定の対象にならない欄（人数ではありません）。地区は住所の町名です。支援措置の対象で住所を公開しない"
-            "こどもは、決まった規則（どの地区にも、その地区のこどもの数に比例して）で地区に割り振って数えています。</p>"
-        )
-    else:
-        p.append("<p>この月の判定は公開されていません。</p>")
 
-    # 2. narrowing and conference
-    p.append("<h2>2. 人による絞り込みとケース会議</h2>")
-    p.append(
-        _table(
-            ["項目", "件数"],
-            [["絞り込み後の候補世帯（支援中・最近判断したこどもを除いた後）", cells.get(("households", "candidates"))]],
-            {1},
-        )
-    )
-    p.append(
-        f"<p>会議には、候補世帯のうち順位の高い{_e(data.get('households_per_month') or '')}世帯を提案します"
-        "（候補がそれより少ない月は候補のすべて）。</p>"
-    )
-    p.append(
-        _table(
-            ["会議の判定", f"{_month_ja(m)}分の判定", "これまでの累計"],
-            [[o, cells.get((f"outcome:{o}", "month", m)), cells.get((f"outcome:{o}", "total", m))] for o in OUTCOMES],
-            {1, 2},
-        )
-    )
-
-    # 3. gates
-    p.append("<h2>3. データの品質確認（品質ゲート）</h2>")
-    p.append(
-        "<p>各課のデータは受け取った直後、名寄せの後、判定の後の3回、決められたルールで確認します。"
-        "1つでも不合格があると、その月は公開せず、前の月の結果を表示し続けます（その課のデータ担当者に通知します）。</p>"
-    )
-    if data["gates"]:
-        p.append(
-            _table(
-                ["確認の段階", "対象", "結果", "不合格のルール数"],
-                [[g["stage"], g["source"], g["status"], g["failed"]] for g in data["gates"]],
-                {3},
-            )
-        )
-    else:
-        p.append("<p>この月の品質確認の記録はありません。</p>")
-    if data["rejections"]:
-        p.append("<h3>受け取りを拒否したファイル</h3>")
-        p.append(
-            _table(
-                ["課", "ルール", "ファイル数", "該当行数"],
-                [[SOURCES.get(r["source"], r["source"]), r["rule"], r["files"], r["rows"]] for r in data["rejections"]],
-                {2, 3},
-            )
-        )
-    else:
-        p.append("<p>受け取りを拒否したファイル：なし</p>")
-
-    # 4. rule changes
-    p.append("<h2>4. 先月からのルールと項目の変更</h2>")
-    if prev_month is None:
-        p.append("<p>比較できる前の月の記録がありません（この月が記録の最初の月です）。</p>")
-    elif not changes:
-        p.append(f"<p>{_month_ja(prev_month)}分から変更はありません。</p>")
-    else:
-        p.append(f"<p>{_month_ja(prev_month)}分と比べて、次の変更がありました。</p>")
-        p.append(
-            _table(
-                ["対象", "コード", "変更", "内容"],
-                [[c["seed"], c["key"], c["change"], c["detail"]] for c in changes],
-            )
-        )
-
-    # 5. items in force
-    p.append("<h2>5. 使っているデータ項目（項目台帳）</h2>")
-    p.append(
-        "<p>判定に使う項目の一覧です。各項目について、目的、法的根拠（個人情報保護法69条）、データを持つ課、"
-        "どこまで遡って数えるか、元データの保存期間、利用の有無を示します。利用しない項目は、どの点数にも数えません。</p>"
-    )
-    rows_i, cls = [], []
+def _item_rows(data: dict[str, Any]) -> tuple[list[list[str]], list[str]]:
+    """Section 5: the item catalogue in force (purpose, legal basis, holder, look-back, retention)."""
+    rows, classes = [], []
     for it in data["items"]:
         on = bool(it.get("is_enabled"))
         since = it.get("enabled_since") if on else it.get("disabled_since")
-        rows_i.append(
+        rows.append(
             [
                 it["item_code"],
                 it["label_ja"],
@@ -563,29 +467,22 @@ def render_html(
                 ("利用" if on else "停止") + (f"（{since}から）" if since else ""),
             ]
         )
-        cls.append("" if on else "off")
-    p.append(
-        _table(
-            ["コード", "項目", "対象", "保有課", "遡る期間", "目的", "法的根拠", "保存期間", "利用"],
-            rows_i,
-            classes=cls,
-        )
-    )
+        classes.append("" if on else "off")
+    return rows, classes
 
-    # 6. type rules
-    p.append("<h2>6. 困難の類型ごとの判定ルール</h2>")
+
+def _type_rule_rows(data: dict[str, Any]) -> list[list[str]]:
+    """Section 6: each type's ages, threshold and items (required ones and stopped ones marked)."""
     enabled_items = {it["item_code"] for it in data["items"] if it.get("is_enabled")}
-    rows_t = []
-    for code in type_order:
-        t = types[code]
-        its = [ti for ti in data["type_items"] if ti["type_code"] == code]
+    rows = []
+    for t in data["types"]:
         names = []
-        for ti in its:
+        for ti in data["type_items"]:
+            if ti["type_code"] != t["type_code"]:
+                continue
             label = ti["item_code"] + ("（必須）" if ti.get("is_required") else "")
-            if ti["item_code"] not in enabled_items:
-                label += "［停止中］"
-            names.append(label)
-        rows_t.append(
+            names.append(label + ("" if ti["item_code"] in enabled_items else "［停止中］"))
+        rows.append(
             [
                 t["label_ja"],
                 f"{t['min_age']}～{t['max_age']}歳",
@@ -594,50 +491,7 @@ def render_html(
                 "する" if t.get("is_enabled", True) else "しない",
             ]
         )
-    p.append(_table(["類型", "年齢", "基準点数", "項目（1項目1点。必須＝そのうち1つ以上が必要）", "判定"], rows_t))
-    if data["exclusions"]:
-        p.append("<h3>絞り込みで候補から外す条件</h3>")
-        p.append(
-            _table(
-                ["条件", "適用"],
-                [[x["label_ja"], "する" if x.get("is_enabled") else "しない"] for x in data["exclusions"]],
-            )
-        )
-
-    # 7. corrections, retention, disclosure
-    p.append("<h2>7. 訂正・保存期間による削除・開示請求</h2>")
-    p.append(
-        _table(
-            ["項目", "件数"],
-            [
-                ["この月に記録されたデータ訂正（誤った人・誤った値）", cells.get(("corrections", "month", m))],
-                ["有効なデータ訂正の累計", cells.get(("corrections", "total", m))],
-                ["この月に手入力された項目", cells.get(("hand_entries", "single", m))],
-                ["この月の開示請求による出力", cells.get(("disclosures", "single", m))],
-            ],
-            {1},
-        )
-    )
-    if data["purges"]:
-        p.append("<h3>保存期間を過ぎて削除したデータ（行数）</h3>")
-        p.append(
-            _table(
-                ["対象", "この日より前のもの", "削除した行数"],
-                [[r["target"], r["cutoff"], f"{int(r['rows']):,}"] for r in data["purges"]],
-                {2},
-            )
-        )
-    else:
-        p.append("<p>この月に保存期間による削除はありませんでした（または未実行）。</p>")
-    p.append(
-        "<footer>こども見守りデータ基盤（mimamori）が自動で作成しました。集計はすべて公開済みの月次データから行い、"
-        "個人の記録は含みません。問い合わせ先：こども課こども支援班。</footer>"
-    )
-    body = "\n".join(p)
-    return (
-        '<!doctype html><html lang="ja"><head><meta charset="utf-8">'
-        f"<title>月次公開報告 {_e(_month_ja(m))}分</title><style>{CSS}</style></head><body>{body}</body></html>"
-    )
+    return rows
 
 
 def _lookback_ja(lookback: str | None) -> str:
@@ -676,13 +530,13 @@ def write_pdf(html_path: Path, pdf_path: Path) -> None:
 
 def build_report(settings: Settings, run_month: str, *, pdf: bool = True) -> tuple[Path, Path | None]:
     """Snapshot the rules for ``run_month``, gather the aggregates, write HTML (and PDF)."""
+    from mimamori import db
     from mimamori.months import validate_month  # noqa: F401  (raises on a bad month)
-    from mimamori.stack import pg
 
     validate_month(run_month)
     out_dir = settings.state_dir / "reports" / run_month
     out_dir.mkdir(parents=True, exist_ok=True)
-    with pg.connect(settings, role="transformer") as conn:
+    with db.connect(settings, role="transformer") as conn:
         with conn.transaction():
             snapshot_rules(conn, run_month)
         prev, changes = rule_changes(conn, run_month)

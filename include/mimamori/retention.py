@@ -130,13 +130,13 @@ def plan(conn, run_month: str) -> list[dict[str, Any]]:
 
 def purge(settings: Settings, run_month: str, *, dry_run: bool = False, executed_by: str | None = None) -> dict:
     """Delete the expired rows of every table in rules.retention; one purge_log row per target."""
-    from mimamori.stack import pg
+    from mimamori import db
 
     validate_month(run_month)
     executed_by = executed_by or getpass.getuser()
     deleted: dict[str, int] = {}
     cutoffs: dict[str, str] = {}
-    with pg.connect(settings) as conn:
+    with db.connect(settings) as conn:
         with conn.transaction():
             conn.execute("set local lock_timeout = '60s'")
             for p in plan(conn, run_month):
@@ -202,13 +202,13 @@ def _superseded(conn, run_month: str) -> tuple[str | None, list[str]]:
 
 def prune_superseded(settings: Settings, run_month: str, *, dry_run: bool = False, executed_by: str | None = None):
     """Delete the month's raw rows of attempts before the published one (and rows without an attempt)."""
+    from mimamori import db
     from mimamori.ingest.registry import load_registry
-    from mimamori.stack import pg
 
     validate_month(run_month)
     executed_by = executed_by or getpass.getuser()
     deleted: dict[str, int] = {}
-    with pg.connect(settings) as conn:
+    with db.connect(settings) as conn:
         with conn.transaction():
             conn.execute("set local lock_timeout = '60s'")
             published, older = _superseded(conn, run_month)

@@ -20,6 +20,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 #: (mimamori.access), whose logins have their passwords in .env the same way.
 ROLES = ("loader", "transformer", "airflow", "superset")
 _PASSWORD_KEY = re.compile(r"^MIMAMORI_([A-Z0-9_]+)_PASSWORD$")
+_SUPERSET_USER_PASSWORD_KEY = re.compile(r"^MIMAMORI_SUPERSET_([A-Z0-9_]+)_PASSWORD$")
 
 
 def _read_dotenv(path: Path) -> dict[str, str]:
@@ -97,6 +98,24 @@ class Settings:
     #: when the scheduler runs the monthly DAG (cron, UTC; docs/manual-it.md §1). The suite sets a
     #: short one for the DAG processor to see the scheduler make a run by itself (tests/airflow).
     monthly_schedule: str = "0 6 16 * *"
+    #: overrides of where the tools are (empty: the defaults each module names)
+    chromium: str = ""  # MIMAMORI_CHROMIUM: Debian's chromium binary
+    pg_bin: str = ""  # MIMAMORI_PG_BIN: PostgreSQL's bin directory
+    superset_venv: str = ""  # MIMAMORI_SUPERSET_VENV: Superset's own virtualenv
+    #: the suite lets Superset accept ad-hoc subqueries, to prove the database alone holds the wall
+    superset_allow_adhoc_subquery: bool = False
+    airflow_jwt_secret: str = field(default="", repr=False)  # AIRFLOW__API_AUTH__JWT_SECRET
+    #: MIMAMORI_SUPERSET_<USER>_PASSWORD by lower-case user name (one generated secret each)
+    superset_user_passwords: dict[str, str] = field(default_factory=dict, repr=False)
+    #: the case screen (MIMAMORI_CASESCREEN_*): schemas it reads and writes, session lifetimes,
+    #: the pre-login CSRF key (empty: random per process), Secure cookies behind HTTPS
+    casescreen_schema: str = "published"
+    casescreen_history_schema: str = "history"
+    casescreen_casework_schema: str = "casework"
+    casescreen_idle_minutes: int = 30
+    casescreen_absolute_hours: int = 10
+    casescreen_secret: str = field(default="", repr=False)
+    casescreen_cookie_secure: bool = False
 
     @property
     def pg_dir(self) -> Path:
@@ -133,6 +152,10 @@ def _admin_password(values: dict[str, str], service: str) -> str:
     return _env(values, f"MIMAMORI_{service}_ADMIN_PASSWORD", "") or _env(values, "MIMAMORI_ADMIN_PASSWORD", "")
 
 
+def _flag(value: str) -> bool:
+    return value.strip().lower() in ("1", "true", "yes")
+
+
 def _docs_base_url(value: str) -> str:
     value = value.strip().rstrip("/")
     if value and not re.match(r"^https?://[^/\s]+", value):
@@ -153,6 +176,11 @@ def get_settings() -> Settings:
         found = _PASSWORD_KEY.match(key)
         if found:
             roles[found.group(1).lower()] = _env(values, key, "")
+    superset_users = {}
+    for key in {*values, *os.environ}:
+        found = _SUPERSET_USER_PASSWORD_KEY.match(key)
+        if found and found.group(1) != "ADMIN":
+            superset_users[found.group(1).lower()] = _env(values, key, "")
     return Settings(
         root=root,
         state_dir=state,
@@ -192,6 +220,19 @@ def get_settings() -> Settings:
         docs_base_url=_docs_base_url(_env(values, "MIMAMORI_DOCS_BASE_URL", "")),
         docs_bind=_env(values, "MIMAMORI_DOCS_BIND", "127.0.0.1"),
         monthly_schedule=_env(values, "MIMAMORI_MONTHLY_SCHEDULE", "0 6 16 * *"),
+        chromium=_env(values, "MIMAMORI_CHROMIUM", ""),
+        pg_bin=_env(values, "MIMAMORI_PG_BIN", ""),
+        superset_venv=_env(values, "MIMAMORI_SUPERSET_VENV", ""),
+        superset_allow_adhoc_subquery=_flag(_env(values, "MIMAMORI_SUPERSET_ALLOW_ADHOC_SUBQUERY", "0")),
+        airflow_jwt_secret=_env(values, "AIRFLOW__API_AUTH__JWT_SECRET", ""),
+        superset_user_passwords=superset_users,
+        casescreen_schema=_env(values, "MIMAMORI_CASESCREEN_SCHEMA", "published"),
+        casescreen_history_schema=_env(values, "MIMAMORI_CASESCREEN_HISTORY_SCHEMA", "history"),
+        casescreen_casework_schema=_env(values, "MIMAMORI_CASESCREEN_CASEWORK_SCHEMA", "casework"),
+        casescreen_idle_minutes=int(_env(values, "MIMAMORI_CASESCREEN_IDLE_MINUTES", "30")),
+        casescreen_absolute_hours=int(_env(values, "MIMAMORI_CASESCREEN_ABSOLUTE_HOURS", "10")),
+        casescreen_secret=_env(values, "MIMAMORI_CASESCREEN_SECRET", ""),
+        casescreen_cookie_secure=_flag(_env(values, "MIMAMORI_CASESCREEN_COOKIE_SECURE", "")),
     )
 
 

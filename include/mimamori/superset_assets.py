@@ -41,7 +41,6 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import os
 import re
 import sys
 import time
@@ -52,7 +51,7 @@ from urllib.parse import quote
 
 import yaml
 
-from mimamori.settings import Settings, _read_dotenv, get_settings
+from mimamori.settings import Settings, get_settings
 
 
 def superset_role(role: str) -> str:
@@ -123,7 +122,7 @@ def user_password(settings: Settings, user: str) -> str:
     gave all of them; now each is generated on its own by ``make env``.
     """
     key = f"MIMAMORI_SUPERSET_{user.upper()}_PASSWORD"
-    password = os.environ.get(key) or _read_dotenv(settings.root / ".env").get(key)
+    password = settings.superset_user_passwords.get(user.lower(), "")
     if not password:
         raise RuntimeError(f"{key} is empty: run `make env` to add it to .env")
     return password

@@ -13,6 +13,7 @@ after this one see the judged town as the fixture built it.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import subprocess
 import sys
@@ -48,18 +49,6 @@ class Published:
     snapshots: dict[str, Snapshot]
 
 
-def _with_key(fn):
-    previous = os.environ.get("MIMAMORI_PSEUDO_KEY")
-    os.environ["MIMAMORI_PSEUDO_KEY"] = PSEUDO_KEY
-    try:
-        return fn()
-    finally:
-        if previous is None:
-            os.environ.pop("MIMAMORI_PSEUDO_KEY", None)
-        else:
-            os.environ["MIMAMORI_PSEUDO_KEY"] = previous
-
-
 def _ingest(settings, town_dir: Path, month: str) -> None:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(settings.root / "include"), env.get("PYTHONPATH")]))
@@ -75,7 +64,9 @@ def _dbt(settings, args: list[str], month: str) -> None:
     from mimamori import dbt
 
     lines: list[str] = []
-    result = _with_key(lambda: dbt.run(settings, args, run_month=month, log=lines.append))
+    # the judged town's pseudonym key: a setting, carried by a copy of the settings
+    keyed = dataclasses.replace(settings, pseudo_key=PSEUDO_KEY)
+    result = dbt.run(keyed, args, run_month=month, log=lines.append)
     assert result.ok, ", ".join(result.failures) + "\n" + "\n".join(lines[-30:])
 
 

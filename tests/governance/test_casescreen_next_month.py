@@ -9,7 +9,7 @@ is rebuilt for 2026-10 afterwards.
 
 from __future__ import annotations
 
-import os
+import dataclasses
 import uuid
 
 import pytest
@@ -26,15 +26,9 @@ def _run_month(settings, month: str):
     """`dbt run` of the whole project for `month` (the judged town's pseudonym key)."""
     from mimamori import dbt
 
-    previous = os.environ.get("MIMAMORI_PSEUDO_KEY")
-    os.environ["MIMAMORI_PSEUDO_KEY"] = PSEUDO_KEY
-    try:
-        return dbt.run(settings, ["run"], run_month=month, log=lambda _line: None)
-    finally:
-        if previous is None:
-            os.environ.pop("MIMAMORI_PSEUDO_KEY", None)
-        else:
-            os.environ["MIMAMORI_PSEUDO_KEY"] = previous
+    return dbt.run(
+        dataclasses.replace(settings, pseudo_key=PSEUDO_KEY), ["run"], run_month=month, log=lambda _line: None
+    )
 
 
 @pytest.fixture(scope="module")

@@ -14,8 +14,8 @@ every ``dbt build`` runs; ``test_unit_tests_of_governance_ran`` checks that they
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
-import os
 import re
 import time
 import uuid
@@ -185,15 +185,8 @@ def _rebuild_judgement(settings, log):
     from mimamori import dbt
     from town_fixtures import PSEUDO_KEY
 
-    previous = os.environ.get("MIMAMORI_PSEUDO_KEY")
-    os.environ["MIMAMORI_PSEUDO_KEY"] = PSEUDO_KEY
-    try:
-        return dbt.run(settings, ["run", "--select", "int_items__corrections+"], run_month=MONTH, log=log)
-    finally:
-        if previous is None:
-            os.environ.pop("MIMAMORI_PSEUDO_KEY", None)
-        else:
-            os.environ["MIMAMORI_PSEUDO_KEY"] = previous
+    keyed = dataclasses.replace(settings, pseudo_key=PSEUDO_KEY)
+    return dbt.run(keyed, ["run", "--select", "int_items__corrections+"], run_month=MONTH, log=log)
 
 
 # --- switches and corrections --------------------------------------------------------------------

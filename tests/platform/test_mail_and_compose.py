@@ -7,7 +7,7 @@ from mimamori.stack.mailcatcher import read_messages
 
 
 def test_mail_through_airflows_smtp_connection_lands_in_the_catcher(airflow_ready, mailcatcher):
-    from mimamori.pipeline import send_mail
+    from mimamori.mail import send_mail
 
     marker = f"probe-{uuid.uuid4().hex[:8]}"
     send_mail(["owner@kaisei-town.example"], f"[mimamori] 試験送信 {marker}", "<p>テスト</p>")

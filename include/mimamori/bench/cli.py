@@ -141,10 +141,11 @@ class Bench:
 
     # ---- services
     def start_pg(self) -> None:
+        from mimamori import db
         from mimamori.stack import pg
 
         pg.ensure(self.settings)
-        with pg.connect(self.settings, "postgres", autocommit=True) as conn:
+        with db.connect(self.settings, "postgres", autocommit=True) as conn:
             conn.execute(f"alter system set temp_file_limit = '{TEMP_FILE_LIMIT}'")
             conn.execute("select pg_reload_conf()")
         self.sampler_root = measure.postmaster_pid(pg.data_dir(self.settings))
@@ -154,9 +155,10 @@ class Bench:
         """Drop and re-provision the warehouse so each scale starts empty."""
         from psycopg import sql
 
+        from mimamori import db
         from mimamori.stack import pg
 
-        with pg.connect(self.settings, "postgres", autocommit=True) as conn:
+        with db.connect(self.settings, "postgres", autocommit=True) as conn:
             conn.execute(
                 sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(self.settings.warehouse_db))
             )
@@ -241,7 +243,7 @@ class Bench:
 
     # ---- counts (outside the timed stages)
     def counts(self, scale_res: dict) -> None:
-        from mimamori.stack import pg
+        from mimamori import db
 
         def one(conn, query: str, rel: str | None = None):
             if rel and not conn.execute("select to_regclass(%s) is not null", (rel,)).fetchone()[0]:
@@ -249,7 +251,7 @@ class Bench:
             return conn.execute(query).fetchone()[0]
 
         s = scale_res["stages"]
-        with pg.connect(self.settings, autocommit=True) as conn:
+        with db.connect(self.settings, autocommit=True) as conn:
             raw_rows = one(conn, f"select coalesce(sum(rows_loaded), 0) from ingest.file_loads where run_month = '{MONTH}'"
                                  f" and run_id = 'bench__{MONTH}'", "ingest.file_loads")  # fmt: skip
             records = one(
@@ -310,10 +312,10 @@ class Bench:
         del scale_res["stages"]["airflow month"]
 
     def airflow_tasks(self) -> dict:
-        from mimamori.stack import pg
+        from mimamori import db
 
         try:
-            with pg.connect(self.settings, self.settings.airflow_db) as conn:
+            with db.connect(self.settings, self.settings.airflow_db) as conn:
                 run_id = conn.execute(
                     "select run_id from dag_run where dag_id = 'mimamori_monthly' order by id desc limit 1"
                 ).fetchone()[0]

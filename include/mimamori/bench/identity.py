@@ -186,15 +186,15 @@ def compare(settings, month: str, town: Path, work: Path, splink_python: Path, l
     """Export, time the dbt matcher models, run Splink, evaluate both; returns a JSON-able dict."""
     import yaml
 
+    from mimamori import db
     from mimamori import dbt as dbt_mod
     from mimamori.bench.measure import run_measured
-    from mimamori.stack import pg
 
     work.mkdir(parents=True, exist_ok=True)
     project = yaml.safe_load((settings.root / "dbt_project" / "dbt_project.yml").read_text())["vars"]
     rules = project["identity_blocking_rules"]
     result: dict = {"month": month}
-    with pg.connect(settings, autocommit=True) as conn:
+    with db.connect(settings, autocommit=True) as conn:
         t = time.monotonic()
         result["export_rows"] = export(conn, work, rules, int(project["identity_max_block_size"]))
         result["export_seconds"] = round(time.monotonic() - t, 1)
@@ -233,7 +233,7 @@ def compare(settings, month: str, town: Path, work: Path, splink_python: Path, l
         "max_rss_kib": measured.max_rss_kib,
         "ok": measured.ok,
     }
-    with pg.connect(settings, autocommit=True) as conn:
+    with db.connect(settings, autocommit=True) as conn:
         pairs = conn.execute(
             "select left_id, right_id, match_score::float8, has_name_agreement from intermediate.int_identity__register_pairs"
             " union all select left_id, right_id, match_score::float8, has_name_agreement"

@@ -1,12 +1,11 @@
 """The case screen's configuration: which schemas it reads and writes, session lifetimes.
 
-Everything comes from the environment (``MIMAMORI_CASESCREEN_*``) with defaults for the local
-stack; database addresses and role passwords come from :mod:`mimamori.settings`.
+Everything comes from :mod:`mimamori.settings` (``MIMAMORI_CASESCREEN_*`` in the environment or
+``.env``, with defaults for the local stack), as do database addresses and role passwords.
 """
 
 from __future__ import annotations
 
-import os
 import re
 import secrets
 from dataclasses import dataclass
@@ -66,20 +65,15 @@ class CaseScreenConfig:
 
 def load_config(settings: Settings | None = None, **overrides) -> CaseScreenConfig:
     settings = settings or get_settings()
-    env = os.environ
     values = dict(
         settings=settings,
-        published_schema=_ident(env.get("MIMAMORI_CASESCREEN_SCHEMA", "published"), "MIMAMORI_CASESCREEN_SCHEMA"),
-        history_schema=_ident(
-            env.get("MIMAMORI_CASESCREEN_HISTORY_SCHEMA", "history"), "MIMAMORI_CASESCREEN_HISTORY_SCHEMA"
-        ),
-        casework_schema=_ident(
-            env.get("MIMAMORI_CASESCREEN_CASEWORK_SCHEMA", "casework"), "MIMAMORI_CASESCREEN_CASEWORK_SCHEMA"
-        ),
-        idle_minutes=int(env.get("MIMAMORI_CASESCREEN_IDLE_MINUTES", "30")),
-        absolute_hours=int(env.get("MIMAMORI_CASESCREEN_ABSOLUTE_HOURS", "10")),
-        secret_key=env.get("MIMAMORI_CASESCREEN_SECRET", "") or secrets.token_urlsafe(32),
-        cookie_secure=env.get("MIMAMORI_CASESCREEN_COOKIE_SECURE", "") in ("1", "true", "yes"),
+        published_schema=_ident(settings.casescreen_schema, "MIMAMORI_CASESCREEN_SCHEMA"),
+        history_schema=_ident(settings.casescreen_history_schema, "MIMAMORI_CASESCREEN_HISTORY_SCHEMA"),
+        casework_schema=_ident(settings.casescreen_casework_schema, "MIMAMORI_CASESCREEN_CASEWORK_SCHEMA"),
+        idle_minutes=settings.casescreen_idle_minutes,
+        absolute_hours=settings.casescreen_absolute_hours,
+        secret_key=settings.casescreen_secret or secrets.token_urlsafe(32),
+        cookie_secure=settings.casescreen_cookie_secure,
     )
     values.update(overrides)
     for key in ("published_schema", "history_schema", "casework_schema"):

@@ -22,7 +22,6 @@ P.identity_review_records      record_id, record_key, raw_table, source_file, so
                                record_* (as delivered), name_norm, kana_norm, rule_* (thresholds)
 P.identity_review_candidates   record_id, person_id, candidate_rank, comparison, level, label_ja,
                                match_weight, match_score, candidate_name_norm, candidate_kana_norm
-P.item_catalogue               item_code, label_ja                                             [optional]
 H.child_type_scores            run_month, person_id, type_code, score, threshold, is_flagged   [optional]
 H.child_scores                 run_month, person_id, total_points                              [optional]
 =============================  ==========================================================================
@@ -228,19 +227,9 @@ class Repo:
         return access.declaration().editable_items(self.audience.code)
 
     def item_labels(self) -> dict[str, str]:
+        """Labels of the items this audience may see, from the catalogue seed (mimamori.vocabulary)."""
         visible = self.visible_items()
-        labels = {code: label for code, label in ITEMS.items() if code in visible}
-        cols = self.columns(self.config.published_schema, "item_catalogue")
-        code, label = (_pick(cols, "item_code"), _pick(cols, "label_ja")) if cols else (None, None)
-        if code and label:
-            for row in self._rows(
-                sql.SQL("select {}::text as code, {}::text as label from {}").format(
-                    sql.Identifier(code), sql.Identifier(label), self.pub("item_catalogue")
-                )
-            ):
-                if row["code"] in labels and row["label"]:
-                    labels[row["code"]] = row["label"]
-        return labels
+        return {code: label for code, label in ITEMS.items() if code in visible}
 
     # --- people ------------------------------------------------------------------------------------
 

@@ -5,12 +5,12 @@ Two kinds of table:
 - its own: ``staff_users`` (argon2 hashes), ``staff_sessions`` (server-side sessions, CSRF token),
   ``audit_log`` (append-only: update/delete/truncate revoked and refused by a trigger);
 - the casework record that the next monthly run reads (domain.md §6):
-  ``conference_outcomes``, ``hand_entries``, ``identity_decisions``. The dbt project creates
-  these too (``create table if not exists``, macros ``create_judgement_casework_tables`` and
-  ``identity_create_decisions_table``); the DDL here is the same, so whichever runs first creates
-  them and the other leaves them alone (tests/casescreen/test_schema_drift.py runs both orders
-  and requires the same columns and constraints). The screen adds two columns to ``conference_outcomes``
-  (``correction_reason``, ``conference_date``). Rows are never rewritten: a correction is a new
+  ``conference_outcomes``, ``hand_entries``, ``identity_decisions``, ``corrections``, and the
+  governance logs ``purge_log`` and ``disclosure_log`` (written by mimamori.retention and
+  mimamori.disclosure). This module is their only owner: dbt declares them as sources and never
+  creates them (tests/casescreen/test_casework_owner.py). Provisioning and every dbt run
+  (:func:`mimamori.dbt.run`) call :func:`create_tables`, so a fresh warehouse's first run has them
+  even before the screen first starts. Rows are never rewritten: a correction is a new
   version, and the only update the app role may make is marking the old version
   ``superseded_by``/``superseded_at``.
 
@@ -49,6 +49,8 @@ create table if not exists {s}.conference_outcomes (
 alter table {s}.conference_outcomes add column if not exists correction_reason text;
 alter table {s}.conference_outcomes add column if not exists conference_date date;
 create index if not exists conference_outcomes_person_idx on {s}.conference_outcomes (person_id, judged_run_month);
+comment on table {s}.conference_outcomes is
+    'Case-conference outcomes (domain.md §6). judged_run_month = the run month whose judgement the conference discussed. A correction inserts a new version and sets superseded_by on the old row; rows are never deleted.';
 
 create table if not exists {s}.hand_entries (
     hand_entry_id bigint generated always as identity primary key,
@@ -63,6 +65,8 @@ create table if not exists {s}.hand_entries (
     superseded_by bigint references {s}.hand_entries (hand_entry_id)
 );
 create index if not exists hand_entries_person_idx on {s}.hand_entries (person_id, item_code);
+comment on table {s}.hand_entries is
+    'Items entered by hand (paper-only records, corrections; domain.md §6). A hand entry holds from as_of_date for the item''s look-back and wins over the sources; value=false removes a source''s true only with a correction_reason.';
 
 create table if not exists {s}.identity_decisions (
     decision_id bigint generated always as identity primary key,
@@ -87,7 +91,11 @@ alter table {s}.identity_decisions drop constraint if exists identity_decisions_
 alter table {s}.identity_decisions add constraint identity_decisions_person_check
     check ((decision = 'not_in_town') = (person_id is null));
 
--- data corrections (docs/governance.md); same DDL as dbt's create_governance_casework_tables
+-- identity_decisions: decision = 'same' (the record is this resident; wins over the algorithm),
+-- 'different' (never linked to this resident) or 'not_in_town' (stays unmatched, decided). record_key
+-- is stable across months (the contract key), so a decision holds for next month's delivery.
+-- corrections (docs/governance.md): kind 'wrong_person' (every item the record supports is dropped
+-- for the child) or 'wrong_value' (only this item); withdrawing is a new row with withdraws = the old id.
 create table if not exists {s}.corrections (
     correction_id bigint generated always as identity primary key,
     person_id text not null,
@@ -106,6 +114,32 @@ create table if not exists {s}.corrections (
 );
 create index if not exists corrections_person_idx on {s}.corrections (person_id, item_code);
 create index if not exists corrections_record_key_idx on {s}.corrections (record_key);
+comment on table {s}.corrections is
+    'Data corrections (docs/governance.md): a linked record is wrong for this child (wrong_person / wrong_value), with a reason. Wins on every later run (int_items__corrections); written through the case screen, which audits it.';
+
+create table if not exists {s}.purge_log (
+    purge_id bigint generated always as identity primary key,
+    purged_at timestamptz not null default clock_timestamp(),
+    run_month text not null,
+    target text not null,
+    cutoff text not null,
+    rows_deleted bigint not null,
+    executed_by text
+);
+comment on table {s}.purge_log is
+    'Retention purges (mimamori.retention): counts only, never a personal value.';
+
+create table if not exists {s}.disclosure_log (
+    disclosure_id bigint generated always as identity primary key,
+    requested_at timestamptz not null default clock_timestamp(),
+    requested_by text not null,
+    person_id text not null,
+    request_ref text,
+    output_sha256 text,
+    counts jsonb not null default '{{}}'::jsonb
+);
+comment on table {s}.disclosure_log is
+    'Disclosure exports for 開示請求 (APPI Art. 76, mimamori.disclosure): who asked, when, for whom; counts only.';
 
 create table if not exists {s}.staff_users (
     staff_id bigint generated always as identity primary key,
@@ -173,19 +207,26 @@ TABLES = (
     "hand_entries",
     "identity_decisions",
     "corrections",
+    "purge_log",
+    "disclosure_log",
     "staff_users",
     "staff_sessions",
     "audit_log",
 )
 
 
+def create_tables(conn: psycopg.Connection, schema: str = "casework") -> list[str]:
+    """Create the casework tables in ``schema`` if missing (idempotent; no grants)."""
+    ident = sql.Identifier(schema)
+    conn.execute(sql.SQL("create schema if not exists {}").format(ident))
+    conn.execute(DDL.format(s=ident.as_string(conn)))
+    return [f"{schema}.{t}" for t in TABLES]
+
+
 def init_db(config: CaseScreenConfig, dsn: str | None = None) -> list[str]:
     """Create the tables and grants (idempotent); returns the qualified table names."""
-    schema = sql.Identifier(config.casework_schema)
     with psycopg.connect(dsn or config.dsn(config.owner_role)) as conn:
-        conn.execute(sql.SQL("create schema if not exists {}").format(schema))
-        ddl = DDL.format(s=schema.as_string(conn))
-        conn.execute(ddl)
+        tables = create_tables(conn, config.casework_schema)
         # who may read and write what: the audience declaration, re-applied at every publication too
         access.apply_casework(
             conn,
@@ -193,4 +234,4 @@ def init_db(config: CaseScreenConfig, dsn: str | None = None) -> list[str]:
                 published=config.published_schema, history=config.history_schema, casework=config.casework_schema
             ),
         )
-    return [f"{config.casework_schema}.{t}" for t in TABLES]
+    return tables

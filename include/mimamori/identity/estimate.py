@@ -39,7 +39,7 @@ def _bits(mu: tuple[float, float] | None) -> float | None:
 
 
 def estimate(settings, month: str, out: Path, truth: Path | None = None, log=print) -> dict:
-    from mimamori.stack import pg
+    from mimamori import db
 
     defaults = match.project_defaults()
     comparisons = defaults["comparisons"]
@@ -61,7 +61,7 @@ def estimate(settings, month: str, out: Path, truth: Path | None = None, log=pri
         random_pairs=match.RANDOM_PAIRS,
     )
     levels = {c["comparison"]: match.comparison_levels(c, m) for c in comparisons}
-    with pg.connect(settings, role="transformer") as conn:
+    with db.connect(settings, role="transformer") as conn:
         conn.execute("set search_path = pg_temp, public")
         conn.execute("set jit = off")  # the name macros' cost estimates make JIT compile for seconds
         conn.execute(m.identity_create_functions("pg_temp").replace("create schema if not exists pg_temp;", ""))

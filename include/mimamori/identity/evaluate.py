@@ -199,10 +199,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--by-file", action="store_true", help="also print precision/recall per file")
     args = parser.parse_args(argv)
 
+    from mimamori import db
     from mimamori.settings import get_settings
-    from mimamori.stack import pg
 
-    with pg.connect(get_settings(), role="transformer") as conn:
+    with db.connect(get_settings(), role="transformer") as conn:
         ev = evaluate(conn, args.truth, args.month)
     print(ev.table())
     if args.by_file:

@@ -11,7 +11,7 @@ The YAMLs are generated from the literal input contract (``docs/contract/extract
     python -m mimamori.ingest.registry generate --contract docs/contract/extracts.csv --out include/sources
     python -m mimamori.ingest.registry check    --contract docs/contract/extracts.csv
 
-``generate`` keeps what the contract does not hold (department, data owners, on_failure) from the
+``generate`` keeps what the contract does not hold (department, label, data owners, on_failure) from the
 YAML already there, so regenerating after a contract change only touches ``files``.
 """
 
@@ -41,33 +41,6 @@ PLAIN_TYPES = ("id", "text", "date", "date_end", "int", "month")
 _COLUMN_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 _TABLE_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 _EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-
-#: Only used the first time a source's YAML is generated; afterwards the YAML is the truth.
-FIRST_GENERATION_DEFAULTS: dict[str, dict] = {
-    "jumin": {
-        "department": "住民記録（こども課こども支援班経由で提供）",
-        "data_owners": [
-            {"name": "住民記録担当課長", "email": "jumin-owner@kaisei-town.example"},
-            {"name": "こども課こども支援班長", "email": "kodomo-shien-owner@kaisei-town.example"},
-        ],
-    },
-    "kodomo_shien": {
-        "department": "こども課こども支援班",
-        "data_owners": [{"name": "こども支援班長", "email": "kodomo-shien-owner@kaisei-town.example"}],
-    },
-    "kodomo_katei": {
-        "department": "こども課こども家庭班",
-        "data_owners": [{"name": "こども家庭班長", "email": "kodomo-katei-owner@kaisei-town.example"}],
-    },
-    "fukushi": {
-        "department": "福祉介護課福祉班",
-        "data_owners": [{"name": "福祉班長", "email": "fukushi-owner@kaisei-town.example"}],
-    },
-    "gakko": {
-        "department": "教育委員会事務局学校教育課",
-        "data_owners": [{"name": "学校教育課長", "email": "gakko-owner@kaisei-town.example"}],
-    },
-}
 
 
 class RegistryError(ValueError):
@@ -149,6 +122,12 @@ class Source:
     on_failure: str
     files: tuple[FileSpec, ...]
     path: Path | None = field(default=None, compare=False)
+    #: the short name screens show beside evidence (e.g. こども支援班); the department when unset
+    label: str = ""
+
+    @property
+    def display_label(self) -> str:
+        return self.label or self.department
 
     def file(self, name: str) -> FileSpec:
         for spec in self.files:
@@ -257,6 +236,7 @@ def source_from_dict(data: dict, where: str = "<registry>") -> Source:
     return Source(
         source=str(name),
         department=str(_require(data, "department", where)),
+        label=str(data.get("label") or ""),
         data_owners=tuple(owners),
         on_failure=on_failure,
         files=tuple(files),
@@ -396,10 +376,14 @@ def render_yaml(source: str, meta: dict, files: list[dict]) -> str:
     lines = [
         f"# Source registry entry for {source}. Generated from docs/contract/extracts.csv by",
         "#   python -m mimamori.ingest.registry generate --contract docs/contract/extracts.csv --out include/sources",
-        "# department, data_owners and on_failure are kept on regeneration; edit them here.",
+        "# department, label, data_owners and on_failure are kept on regeneration; edit them here.",
         "# A header change must agree with the contract (tests/ingest/test_registry.py checks it).",
         f"source: {_q(source)}",
         f"department: {_q(meta['department'])}",
+    ]
+    if meta.get("label"):
+        lines.append(f"label: {_q(meta['label'])}")
+    lines += [
         "data_owners:",
     ]
     for owner in meta["data_owners"]:
@@ -434,16 +418,14 @@ def generate(contract: Path | str, out: Path | str) -> list[Path]:
         meta: dict = {}
         if target.exists():
             existing = yaml.safe_load(target.read_text(encoding="utf-8")) or {}
-            meta = {k: existing.get(k) for k in ("department", "data_owners", "on_failure") if existing.get(k)}
-        defaults = FIRST_GENERATION_DEFAULTS.get(
-            source,
-            {
-                "department": "TODO: 部署名",
-                "data_owners": [
-                    {"name": "TODO: データ所有者", "email": f"{source.replace('_', '-')}-owner@kaisei-town.example"}
-                ],
-            },
-        )
+            meta = {k: existing.get(k) for k in ("department", "label", "data_owners", "on_failure") if existing.get(k)}
+        # a new source: placeholders a person replaces (the YAML is the truth from then on)
+        defaults = {
+            "department": "TODO: 部署名",
+            "data_owners": [
+                {"name": "TODO: データ所有者", "email": f"{source.replace('_', '-')}-owner@kaisei-town.example"}
+            ],
+        }
         meta = {"on_failure": "block", **defaults, **meta}
         text = render_yaml(source, meta, files)
         source_from_dict(yaml.safe_load(text), target.name)  # never write an invalid entry

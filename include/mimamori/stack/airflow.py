@@ -124,9 +124,8 @@ def env(settings: Settings) -> dict[str, str]:
     )
     if settings.airflow_secret_key:
         result["AIRFLOW__API__SECRET_KEY"] = settings.airflow_secret_key
-    jwt = os.environ.get("AIRFLOW__API_AUTH__JWT_SECRET") or _dotenv_value(settings, "AIRFLOW__API_AUTH__JWT_SECRET")
-    if jwt:
-        result["AIRFLOW__API_AUTH__JWT_SECRET"] = jwt
+    if settings.airflow_jwt_secret:
+        result["AIRFLOW__API_AUTH__JWT_SECRET"] = settings.airflow_jwt_secret
     result.update(connections(settings))
     # Settings the project's own code reads (the DAG runs in these processes).
     result["MIMAMORI_STATE_DIR"] = str(settings.state_dir)
@@ -135,12 +134,6 @@ def env(settings: Settings) -> dict[str, str]:
     result["MIMAMORI_SMTP_PORT"] = str(settings.smtp_port)
     result["MIMAMORI_AIRFLOW_PORT"] = str(settings.airflow_port)
     return result
-
-
-def _dotenv_value(settings: Settings, key: str) -> str:
-    from mimamori.settings import _read_dotenv
-
-    return _read_dotenv(settings.root / ".env").get(key, "")
 
 
 def _airflow(settings: Settings, *args: str, check: bool = True, capture: bool = False, timeout: float | None = None):

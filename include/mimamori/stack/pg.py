@@ -24,7 +24,9 @@ EXTENSIONS = ("pg_trgm", "fuzzystrmatch", "unaccent")
 
 
 def pg_bin() -> Path:
-    env = os.environ.get("MIMAMORI_PG_BIN")
+    from mimamori.settings import get_settings
+
+    env = get_settings().pg_bin
     candidates = [Path(env)] if env else PG_BIN_CANDIDATES
     for path in candidates:
         if (path / "initdb").exists():
@@ -204,9 +206,10 @@ def stop(settings: Settings) -> bool:
 
 
 def connect(settings: Settings, db: str | None = None, role: str | None = None, **kwargs):
-    import psycopg
+    """The stack's own connections (provisioning, readiness); runtime code uses :func:`mimamori.db.connect`."""
+    from mimamori import db as warehouse
 
-    return psycopg.connect(settings.dsn(db, role), **kwargs)
+    return warehouse.connect(settings, db, role, **kwargs)
 
 
 def wait_ready(settings: Settings, timeout: float = 30.0) -> None:
@@ -295,8 +298,12 @@ def provision(settings: Settings) -> None:
                 )
         for stmt in stmts:
             conn.execute(stmt)
-    # what exists already gets exactly the declaration's grants now, not at the next publication
+    # the casework tables (owned by the case screen's schema module), then exactly the
+    # declaration's grants on what exists, now rather than at the next publication
+    from mimamori.casescreen.schema import create_tables
+
     with connect(settings, settings.warehouse_db, role="transformer") as conn:
+        create_tables(conn)
         access.apply_published(conn, decl)
         access.apply_casework(conn, decl)
 

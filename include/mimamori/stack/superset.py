@@ -35,7 +35,7 @@ LOGIN_RATE_LIMIT = "10 per minute"
 
 def venv_dir(settings: Settings) -> Path:
     """Superset's own venv (override with MIMAMORI_SUPERSET_VENV)."""
-    override = os.environ.get("MIMAMORI_SUPERSET_VENV")
+    override = settings.superset_venv
     return Path(override) if override else settings.root / ".local" / "venv" / "superset"
 
 
@@ -88,7 +88,7 @@ def env(settings: Settings) -> dict[str, str]:
             "MIMAMORI_SUPERSET_PASSWORD": settings.role_passwords["superset"],
             "MIMAMORI_SUPERSET_PORT": str(settings.superset_port),
             **audience_env(settings),
-            "MIMAMORI_SUPERSET_ALLOW_ADHOC_SUBQUERY": os.environ.get("MIMAMORI_SUPERSET_ALLOW_ADHOC_SUBQUERY", "0"),
+            "MIMAMORI_SUPERSET_ALLOW_ADHOC_SUBQUERY": "1" if settings.superset_allow_adhoc_subquery else "0",
             "MIMAMORI_SUPERSET_LOGIN_RATE_LIMIT": LOGIN_RATE_LIMIT,
             "DO_NOT_TRACK": "1",
             "SCARF_ANALYTICS": "false",

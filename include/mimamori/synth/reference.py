@@ -12,24 +12,36 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date, timedelta
 
+from mimamori import vocabulary
+
 from .dates import fiscal_year
 
-TYPES = {
-    # type: (min age, max age, items, groups, required, threshold)
-    "young_carer": (
-        6,
-        18,
-        ("I04a", "I05a", "I07", "I11", "I12", "I16", "I25", "I06"),
-        (("I04a", "I12", "I25"),),
-        ("I04a", "I05a", "I07", "I12", "I16", "I25"),
-        2,
-    ),
-    "poverty": (0, 18, ("I08", "I09", "I13", "I15", "I19", "I21a", "I33"), (), (), 2),
-    "abuse": (0, 18, ("I01", "I02", "I03", "I14", "I17", "I18", "I20", "I21a", "I21b"), (("I01", "I02"),), (), 2),
-    "withdrawal": (10, 18, ("I06", "I10", "I04b", "I18"), (), ("I06",), 1),
-    "postpartum_depression": (0, 0, ("I20", "I21b", "I14", "I28"), (), (), 1),
-    "developmental_disability": (0, 18, ("I04b", "I05b", "I10", "I20", "I03"), (), (), 2),
-}
+
+def _rules() -> dict[str, tuple]:
+    """The enabled type rules from the seeds (mimamori.vocabulary), as
+    type → (min age, max age, items, no-double-count groups, required items, threshold)."""
+    out = {}
+    links = vocabulary.type_items()
+    for code, rule in vocabulary.types().items():
+        if not rule.is_enabled:
+            continue
+        mine = [ti for ti in links if ti.type_code == code]
+        groups: dict[str, list[str]] = defaultdict(list)
+        for ti in mine:
+            if ti.group_key:
+                groups[ti.group_key].append(ti.item_code)
+        out[code] = (
+            rule.min_age,
+            rule.max_age,
+            tuple(ti.item_code for ti in mine),
+            tuple(tuple(g) for g in groups.values() if len(g) > 1),
+            tuple(ti.item_code for ti in mine if ti.is_required),
+            rule.threshold,
+        )
+    return out
+
+
+TYPES = _rules()
 
 
 def _valid(start, end, as_of, inclusive_end=False) -> bool:
