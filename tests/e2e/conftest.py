@@ -98,6 +98,7 @@ def _fixture_month_rows(n_children: int = 48):
             "rule_type_items",
             "child_item_matches",
             "conference_funnel",
+            "outcome_yield",
             "item_relevance",
             "threshold_sensitivity",
             "flag_disparity",
@@ -265,6 +266,29 @@ def _fixture_month_rows(n_children: int = 48):
             rows["conference_funnel"].append(
                 {"run_month": month, "stage_order": order, "stage_label_ja": label, "children": n}
             )
+        # outcome_yield: every judged month up to this one, cumulated (made-up counts)
+        for code, label, sort, *_ in [*FIXTURE_TYPES, ("_any", "いずれかの類型", 0)]:
+            cum = [0, 0, 0]
+            for j, judged in enumerate(FIXTURE_MONTHS[: m_index + 1]):
+                d, n, new = 3 + (sort + j) % 4, (sort + j) % 3, (sort + j) % 2
+                cum = [cum[0] + d, cum[1] + n, cum[2] + min(new, n)]
+                rows["outcome_yield"].append(
+                    {
+                        "run_month": month,
+                        "type_code": code,
+                        "type_label_ja": label,
+                        "judged_run_month": judged,
+                        "discussed_count": d,
+                        "needs_support_count": n,
+                        "cumulative_discussed_count": cum[0],
+                        "cumulative_needs_support_count": cum[1],
+                        "cumulative_needs_support_share": round(cum[1] / cum[0], 4),
+                        "cumulative_needs_support_lower": round(max(0.0, cum[1] / cum[0] - 0.2), 4),
+                        "cumulative_needs_support_upper": round(min(1.0, cum[1] / cum[0] + 0.3), 4),
+                        "cumulative_discovery_share": round(cum[2] / cum[1], 4) if cum[1] else None,
+                        "is_drift_alarm": code == "poverty" and j == 1,
+                    }
+                )
         for k, item in enumerate(sorted(FIXTURE_ITEMS)[:8]):
             for group in ("要支援", "支援不要", "already_supported"):
                 rows["item_relevance"].append(
@@ -336,6 +360,11 @@ _FIXTURE_DDL = {
     "child_item_matches": "run_month text, person_id text, item_code text, item_label_ja text,"
     " item_sort_order integer, status text",
     "conference_funnel": "run_month text, stage_order integer, stage_label_ja text, children integer",
+    "outcome_yield": "run_month text, type_code text, type_label_ja text, judged_run_month text,"
+    " discussed_count integer, needs_support_count integer, cumulative_discussed_count integer,"
+    " cumulative_needs_support_count integer, cumulative_needs_support_share numeric,"
+    " cumulative_needs_support_lower numeric, cumulative_needs_support_upper numeric,"
+    " cumulative_discovery_share numeric, is_drift_alarm boolean",
     "item_relevance": "run_month text, item_code text, reference_group text, group_children integer,"
     " group_matched integer, all_children integer, all_matched integer, group_share numeric, all_share numeric,"
     " lift numeric",
