@@ -134,6 +134,7 @@ def test_the_benchmark_code_path_on_one_month(judged_town, judged_conn, rules, t
     """One month of conferences gives a handful of outcomes: the fit stays at the current points
     (the prior at today's rule dominates), the thresholds stay, the what-if shows no change, the
     guard lets it through, and the proposal's diff is empty; the id file is the coordinator's."""
+    from mimamori import pool
     from mimamori.learning import fit, proposal, whatif
     from mimamori.synth import conferences
 
@@ -152,3 +153,9 @@ def test_the_benchmark_code_path_on_one_month(judged_town, judged_conn, rules, t
     out = proposal.write_proposal(tmp_path / "proposal", rules, proposed, result, [])
     assert (out / "seed.diff").read_text(encoding="utf-8") == ""
     assert stat.S_IMODE((out / "whatif_ids.csv").stat().st_mode) == 0o600
+    document = pool.export_margins(
+        history.rename(columns={"month": "judged_run_month"}), rules, [MONTH], threshold=5, town="test"
+    ).document
+    text = str(document)
+    assert not any(p in text for p in md.children["person_id"]), "an id in the pool export"
+    assert not any(h in text for h in md.children["household_id"]), "a household id in the pool export"
