@@ -92,15 +92,20 @@ def load_known_registers(path: Path = KNOWN_REGISTERS) -> dict[str, set[str]]:
 
 
 def load_truth(town_dir: Path, month: str, type_latents: dict[str, list[str]]) -> pd.DataFrame:
-    """person_id and one boolean column per type (any of its latent columns is 1)."""
+    """person_id and one boolean column per type (any of its latent columns is 1). A type whose
+    columns the town does not have (another generator's latent model) gets no column and is
+    listed in ``attrs["missing_types"]``: its yield is not measured, never guessed."""
     path = Path(town_dir) / "truth" / month / "children.csv"
     df = pd.read_csv(path, dtype={"atena_no": str})
     out = pd.DataFrame({"person_id": df["atena_no"].astype(str)})
+    missing = []
     for type_code, columns in type_latents.items():
         present = [c for c in columns if c in df.columns]
         if not present:
-            raise ValueError(f"{path}: none of the latent columns {columns} of type {type_code}")
+            missing.append(type_code)
+            continue
         out[type_code] = df[present].fillna(0).astype(int).max(axis=1).astype(bool)
+    out.attrs["missing_types"] = missing
     return out
 
 
