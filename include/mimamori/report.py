@@ -266,6 +266,29 @@ def gather(conn, run_month: str) -> dict[str, Any]:
         if _exists(conn, "rules.age_bands")
         else []
     )
+    # a rule proposal's what-if of this very month (mimamori.learning): its age band × area joint
+    # enters the disclosure control with section 1's, so the proposal's fairness figures are printed
+    # from shown counts only (docs/evaluation.md)
+    data["proposal_cells"] = None
+    data["proposal"] = None
+    if _exists(conn, "history.rule_proposals") and data["cells"]:
+        got = _rows(
+            conn,
+            "select proposal_id, source, is_refused, aggregates from history.rule_proposals where run_month = %s"
+            " order by created_at desc limit 1",
+            (run_month,),
+        )
+        if got:
+            agg = got[0]["aggregates"] if isinstance(got[0]["aggregates"], dict) else json.loads(got[0]["aggregates"])
+            joint = {(c["age_band"], c["area"]): c for c in agg.get("cells") or []}
+            children = {}
+            for c in data["cells"]:
+                if c["type_code"] == "_any":
+                    children[(c["age_band"], c["area"])] = int(c["children_in_age_range"])
+            # only a what-if of exactly this month's children (else it describes other data)
+            if joint and all(int(joint.get(k, {}).get("children", -1)) == v for k, v in children.items() if v):
+                data["proposal_cells"] = {k: int(c["flagged_proposed"]) for k, c in joint.items()}
+                data["proposal"] = {"source": got[0]["source"], "is_refused": got[0]["is_refused"]}
     # narrowing and the conference
     data["households"] = (
         _rows(
@@ -289,6 +312,18 @@ def gather(conn, run_month: str) -> dict[str, Any]:
         ):
             outcomes_by_month.setdefault(r["outcome"], {})[r["judged_run_month"]] = int(r["n"])
     data["outcomes_by_month"] = outcomes_by_month
+    # the measured yield per type (history.outcome_yield of this month: every judged month up to
+    # it), counts only; its disclosure control links it to the outcome series (report_protection)
+    data["yield"] = (
+        _rows(
+            conn,
+            "select type_code, type_label_ja, type_sort_order, judged_run_month, discussed_count,"
+            " needs_support_count, needs_support_new_count from history.outcome_yield where run_month = %s",
+            (run_month,),
+        )
+        if _exists(conn, "history.outcome_yield")
+        else []
+    )
     # corrections, hand entries, purges, disclosures (counts)
     counts: dict[str, Any] = {}
     # valid corrections (not a withdrawal, not withdrawn) per month recorded: this month's and
@@ -467,6 +502,7 @@ def render_html(
                     set(range(1, len(cols) + 2)),
                 )
             )
+        p.extend(_fairness_section(data, cells, band_label))
         p.append(
             f'<p class="note">「{SUPPRESSED}」：1～{small}人の欄と、その欄が合計・ほかの表・ほかの月の報告から計算で'
             f"分からないように併せて表示しない欄（0人は0と表示します）。「{NOT_APPLICABLE}」：年齢の範囲外で"
@@ -496,6 +532,8 @@ def render_html(
             {1, 2},
         )
     )
+
+    p.extend(_yield_section(data, cells, m))
 
     # 3. gates
     p.append("<h2>3. データの品質確認（品質ゲート）</h2>")
@@ -638,6 +676,133 @@ def render_html(
         '<!doctype html><html lang="ja"><head><meta charset="utf-8">'
         f"<title>月次公開報告 {_e(_month_ja(m))}分</title><style>{CSS}</style></head><body>{body}</body></html>"
     )
+
+
+def _wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    import math
+
+    p = k / n
+    c = (p + z * z / (2 * n)) / (1 + z * z / n)
+    h = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return max(0.0, c - h), min(1.0, c + h)
+
+
+def _share(k: int | None, n: int | None) -> str:
+    """A share with its Wilson 95 % interval, only from shown counts (else the hidden mark)."""
+    if k is None or n is None:
+        return SUPPRESSED
+    if n == 0:
+        return NOT_APPLICABLE
+    lo, hi = _wilson(k, n)
+    return f"{k / n:.0%}（{lo:.0%}～{hi:.0%}）"
+
+
+#: groups smaller than this do not enter a disparity ratio (seed proposal_guard: min_group_children)
+MIN_GROUP_CHILDREN = 20
+
+
+def _ratio(groups: list[tuple[int | None, int | None]]) -> str:
+    """Highest flag rate ÷ lowest over groups of ≥ MIN_GROUP_CHILDREN, from shown counts only."""
+    rates = []
+    for children, flagged in groups:
+        if children is None or flagged is None:
+            return SUPPRESSED
+        if children >= MIN_GROUP_CHILDREN:
+            rates.append(flagged / children)
+    if len(rates) < 2 or min(rates) == 0:
+        return NOT_APPLICABLE
+    return f"{max(rates) / min(rates):.2f}"
+
+
+def _fairness_section(data: dict[str, Any], cells: ReportCells, band_label: dict[str, str]) -> list[str]:
+    """A proposed rule's figures beside the current rule's: flagged children by age band and area
+    and the disparity ratio (highest group rate ÷ lowest), when a proposal's what-if of this month
+    exists. Every count through the disclosure control; ratios from shown counts only."""
+    if not data.get("proposal_cells"):
+        return []
+    p = ["<h3>提案中のルールとの比較（いずれかの類型の気づき）</h3>"]
+    status = "ガードで却下" if data["proposal"]["is_refused"] else "審査待ち（まだ採用されていません）"
+    p.append(
+        f"<p>ルールの提案（{_e(status)}）を今月のデータに当てはめた場合の人数です。採用は人が確認した変更だけです。</p>"
+    )
+    ratio_rows = []
+    for dim, title, values in (
+        ("age_band", "年齢区分", [a["age_band"] for a in data["age_bands"]]),
+        ("area", "地区（町名）", sorted({c["area"] for c in data["cells"]})),
+    ):
+        rows, now, new = [], [], []
+        for v in values:
+            children = cells.shown_value((dim, v, "children"))
+            rows.append(
+                [
+                    band_label.get(v, v),
+                    cells.get((dim, v, "children")),
+                    cells.get((dim, v, "_any")),
+                    cells.get(("proposed", dim, v)),
+                ]
+            )
+            now.append((children, cells.shown_value((dim, v, "_any"))))
+            new.append((children, cells.shown_value(("proposed", dim, v))))
+        p.append(_table([f"{title}（提案との比較）", "こどもの数", "今のルール", "提案"], rows, {1, 2, 3}))
+        ratio_rows.append([title, _ratio(now), _ratio(new)])
+    p.append(_table(["区分", "格差比（今のルール）", "格差比（提案）"], ratio_rows, {1, 2}))
+    p.append(
+        f'<p class="note">格差比は、{MIN_GROUP_CHILDREN}人以上の区分の中で最も高い気づきの割合を最も低い割合で割った値です'
+        f"（表示した人数からだけ計算し、使う人数が「{SUPPRESSED}」なら比も「{SUPPRESSED}」）。性別と世帯の大人の人数による比は、"
+        "総括管理のwhat-ifにあります。</p>"
+    )
+    return p
+
+
+def _yield_section(data: dict[str, Any], cells: ReportCells, m: str) -> list[str]:
+    """Section 2's yield table: per type, cumulated over every judged month (docs/evaluation.md)."""
+    rows = [r for r in data.get("yield") or [] if r["judged_run_month"] <= m]
+    if not rows:
+        return []
+    p = ["<h3>類型ごとの会議の判定（これまでの累計）</h3>"]
+    if cells.yield_withheld:
+        p.append(
+            "<p>この月は、この表を表示しません（ほかの月の報告と合わせると少人数の欄が計算で分かってしまうため）。</p>"
+        )
+        return p
+    order = sorted({(r["type_sort_order"], r["type_code"], r["type_label_ja"]) for r in rows})
+    table = []
+    for _, t, label in order:
+        d = cells.shown_value(("yield", t, "discussed", m))
+        s = cells.shown_value(("yield", t, "needs_support", m))
+        u = cells.shown_value(("yield", t, "new", m))
+        table.append(
+            [
+                label,
+                cells.get(("yield", t, "discussed", m)),
+                cells.get(("yield", t, "needs_support", m)),
+                _share(s, d),
+                cells.get(("yield", t, "new", m)),
+                _share(u, s),
+            ]
+        )
+    p.append(
+        _table(
+            [
+                "困難の類型",
+                "会議で検討したこども",
+                "要支援",
+                "要支援の割合（95%区間）",
+                "要支援のうち町が把握していなかったこども",
+                "その割合（95%区間）",
+            ],
+            table,
+            {1, 2, 4},
+        )
+    )
+    p.append(
+        '<p class="note">システムの手がかり（類型ごとの気づき）から会議で検討したこどものうち、会議が「要支援」と判断した割合です。'
+        "ルールがどれだけ役に立っているかを測るための目安で、こどもや家庭への評価ではありません。"
+        "区間は人数が少ないときにも使える方法（Wilson法）で計算した95%区間です。1人のこどもが複数の類型に数えられることがあります。"
+        "「町が把握していなかった」は、支援の記録（要対協・相談・生活保護・受給者証など）がなかったことを意味します。"
+        f"割合は表示した人数からだけ計算し、人数が「{SUPPRESSED}」の行は割合も「{SUPPRESSED}」とします。</p>"
+    )
+    return p
 
 
 def _lookback_ja(lookback: str | None) -> str:

@@ -53,6 +53,7 @@ CHART_DASHBOARD = {
     "ev_relevance": "evaluation",
     "ev_threshold": "evaluation",
     "ev_disparity": "evaluation",
+    "ev_yield": "evaluation",
     "ps_by_type": "pseudo",
     "ps_points": "pseudo",
     "ps_list": "pseudo",
@@ -183,6 +184,12 @@ EXPECTED = {
         left join (select distinct run_month, type_code, type_label_ja from {H}.threshold_sensitivity) l
             on l.run_month = d.run_month and l.type_code = d.type_code
         where (%(months)s::text[] is null or d.run_month = any(%(months)s)) group by 1, 2, 3""",
+    "ev_yield": f"""
+        select type_label_ja, judged_run_month, sum(discussed_count), sum(needs_support_count),
+            max(cumulative_discussed_count), max(cumulative_needs_support_share), max(cumulative_needs_support_lower),
+            max(cumulative_needs_support_upper), max(cumulative_discovery_share),
+            max(case when is_drift_alarm then 1 else 0 end)
+        from {{H}}.outcome_yield where {_MONTH} group by 1, 2""",
     "ps_by_type": "select type_label_ja, count(*) filter (where is_flagged) from {P}.pseudo_child_type_scores group by 1",
     "ps_points": "select total_points, count(*) from {P}.pseudo_child_scores group by 1",
     "ps_list": """
