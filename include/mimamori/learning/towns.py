@@ -70,15 +70,16 @@ def load_month(cache_dir: Path, month: str) -> tuple[pd.DataFrame, pd.DataFrame]
     return children, matches
 
 
-def _ingest(settings: Settings, inbox: Path, month: str, quarantine: Path) -> list[str]:
-    """Ingest every source of the registry; returns the sources rejected (or absent) this month.
+def _ingest(settings: Settings, inbox: Path, month: str, quarantine: Path, run_id: str) -> list[str]:
+    """Ingest every source of the registry as the attempt ``run_id``; returns the sources
+    rejected (or absent) this month.
 
     A rejected source is left out of the month and its items are unknown (dbt var
     ``skipped_sources``), as the monthly DAG does under the registry policy ``skip`` — e.g. a small
     town's header-only 給食費.csv in April, when nobody is in arrears yet."""
     from mimamori.ingest.load import ingest_month
 
-    results = ingest_month(month, inbox, settings.dsn(role="loader"), quarantine, log=lambda _line: None)
+    results = ingest_month(month, inbox, settings.dsn(role="loader"), quarantine, run_id=run_id, log=lambda _line: None)
     skipped = sorted(name for name, res in results.items() if not res.ok)
     if "jumin" in skipped:  # no registry, no month
         raise RuntimeError(f"ingest {month}: the resident registry was rejected")
@@ -98,7 +99,7 @@ def build_cache(
 
     ``reset`` drops the warehouse first (the cluster of ``settings``, never a configured external
     one), so one town's months never mix with another's."""
-    from mimamori import dbt
+    from mimamori import attempts, dbt
     from mimamori.months import as_of_date
     from mimamori.stack import pg
 
@@ -119,7 +120,9 @@ def build_cache(
         if cached(cache_dir, month):
             continue
         t0 = time.monotonic()
-        skipped = _ingest(settings, town_dir / "inbox", month, cache_dir / "quarantine")
+        # one attempt per month: dbt reads exactly the raw rows this ingest wrote (mimamori.attempts)
+        run_id = attempts.new_attempt_id("learning")
+        skipped = _ingest(settings, town_dir / "inbox", month, cache_dir / "quarantine", run_id)
         lines.clear()
         result = dbt.run(
             settings,
@@ -127,6 +130,7 @@ def build_cache(
             run_month=month,
             log=lines.append,
             extra_vars={"skipped_sources": skipped},
+            run_id=run_id,
         )
         if not result.ok:
             raise RuntimeError(f"dbt run {month} failed: " + ", ".join(result.failures) + "\n" + "\n".join(lines[-20:]))
