@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import itertools
+
 import pytest
 
 
@@ -41,6 +44,50 @@ def _latest_publication(settings) -> str | None:
     return row[0] if row else None
 
 
+#: What the conference decided for the month's proposed children, in candidate order (cycled).
+OUTCOMES = ("要支援", "調査継続", "経過観察", "支援不要", "要支援", "支援不要")
+
+
+@contextlib.contextmanager
+def _conference_outcomes(settings, month: str):
+    """The coordinator records the conference's outcomes for the month's proposed children
+    (casework.conference_outcomes, as the case screen does) and the evaluation marts are built
+    with them (dbt), so the 検証 dashboard's yield (ev_yield) has a judged month to show. The
+    outcomes are removed afterwards — the published month keeps its yield — so the suites after
+    this one (tests/learning records its own) find the casework as the judged town left it."""
+    from mimamori import dbt
+    from mimamori.stack import pg
+
+    ids: list[int] = []
+    with pg.connect(settings, autocommit=True) as conn:
+        proposed = conn.execute(
+            "select unnest(string_to_array(person_ids, ' ')), household_id from marts.household_candidates"
+            " where is_proposed order by household_rank"
+        ).fetchall()
+        assert proposed, "the judged month proposes nobody: the yield would prove nothing"
+        try:
+            for (person, household), outcome in zip(proposed, itertools.cycle(OUTCOMES)):
+                ids.append(
+                    conn.execute(
+                        "insert into casework.conference_outcomes (person_id, household_id, judged_run_month,"
+                        " outcome, decided_by) values (%s, %s, %s, %s, 'e2e') returning outcome_id",
+                        (person, household, month, outcome),
+                    ).fetchone()[0]
+                )
+            lines: list[str] = []
+            result = dbt.run(
+                settings,
+                ["build", "--select", "evaluation_children", "conference_outcome_history", "outcome_yield"],
+                run_month=month,
+                log=lines.append,
+            )
+            assert result.ok, "dbt build of the evaluation marts failed: " + ", ".join(result.failures)
+            yield
+        finally:
+            for outcome_id in ids:
+                conn.execute("delete from casework.conference_outcomes where outcome_id = %s", (outcome_id,))
+
+
 @pytest.fixture(scope="session")
 def dashboard_month(superset, warehouse, request):
     """The month the dashboards must show, with the bundle imported and the roles provisioned.
@@ -54,8 +101,9 @@ def dashboard_month(superset, warehouse, request):
         from mimamori import pipeline, publish
 
         town = request.getfixturevalue("judged_town")
-        tables, pseudo = pipeline.published_relations(warehouse)
-        publish.publish(warehouse, town.month, tables, pseudo)
+        with _conference_outcomes(warehouse, town.month):
+            tables, pseudo = pipeline.published_relations(warehouse)
+            publish.publish(warehouse, town.month, tables, pseudo)
         month = _latest_publication(warehouse)
     schemas = {"history": "history", "published_pseudo": "published_pseudo"}
     api = superset_assets.admin_api(warehouse)
