@@ -640,6 +640,13 @@ def apply_published(
     something missing). Returns counts for the log.
     """
     decl = decl or declaration()
+    # One transaction (a savepoint inside the publish transaction; a transaction of its own on an
+    # autocommit connection): the locks hold until every grant and policy is back.
+    with conn.transaction():
+        return _apply_published(conn, decl, require, schemas)
+
+
+def _apply_published(conn, decl: Declaration, require: Iterable[str], schemas: Schemas) -> dict[str, int]:
     tables = _governed_tables(conn, schemas)
     present = {(s, t) for s, t, _ in tables}
     if require:
@@ -708,6 +715,11 @@ def apply_casework(conn, decl: Declaration | None = None, schemas: Schemas = DEF
     Returns the number of tables governed (0 when the schema does not exist yet).
     """
     decl = decl or declaration()
+    with conn.transaction():  # the locks hold until every grant and policy is back
+        return _apply_casework(conn, decl, schemas)
+
+
+def _apply_casework(conn, decl: Declaration, schemas: Schemas) -> int:
     schema = schemas.casework
     tables = [
         r[0]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import time
 from pathlib import Path
@@ -77,9 +78,72 @@ def run_month(settings, month: str, logical_date: str | None = None):
     if result.returncode == 0 and published is not None:
         line = f"{month}: published by run {published} in {time.monotonic() - t0:.0f}s"
         return 0, line + f" (next scheduled run month: {next_month(month)})", result
-    tail = "\n".join((result.stdout + result.stderr).splitlines()[-40:])
     state = f"published by run {published}, but a step after publication failed" if published else "NOT published"
-    return 1, f"{month}: {state} (DAG exit {result.returncode}); the IT mail says why; last lines:\n{tail}", result
+    log = _keep_output(settings, month, result)
+    run_id = run_id_of(result.stdout + result.stderr)
+    lines = [f"{month}: {state} (DAG exit {result.returncode}, attempt {run_id or '不明'})"]
+    if run_id is None:
+        lines.append("  この試行の記録が見つかりません（DAG が始まる前に止まりました）")
+    else:
+        try:
+            lines += failure_summary(settings, month, run_id)
+        except Exception as exc:  # the summary is help, never a second failure
+            lines.append(f"  試行の記録を読めませんでした（{type(exc).__name__}）")
+    lines.append(f"  Airflow の出力全体: {log}")
+    return 1, "\n".join(lines), result
+
+
+RUN_ID = re.compile(r"run_id=((?:manual|scheduled|backfill|asset_triggered)__[0-9T:.+-]+)")
+
+
+def run_id_of(output: str) -> str | None:
+    """The run id of a `dags test` run, from its own log lines."""
+    found = RUN_ID.search(output)
+    return found.group(1) if found else None
+
+
+def _keep_output(settings, month: str, result) -> Path:
+    """The run's whole output, kept under the state folder (it is not printed: it is long)."""
+    import datetime as dt
+
+    folder = settings.state_dir / "logs"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"run-month-{month}-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}.log"
+    path.write_text(result.stdout + "\n" + result.stderr)
+    return path
+
+
+def failure_summary(settings, month: str, run_id: str) -> list[str]:
+    """What stopped this attempt, from the database: each failed step, each rejected file with its
+    rule and row count, and who was mailed — counts, files and rules only, never a value."""
+    from mimamori import attempts
+    from mimamori.ingest.registry import load_registry
+    from mimamori.stack import pg
+
+    registry = load_registry()
+    with pg.connect(settings, role="transformer", autocommit=True) as conn:
+        done = attempts.outcome(conn, month, run_id, registry)
+        rejections = []
+        if conn.execute("select to_regclass('ingest.rejections') is not null").fetchone()[0]:
+            rejections = conn.execute(
+                "select source, file, rule, coalesce(cardinality(rows), 0), message_ja from ingest.rejections"
+                " where run_month = %s and run_id = %s order by source, file, rule",
+                (month, run_id),
+            ).fetchall()
+    lines = ["  止まった段階:"]
+    lines += [f"    - {r['ja']}" for r in done["failed_steps"]] or ["    - （記録なし）"]
+    if rejections:
+        lines.append("  却下したファイル（ファイル / 規則 / 行数）:")
+        lines += [
+            f"    - {src}: {file} / {rule} / {f'{n}行' if n else 'ファイル全体'} — {msg}"
+            for src, file, rule, n, msg in rejections
+        ]
+    failing = sorted({r["source"] for r in done["failed_steps"] if r["source"]} | {row[0] for row in rejections})
+    mailed = [
+        f"{name} → {', '.join(o.email for o in registry[name].data_owners)}" for name in failing if name in registry
+    ]
+    lines.append("  メールを送った先: IT " + settings.it_email + ("; " + "; ".join(mailed) if mailed else ""))
+    return lines
 
 
 def run_months(settings, months: list[str]) -> None:

@@ -317,6 +317,26 @@ def test_the_faulted_attempt_publishes_nothing_and_all_three_say_so(airflow_stac
         )
 
 
+def test_run_month_says_which_file_rule_and_owner_failed(airflow_stack, fault_run, registry):
+    """`make run-month`'s last words on a failed month: every rejected file with its rule, the
+    owners mailed, where the whole output is kept — not a traceback, and no personal value."""
+    line = fault_run["line"]
+    assert "Traceback" not in line and fault_run["run_id"] in line
+    with pg.connect(airflow_stack) as conn:
+        rejected = conn.execute(
+            "select distinct source, file, rule from ingest.rejections where run_month = %s and run_id = %s",
+            (FAULT_MONTH, fault_run["run_id"]),
+        ).fetchall()
+    assert rejected
+    for source, file, rule in rejected:
+        assert f"{file} / {rule} /" in line, (file, rule)
+        assert all(owner.email in line for owner in registry[source].data_owners), source
+    assert airflow_stack.it_email in line
+    kept = line.rsplit("Airflow の出力全体: ", 1)[1].strip()
+    assert fault_run["run_id"] in Path(kept).read_text()
+    assert ONLY_IN_A["name"] not in line
+
+
 def test_every_fault_is_a_rejection_never_an_error(airflow_stack, fault_run, registry):
     run_id = fault_run["run_id"]
     with pg.connect(airflow_stack) as conn:
@@ -403,7 +423,7 @@ def test_each_owner_gets_one_mail_naming_every_rule(airflow_stack, fault_run, re
 def _api_token(settings) -> str:
     req = urllib.request.Request(
         f"{airflow.url(settings)}/auth/token",
-        data=json.dumps({"username": "admin", "password": settings.admin_password}).encode(),
+        data=json.dumps({"username": "admin", "password": settings.airflow_admin_password}).encode(),
         headers={"Content-Type": "application/json"},
     )
     with urllib.request.urlopen(req, timeout=30) as resp:

@@ -243,6 +243,35 @@ def test_an_xlsx_that_unpacks_beyond_the_limit_is_refused_unopened(tmp_path, reg
     assert [(r.file, r.rule) for r in exc.value.result.rejections] == [("出欠.xlsx", "file_too_large")]
 
 
+def test_an_xlsx_with_unsaved_formula_results_is_a_formula_rejection(tmp_path, registry, loader_dsn, wh_conn):
+    """Not 「必須項目が空欄です」: the cells are not blank, their values were never saved."""
+    import openpyxl
+
+    month = "2033-11"
+    build_source(tmp_path / "inbox", month, registry["gakko"], n=4)
+    path = tmp_path / "inbox" / month / "gakko" / "出欠.xlsx"
+    wb = openpyxl.load_workbook(path)
+    sheet = wb.worksheets[0]
+    for row in (3, 5):
+        for col in range(1, sheet.max_column + 1):
+            sheet.cell(row=row, column=col).value = f"=A{row}"  # every column, required ones included
+    wb.save(path)
+    with pytest.raises(IngestRejected) as exc:
+        ingest_source(
+            "gakko",
+            month,
+            tmp_path / "inbox",
+            loader_dsn,
+            tmp_path / "quarantine",
+            run_id="fc-formula",
+            limits=LIMITS,
+            registry=registry,
+            log=lambda _line: None,
+        )
+    got = [(r.file, r.rule, r.rows) for r in exc.value.result.rejections]
+    assert got == [("出欠.xlsx", "formula_cell", [3, 5])]
+
+
 def test_values_the_database_cannot_hold_are_reported_not_crashed_on(
     tmp_path, registry, loader_dsn, wh_conn, fukushi_spec
 ):

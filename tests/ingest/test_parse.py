@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import zipfile
 
 import pytest
 from mimamori.ingest.parse import (
     DecodeError,
+    FileProblem,
     ParseError,
     converter,
     decode_text,
@@ -208,6 +210,30 @@ def _xlsx(rows) -> bytes:
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
+
+
+def _with_saved_results(raw: bytes, result: str) -> bytes:
+    """The workbook as Excel would save it: each formula cell keeps its last result."""
+    src, buf = zipfile.ZipFile(io.BytesIO(raw)), io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as out:
+        for info in src.infolist():
+            data = src.read(info.filename)
+            if info.filename.startswith("xl/worksheets/"):
+                data = data.replace(b"<v />", f"<v>{result}</v>".encode())
+            out.writestr(info, data)
+    return buf.getvalue()
+
+
+def test_an_xlsx_formula_without_its_result_is_refused_not_read_as_blank():
+    rows = [["学校", "生年月日", "欠席日数"], ["架空小", dt.datetime(2015, 4, 1), 3], ["架空中", None, "=B2+1"]]
+    raw = _xlsx(rows)
+    with pytest.raises(FileProblem) as exc:
+        read_xlsx_bytes(raw)
+    assert exc.value.rule == "formula_cell" and exc.value.rows == [3]
+    assert "架空" not in exc.value.message_ja
+    # Saved by a program that calculated it: the result is the value, the blank stays a blank.
+    t = read_xlsx_bytes(_with_saved_results(raw, "4"))
+    assert t.records[1] == ["架空中", None, 4]
 
 
 def test_xlsx_read_and_truncated():

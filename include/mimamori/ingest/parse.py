@@ -480,16 +480,50 @@ def _xlsx_rows(raw: bytes, max_rows: int | None) -> list[list[Any]]:
             rows.append(list(r))
             if max_rows is not None and len(rows) > max_rows + 1:
                 raise _too_many_rows(max_rows)
-        return rows
     finally:
         wb.close()
+    if any(v is None for row in rows for v in row):
+        _refuse_formulas_without_values(raw, rows)
+    return rows
+
+
+def _refuse_formulas_without_values(raw: bytes, values: list[list[Any]]) -> None:
+    """A cell holding a formula whose result was never saved reads as blank: the value is unknown,
+    not empty. FileProblem ``formula_cell`` with the rows (the file's own numbering), never a value.
+
+    Only run when some cell read blank; a formula with its saved result reads as that result."""
+    import openpyxl
+
+    wb = openpyxl.load_workbook(io.BytesIO(raw), read_only=True, data_only=False)
+    rows: list[int] = []
+    try:
+        for n, formulas in enumerate(wb.worksheets[0].iter_rows(values_only=True), start=1):
+            if n > len(values):
+                break
+            shown = values[n - 1]
+            if any(
+                isinstance(f, str) and f.startswith("=") and (i >= len(shown) or shown[i] is None)
+                for i, f in enumerate(formulas)
+            ):
+                rows.append(n)
+    finally:
+        wb.close()
+    if rows:
+        raise FileProblem(
+            "formula_cell",
+            f"計算式のまま結果が保存されていないセルがあります（{len(rows)}行）。"
+            "Excel で開いて保存し直すか、値として貼り付けてから再提出してください",
+            f"cells hold a formula whose result was never saved ({len(rows)} rows)",
+            rows=rows,
+        )
 
 
 def read_xlsx_bytes(raw: bytes, max_rows: int | None = None, max_bytes: int | None = None) -> Table:
     """First sheet, header in row 1, via openpyxl read-only; DecodeError for a non-/broken xlsx.
 
     FileProblem ``file_too_large`` when the workbook unpacks to more than ``max_bytes`` (a zip
-    bomb is refused before it is opened), ``too_many_rows`` beyond ``max_rows`` data rows.
+    bomb is refused before it is opened), ``too_many_rows`` beyond ``max_rows`` data rows,
+    ``formula_cell`` when a cell holds a formula whose result was never saved.
     """
     if not raw.startswith(b"PK\x03\x04"):
         raise _encoding_error("xlsx", detect_encoding(raw))

@@ -61,6 +61,7 @@ RULES: dict[str, tuple[str, str]] = {
     "line_too_long": ("1行が長すぎます", "line longer than the limit"),
     "field_too_large": ("項目の値が長すぎます", "field longer than the limit"),
     "too_many_rows": ("行数が上限を超えています", "more rows than the limit"),
+    "formula_cell": ("計算式の結果が保存されていません", "formula without its saved result"),
     "load_error": ("データベースへの書き込みで拒否されました", "the database refused the rows"),
     "internal_error": ("システムで処理できない形式です", "the file could not be processed"),
 }
