@@ -66,12 +66,13 @@ def mean_ci(values: list[float]) -> tuple[float, float, float]:
     return m, m - h, m + h
 
 
-def town_months(root: Path, name: str, town_dir: Path, latents, settings, say):
+def town_months(root: Path, name: str, town_dir: Path, latents, settings, say, first: int | None = None):
     from mimamori.learning import towns
     from mimamori.synth.conferences import MonthData, load_truth
 
     cache = root / "cache" / name
-    months = towns.build_cache(settings, town_dir, cache, say=say)
+    wanted = towns.months_of(town_dir)[:first] if first else None
+    months = towns.build_cache(settings, town_dir, cache, months=wanted, say=say)
     out = []
     for m in months:
         children, matches = towns.load_month(cache, m)
@@ -112,6 +113,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fit-towns", default=None, help="comma-separated towns to fit on (default: the five)")
     parser.add_argument("--test-towns", default=None, help="comma-separated held-out towns (default: the five)")
     parser.add_argument("--months", type=int, default=12, help="months of conferences per town (default 12)")
+    parser.add_argument(
+        "--first",
+        type=int,
+        default=None,
+        metavar="K",
+        help="use only each town's first K months (a smaller run that reuses a larger one's cache)",
+    )
     parser.add_argument(
         "--scale", type=float, default=1.0, help="multiplies every town's size (default 1.0: 0.6–1.0 × Kaisei)"
     )
@@ -167,12 +175,12 @@ def _run(args, work: Path, settings) -> int:
     data = {}
     for name, seed, scale, prevalence in fit_specs + test_specs:
         d = towns.synth_town(work / "towns", name, seed, round(scale * args.scale, 3), prevalence, months=args.months)
-        data[name] = town_months(work, name, d, latents, settings, say)
+        data[name] = town_months(work, name, d, latents, settings, say, first=args.first)
     fit_names = [t[0] for t in fit_specs]
     test_names = [t[0] for t in test_specs]
     for spec in args.town:
         name, _, path = spec.partition("=")
-        data[name] = town_months(work, name, Path(path), extra_latents, settings, say)
+        data[name] = town_months(work, name, Path(path), extra_latents, settings, say, first=args.first)
         test_names.append(name)
     say(f"[bench] towns ready in {time.monotonic() - t0:.0f}s")
 
@@ -215,9 +223,11 @@ def _run(args, work: Path, settings) -> int:
     df = pd.DataFrame(results, columns=["town", "rule", "type", "proposed", "with_difficulty", "not_known"])
 
     # 4. tables
+    span = [md.month for md in data[test_names[0]]]
     lines = [
         f"held-out towns: {', '.join(test_names)}; fitted on: {', '.join(fit_names)}; capacity "
-        f"{rules.households_per_month} households/month; {args.months} months each; town sizes × {args.scale:g}",
+        f"{rules.households_per_month} households/month; {len(span)} months each ({span[0]}–{span[-1]}); "
+        f"town sizes × {args.scale:g}",
         "",
         "| type | rule | proposed (sum) | yield mean [95% t] | yield pooled [Wilson] | Δ yield vs current [95% t] "
         "| found (sum) | discovery mean [95% t] |",
