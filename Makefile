@@ -40,11 +40,12 @@ test: setup ## the whole test suite (starts and stops its own services)
 
 ##@ Set-up
 .PHONY: setup
-setup: deps venvs env ## everything the project needs on this machine (idempotent, seconds when done)
+setup: deps venvs docs-assets env ## everything the project needs on this machine (idempotent, seconds when done)
 
 .PHONY: deps
 deps: ## Debian packages (PostgreSQL server, chromium, CJK fonts) when root and missing
 	@missing=""; for p in $(DEBIAN_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	command -v npm >/dev/null 2>&1 || missing="$$missing npm"; \
 	if [ -z "$$missing" ]; then exit 0; fi; \
 	if [ "$$(id -u)" = 0 ]; then \
 		echo "[mimamori] installing Debian packages:$$missing"; \
@@ -66,6 +67,17 @@ $(LOCAL)/venv/%/.synced: requirements/%.lock | $(UV)
 .PHONY: venvs
 venvs: $(foreach v,$(VENVS),$(LOCAL)/venv/$(v)/.synced) ## virtualenvs from the lock files (uv, bytecode compiled)
 
+# The CSS, JavaScript and fonts of the GX data docs, from the npm lock file (docs/quality.md): the
+# docs site serves them itself, so no page it serves loads anything from outside this machine.
+$(LOCAL)/docs-assets/.synced: requirements/docs-assets/package.json requirements/docs-assets/package-lock.json
+	@echo "[mimamori] installing the data docs' assets into .local/docs-assets from requirements/docs-assets/package-lock.json"
+	@mkdir -p $(LOCAL)/docs-assets && cp $^ $(LOCAL)/docs-assets/
+	@cd $(LOCAL)/docs-assets && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null
+	@touch $@
+
+.PHONY: docs-assets
+docs-assets: $(LOCAL)/docs-assets/.synced ## the data docs' CSS/JS/fonts from requirements/docs-assets/package-lock.json (npm ci)
+
 .PHONY: env
 env: ## create .env with fresh secrets if absent (and add secrets a newer .env.example introduced)
 	@python3 -c "import sys; sys.path.insert(0, 'include'); from pathlib import Path; from mimamori.stack.envfile import ensure_env; ensure_env(Path('.')) and print('[mimamori] wrote new secrets to .env')"
@@ -76,6 +88,7 @@ lock: | $(UV) ## re-resolve the lock files from requirements/*.in
 	$(UV) pip compile -q --python 3.11 requirements/dbt.in -o requirements/dbt.lock
 	$(UV) pip compile -q --python 3.11 requirements/superset.in -o requirements/superset.lock
 	$(UV) pip compile -q --python 3.11 requirements/splink.in -o requirements/splink.lock
+	cd requirements/docs-assets && npm install --package-lock-only --ignore-scripts --no-audit --no-fund
 
 ##@ Local stack
 .PHONY: up
@@ -94,13 +107,21 @@ status: ## what runs, on which URL, logins
 logs: ## the last lines of every service log
 	@$(PY) -m mimamori.stack logs
 
+.PHONY: pause
+pause: ## pause the monthly DAG: no scheduled run on the 16th until make unpause (docs/manual-it.md §1)
+	@$(PY) -m mimamori.stack pause
+
+.PHONY: unpause
+unpause: ## unpause the monthly DAG (as set-up leaves it): the scheduler runs it on the 16th
+	@$(PY) -m mimamori.stack unpause
+
 ##@ Data
 .PHONY: town
 town: setup ## generate a synthetic town: make town SCALE=1 MONTHS=3 SEED=42 OUT=dir
 	$(PY) -m mimamori.synth --out $(OUT) --seed $(SEED) --scale $(SCALE) --months $(MONTHS) --end-month $(MONTH)
 
 .PHONY: run-month
-run-month: setup ## run the monthly DAG (airflow dags test) for MONTH on the current inbox
+run-month: setup ## run the monthly DAG now (airflow dags test) for MONTH on the current inbox
 	$(PY) -m mimamori.demo --run-only --end-month $(MONTH) --months 1
 
 .PHONY: dbt-build

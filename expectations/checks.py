@@ -34,7 +34,8 @@ class Check:
 
     def to_gx(self, gxe) -> Any:
         cls = getattr(gxe, self.expectation)
-        return cls(**self.kwargs, meta={"check_id": self.check_id})
+        # notes: the check in Japanese on GX's suite pages (検査項目の一覧; mimamori.gxdocs)
+        return cls(**self.kwargs, meta={"check_id": self.check_id}, notes=[self.description_ja])
 
 
 @dataclass

@@ -28,6 +28,9 @@ _TEST_ENV = {
     "MIMAMORI_CASESCREEN_PORT": str(18090 + _OFFSET),
     "MIMAMORI_SMTP_PORT": str(18025 + _OFFSET),
     "MIMAMORI_DOCS_PORT": str(18081 + _OFFSET),
+    # the suite's docs site is its own, on loopback, whatever base URL a developer's .env names
+    "MIMAMORI_DOCS_BASE_URL": "",
+    "MIMAMORI_DOCS_BIND": "127.0.0.1",
     # Superset's own guard against subqueries in custom SQL is off in the suite: the boundary tests
     # (tests/security) prove that the database holds without it.
     "MIMAMORI_SUPERSET_ALLOW_ADHOC_SUBQUERY": "1",

@@ -22,7 +22,7 @@ import html
 import logging
 from collections.abc import Iterable
 
-from mimamori.quality import GateResult, docs_url, flatten
+from mimamori.quality import GateResult, docs_url, flatten, month_docs_url
 from mimamori.settings import Settings
 
 log = logging.getLogger("mimamori.alerts")
@@ -197,7 +197,7 @@ def owner_alert(settings: Settings, source, run_month: str, rejections: Iterable
                 f"<br><code>{_e(i['expectation'])}</code></td>"
                 f"<td {_TD}>{_e(count if count is not None else '—')}</td>"
                 f"<td {_TD}>{_e(_rows_text(i.get('rows'), count))}</td>"
-                f"<td {_TD}><a href='{_e(i.get('docs_url') or docs_url(settings))}'>検査結果の詳細</a></td></tr>"
+                f"<td {_TD}><a href='{_e(_item_url(settings, i, run_month))}'>検査結果の詳細</a></td></tr>"
             )
         parts.append("</table>")
     parts += notices_html(notices, "お知らせ: 外字対応表にない外字")
@@ -205,7 +205,8 @@ def owner_alert(settings: Settings, source, run_month: str, rejections: Iterable
         "<p>行番号は、ご提供いただいたファイルの行番号です（見出し行が1行目）。"
         "個人情報保護のため、このメールには氏名・住所・生年月日などの値は記載していません。"
         "該当行の内容は、貴課のシステムでご確認ください。</p>",
-        f"<p>検査結果の一覧（データドキュメント）: <a href='{_e(docs_url(settings))}'>{_e(docs_url(settings))}</a></p>",
+        f"<p>今月の検査結果の一覧（日本語）: <a href='{_e(month_docs_url(settings, run_month))}'>"
+        f"{_e(month_docs_url(settings, run_month))}</a></p>",
         "<h3>再提出の方法</h3><ol>",
         "<li>上の行番号と規則をもとに、元のシステムのデータを確認・修正してください。</li>",
         "<li>契約どおりのファイル名・列見出し・文字コードで、ファイルを出力し直してください"
@@ -219,6 +220,13 @@ def owner_alert(settings: Settings, source, run_month: str, rejections: Iterable
         "</body></html>",
     ]
     return to, subject, "\n".join(parts)
+
+
+def _item_url(settings: Settings, item: dict, run_month: str) -> str:
+    """A failed check's GX page under the docs base URL of these settings (the month's summary if none)."""
+    if item.get("docs_page"):
+        return docs_url(settings, item["docs_page"])
+    return month_docs_url(settings, run_month)
 
 
 def _load_cell(status: str | None, rejections: list) -> str:
@@ -326,7 +334,8 @@ def it_summary(
     if skipped:
         parts.append(f"<p>除外して公開した提供元（skip）: {_e('、'.join(skipped))}</p>")
     parts += [
-        f"<p>データドキュメント: <a href='{_e(docs_url(settings))}'>{_e(docs_url(settings))}</a></p>",
+        f"<p>検査結果の一覧（日本語）: <a href='{_e(month_docs_url(settings, run_month))}'>"
+        f"{_e(month_docs_url(settings, run_month))}</a></p>",
         "<p>提供元ごとの詳細は各データ所有者に送信済みです。このメールには個人を特定する情報は含まれていません。</p>",
         "</body></html>",
     ]

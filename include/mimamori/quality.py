@@ -40,8 +40,6 @@ RESULT_FORMAT = {
 DATASOURCE = "warehouse"
 #: Environment variable GX substitutes into the connection string (never written to disk).
 GX_URL_ENV = "MIMAMORI_GX_WAREHOUSE_URL"
-#: Base URL under which the local stack serves the data docs (else file:// paths).
-DOCS_URL_ENV = "MIMAMORI_GX_DOCS_URL"
 #: The data-docs index lists the latest validations only (building it reads each one).
 DOCS_INDEX_LIMIT = 150
 
@@ -68,6 +66,9 @@ class GateResult:
     #: things the data owner should know that do not fail the gate: ``{kind, file, code_point,
     #: count}`` (identity: private-use characters the town's 外字 table does not map)
     notices: list[dict] = field(default_factory=list)
+    #: one per validation (suite) of the source: ``{suite, file, page (path in the data docs),
+    #: success, checks: [{check_id, column, description_ja, success}]}`` — for the Japanese summary
+    pages: list[dict] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -119,16 +120,25 @@ def docs_dir(settings: Settings) -> Path:
     return gx_dir(settings) / "data_docs"
 
 
-def docs_url(settings: Settings, page: str | None = None) -> str:
-    """URL of a data-docs page (or the index): MIMAMORI_GX_DOCS_URL/… if set, else file://…."""
-    base = getattr(settings, "gx_docs_url", None) or os.environ.get(DOCS_URL_ENV)
-    root = docs_dir(settings)
+def docs_page(settings: Settings, page: str | None) -> str:
+    """A data-docs page's path inside the data docs (from GX's file:// URL or a relative path)."""
     if page and page.startswith("file://"):
-        page = str(Path(page[len("file://") :]).relative_to(root))
-    page = page or "index.html"
-    if base:
-        return base.rstrip("/") + "/" + page
-    return (root / page).as_uri()
+        from urllib.parse import unquote
+
+        page = Path(unquote(page[len("file://") :])).relative_to(docs_dir(settings)).as_posix()
+    return page or "index.html"
+
+
+def docs_url(settings: Settings, page: str | None = None) -> str:
+    """URL of a data-docs page (or GX's index) under the docs base URL (MIMAMORI_DOCS_BASE_URL + /gx)."""
+    return settings.gx_docs_url.rstrip("/") + "/" + docs_page(settings, page)
+
+
+def month_docs_url(settings: Settings, run_month: str | None = None) -> str:
+    """The Japanese summary of a month's gates (or the months' index) in the data docs: the mails' link."""
+    from mimamori.gxdocs import month_path
+
+    return docs_url(settings, month_path(run_month))
 
 
 def _gx_context(settings: Settings):
@@ -152,22 +162,12 @@ def _gx_context(settings: Settings):
         "class_name": "TupleFilesystemStoreBackend",
         "base_directory": str(root / "validations"),
     }
+    from mimamori.gxdocs import site_config
+
     config = DataContextConfig(
         store_backend_defaults=stores,
-        data_docs_sites={
-            "local_site": {
-                "class_name": "SiteBuilder",
-                "show_how_to_buttons": False,
-                "store_backend": {
-                    "class_name": "TupleFilesystemStoreBackend",
-                    "base_directory": str(docs_dir(settings)),
-                },
-                "site_index_builder": {
-                    "class_name": "DefaultSiteIndexBuilder",
-                    "validation_results_limit": DOCS_INDEX_LIMIT,
-                },
-            }
-        },
+        # GX's site builder with Japanese views that load their assets from the site itself (gxdocs)
+        data_docs_sites={"local_site": site_config(docs_dir(settings), DOCS_INDEX_LIMIT)},
         analytics_enabled=False,
         progress_bars=ProgressBarsConfig(globally=False),
     )
@@ -270,19 +270,45 @@ def _run(
     docs_started = time.monotonic()
     keys = [key for _, _, outcome, _ in outcomes for key in outcome.run_results]
     context.build_data_docs(site_names=["local_site"], resource_identifiers=keys + suite_ids)
+    from mimamori.gxdocs import install_assets
+
+    install_assets(settings, docs_dir(settings))
     log.info("%s gate %s: data docs built in %.1fs", stage, run_month, time.monotonic() - docs_started)
     for source, validated_in, outcome, by_suite in outcomes:
         started = time.monotonic() - validated_in
         failed: list[dict] = []
+        pages: list[dict] = []
         n_checks = 0
         for key, validation in outcome.run_results.items():
             spec = by_suite[key.expectation_suite_identifier.name]
             checks = {c.check_id: c for c in spec.checks}
             try:
                 page = context.get_docs_sites_urls(resource_identifier=key, site_name="local_site")[0]["site_url"]
-                page_url = docs_url(settings, page)
+                page = docs_page(settings, page)
             except Exception:  # noqa: BLE001 - a missing docs page must not hide a failed gate
-                page_url = docs_url(settings)
+                page = None
+            page_url = docs_url(settings, page)
+            described = []
+            for r in validation.results:
+                check = checks.get((r.expectation_config.meta or {}).get("check_id"))
+                described.append(
+                    {
+                        "check_id": check.check_id if check else None,
+                        "column": (check.column if check else None) or r.expectation_config.kwargs.get("column"),
+                        "description_ja": check.description_ja if check else r.expectation_config.type,
+                        "success": bool(r.success),
+                    }
+                )
+            if page:
+                pages.append(
+                    {
+                        "suite": spec.name,
+                        "file": spec.file,
+                        "page": page,
+                        "success": bool(validation.success),
+                        "checks": described,
+                    }
+                )
             missing_columns = set()
             for r in validation.results:
                 n_checks += 1
@@ -315,6 +341,7 @@ def _run(
                     else None,
                     "error": raised,
                     "docs_url": page_url,
+                    "docs_page": page,
                 }
                 if raised:  # the message is not logged: it could quote a value
                     log.error("%s %s: %s could not be evaluated", stage, spec.name, cfg.type)
@@ -329,10 +356,11 @@ def _run(
             stage=stage,
             success=not failed,
             failed=failed,
-            docs_url=docs_url(settings),
+            docs_url=month_docs_url(settings, run_month),
             checks=n_checks,
             seconds=round(seconds, 2),
             run_id=run_id,
+            pages=pages,
         )
         log.info(
             "%s gate %s %s: %s (%d expectations, %d failed, %.1fs)",
@@ -355,6 +383,16 @@ def _run(
                 item["unexpected_count"] if item["unexpected_count"] is not None else "-",
                 (" rows " + ",".join(map(str, item["rows"]))) if item["rows"] else "",
             )
+    return results
+
+
+def _recorded(settings: Settings, stage: str, run_month: str, results: dict[str, GateResult]) -> dict[str, GateResult]:
+    """The stage's results, kept for the month's Japanese summary page in the data docs (gxdocs)."""
+    from mimamori.gxdocs import record
+
+    for r in results.values():
+        r.docs_url = month_docs_url(settings, run_month)
+    record(settings, docs_dir(settings), run_month, stage, results)
     return results
 
 
@@ -448,7 +486,7 @@ def validate_raw(
             prev_rows = _previous_rows(conn, source, previous)
             groups[name] = raw_suites.source_suites(source, run_month, thresholds, prev_rows, run_id=run_id)
         results.update(_run(settings, "raw", run_month, groups, conn, run_id))
-    return {name: results[name] for name in names}
+    return _recorded(settings, "raw", run_month, {name: results[name] for name in names})
 
 
 def validate_identity(
@@ -479,9 +517,15 @@ def validate_identity(
         if not relation or not needed <= cols:
             reason = "identity_model_absent" if not relation else "identity_model_columns_missing"
             log.warning("identity gate %s: skipped (%s)", run_month, reason)
-            return {
-                n: GateResult(n, "identity", success=True, skipped=True, reason=reason, run_id=run_id) for n in registry
-            }
+            return _recorded(
+                settings,
+                "identity",
+                run_month,
+                {
+                    n: GateResult(n, "identity", success=True, skipped=True, reason=reason, run_id=run_id)
+                    for n in registry
+                },
+            )
         has_month = "run_month" in cols
         counts = dict(
             conn.execute(
@@ -512,7 +556,7 @@ def validate_identity(
         for name, notices in unmapped_private_use(conn, registry).items():
             if name in results:
                 results[name].notices = notices
-    return {name: results[name] for name in registry}
+    return _recorded(settings, "identity", run_month, {name: results[name] for name in registry})
 
 
 def unmapped_private_use(conn, registry: dict) -> dict[str, list[dict]]:
@@ -620,10 +664,19 @@ def validate_marts(
                 )
         if not specs:
             log.warning("marts gate %s: skipped (no mart relation found)", run_month)
-            return {
-                "marts": GateResult("marts", "marts", success=True, skipped=True, reason="marts_absent", run_id=run_id)
-            }
-        return _run(settings, "marts", run_month, {"marts": specs}, conn, run_id)
+            return _recorded(
+                settings,
+                "marts",
+                run_month,
+                {
+                    "marts": GateResult(
+                        "marts", "marts", success=True, skipped=True, reason="marts_absent", run_id=run_id
+                    )
+                },
+            )
+        return _recorded(
+            settings, "marts", run_month, _run(settings, "marts", run_month, {"marts": specs}, conn, run_id)
+        )
 
 
 # --------------------------------------------------------------------------- decisions

@@ -85,6 +85,15 @@ class Settings:
     ingest_max_rows: int = 5_000_000  # too_many_rows
     ingest_max_line_bytes: int = 64 * 1024  # line_too_long (one physical line of a CSV)
     ingest_max_field_chars: int = 4096  # field_too_large (one CSV field or xlsx cell)
+    #: where people reach the docs site (MIMAMORI_DOCS_BASE_URL): every link in the owner and IT
+    #: mails starts with it. Empty: the local site, http://127.0.0.1:<docs_port> (this machine only).
+    docs_base_url: str = ""
+    #: the docs site's listen address (MIMAMORI_DOCS_BIND): 127.0.0.1, or the address the base URL
+    #: reaches when no reverse proxy stands in front (the pages hold counts only: docs/quality.md)
+    docs_bind: str = "127.0.0.1"
+    #: when the scheduler runs the monthly DAG (cron, UTC; docs/manual-it.md §1). The suite sets a
+    #: short one for the DAG processor to see the scheduler make a run by itself (tests/airflow).
+    monthly_schedule: str = "0 6 16 * *"
 
     @property
     def pg_dir(self) -> Path:
@@ -101,8 +110,8 @@ class Settings:
 
     @property
     def docs_url(self) -> str:
-        """The local docs site: GX data docs under /gx/, dbt docs under /dbt/."""
-        return f"http://127.0.0.1:{self.docs_port}"
+        """The docs site as people reach it (GX data docs under /gx/, dbt docs under /dbt/)."""
+        return self.docs_base_url.rstrip("/") or f"http://127.0.0.1:{self.docs_port}"
 
     @property
     def gx_docs_url(self) -> str:
@@ -119,6 +128,15 @@ def _env(values: dict[str, str], key: str, default: str) -> str:
 
 def _admin_password(values: dict[str, str], service: str) -> str:
     return _env(values, f"MIMAMORI_{service}_ADMIN_PASSWORD", "") or _env(values, "MIMAMORI_ADMIN_PASSWORD", "")
+
+
+def _docs_base_url(value: str) -> str:
+    value = value.strip().rstrip("/")
+    if value and not re.match(r"^https?://[^/\s]+", value):
+        raise ValueError(
+            f"MIMAMORI_DOCS_BASE_URL must be an http(s) URL such as https://docs.town.example, got {value!r}"
+        )
+    return value
 
 
 @lru_cache(maxsize=1)
@@ -167,4 +185,7 @@ def get_settings() -> Settings:
         ingest_max_rows=int(_env(values, "MIMAMORI_INGEST_MAX_ROWS", "5000000")),
         ingest_max_line_bytes=int(_env(values, "MIMAMORI_INGEST_MAX_LINE_BYTES", str(64 * 1024))),
         ingest_max_field_chars=int(_env(values, "MIMAMORI_INGEST_MAX_FIELD_CHARS", "4096")),
+        docs_base_url=_docs_base_url(_env(values, "MIMAMORI_DOCS_BASE_URL", "")),
+        docs_bind=_env(values, "MIMAMORI_DOCS_BIND", "127.0.0.1"),
+        monthly_schedule=_env(values, "MIMAMORI_MONTHLY_SCHEDULE", "0 6 16 * *"),
     )

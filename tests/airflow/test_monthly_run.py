@@ -199,8 +199,11 @@ def registry():
 
 
 def _run(settings, month: str, mailcatcher, **kwargs) -> dict:
+    import datetime as dt
+
     from mimamori.demo import run_month
 
+    started = dt.datetime.now(dt.UTC)
     before = len(read_messages(mailcatcher))
     published_before = publication(settings) if _has_publication(settings) else None
     status, line, result = run_month(settings, month, **kwargs)
@@ -213,6 +216,8 @@ def _run(settings, month: str, mailcatcher, **kwargs) -> dict:
         "dag": dag_run(settings, run_id),
         "mails": read_messages(mailcatcher)[before:],
         "published_before": published_before,
+        "started": started,
+        "finished": dt.datetime.now(dt.UTC),
     }
 
 
@@ -242,8 +247,8 @@ def fault_run(airflow_stack, clean_run, faulted_town, registry, mailcatcher):
 
 @pytest.fixture(scope="module")
 def rerun(airflow_stack, fault_run, town, mailcatcher):
-    # A later logical date: `dags test` would otherwise replace attempt A's DAG run record.
-    return _run(airflow_stack, FAULT_MONTH, mailcatcher, logical_date=f"{airflow._next_month(FAULT_MONTH)}-17")
+    # The same month again: `make run-month` as it is (each attempt its own run record, logical date now).
+    return _run(airflow_stack, FAULT_MONTH, mailcatcher)
 
 
 # --------------------------------------------------------------------------- 1. the clean month
@@ -257,6 +262,26 @@ def test_clean_month_is_published_and_all_three_agree(airflow_stack, clean_run):
     it = [m for m in clean_run["mails"] if m["X-Envelope-To"] == airflow_stack.it_email]
     assert len(it) == 1 and len(clean_run["mails"]) == 1, "a clean month mails nobody but IT"
     assert "公開しました" in it[0]["Subject"] and clean_run["run_id"] in body(it[0])
+
+
+def test_the_run_is_recorded_as_it_ran_once_and_the_dag_stays_unpaused(airflow_stack, clean_run):
+    """`make run-month` beside a running scheduler: the run's start and end are when it ran (the
+    Airflow UI shows end - start as its duration: "20d 23h" when the start was a past 16th), every
+    task ran once (nothing scheduled it a second time), and the DAG is unpaused afterwards."""
+    with pg.connect(airflow_stack, airflow_stack.airflow_db) as conn:
+        start, end, run_type = conn.execute(
+            "select start_date, end_date, run_type from dag_run where dag_id = 'mimamori_monthly' and run_id = %s",
+            (clean_run["run_id"],),
+        ).fetchone()
+    # (the logical date, to the second, is the run's start)
+    assert clean_run["started"].replace(microsecond=0) <= start <= end <= clean_run["finished"], (start, end)
+    assert run_type == "manual"
+    assert {task: tries for task, (_, tries, _) in clean_run["dag"]["tasks"].items() if tries != 1} == {}
+    model = _dag_model(airflow_stack)
+    assert model["is_paused"] is False, "set-up left the monthly DAG paused"
+    # ... and unpausing it made no run of its own: the scheduler's next is the coming 16th.
+    assert _scheduled_runs(airflow_stack) == []
+    assert model["next_run"] == _coming_16th(clean_run["finished"])
 
 
 def test_every_raw_table_holds_exactly_its_files_rows_for_the_attempt(airflow_stack, clean_run, town, registry):
@@ -611,3 +636,126 @@ def test_nothing_of_the_project_listens_beyond_loopback(airflow_stack, clean_run
     listening = {p for _, p in ours}
     assert {airflow_stack.airflow_log_port, airflow_stack.airflow_trigger_log_port} <= listening
     assert not {8793, 8794} & listening, "Airflow's own serve-logs ports are outside the project's scheme"
+
+
+# --------------------------------------------------------------------------- the schedule
+
+MONTHLY = "0 6 16 * *"
+
+
+def _dag_model(settings) -> dict | None:
+    with pg.connect(settings, settings.airflow_db) as conn:
+        row = conn.execute(
+            "select is_paused, next_dagrun_create_after, timetable_summary from dag where dag_id = 'mimamori_monthly'"
+        ).fetchone()
+    return dict(zip(("is_paused", "next_run", "schedule"), row, strict=True)) if row else None
+
+
+def _scheduled_runs(settings) -> list[dict]:
+    with pg.connect(settings, settings.airflow_db) as conn:
+        rows = conn.execute(
+            "select run_id, run_type, triggered_by, state, logical_date from dag_run"
+            " where dag_id = 'mimamori_monthly' and run_type <> 'manual' order by logical_date"
+        ).fetchall()
+    return [dict(zip(("run_id", "run_type", "triggered_by", "state", "logical_date"), r, strict=True)) for r in rows]
+
+
+def _wait_for(probe, timeout: float, what: str):
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = probe()
+        if found:
+            return found
+        time.sleep(2)
+    raise AssertionError(f"{what}: not within {timeout:.0f}s")
+
+
+def _coming_16th(now):
+    """When "0 6 16 * *" (UTC) next fires after `now`."""
+    import datetime as dt
+
+    coming = now.replace(day=16, hour=6, minute=0, second=0, microsecond=0)
+    if coming <= now:
+        coming = (coming.replace(day=1) + dt.timedelta(days=32)).replace(day=16)
+    return coming
+
+
+def _restart_dag_processor(settings, **extra_env) -> None:
+    from mimamori.stack import procs
+
+    procs.stop(settings, "airflow-dag-processor")
+    exe = str(airflow.venv(settings) / "bin" / "airflow")
+    procs.start(settings, "airflow-dag-processor", [exe, "dag-processor"], env={**airflow.env(settings), **extra_env})
+
+
+def _set_pool_slots(settings, slots: int) -> int:
+    with pg.connect(settings, settings.airflow_db, autocommit=True) as conn:
+        before = conn.execute("select slots from slot_pool where pool = 'default_pool'").fetchone()[0]
+        conn.execute("update slot_pool set slots = %s where pool = 'default_pool'", (slots,))
+    return before
+
+
+def _set_paused(settings, paused: bool) -> None:
+    with pg.connect(settings, settings.airflow_db, autocommit=True) as conn:
+        conn.execute("update dag set is_paused = %s where dag_id = 'mimamori_monthly'", (paused,))
+
+
+def _delete_scheduled_runs(settings) -> None:
+    """Through the API as the UI does it: a running run is marked failed first (Airflow refuses to
+    delete it otherwise, HTTP 409)."""
+    token = _api_token(settings)
+    for run in _scheduled_runs(settings):
+        url = f"{airflow.url(settings)}/api/v2/dags/mimamori_monthly/dagRuns/{urllib.parse.quote(run['run_id'])}"
+        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+        if run["state"] in ("queued", "running"):
+            patch = urllib.request.Request(url, data=b'{"state": "failed"}', method="PATCH", headers=headers)
+            urllib.request.urlopen(patch, timeout=30).close()
+        urllib.request.urlopen(urllib.request.Request(url, method="DELETE", headers=headers), timeout=30).close()
+
+
+def test_the_scheduler_itself_creates_a_scheduled_run_of_the_real_dag(airflow_stack, mailcatcher):
+    """The real DAG, unpaused by set-up, on a schedule of every minute (MIMAMORI_MONTHLY_SCHEDULE
+    for the DAG processor only): the scheduler creates a run of type "scheduled" by itself. The
+    default pool has no slot meanwhile, so no task of that run starts (nothing loaded, published
+    or mailed); the run is then deleted and the monthly schedule restored.
+
+    Last in this module, after the three runs above (pytest keeps the file's order)."""
+    import datetime as dt
+
+    settings = airflow_stack
+    model = _wait_for(lambda: _dag_model(settings), 180, "the DAG in Airflow's database")
+    assert model["is_paused"] is False, "set-up left the monthly DAG paused"
+    assert _scheduled_runs(settings) == []
+    mails = len(read_messages(mailcatcher))
+    published = publication(settings) if _has_publication(settings) else None
+    slots = _set_pool_slots(settings, 0)
+    try:
+        since = dt.datetime.now(dt.UTC)
+        _restart_dag_processor(settings, MIMAMORI_MONTHLY_SCHEDULE="* * * * *")
+        runs = _wait_for(lambda: _scheduled_runs(settings), 240, "a scheduled run made by the scheduler")
+        (run,) = runs
+        assert (run["run_type"], run["triggered_by"].lower()) == ("scheduled", "timetable")
+        assert run["logical_date"] >= since.replace(second=0, microsecond=0) and run["logical_date"].second == 0
+        with pg.connect(settings, settings.airflow_db) as conn:
+            started = conn.execute(
+                "select count(*) from task_instance where run_id = %s and start_date is not null", (run["run_id"],)
+            ).fetchone()[0]
+        assert started == 0, "a task of the short-schedule run started"
+    finally:
+        try:
+            _set_paused(settings, True)
+            _delete_scheduled_runs(settings)
+        finally:
+            _set_pool_slots(settings, slots or 128)  # 128: Airflow's default
+            _restart_dag_processor(settings)
+            _wait_for(lambda: (_dag_model(settings) or {}).get("schedule") == MONTHLY, 180, "the monthly schedule back")
+            _set_paused(settings, False)
+    assert _scheduled_runs(settings) == []
+    assert len(read_messages(mailcatcher)) == mails, "the short-schedule run mailed someone"
+    assert (publication(settings) if _has_publication(settings) else None) == published
+    # Unpaused again on the monthly schedule: the next run is the coming 16th, not one right away.
+    model = _dag_model(settings)
+    assert model["is_paused"] is False
+    assert model["next_run"] == _coming_16th(dt.datetime.now(dt.UTC))

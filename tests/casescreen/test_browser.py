@@ -62,8 +62,13 @@ def test_caseworker_records_an_outcome_and_a_paper_item(casescreen_url, browser_
 
     page.click("a.child-link[data-person='100002']")
     page.wait_for_url(re.compile(r".*/children/100002$"))
-    assert page.locator("tr[data-item='I08'] td.status").inner_text() == "該当"
-    assert page.locator("tr[data-item='I06'] td.status").inner_text() == "データなし"
+    # the word beside the mark: a status never rests on colour or a symbol alone
+    assert page.locator("tr[data-item='I08'] td.status .word").inner_text() == "該当"
+    assert page.locator("tr[data-item='I06'] td.status .word").inner_text() == "データなし"
+    assert (
+        page.locator("tr[data-item='I08'] td.status .mark").inner_text()
+        != page.locator("tr[data-item='I06'] td.status .mark").inner_text()
+    )
 
     # bad input first: a message in Japanese, nothing saved, what was typed is kept
     page.check("input[name=outcome][value='要支援']")

@@ -83,7 +83,13 @@ def _page_verdicts(html: str) -> dict[str, dict]:
     for chunk in table.split('<tr class="verdict-')[1:]:
         type_code = re.match(r'[^"]*" data-type="([^"]+)"', chunk).group(1)
         sentence = re.search(r'<p class="verdict-sentence">(.*?)</p>', chunk, re.S)
-        items = set(re.findall(r'data-item="([^"]+)">\s*<td>.*?<td class="status">.*?</span> (\S+?)</td>', chunk, re.S))
+        items = set(
+            re.findall(
+                r'data-item="([^"]+)">\s*<td>.*?<td class="status">.*?<span class="word">(\S+?)</span></td>',
+                chunk,
+                re.S,
+            )
+        )
         out[type_code] = {"sentence": unescape(sentence.group(1).strip()) if sentence else None, "items": items}
     return out
 

@@ -73,6 +73,6 @@ def test_wrong_password_stays_on_login(superset, page):
     with pytest.raises(SupersetLoginError):
         superset_login(page, superset, "admin", "definitely-not-the-password")
     assert "/login" in page.url
-    page.get_by_text("Invalid username or password").wait_for(timeout=10_000)
+    page.get_by_text("ユーザー名またはパスワードが間違っています").wait_for(timeout=10_000)  # Japanese login page
     assert offhost.unexpected == [], f"off-host requests: {offhost.unexpected}"
     assert offhost.answered == [], f"off-host requests not blocked: {offhost.answered}"

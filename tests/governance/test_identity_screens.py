@@ -12,6 +12,7 @@ and one is marked 町内に該当者なし, which is stored and audited. Screens
 from __future__ import annotations
 
 import re
+import sys
 import uuid
 
 import pytest
@@ -31,7 +32,7 @@ def screen(published_town):
     from mimamori.casescreen.config import env_for_process, load_config
     from mimamori.casescreen.schema import init_db
     from mimamori.stack import casescreen as stack
-    from mimamori.stack import pg
+    from mimamori.stack import pg, procs
 
     settings = published_town.settings
     config = load_config(settings, secret_key=uuid.uuid4().hex)
@@ -39,14 +40,28 @@ def screen(published_town):
     cs_repo._columns_cache.clear()
     with pg.connect(settings, role="casework") as conn:
         auth.add_user(conn, "casework", USERNAME, "caseworker", PASSWORD, "名寄せテスト")
-    if stack.running(settings) is not None:
-        stack.stop(settings)
-    stack.start(settings, {**env_for_process(config), "MIMAMORI_CASESCREEN_SECRET": config.secret_key})
+    # An instance of its own (own port, own process name): the session's case screen serves the
+    # fixture schemas to the other tests and must keep running.
+    port = settings.casescreen_port + 8
+    env = stack.env(
+        settings,
+        {
+            **env_for_process(config),
+            "MIMAMORI_CASESCREEN_SECRET": config.secret_key,
+            "MIMAMORI_CASESCREEN_PORT": str(port),
+        },
+    )
+    procs.start(
+        settings,
+        "casescreen-identity",
+        [sys.executable, "-m", "mimamori.casescreen", "serve", "--port", str(port)],
+        env=env,
+    )
     try:
-        stack.wait_healthy(settings, timeout=60)
-        yield stack.url(settings)
+        procs.wait_port(port, 60, "case screen (identity screens)")
+        yield f"http://127.0.0.1:{port}"
     finally:
-        stack.stop(settings)
+        procs.stop(settings, "casescreen-identity")
         with pg.connect(settings, autocommit=True) as conn:
             conn.execute("delete from casework.identity_decisions where decided_by = %s", (USERNAME,))
 

@@ -82,8 +82,8 @@ def test_one_mail_per_failing_source_naming_every_rule(sent_bad, registry, setti
         "再提出の方法",
     ):
         assert text in fukushi, text
-    # The link to the data docs: the local docs site when it is configured, else a file:// path.
-    assert quality.docs_url(settings) in fukushi
+    # The link to the month's Japanese summary in the data docs, under the docs base URL.
+    assert quality.month_docs_url(settings, BAD) in fukushi
     assert by_source["fukushi"]["rules"] == sorted(
         [
             "raw:in_set:certificate_type",

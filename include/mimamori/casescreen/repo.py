@@ -99,11 +99,15 @@ def source_label(source: Any, files: dict[str, str]) -> str:
     return f"{label} {files[text]}" if text in files else label
 
 
-def record_label(source_file: Any, source_row: Any, record_id: Any) -> str:
-    """A record as its data owner finds it: the delivered file and its data row ('生活保護.csv 19行目');
-    the internal id only when the file is not known."""
+def record_label(source_file: Any, source_row: Any, record_id: Any, files: dict[str, str] | None = None) -> str:
+    """A record as its data owner finds it: the delivered file and its data row ('生活保護.csv 19行目').
+    Without them, the record id ``<raw table>:<row>`` is read the same way through the contract's
+    file names (``files``); an id of another form is shown as it is."""
     if source_file and source_row:
         return f"{source_file} {source_row}行目"
+    table, _, row = str(record_id or "").partition(":")
+    if files and table in files and row.isdigit():
+        return f"{files[table]} {row}行目"
     return str(record_id or "")
 
 
@@ -381,7 +385,9 @@ class Repo:
                     **match,
                     "status_label": STATUS_LABELS[match["status"]],
                     "status_mark": STATUS_MARKS[match["status"]],
-                    "record_label": record_label(match.get("source_file"), match.get("source_row"), match["record_id"]),
+                    "record_label": record_label(
+                        match.get("source_file"), match.get("source_row"), match["record_id"], files
+                    ),
                     # a hand entry in force wins over the sources: say so, with its origin (e.g. 手入力（紙台帳）)
                     "source_label": "手入力" if match.get("origin") else source_label(match["source"], files),
                 }
@@ -762,8 +768,10 @@ class Repo:
             (person_id,),
         )
         labels = self.item_labels()
+        files = raw_table_files(self.config.settings.root)
         for row in rows:
             row["label"] = labels.get(row["item_code"], row["item_code"])
+            row["record_label"] = record_label(None, None, row["record_id"], files)
         return rows
 
     def correction_target(self, person_id: str, item_code: str) -> dict[str, Any] | None:

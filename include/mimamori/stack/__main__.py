@@ -1,4 +1,4 @@
-"""`python -m mimamori.stack up|down|status|logs|demo` — the local stack (see `make help`)."""
+"""`python -m mimamori.stack up|down|status|logs|pg|pause|unpause` — the local stack (see `make help`)."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ def up(with_superset: bool = True) -> None:
 
     docs.start(settings)
     airflow.migrate(settings, log=_say)
-    airflow.start(settings)
+    airflow.start(settings, log=_say)
     if with_superset:
         from mimamori.stack import superset
 
@@ -136,7 +136,42 @@ def status() -> int:
     )
     print(f"  inbox: {settings.inbox_dir}")
     print(f"  logs:  {procs.log_dir(settings)}  (make logs)")
+    print(f"  monthly DAG: {schedule_state(settings)}")
     return 0
+
+
+def schedule_state(settings) -> str:
+    """The monthly DAG's schedule as the IT person reads it (paused or not, and the next run)."""
+    from mimamori.stack import airflow, pg
+
+    if not pg.is_running(settings):
+        return "unknown (PostgreSQL is stopped)"
+    try:
+        with pg.connect(settings, settings.airflow_db, role="airflow") as conn:
+            row = conn.execute(
+                "select is_paused, next_dagrun_create_after from dag where dag_id = %s", (airflow.DAG_ID,)
+            ).fetchone()
+    except Exception as exc:  # noqa: BLE001 - status never fails on this line
+        return f"unknown ({type(exc).__name__})"
+    if row is None:
+        return f"{airflow.DAG_ID} not yet in Airflow (the DAG processor adds it after make up)"
+    paused, next_run = row
+    if paused:
+        return f"{airflow.DAG_ID} 一時停止中 (paused: no scheduled run; make unpause)"
+    return f"{airflow.DAG_ID} 有効 (unpaused), next scheduled run {next_run:%Y-%m-%d %H:%M} UTC (make pause)"
+
+
+def pause(paused: bool) -> int:
+    """`make pause` / `make unpause`: Airflow's own CLI (the same as the toggle in its UI)."""
+    from mimamori.stack import airflow, pg
+
+    settings = get_settings()
+    if not pg.is_running(settings):
+        _say("PostgreSQL is stopped: run make up first")
+        return 1
+    result = airflow._airflow(settings, "dags", "pause" if paused else "unpause", airflow.DAG_ID, check=False)
+    print(f"  monthly DAG: {schedule_state(settings)}")
+    return result.returncode
 
 
 def logs(lines: int) -> None:
@@ -156,6 +191,8 @@ def main(argv: list[str] | None = None) -> int:
     p_logs = sub.add_parser("logs", help="the last lines of every service log")
     p_logs.add_argument("-n", type=int, default=30)
     sub.add_parser("pg", help="start only the project-local PostgreSQL")
+    sub.add_parser("pause", help="pause the monthly DAG (no scheduled run until unpaused)")
+    sub.add_parser("unpause", help="unpause the monthly DAG (the scheduler runs it on the 16th)")
     args = parser.parse_args(argv)
     if args.command == "up":
         up(with_superset=not args.no_superset)
@@ -166,6 +203,8 @@ def main(argv: list[str] | None = None) -> int:
         return status()
     elif args.command == "logs":
         logs(args.n)
+    elif args.command in ("pause", "unpause"):
+        return pause(args.command == "pause")
     elif args.command == "pg":
         from mimamori.stack import pg
 

@@ -87,6 +87,9 @@ def env(settings: Settings) -> dict[str, str]:
             "AIRFLOW_HOME": str(airflow_home),
             "AIRFLOW__CORE__DAGS_FOLDER": str(settings.root / "dags"),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            # Set-up leaves the monthly DAG unpaused, so the scheduler runs it on the 16th (the DAG's
+            # timetable never makes a run right away; docs/manual-it.md §1 says how to pause it).
+            "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
             "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
             "AIRFLOW__CORE__PARALLELISM": "4",
             "AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT": "120",
@@ -117,7 +120,6 @@ def env(settings: Settings) -> dict[str, str]:
             "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
             "GX_ANALYTICS_ENABLED": "false",
             "MIMAMORI_ROOT": str(settings.root),
-            "MIMAMORI_GX_DOCS_URL": settings.gx_docs_url,
         }
     )
     if settings.airflow_secret_key:
@@ -242,7 +244,7 @@ def log_server_argv(settings: Settings, port: int) -> list[str]:
     return [python, "-m", "uvicorn", app, "--factory", "--host", "127.0.0.1", "--port", str(port), "--no-access-log"]
 
 
-def start(settings: Settings) -> None:
+def start(settings: Settings, log=print) -> None:
     environ = env(settings)
     exe = str(venv(settings) / "bin" / "airflow")
     for name, argv in (
@@ -254,6 +256,7 @@ def start(settings: Settings) -> None:
         ("airflow-trigger-log-server", log_server_argv(settings, settings.airflow_trigger_log_port)),
     ):
         procs.start(settings, name, argv, env=environ)
+    unpause_once(settings, log)
 
 
 def wait_healthy(settings: Settings, timeout: float = 120.0) -> None:
@@ -276,6 +279,72 @@ def stop(settings: Settings) -> list[str]:
     return [name for name in reversed(SERVICES) if procs.stop(settings, name)]
 
 
+def set_paused(settings: Settings, paused: bool) -> bool | None:
+    """Pause or unpause the monthly DAG; returns whether it was paused (None: not in Airflow yet).
+
+    What Airflow's own pause does (``dag.is_paused``), without starting the CLI (seconds).
+    """
+    from mimamori.stack import pg
+
+    with pg.connect(settings, settings.airflow_db, role="airflow") as conn:  # one transaction
+        row = conn.execute("select is_paused from dag where dag_id = %s for update", (DAG_ID,)).fetchone()
+        if row is not None:
+            conn.execute("update dag set is_paused = %s where dag_id = %s", (paused, DAG_ID))
+    return None if row is None else bool(row[0])
+
+
+def unpause_once(settings: Settings, log=print, wait: float = 180.0) -> None:
+    """Once per installation, as set-up: unpause the monthly DAG that an older set-up left paused.
+
+    Airflow adds the DAG unpaused now (DAGS_ARE_PAUSED_AT_CREATION); one it added before stays
+    paused until this. Only when its next run, as the DAG processor last computed it, is in the
+    future: a value left by the former timetable may be a past 16th, which the scheduler would run
+    at once. A marker keeps later pauses (make pause, the UI) as they are.
+    """
+    from mimamori.stack import pg
+
+    marker = home(settings) / ".unpaused-once"
+    if marker.exists():
+        return
+    deadline = time.monotonic() + wait
+    while True:
+        with pg.connect(settings, settings.airflow_db, role="airflow") as conn:  # one transaction
+            row = conn.execute(
+                "select is_paused, coalesce(next_dagrun_create_after > now(), false) from dag"
+                " where dag_id = %s for update",
+                (DAG_ID,),
+            ).fetchone()
+            if row is not None and row[0] and row[1]:
+                conn.execute("update dag set is_paused = false where dag_id = %s", (DAG_ID,))
+                log(f"airflow: {DAG_ID} unpaused (set-up leaves it so; make pause stops it)")
+        if row is None or not row[0] or row[1]:
+            marker.write_text("set-up unpaused the monthly DAG once; later pauses are kept\n")
+            return
+        if time.monotonic() > deadline:
+            log(f"airflow: {DAG_ID} stays paused (its next run is not computed yet): run make unpause")
+            return
+        time.sleep(2)
+
+
+def _pause_for_dags_test(settings: Settings, wait: float = 120.0) -> bool:
+    """Pause the DAG for a `dags test` run; returns whether to leave it paused afterwards.
+
+    The scheduler examines every running run of an unpaused DAG: beside `dags test`'s own loop it
+    would schedule the same tasks a second time. Paused, the scheduler leaves the run alone (as it
+    did when the DAG stayed paused after set-up); a scheduled 16th that falls meanwhile is created
+    when the DAG is unpaused again. When Airflow does not know the DAG yet, wait for the DAG
+    processor to add it (unpaused); without one, `dags test` adds it paused (its environment).
+    """
+    deadline = time.monotonic() + wait
+    while True:
+        before = set_paused(settings, True)
+        if before is not None:
+            return before
+        if procs.read_pid(settings, "airflow-dag-processor") is None or time.monotonic() > deadline:
+            return False
+        time.sleep(2)
+
+
 def dags_test(
     settings: Settings,
     run_month: str,
@@ -288,27 +357,40 @@ def dags_test(
     ``--use-executor``: the tasks run as in production (LocalExecutor, one supervised process
     each) and write their logs under the log folder, so the UI and the API show them, failed
     tasks' included. The API server must be up (the tasks talk to its execution API).
+
+    The logical date is now (the run month comes from the conf): `dags test` records the run's
+    start as its logical date, so a past 16th made the UI show weeks as its duration, and a second
+    attempt at the same logical date replaced the first one's record. The DAG is paused while the
+    run goes and unpaused again afterwards unless it was paused before (:func:`_pause_for_dags_test`).
     """
-    logical = logical_date or f"{_next_month(run_month)}-16"
+    import datetime as dt
+
+    logical = logical_date or dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     environ = env(settings)
+    environ["AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION"] = "True"  # if it adds the DAG: paused, as it runs
     environ.update(extra_env or {})
     wait_healthy(settings, timeout=60)
-    result = subprocess.run(
-        [
-            str(venv(settings) / "bin" / "airflow"),
-            "dags",
-            "test",
-            DAG_ID,
-            logical,
-            "--use-executor",
-            "--conf",
-            json.dumps({"run_month": run_month}),
-        ],
-        env=environ,
-        text=True,
-        capture_output=True,
-        timeout=timeout,
-    )
+    leave_paused = _pause_for_dags_test(settings)
+    try:
+        result = subprocess.run(
+            [
+                str(venv(settings) / "bin" / "airflow"),
+                "dags",
+                "test",
+                DAG_ID,
+                logical,
+                "--use-executor",
+                "--conf",
+                json.dumps({"run_month": run_month}),
+            ],
+            env=environ,
+            text=True,
+            capture_output=True,
+            timeout=timeout,
+        )
+    finally:
+        if not leave_paused:
+            set_paused(settings, False)
     # Keep the run's log (task logs of `dags test` go to its output) for people and the privacy scan.
     log_file = settings.state_dir / "logs" / f"dags-test-{run_month}-{time.strftime('%Y%m%dT%H%M%S')}.log"
     log_file.parent.mkdir(parents=True, exist_ok=True)

@@ -1,4 +1,4 @@
-"""The local docs site: GX data docs (/gx/) and dbt docs (/dbt/) served on 127.0.0.1.
+"""The docs site: GX data docs (/gx/) and dbt docs (/dbt/), on 127.0.0.1 (MIMAMORI_DOCS_BIND).
 
 A static server over ``<state>/site``, whose two entries link to the folders GX and dbt write
 (``<state>/gx/data_docs`` and ``<state>/dbt/docs``). Neither holds a personal value: GX results
@@ -27,7 +27,8 @@ def site_dir(settings: Settings) -> Path:
     index.write_text(
         "<!doctype html><meta charset='utf-8'><title>mimamori docs</title>"
         "<h1>mimamori ドキュメント</h1><ul>"
-        "<li><a href='gx/index.html'>データ品質（Great Expectations Data Docs）</a></li>"
+        "<li><a href='gx/mimamori/index.html'>月ごとの品質検査の結果（日本語の要約）</a></li>"
+        "<li><a href='gx/index.html'>品質検査の結果一覧（Great Expectations Data Docs）</a></li>"
         "<li><a href='dbt/index.html'>データモデル（dbt docs: lineage from raw tables to dashboards）</a></li>"
         "</ul>",
         encoding="utf-8",
@@ -45,14 +46,15 @@ def start(settings: Settings) -> int:
             "-m",
             "mimamori.stack.docserver",
             "--bind",
-            "127.0.0.1",
+            settings.docs_bind,
             "--directory",
             str(site_dir(settings)),
             str(settings.docs_port),
         ],
         env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": str(settings.root / "include")},
     )
-    procs.wait_port(settings.docs_port, 20, "docs site")
+    host = "127.0.0.1" if settings.docs_bind in ("0.0.0.0", "") else settings.docs_bind
+    procs.wait_port(settings.docs_port, 20, "docs site", host=host)
     return pid
 
 
