@@ -259,6 +259,29 @@ def gather(conn, run_month: str) -> dict[str, Any]:
         if _exists(conn, "rules.age_bands")
         else []
     )
+    # a rule proposal's what-if of this very month (mimamori.learning): its age band × area joint
+    # enters the disclosure control with section 1's, so the proposal's fairness figures are printed
+    # from shown counts only (docs/evaluation.md)
+    data["proposal_cells"] = None
+    data["proposal"] = None
+    if _exists(conn, "history.rule_proposals") and data["cells"]:
+        got = _rows(
+            conn,
+            "select proposal_id, source, is_refused, aggregates from history.rule_proposals where run_month = %s"
+            " order by created_at desc limit 1",
+            (run_month,),
+        )
+        if got:
+            agg = got[0]["aggregates"] if isinstance(got[0]["aggregates"], dict) else json.loads(got[0]["aggregates"])
+            joint = {(c["age_band"], c["area"]): c for c in agg.get("cells") or []}
+            children = {}
+            for c in data["cells"]:
+                if c["type_code"] == "_any":
+                    children[(c["age_band"], c["area"])] = int(c["children_in_age_range"])
+            # only a what-if of exactly this month's children (else it describes other data)
+            if joint and all(int(joint.get(k, {}).get("children", -1)) == v for k, v in children.items() if v):
+                data["proposal_cells"] = {k: int(c["flagged_proposed"]) for k, c in joint.items()}
+                data["proposal"] = {"source": got[0]["source"], "is_refused": got[0]["is_refused"]}
     # narrowing and the conference
     data["households"] = (
         _rows(
@@ -282,6 +305,18 @@ def gather(conn, run_month: str) -> dict[str, Any]:
         ):
             outcomes_by_month.setdefault(r["outcome"], {})[r["judged_run_month"]] = int(r["n"])
     data["outcomes_by_month"] = outcomes_by_month
+    # the measured yield per type (history.outcome_yield of this month: every judged month up to
+    # it), counts only; its disclosure control links it to the outcome series (report_protection)
+    data["yield"] = (
+        _rows(
+            conn,
+            "select type_code, type_label_ja, type_sort_order, judged_run_month, discussed_count,"
+            " needs_support_count, needs_support_new_count from history.outcome_yield where run_month = %s",
+            (run_month,),
+        )
+        if _exists(conn, "history.outcome_yield")
+        else []
+    )
     # corrections, hand entries, purges, disclosures (counts)
     counts: dict[str, Any] = {}
     # valid corrections (not a withdrawal, not withdrawn) per month recorded: this month's and
@@ -373,7 +408,9 @@ def render_html(
         "not_applicable": NOT_APPLICABLE,
         "header_rows": _header_rows(data, generated),
         "results": _results(data, cells) if data["cells"] else None,
+        "fairness": _fairness(data, cells) if data["cells"] else None,
         "candidates": cells.get(("households", "candidates")),
+        "yield_table": _yield(data, cells, m),
         "households_per_month": data.get("households_per_month") or "",
         "outcome_rows": [
             [o, cells.get((f"outcome:{o}", "month", m)), cells.get((f"outcome:{o}", "total", m))] for o in OUTCOMES
@@ -492,6 +529,103 @@ def _type_rule_rows(data: dict[str, Any]) -> list[list[str]]:
             ]
         )
     return rows
+
+
+def _wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    import math
+
+    p = k / n
+    c = (p + z * z / (2 * n)) / (1 + z * z / n)
+    h = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return max(0.0, c - h), min(1.0, c + h)
+
+
+def _share(k: int | None, n: int | None) -> str:
+    """A share with its Wilson 95 % interval, only from shown counts (else the hidden mark)."""
+    if k is None or n is None:
+        return SUPPRESSED
+    if n == 0:
+        return NOT_APPLICABLE
+    lo, hi = _wilson(k, n)
+    return f"{k / n:.0%}（{lo:.0%}～{hi:.0%}）"
+
+
+#: groups smaller than this do not enter a disparity ratio (seed proposal_guard: min_group_children)
+MIN_GROUP_CHILDREN = 20
+
+
+def _ratio(groups: list[tuple[int | None, int | None]]) -> str:
+    """Highest flag rate ÷ lowest over groups of ≥ MIN_GROUP_CHILDREN, from shown counts only."""
+    rates = []
+    for children, flagged in groups:
+        if children is None or flagged is None:
+            return SUPPRESSED
+        if children >= MIN_GROUP_CHILDREN:
+            rates.append(flagged / children)
+    if len(rates) < 2 or min(rates) == 0:
+        return NOT_APPLICABLE
+    return f"{max(rates) / min(rates):.2f}"
+
+
+def _fairness(data: dict[str, Any], cells: ReportCells) -> dict[str, Any] | None:
+    """A proposed rule's figures beside the current rule's: flagged children by age band and area
+    and the disparity ratio (highest group rate ÷ lowest), when a proposal's what-if of this month
+    exists. Every count through the disclosure control; ratios from shown counts only."""
+    if not data.get("proposal_cells"):
+        return None
+    band_label = {a["age_band"]: a["label_ja"] for a in data["age_bands"]}
+    tables, ratio_rows = [], []
+    for dim, title, values in (
+        ("age_band", "年齢区分", [a["age_band"] for a in data["age_bands"]]),
+        ("area", "地区（町名）", sorted({c["area"] for c in data["cells"]})),
+    ):
+        rows, now, new = [], [], []
+        for v in values:
+            children = cells.shown_value((dim, v, "children"))
+            rows.append(
+                [
+                    band_label.get(v, v),
+                    cells.get((dim, v, "children")),
+                    cells.get((dim, v, "_any")),
+                    cells.get(("proposed", dim, v)),
+                ]
+            )
+            now.append((children, cells.shown_value((dim, v, "_any"))))
+            new.append((children, cells.shown_value(("proposed", dim, v))))
+        tables.append({"headers": [f"{title}（提案との比較）", "こどもの数", "今のルール", "提案"], "rows": rows})
+        ratio_rows.append([title, _ratio(now), _ratio(new)])
+    return {
+        "status": "ガードで却下" if data["proposal"]["is_refused"] else "審査待ち（まだ採用されていません）",
+        "tables": tables,
+        "ratio_rows": ratio_rows,
+        "min_group": MIN_GROUP_CHILDREN,
+    }
+
+
+def _yield(data: dict[str, Any], cells: ReportCells, m: str) -> dict[str, Any] | None:
+    """Section 2's yield table: per type, cumulated over every judged month (docs/evaluation.md)."""
+    rows = [r for r in data.get("yield") or [] if r["judged_run_month"] <= m]
+    if not rows:
+        return None
+    if cells.yield_withheld:
+        return {"withheld": True, "rows": []}
+    order = sorted({(r["type_sort_order"], r["type_code"], r["type_label_ja"]) for r in rows})
+    table = []
+    for _, t, label in order:
+        d = cells.shown_value(("yield", t, "discussed", m))
+        s = cells.shown_value(("yield", t, "needs_support", m))
+        u = cells.shown_value(("yield", t, "new", m))
+        table.append(
+            [
+                label,
+                cells.get(("yield", t, "discussed", m)),
+                cells.get(("yield", t, "needs_support", m)),
+                _share(s, d),
+                cells.get(("yield", t, "new", m)),
+                _share(u, s),
+            ]
+        )
+    return {"withheld": False, "rows": table}
 
 
 def _lookback_ja(lookback: str | None) -> str:

@@ -63,6 +63,15 @@ class ReportCells:
     threshold: int
     display: dict[tuple, str] = field(default_factory=dict)
     decisions: list[sdc.Decision] = field(default_factory=list)
+    #: the yield table could not be protected this month (withheld, not printed)
+    yield_withheld: bool = False
+
+    def shown_value(self, key: tuple) -> int | None:
+        """The count when shown, else None (derived figures are printed only from shown counts)."""
+        for d in self.decisions:
+            if d.key == key:
+                return d.value if d.shown else None
+        return None
 
     def get(self, key: tuple, default: str = sdc.NOT_APPLICABLE) -> str:
         return self.display.get(key, default)
@@ -83,8 +92,12 @@ def flag_model(
     types: list[dict[str, Any]],
     bands: list[dict[str, Any]],
     candidates: int | None,
+    proposed: dict[tuple[str, str], int] | None = None,
 ) -> tuple[sdc.Space, list[sdc.Quantity]]:
-    """The section-1 space and its counts. ``cells``: history.flag_cells rows of one month."""
+    """The section-1 space and its counts. ``cells``: history.flag_cells rows of one month.
+    ``proposed``: (age band, area) → children a proposed rule would flag in any type (its what-if
+    of this month): one more unknown per cell, at most the cell's children, and the proposal's
+    counts by age band and by area (docs/evaluation.md)."""
     type_codes = [t["type_code"] for t in types]
     type_range = {t["type_code"]: (int(t["min_age"]), int(t["max_age"])) for t in types}
     band_codes = [b["age_band"] for b in bands]
@@ -132,6 +145,13 @@ def flag_model(
         any_vars = [i for k, i in index.items() if k[0] == "A"]
         structure.append(sdc.Constraint(((households, 1.0), *[(a, -1.0) for a in any_vars]), upper=0))
 
+    if proposed is not None:
+        for b in band_codes:
+            for r in areas:
+                pv = var("P", b, r)
+                value[("P", b, r)] = int(proposed.get((b, r), 0))
+                structure.append(sdc.Constraint(((pv, 1.0), (index[("C", b, r)], -1.0)), upper=0))
+
     def quantity(key: tuple, label: str, keep) -> sdc.Quantity:
         atoms = frozenset(i for k, i in index.items() if keep(k))
         return sdc.Quantity(key, atoms, sum(value.get(k, 0) for k, i in index.items() if i in atoms), label)
@@ -164,6 +184,11 @@ def flag_model(
         qs.append(quantity(("area", r, "_any"), f"{r} いずれか", lambda k, r=r: k[0] == "A" and k[2] == r))
     if households is not None:
         qs.append(sdc.Quantity(("households", "candidates"), frozenset({households}), int(candidates), "候補世帯"))
+    if proposed is not None:
+        for b in band_codes:
+            qs.append(quantity(("proposed", "age_band", b), f"提案 {b}", lambda k, b=b: k[0] == "P" and k[1] == b))
+        for r in areas:
+            qs.append(quantity(("proposed", "area", r), f"提案 {r}", lambda k, r=r: k[0] == "P" and k[2] == r))
     return sdc.Space(len(index), structure), qs
 
 
@@ -215,6 +240,135 @@ def released_cells(conn, run_month: str) -> dict[tuple, tuple[int, bool]]:
     return out
 
 
+YIELD_KINDS = ("discussed", "needs_support", "new")
+_NEW, _REST = "要支援:new", "要支援:rest"
+_OTHER = ("調査継続", "経過観察", "支援不要")
+
+
+def yield_model(
+    yield_rows: list[dict[str, Any]],
+    outcomes_by_month: dict[str, dict[str, int]],
+    run_month: str,
+    series_months: list[str],
+    released_yield: dict[tuple, tuple[int, bool]],
+) -> tuple[sdc.Space, list[sdc.Quantity], list[sdc.Released], dict]:
+    """The cumulative yield per type (outcome_yield of the month) over the outcome series' unknowns.
+
+    Unknowns per judged month: the 要支援 not known / known to the town, and the three other
+    outcomes (their sum per month is the public series); per type and month the discussed
+    children flagged in the type among each of 要支援-new, 要支援-known and the other outcomes, each
+    at most its month's total. Given only these counts, any such per-type counts are jointly
+    possible (a child may be flagged in any set of types), so the attacker's bounds are exact.
+    Published: per type the cumulative discussed, 要支援 and 要支援 not known. Returns the space,
+    this month's quantities, the earlier months' yield cells as released, and (key → atoms) of
+    the series' counts so the caller can release them too."""
+    months = sorted({*series_months, *(r["judged_run_month"] for r in yield_rows), run_month})
+    months = [m for m in months if m <= run_month]
+    types = sorted({r["type_code"] for r in yield_rows if r["type_code"] != "_any"})
+    index: dict[tuple, int] = {}
+
+    def var(*k) -> int:
+        return index.setdefault(k, len(index))
+
+    structure = []
+    for m in months:
+        n = {c: var("N", m, c) for c in (_NEW, _REST, *_OTHER)}
+        for t in types:
+            for kind, totals in (("new", [n[_NEW]]), ("rest", [n[_REST]]), ("other", [n[o] for o in _OTHER])):
+                x = var("X", t, m, kind)
+                structure.append(sdc.Constraint(((x, 1.0), *[(v, -1.0) for v in totals]), upper=0))
+    value: dict[int, int] = defaultdict(int)
+    by = {(r["type_code"], r["judged_run_month"]): r for r in yield_rows}
+    for m in months:
+        a = by.get(("_any", m))
+        if a is not None:
+            value[index[("N", m, _NEW)]] = int(a["needs_support_new_count"])
+            value[index[("N", m, _REST)]] = int(a["needs_support_count"]) - int(a["needs_support_new_count"])
+        for o in _OTHER:
+            value[index[("N", m, o)]] = int(outcomes_by_month.get(o, {}).get(m, 0))
+        for t in types:
+            r = by.get((t, m))
+            if r is None:
+                continue
+            value[index[("X", t, m, "new")]] = int(r["needs_support_new_count"])
+            value[index[("X", t, m, "rest")]] = int(r["needs_support_count"]) - int(r["needs_support_new_count"])
+            value[index[("X", t, m, "other")]] = int(r["discussed_count"]) - int(r["needs_support_count"])
+
+    def atoms(t: str, kind: str, upto: str) -> frozenset[int]:
+        ms = [m for m in months if m <= upto]
+        parts = {"discussed": ("new", "rest", "other"), "needs_support": ("new", "rest"), "new": ("new",)}[kind]
+        if t == "_any":
+            cats = {"new": (_NEW,), "rest": (_REST,), "other": _OTHER}
+            return frozenset(index[("N", m, c)] for m in ms for p in parts for c in cats[p])
+        return frozenset(index[("X", t, m, p)] for m in ms for p in parts)
+
+    def quantity(t: str, kind: str, upto: str, v: int | None = None) -> sdc.Quantity:
+        a = atoms(t, kind, upto)
+        return sdc.Quantity(
+            ("yield", t, kind, upto), a, sum(value.get(i, 0) for i in a) if v is None else v, f"{t} {kind} 累計 {upto}"
+        )
+
+    quantities = [quantity(t, k, run_month) for t in [*types, "_any"] for k in YIELD_KINDS]
+    released = [
+        sdc.Released(quantity(t, k, m, v), shown)
+        for (_, t, k, m), (v, shown) in sorted(released_yield.items())
+        if m < run_month and m in months and (t == "_any" or t in types)
+    ]
+    series_atoms = {}
+    for m in months:
+        series_atoms[("outcome:要支援", "month", m)] = frozenset({index[("N", m, _NEW)], index[("N", m, _REST)]})
+        for o in _OTHER:
+            series_atoms[(f"outcome:{o}", "month", m)] = frozenset({index[("N", m, o)]})
+    for o in ("要支援", *_OTHER):
+        for m in months:
+            series_atoms[(f"outcome:{o}", "total", m)] = frozenset(
+                i for mm in months if mm <= m for i in series_atoms[(f"outcome:{o}", "month", mm)]
+            )
+    return sdc.Space(len(index), structure), quantities, released, series_atoms
+
+
+def released_yield_cells(conn, run_month: str) -> dict[tuple, tuple[int, bool]]:
+    conn.execute(AUDIT_DDL)
+    out = {}
+    for key_text, value, shown in conn.execute(
+        "select cell_key, value, is_shown from history.sdc_report_cells where run_month <> %s and cell_key like %s",
+        (run_month, '["yield"%'),
+    ).fetchall():
+        out[tuple(json.loads(key_text))] = (int(value), bool(shown))
+    return out
+
+
+def protect_yield(
+    data: dict[str, Any],
+    run_month: str,
+    threshold: int,
+    series: dict[tuple, tuple[int, bool]],
+    released_yield: dict[tuple, tuple[int, bool]],
+) -> list[sdc.Decision] | None:
+    """Decisions for the yield table, or None when it must be withheld this month (its data no
+    longer adds up with what was published, or it cannot be protected)."""
+    rows = data.get("yield") or []
+    if not rows:
+        return []
+    outcomes = data.get("outcomes_by_month", {})
+    for r in rows:
+        if r["type_code"] == "_any":
+            total = sum(int(outcomes.get(o, {}).get(r["judged_run_month"], 0)) for o in OUTCOMES)
+            if total != int(r["discussed_count"]):
+                log.warning("yield of %s does not add up with the outcome series: withheld", run_month)
+                return None
+    series_months = sorted({k[2] for k in series})
+    space, qs, released, series_atoms = yield_model(rows, outcomes, run_month, series_months, released_yield)
+    for key, (v, shown) in series.items():
+        if key in series_atoms:
+            released.append(sdc.Released(sdc.Quantity(key, series_atoms[key], int(v)), shown))
+    try:
+        return list(sdc.protect(space, qs, threshold, released=released).decisions.values())
+    except sdc.SDCError:
+        log.warning("yield of %s cannot be protected together with what was published: withheld", run_month)
+        return None
+
+
 def protect_report(conn, data: dict[str, Any], run_month: str) -> ReportCells:
     """Decide every count of the report for ``run_month`` (``data``: report.gather's output)."""
     threshold = sdc.threshold_for(conn, "public")
@@ -222,7 +376,11 @@ def protect_report(conn, data: dict[str, Any], run_month: str) -> ReportCells:
     decisions: list[sdc.Decision] = []
     if data.get("cells"):
         space, qs = flag_model(
-            data["cells"], data["types_enabled"], data["age_bands"], data["households"].get("candidates")
+            data["cells"],
+            data["types_enabled"],
+            data["age_bands"],
+            data["households"].get("candidates"),
+            proposed=data.get("proposal_cells"),
         )
         decisions += list(sdc.protect(space, qs, threshold).decisions.values())
     released = released_cells(conn, run_month)
@@ -242,6 +400,15 @@ def protect_report(conn, data: dict[str, Any], run_month: str) -> ReportCells:
                     q.key, q.label, q.value, q.value == 0, "zero" if q.value == 0 else "revised"
                 )
         decisions += list(protection.decisions.values())
+    # the cumulative yield per type: over the outcome series' unknowns, with every month's
+    # series cells (this month's as just decided) and earlier yield cells as released
+    series_now = {k: v for k, v in released.items() if k[0].startswith("outcome:")}
+    for d in decisions:
+        if len(d.key) == 3 and str(d.key[0]).startswith("outcome:"):
+            series_now[d.key] = (d.value, d.shown)
+    yield_decisions = protect_yield(data, run_month, threshold, series_now, released_yield_cells(conn, run_month))
+    result.yield_withheld = yield_decisions is None
+    decisions += yield_decisions or []
     for name in ("hand_entries", "disclosures"):
         v = int(data.get("counts", {}).get(name) or 0)
         q = sdc.Quantity((name, "single", run_month), frozenset({0}), v, name)

@@ -81,6 +81,7 @@ EVALUATION_DATASETS = (
     "mimamori_item_relevance",
     "threshold_sensitivity",
     "mimamori_flag_disparity",
+    "outcome_yield",
 )
 PSEUDO_DATASETS = ("pseudo_child_scores", "pseudo_child_type_scores")
 ROLE_DATASETS: dict[str, tuple[str, ...]] = {

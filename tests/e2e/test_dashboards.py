@@ -53,6 +53,7 @@ CHART_DASHBOARD = {
     "ev_relevance": "evaluation",
     "ev_threshold": "evaluation",
     "ev_disparity": "evaluation",
+    "ev_yield": "evaluation",
     "ps_by_type": "pseudo",
     "ps_points": "pseudo",
     "ps_list": "pseudo",
@@ -187,6 +188,12 @@ EXPECTED = {
         left join (select distinct run_month, type_code, type_label_ja from {H}.threshold_sensitivity) l
             on l.run_month = d.run_month and l.type_code = d.type_code
         where (%(months)s::text[] is null or d.run_month = any(%(months)s)) group by 1, 2, 3""",
+    "ev_yield": f"""
+        select type_label_ja, judged_run_month, sum(discussed_count), sum(needs_support_count),
+            max(cumulative_discussed_count), max(cumulative_needs_support_share), max(cumulative_needs_support_lower),
+            max(cumulative_needs_support_upper), max(cumulative_discovery_share),
+            max(case when is_drift_alarm then 1 else 0 end)
+        from {{H}}.outcome_yield where {_MONTH} group by 1, 2""",
     "ps_by_type": "select type_label_ja, count(*) filter (where is_flagged) from {P}.pseudo_child_type_scores group by 1",
     "ps_points": "select total_points, count(*) from {P}.pseudo_child_scores group by 1",
     "ps_list": """
@@ -361,6 +368,73 @@ def test_chart_data_equals_warehouse(key, dashboard_month, chart_ids, settings):
     result = api.call("POST", "/api/v1/chart/data", json=context).json()["result"][0]
     assert result["rowcount"] > 0, f"{key}: no rows for {month}"
     _same_rows(superset_rows(result), expected_rows(settings, dashboard_month, key, months=[month]), f"{key}: {month}")
+
+
+def _wilson(k: int, n: int, sign: int, z: float = 1.96) -> float:
+    p = k / n
+    centre = p + z * z / (2 * n)
+    spread = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return round(min(1.0, max(0.0, (centre + sign * spread) / (1 + z * z / n))), 4)
+
+
+def test_yield_is_empty_before_the_conference_and_counts_its_outcomes_after(dashboard_month, chart_ids, settings):
+    """ev_yield (検証): before any outcome of the month is recorded, Superset serves no row for it;
+    after the coordinator recorded the conference on the case screen and the month was re-run, it
+    serves per type the children discussed and judged 要支援 — counted here from what was recorded
+    and from the month's published judgement (flagged types), not from outcome_yield — with the
+    cumulative share's Wilson 95 % interval."""
+    import csv
+
+    from mimamori.stack import pg
+
+    assert dashboard_month["outstanding_before"] == 0, "outcomes left by another suite: 'before' would prove nothing"
+    assert dashboard_month["yield_before"] == [], "the yield showed rows before any conference outcome"
+
+    month = dashboard_month["run_month"]
+    recorded = dashboard_month["recorded"]
+    seed = settings.root / "dbt_project" / "seeds" / "rules" / "types.csv"
+    with seed.open(encoding="utf-8") as f:
+        labels = {r["type_code"]: r["label_ja"] for r in csv.DictReader(f) if r["is_enabled"] == "true"}
+    labels["_any"] = "いずれかの類型"
+    with pg.connect(settings, autocommit=True) as conn:
+        flagged = dict(
+            conn.execute(
+                "select person_id, flagged_types from history.child_scores where run_month = %s and person_id = any(%s)",
+                (month, [p for p, _ in recorded]),
+            ).fetchall()
+        )
+    assert len(flagged) == len(recorded), "a recorded child is not in the published month"
+    want = {label: (0, 0) for label in labels.values()}
+    for person, outcome in recorded:
+        for code in ("_any", *(flagged[person] or "").split()):
+            discussed, needs = want[labels[code]]
+            want[labels[code]] = (discussed + 1, needs + (outcome == "要支援"))
+    assert want["いずれかの類型"][1] > 0 and len({o for _, o in recorded}) > 1, "the outcomes would prove little"
+
+    api = _user_api(settings, "coordinator")
+    got = {
+        row["type_label_ja"]: row
+        for row in _month_rows(api, chart_ids["ev_yield"], month)
+        if row["judged_run_month"] == month
+    }
+    assert {k: (row["検討したこども"], row["要支援"]) for k, row in got.items()} == want
+    for label, (n, k) in want.items():
+        if n:  # one judged month: the cumulative share is this month's
+            row = got[label]
+            assert row["要支援の割合（累計）"] == pytest.approx(round(k / n, 4)), label
+            interval = (row["95%区間 下限"], row["95%区間 上限"])
+            assert interval == pytest.approx((_wilson(k, n, -1), _wilson(k, n, 1))), label
+            assert row["変化の警告（1=あり）"] == 0, f"{label}: a drift alarm from one month"
+
+
+def _month_rows(api, cid: int, month: str) -> list[dict]:
+    """A chart's data for one month, as its dashboard asks for it (the run_month filter)."""
+    chart = api.get_json(f"/api/v1/chart/{cid}")["result"]
+    context = json.loads(chart["query_context"])
+    context["datasource"] = {"id": context["datasource"]["id"], "type": "table"}
+    for query in context["queries"]:
+        query["filters"] = [*query.get("filters", []), {"col": "run_month", "op": "IN", "val": [month]}]
+    return api.call("POST", "/api/v1/chart/data", json=context).json()["result"][0]["data"]
 
 
 def test_school_board_sees_only_children_on_the_register(dashboard_month, chart_ids, settings):

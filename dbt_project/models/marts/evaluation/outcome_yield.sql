@@ -1,0 +1,153 @@
+{#-
+    Measured yield of the rules (docs/evaluation.md): per type (and '_any') and judged month, the
+    children discussed at the conference who were flagged in the type, how many were judged
+    要支援, and 要支援 + 調査継続 + 経過観察 ("concern"), with Wilson 95 % intervals (sound for a
+    handful of outcomes); the same cumulated over every judged month up to this one; among the
+    要支援, how many were not known to the town (discovery). A drift alarm compares the last three
+    judged months with everything before them: it is raised when the recent interval lies
+    wholly below or above the earlier share (at least 5 discussed recently and 10 before).
+    A measure of a prompt for human judgement, never of a child.
+-#}
+with
+
+history as (
+
+    select * from {{ ref('conference_outcome_history') }}
+
+),
+
+types as (
+
+    select type_code, label_ja, sort_order
+    from {{ ref('types') }}
+    where is_enabled
+    union all
+    select '_any', 'いずれかの類型', 0
+
+),
+
+months as (
+
+    select distinct judged_run_month
+    from history
+
+),
+
+per_type as (
+
+    select
+        history.judged_run_month,
+        types.type_code,
+        history.outcome,
+        history.is_known
+    from history
+    inner join types
+        on types.type_code = '_any'
+        or (' ' || coalesce(history.flagged_types, '') || ' ') like ('% ' || types.type_code || ' %')
+
+),
+
+monthly as (
+
+    select
+        months.judged_run_month,
+        types.type_code,
+        types.label_ja as type_label_ja,
+        types.sort_order as type_sort_order,
+        count(per_type.outcome) as discussed,
+        count(*) filter (where per_type.outcome = '要支援') as needs_support,
+        count(*) filter (where per_type.outcome in ('要支援', '調査継続', '経過観察')) as concern,
+        count(*) filter (where per_type.outcome = '要支援' and per_type.is_known = false) as needs_support_new,
+        count(*) filter (where per_type.outcome = '要支援' and per_type.is_known = true) as needs_support_known
+    from months
+    cross join types
+    left join per_type
+        on months.judged_run_month = per_type.judged_run_month
+        and types.type_code = per_type.type_code
+    group by months.judged_run_month, types.type_code, types.label_ja, types.sort_order
+
+),
+
+windowed as (
+
+    select
+        monthly.*,
+        sum(discussed) over cumulative as cumulative_discussed,
+        sum(needs_support) over cumulative as cumulative_needs_support,
+        sum(concern) over cumulative as cumulative_concern,
+        sum(needs_support_new) over cumulative as cumulative_needs_support_new,
+        sum(needs_support_known) over cumulative as cumulative_needs_support_known,
+        sum(discussed) over recent as recent_discussed,
+        sum(needs_support) over recent as recent_needs_support,
+        coalesce(sum(discussed) over earlier, 0) as earlier_discussed,
+        coalesce(sum(needs_support) over earlier, 0) as earlier_needs_support
+    from monthly
+    window
+        cumulative as (partition by type_code order by judged_run_month rows between unbounded preceding and current row),
+        recent as (partition by type_code order by judged_run_month rows between 2 preceding and current row),
+        earlier as (partition by type_code order by judged_run_month rows between unbounded preceding and 3 preceding)
+
+),
+
+alarms as (
+
+    select
+        windowed.*,
+        case
+            when recent_discussed >= 5 and earlier_discussed >= 10
+                and {{ wilson_upper('recent_needs_support', 'recent_discussed') }}
+                < earlier_needs_support::numeric / earlier_discussed
+                then '下降'
+            when recent_discussed >= 5 and earlier_discussed >= 10
+                and {{ wilson_lower('recent_needs_support', 'recent_discussed') }}
+                > earlier_needs_support::numeric / earlier_discussed
+                then '上昇'
+        end as drift_direction
+    from windowed
+
+),
+
+final as (
+
+    select
+        {{ run_month() }} as run_month,
+        type_code,
+        type_label_ja,
+        judged_run_month,
+        drift_direction,
+        type_sort_order,
+        discussed::integer as discussed_count,
+        needs_support::integer as needs_support_count,
+        concern::integer as concern_count,
+        needs_support_new::integer as needs_support_new_count,
+        round(needs_support::numeric / nullif(discussed, 0), 4) as needs_support_share,
+        {{ wilson_lower('needs_support', 'discussed') }} as needs_support_lower,
+        {{ wilson_upper('needs_support', 'discussed') }} as needs_support_upper,
+        round(concern::numeric / nullif(discussed, 0), 4) as concern_share,
+        {{ wilson_lower('concern', 'discussed') }} as concern_lower,
+        {{ wilson_upper('concern', 'discussed') }} as concern_upper,
+        cumulative_discussed::integer as cumulative_discussed_count,
+        cumulative_needs_support::integer as cumulative_needs_support_count,
+        cumulative_concern::integer as cumulative_concern_count,
+        cumulative_needs_support_new::integer as cumulative_needs_support_new_count,
+        round(cumulative_needs_support::numeric / nullif(cumulative_discussed, 0), 4) as cumulative_needs_support_share,
+        {{ wilson_lower('cumulative_needs_support', 'cumulative_discussed') }} as cumulative_needs_support_lower,
+        {{ wilson_upper('cumulative_needs_support', 'cumulative_discussed') }} as cumulative_needs_support_upper,
+        round(cumulative_concern::numeric / nullif(cumulative_discussed, 0), 4) as cumulative_concern_share,
+        {{ wilson_lower('cumulative_concern', 'cumulative_discussed') }} as cumulative_concern_lower,
+        {{ wilson_upper('cumulative_concern', 'cumulative_discussed') }} as cumulative_concern_upper,
+        round(
+            cumulative_needs_support_new::numeric
+            / nullif(cumulative_needs_support_new + cumulative_needs_support_known, 0),
+            4
+        ) as cumulative_discovery_share,
+        {{ wilson_lower('cumulative_needs_support_new', 'cumulative_needs_support_new + cumulative_needs_support_known') }}
+            as cumulative_discovery_lower,
+        {{ wilson_upper('cumulative_needs_support_new', 'cumulative_needs_support_new + cumulative_needs_support_known') }}
+            as cumulative_discovery_upper,
+        drift_direction is not null as is_drift_alarm
+    from alarms
+
+)
+
+select * from final

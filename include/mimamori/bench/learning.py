@@ -1,0 +1,283 @@
+"""``python -m mimamori.bench.learning`` — does learning from the conference find more children?
+
+A benchmark script, not a test (docs/evaluation.md). For several towns of different sizes and
+prevalences (mimamori.learning.towns: five to fit, five never used for fitting; more with
+``--town NAME=DIR``, e.g. towns of another generator with their own latent model):
+
+1. the pipeline runs once per town-month (ingest + dbt), cached;
+2. each fitting town lives 12 months of conferences under the current rule at its capacity
+   (mimamori.synth.conferences: imperfect judgement); its margins give a **single-town proposal**
+   (the first fitting town, in-town margins) and, exported through mimamori.sdc exactly as
+   ``python -m mimamori.pool export`` does, a **pooled proposal** (``pool fit``);
+3. on each held-out town, each rule (current, single-town, pooled) gets its thresholds from that
+   town's own months (no outcomes, no truth) and lives the same 12 months of conferences;
+   measured per type over the proposed children flagged in it: the **yield** (share with the
+   type's latent difficulty: seed type_latents) and the **discovery** share (of those, not known
+   to the town: seed known_registers);
+4. printed: per type and rule, the mean over held-out towns with a 95 % t-interval, the pooled
+   Wilson interval, and the paired difference to the current rule.
+
+Everything stays on this machine; the towns are synthetic. The script starts its own
+PostgreSQL cluster (``<root>/state``, port ``MIMAMORI_BENCH_PG_PORT``, default 55329: apart from
+the demo stack's 54329 and the suites' offsets) and stops it at the end. The full run (ten towns
+at 0.6–1.0 × Kaisei, 12 months) takes hours on two cores; ``--months`` and ``--scale`` make a
+smaller one (each combination has its own cache under ``<root>``). Usage::
+
+    python -m mimamori.bench.learning [--root .local/bench/learning] [--months 12] [--scale 1.0]
+        [--town NAME=DIR ...] [--latent-map FILE] [--out results.md]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import math
+import os
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+
+REPO = Path(__file__).resolve().parents[3]
+DEFAULT_ROOT = REPO / ".local" / "bench" / "learning"
+PG_PORT = "55329"
+T_975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262, 10: 2.228}
+
+
+def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    if n == 0:
+        return (float("nan"), float("nan"))
+    p = k / n
+    c = (p + z * z / (2 * n)) / (1 + z * z / n)
+    h = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return max(0.0, c - h), min(1.0, c + h)
+
+
+def mean_ci(values: list[float]) -> tuple[float, float, float]:
+    vals = [v for v in values if not math.isnan(v)]
+    if not vals:
+        return (float("nan"),) * 3
+    m = sum(vals) / len(vals)
+    if len(vals) < 2:
+        return m, float("nan"), float("nan")
+    sd = math.sqrt(sum((v - m) ** 2 for v in vals) / (len(vals) - 1))
+    h = T_975.get(len(vals) - 1, 1.96) * sd / math.sqrt(len(vals))
+    return m, m - h, m + h
+
+
+def town_months(root: Path, name: str, town_dir: Path, latents, settings, say, first: int | None = None):
+    from mimamori.learning import towns
+    from mimamori.synth.conferences import MonthData, load_truth
+
+    cache = root / "cache" / name
+    wanted = towns.months_of(town_dir)[:first] if first else None
+    months = towns.build_cache(settings, town_dir, cache, months=wanted, say=say)
+    out = []
+    for m in months:
+        children, matches = towns.load_month(cache, m)
+        out.append(MonthData(m, children, matches, load_truth(town_dir, m, latents)))
+    return out
+
+
+def measure(history: pd.DataFrame, types: list[str]) -> dict[str, tuple[int, int, int]]:
+    """type → (proposed children flagged in it, … with its latent difficulty, … of those not known)."""
+    out = {}
+    for t in [*types, "_any"]:
+        if history.empty:
+            out[t] = (0, 0, 0)
+            continue
+        if t != "_any" and f"lat_{t}" not in history.columns:
+            out[t] = (0, 0, 0)  # the town's truth has no column for this type: not measured
+            continue
+        sel = history if t == "_any" else history[history["flagged_types"].map(lambda ts, t=t: t in ts)]
+        lat = sel["has_difficulty"] if t == "_any" else sel[f"lat_{t}"]
+        found = sel[lat.astype(bool)]
+        out[t] = (len(sel), len(found), int((~found["is_known"].astype(bool)).sum()))
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m mimamori.bench.learning", description=__doc__.split("\n")[0])
+    parser.add_argument("--root", type=Path, default=DEFAULT_ROOT)
+    parser.add_argument(
+        "--town",
+        action="append",
+        default=[],
+        metavar="NAME=DIR",
+        help="an extra held-out town (inbox/ and truth/<month>/children.csv)",
+    )
+    parser.add_argument("--latent-map", type=Path, default=None, help="type_latents.csv for the extra towns")
+    parser.add_argument("--out", type=Path, default=None, help="also write the tables here (Markdown)")
+    parser.add_argument("--seed", default="bench-23", help="key of the conference's draws")
+    parser.add_argument("--fit-towns", default=None, help="comma-separated towns to fit on (default: the five)")
+    parser.add_argument("--test-towns", default=None, help="comma-separated held-out towns (default: the five)")
+    parser.add_argument("--months", type=int, default=12, help="months of conferences per town (default 12)")
+    parser.add_argument(
+        "--first",
+        type=int,
+        default=None,
+        metavar="K",
+        help="use only each town's first K months (a smaller run that reuses a larger one's cache)",
+    )
+    parser.add_argument(
+        "--scale", type=float, default=1.0, help="multiplies every town's size (default 1.0: 0.6–1.0 × Kaisei)"
+    )
+    args = parser.parse_args(argv)
+    if args.months < 2:
+        parser.error("--months: at least 2 (a threshold is chosen on months, a conference needs a history)")
+    # each (months, scale) has its own towns and cache: a smaller run never reuses a larger one's
+    work = args.root if (args.months, args.scale) == (12, 1.0) else args.root / f"m{args.months}-s{args.scale:g}"
+
+    # its own state and cluster, always: build_cache drops the warehouse of each town it runs
+    os.environ["MIMAMORI_STATE_DIR"] = str(args.root.resolve() / "state")
+    os.environ["MIMAMORI_PG_PORT"] = os.environ.get("MIMAMORI_BENCH_PG_PORT", PG_PORT)
+    os.environ.pop("MIMAMORI_WAREHOUSE_DSN", None)
+    sys.path.insert(0, str(REPO / "include"))
+    from mimamori.settings import get_settings
+    from mimamori.stack import pg
+
+    get_settings.cache_clear()
+    settings = get_settings()
+    was_running = pg.is_running(settings)
+    try:
+        return _run(args, work, settings)
+    finally:
+        if not was_running:  # the cluster this script started: never left running
+            pg.stop(settings)
+
+
+def analyst_threshold() -> int:
+    """The analyst audience's threshold (seed rules.disclosure_rules): what ``pool export`` uses."""
+    seed = REPO / "dbt_project" / "seeds" / "rules" / "disclosure_rules.csv"
+    with seed.open(encoding="utf-8", newline="") as f:
+        return next(int(r["threshold"]) for r in csv.DictReader(f) if r["audience"] == "analyst")
+
+
+def _run(args, work: Path, settings) -> int:
+    from mimamori import pool
+    from mimamori.learning import fit, towns, whatif
+    from mimamori.learning.rules import RuleSet
+    from mimamori.synth import conferences as conf
+
+    rules = RuleSet.load()
+    types = rules.enabled_types()
+    latents = conf.load_type_latents()
+    extra_latents = conf.load_type_latents(args.latent_map) if args.latent_map else latents
+    say = lambda line: print(line, file=sys.stderr, flush=True)  # noqa: E731
+    t0 = time.monotonic()
+
+    by_name = {t[0]: t for t in towns.FIT_TOWNS + towns.HELD_OUT_TOWNS}
+    fit_specs = [by_name[n] for n in args.fit_towns.split(",")] if args.fit_towns else list(towns.FIT_TOWNS)
+    test_specs = [by_name[n] for n in args.test_towns.split(",")] if args.test_towns else list(towns.HELD_OUT_TOWNS)
+    if set(t[0] for t in fit_specs) & set(t[0] for t in test_specs):
+        say("[bench] WARNING: a town is both fitted and evaluated: not a held-out measure")
+    data = {}
+    for name, seed, scale, prevalence in fit_specs + test_specs:
+        d = towns.synth_town(work / "towns", name, seed, round(scale * args.scale, 3), prevalence, months=args.months)
+        data[name] = town_months(work, name, d, latents, settings, say, first=args.first)
+    fit_names = [t[0] for t in fit_specs]
+    test_names = [t[0] for t in test_specs]
+    for spec in args.town:
+        name, _, path = spec.partition("=")
+        data[name] = town_months(work, name, Path(path), extra_latents, settings, say, first=args.first)
+        test_names.append(name)
+    say(f"[bench] towns ready in {time.monotonic() - t0:.0f}s")
+
+    # 2. the fitting towns' histories, margins and exports
+    margins, exports = [], []
+    threshold = analyst_threshold()
+    for name in fit_names:
+        h = conf.simulate(rules, data[name], seed=f"{args.seed}|{name}")
+        h = h.rename(columns={"month": "judged_run_month"})
+        margins.append(fit.margins_from_history(h, rules, name))
+        months = [md.month for md in data[name]]
+        exports.append(pool.export_margins(h, rules, months, threshold=threshold, town=name).document)
+        say(
+            f"[bench] {name}: {len(h)} discussed, {int((h['outcome'] == '要支援').sum())} 要支援, "
+            f"export {exports[-1]['suppressed']}/{len(exports[-1]['cells'])} hidden"
+        )
+    single_fits = fit.fit(margins[0], rules)
+    pooled_fits, pooled_margins = pool.pool_fit(exports, rules)
+    unsuppressed_fits = fit.fit(pd.concat(margins, ignore_index=True), rules)
+    variants = {
+        "current": None,
+        "single": fit.proposed_weights(single_fits),
+        "pooled": fit.proposed_weights(pooled_fits),
+        "pooled_raw": fit.proposed_weights(unsuppressed_fits),
+    }
+
+    # 3. held-out towns
+    results = []  # (town, rule, type, n, k, d)
+    guard_notes = []
+    for name in test_names:
+        for rule_name, weights in variants.items():
+            rs = rules if weights is None else whatif.choose_thresholds(rules, weights, data[name], name=rule_name)
+            if weights is not None:
+                w = whatif.what_if(rules, rs, data[name][-3:])
+                refusals = whatif.guard(w)
+                guard_notes.append((name, rule_name, len(refusals)))
+            h = conf.simulate(rs, data[name], seed=f"{args.seed}|{name}")
+            for t, (n, k, d) in measure(h, types).items():
+                results.append((name, rule_name, t, n, k, d))
+    df = pd.DataFrame(results, columns=["town", "rule", "type", "proposed", "with_difficulty", "not_known"])
+
+    # 4. tables
+    span = [md.month for md in data[test_names[0]]]
+    lines = [
+        f"held-out towns: {', '.join(test_names)}; fitted on: {', '.join(fit_names)}; capacity "
+        f"{rules.households_per_month} households/month; {len(span)} months each ({span[0]}–{span[-1]}); "
+        f"town sizes × {args.scale:g}",
+        "",
+        "| type | rule | proposed (sum) | yield mean [95% t] | yield pooled [Wilson] | Δ yield vs current [95% t] "
+        "| found (sum) | discovery mean [95% t] |",
+        "|---|---|---:|---|---|---|---:|---|",
+    ]
+    base = df[df["rule"] == "current"].set_index(["town", "type"])
+    for t in [*types, "_any"]:
+        for rule_name in variants:
+            g = df[(df["type"] == t) & (df["rule"] == rule_name)].set_index("town")
+            yields = [r.with_difficulty / r.proposed if r.proposed else float("nan") for r in g.itertuples()]
+            disc = [r.not_known / r.with_difficulty if r.with_difficulty else float("nan") for r in g.itertuples()]
+            diffs = []
+            for town, r in g.iterrows():
+                b = base.loc[(town, t)]
+                if r.proposed and b.proposed:
+                    diffs.append(r.with_difficulty / r.proposed - b.with_difficulty / b.proposed)
+            m, lo, hi = mean_ci(yields)
+            wl, wh = wilson(int(g["with_difficulty"].sum()), int(g["proposed"].sum()))
+            dm, dlo, dhi = mean_ci(diffs) if rule_name != "current" else (float("nan"),) * 3
+            cm, clo, chi = mean_ci(disc)
+            lines.append(
+                f"| {t} | {rule_name} | {int(g['proposed'].sum())} | {m:.2f} [{lo:.2f}, {hi:.2f}] | "
+                f"{wl:.2f}–{wh:.2f} | "
+                + ("—" if rule_name == "current" else f"{dm:+.2f} [{dlo:+.2f}, {dhi:+.2f}]")
+                + f" | {int(g['with_difficulty'].sum())} | {cm:.2f} [{clo:.2f}, {chi:.2f}] |"
+            )
+    changed = {
+        name: sum(1 for f in fits if f.points != f.current_points)
+        for name, fits in (("single", single_fits), ("pooled", pooled_fits), ("pooled_raw", unsuppressed_fits))
+    }
+    lines += [
+        "",
+        f"features whose points changed: {changed} (of {len(single_fits)})",
+        f"guard refusals on held-out towns (town, rule, refusals): {guard_notes}",
+        f"export cells hidden per fitting town: {[e['suppressed'] for e in exports]} of {len(exports[0]['cells'])}",
+        f"seconds: {time.monotonic() - t0:.0f}",
+    ]
+    text = "\n".join(lines)
+    print(text)
+    contrib = pool.contribution_table(pooled_fits, pooled_margins)
+    print("\npooled contributions:\n" + contrib.to_string(index=False))
+    for name, fits in (("single", single_fits), ("pooled", pooled_fits), ("pooled_raw", unsuppressed_fits)):
+        moved = [
+            f"{f.type_code}/{f.feature} {f.current_points}→{f.points}" for f in fits if f.points != f.current_points
+        ]
+        print(f"{name}: {', '.join(moved) or 'no change'}")
+    if args.out:
+        args.out.write_text(text + "\n\n" + contrib.to_markdown(index=False) + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
