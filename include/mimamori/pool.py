@@ -412,14 +412,14 @@ def _month_span(start: str, end: str) -> list[str]:
 
 
 def cmd_export(args) -> int:
+    from mimamori import db
     from mimamori.learning.rules import RuleSet
     from mimamori.months import validate_month
     from mimamori.settings import get_settings
-    from mimamori.stack import pg
 
     settings = get_settings()
     rules = RuleSet.load()
-    with pg.connect(settings, role="transformer") as conn:
+    with db.connect(settings, role="transformer") as conn:
         end = (
             args.end_month
             or conn.execute("select max(judged_run_month) from published.conference_outcome_history").fetchone()[0]

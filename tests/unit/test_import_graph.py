@@ -12,7 +12,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "include"
 #: may use the local stack (start, provision, pg_dump …): set-up, demo, backups, benchmarks, the
-#: identity matcher's stand-alone CLI, the Superset asset loader
+#: identity matcher's stand-alone CLI, the Superset asset loader, the learning benchmark's towns
+#: (each town gets a fresh warehouse)
 STACK_USERS = (
     "mimamori.stack",
     "mimamori.demo",
@@ -20,6 +21,7 @@ STACK_USERS = (
     "mimamori.bench",
     "mimamori.identity.match",
     "mimamori.superset_assets",
+    "mimamori.learning.towns",
 )
 
 

@@ -18,7 +18,7 @@ prevalences (mimamori.learning.towns: five to fit, five never used for fitting; 
    Wilson interval, and the paired difference to the current rule.
 
 Everything stays on this machine; the towns are synthetic. The script starts its own
-PostgreSQL cluster (``<root>/state``, port ``MIMAMORI_BENCH_PG_PORT``, default 55329: apart from
+PostgreSQL cluster (``<root>/state``, port ``--pg-port``, default 55329: apart from
 the demo stack's 54329 and the suites' offsets) and stops it at the end. The full run (ten towns
 at 0.6–1.0 × Kaisei, 12 months) takes hours on two cores; ``--months`` and ``--scale`` make a
 smaller one (each combination has its own cache under ``<root>``). Usage::
@@ -110,6 +110,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--latent-map", type=Path, default=None, help="type_latents.csv for the extra towns")
     parser.add_argument("--out", type=Path, default=None, help="also write the tables here (Markdown)")
     parser.add_argument("--seed", default="bench-23", help="key of the conference's draws")
+    parser.add_argument(
+        "--pg-port", default=PG_PORT, help=f"port of the benchmark's own PostgreSQL cluster (default {PG_PORT})"
+    )
     parser.add_argument("--fit-towns", default=None, help="comma-separated towns to fit on (default: the five)")
     parser.add_argument("--test-towns", default=None, help="comma-separated held-out towns (default: the five)")
     parser.add_argument("--months", type=int, default=12, help="months of conferences per town (default 12)")
@@ -131,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
 
     # its own state and cluster, always: build_cache drops the warehouse of each town it runs
     os.environ["MIMAMORI_STATE_DIR"] = str(args.root.resolve() / "state")
-    os.environ["MIMAMORI_PG_PORT"] = os.environ.get("MIMAMORI_BENCH_PG_PORT", PG_PORT)
+    os.environ["MIMAMORI_PG_PORT"] = str(args.pg_port)
     os.environ.pop("MIMAMORI_WAREHOUSE_DSN", None)
     sys.path.insert(0, str(REPO / "include"))
     from mimamori.settings import get_settings

@@ -76,14 +76,14 @@ def load_weights(path: Path, rules: RuleSet) -> dict[tuple[str, str], int]:
 
 
 def cmd_propose(args) -> int:
+    from mimamori import db
     from mimamori.settings import get_settings
-    from mimamori.stack import pg
 
     settings = get_settings()
     current = RuleSet.load()
     bounds = whatif.load_guard()
     out = Path(args.out)
-    with pg.connect(settings, role="transformer") as conn:
+    with db.connect(settings, role="transformer") as conn:
         published = [
             r[0]
             for r in conn.execute(

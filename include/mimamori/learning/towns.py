@@ -99,7 +99,7 @@ def build_cache(
 
     ``reset`` drops the warehouse first (the cluster of ``settings``, never a configured external
     one), so one town's months never mix with another's."""
-    from mimamori import attempts, dbt
+    from mimamori import attempts, db, dbt
     from mimamori.months import as_of_date
     from mimamori.stack import pg
 
@@ -136,7 +136,7 @@ def build_cache(
             raise RuntimeError(f"dbt run {month} failed: " + ", ".join(result.failures) + "\n" + "\n".join(lines[-20:]))
         out = cache_dir / month
         out.mkdir(parents=True, exist_ok=True)
-        with pg.connect(settings, role="transformer") as conn:
+        with db.connect(settings, role="transformer") as conn:
             cur = conn.execute(CHILDREN_SQL, {"as_of": as_of_date(month)})
             children = pd.DataFrame(cur.fetchall(), columns=[d.name for d in cur.description])
             cur = conn.execute(MATCHES_SQL)
