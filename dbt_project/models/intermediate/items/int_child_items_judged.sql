@@ -51,7 +51,7 @@ corrections as (
         reason as correction_reason,
         correction_id
     from {{ ref('int_items__corrections') }}
-    order by person_id, item_code, corrected_at desc, correction_id desc
+    order by person_id asc, item_code asc, corrected_at desc, correction_id desc
 
 ),
 
@@ -90,7 +90,7 @@ evidence_summary as (
         event_date as evidence_date,
         count(*) over (partition by person_id, item_code) as evidence_count
     from evidence
-    order by person_id, item_code, event_date desc nulls last, raw_table, record_id
+    order by person_id asc, item_code asc, event_date desc nulls last, raw_table asc, record_id asc
 
 ),
 

@@ -13,7 +13,8 @@ final as (
 
     select
         'fukushi__disability_certificates:' || source_row_number as record_id,
-        'fukushi__disability_certificates:' || coalesce(atena_no::text, '') || '|' || coalesce(certificate_type::text, '') as record_key,
+        'fukushi__disability_certificates:' || coalesce(atena_no::text, '')
+            || '|' || coalesce(certificate_type::text, '') as record_key,
         atena_no,
         certificate_type,
         grade,

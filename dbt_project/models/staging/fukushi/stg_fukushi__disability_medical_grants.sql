@@ -13,7 +13,8 @@ final as (
 
     select
         'fukushi__disability_medical:' || source_row_number as record_id,
-        'fukushi__disability_medical:' || coalesce(atena_no::text, '') || '|' || coalesce(valid_from::text, '') as record_key,
+        'fukushi__disability_medical:' || coalesce(atena_no::text, '')
+            || '|' || coalesce(valid_from::text, '') as record_key,
         atena_no,
         valid_from,
         valid_to,

@@ -13,7 +13,8 @@ final as (
 
     select
         'kodomo_shien__child_rearing_allowance:' || source_row_number as record_id,
-        'kodomo_shien__child_rearing_allowance:' || coalesce(recipient_atena_no::text, '') || '|' || coalesce(certified_on::text, '') as record_key,
+        'kodomo_shien__child_rearing_allowance:' || coalesce(recipient_atena_no::text, '')
+            || '|' || coalesce(certified_on::text, '') as record_key,
         recipient_atena_no,
         setai_no,
         certified_on,
