@@ -171,9 +171,12 @@ bench: setup ## measure the month stage by stage at scales 1, 10, 100 and identi
 
 ##@ Quality
 .PHONY: lint
-lint: setup ## ruff (lint + format check)
-	$(LOCAL)/venv/airflow/bin/ruff check include dags tests
-	$(LOCAL)/venv/airflow/bin/ruff format --check include dags tests
+lint: setup ## ruff (lint + format check) and sqlfluff (the dbt SQL, .sqlfluff): the checks the suite and the git hooks run
+	$(PY) -m mimamori.lint
+
+.PHONY: hooks
+hooks: setup ## install the git pre-commit hooks (.pre-commit-config.yaml: local hooks, the locked ruff and sqlfluff)
+	$(LOCAL)/venv/dbt/bin/pre-commit install
 
 .PHONY: compose-config
 compose-config: setup ## validate docker-compose.yml with Docker Compose v2

@@ -208,6 +208,41 @@ def notices_html(notices: list[dict], heading: str) -> list[str]:
     return parts
 
 
+def _share(value) -> str:
+    return "—" if value is None else f"{value:.1%}"
+
+
+def rules_changed_html(notices: list[dict]) -> list[str]:
+    """The marts gate's rule-change notice (for IT and the data engineers): which rule rows changed
+    since the last published month, and each type's flagged share before/after. Counts only."""
+    parts: list[str] = []
+    for n in notices or []:
+        if n.get("kind") != "rules_changed":
+            continue
+        parts += [
+            f"<h3>お知らせ: {_e(n['since'])} の公開後にルールが変わりました（公開は止めません）</h3>",
+            "<p>類型の基準点・項目・重みなどが変わったため、今月は該当割合の前月比の検査（±帯）を行わず、"
+            "変わったルールと該当割合の前後をお知らせします。意図した変更か確認してください。</p>",
+            f"<table style='border-collapse:collapse'><tr><th {_TD}>ルール</th><th {_TD}>行</th>"
+            f"<th {_TD}>変更</th><th {_TD}>内容</th></tr>",
+            *(
+                f"<tr><td {_TD}>{_e(c['seed'])}</td><td {_TD}>{_e(c['key'])}</td><td {_TD}>{_e(c['change'])}</td>"
+                f"<td {_TD}>{_e(c['detail'])}</td></tr>"
+                for c in n["changes"]
+            ),
+            "</table>",
+            f"<table style='border-collapse:collapse'><tr><th {_TD}>類型</th><th {_TD}>前月の該当割合</th>"
+            f"<th {_TD}>今月の該当割合</th></tr>",
+            *(
+                f"<tr><td {_TD}>{_e(x['type_code'])}</td><td {_TD}>{_share(x['before'])}</td>"
+                f"<td {_TD}>{_share(x['after'])}</td></tr>"
+                for x in n["shares"]
+            ),
+            "</table>",
+        ]
+    return parts
+
+
 def owner_alert(settings: Settings, source, run_month: str, rejections: Iterable, gate_result, *, registry=None):
     """(to, subject, html) of the e-mail to a source's data owners (Japanese, no personal value).
 
@@ -405,6 +440,8 @@ def it_summary(
         for i in marts.failed:
             parts.append(f"<li>{_e(i['description_ja'])}（{_e(i['expectation'])}）</li>")
         parts.append("</ul>")
+    if marts:
+        parts += rules_changed_html(marts.notices)
     if outcome.get("failed_steps"):
         title = "公開後に失敗した処理" if outcome["published"] else "公開しなかった理由"
         parts.append(f"<p>{title}:</p><ul>")

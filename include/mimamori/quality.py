@@ -610,7 +610,7 @@ def validate_marts(
     checks_mod.check_month(run_month)
     thresholds = thresholds if thresholds is not None else checks_mod.load_thresholds()
     m = thresholds.get("marts", {})
-    specs = []
+    specs, notices = [], []
     with _connect(settings) as conn:
         scores_cfg = m.get("scores", {})
         scores, scores_cols = _relation_info(conn, scores_cfg.get("relation", "marts.child_type_scores"))
@@ -639,11 +639,19 @@ def validate_marts(
                     ).fetchall()
                     if share is not None
                 }
-            spec = marts_suite.flagged_share_suite(
-                run_month, thresholds, scores, has_run_month=s_month, types=types, previous=previous
-            )
-            if spec:
-                specs.append(spec)
+            change = rules_change(conn, run_month, m, checks_mod.qrel) if previous else None
+            if change:
+                # the rules behind the share changed: a moved share is expected, so it is reported
+                # (to IT and the data engineers) with the change, not held against the band
+                current = _flagged_shares(conn, checks_mod, scores, qt, qf, run_month if s_month else None)
+                notices.append(rules_changed_notice(change, previous, current))
+                log.warning("marts gate %s: rules changed since %s, flagged share reported", run_month, change["since"])
+            else:
+                spec = marts_suite.flagged_share_suite(
+                    run_month, thresholds, scores, has_run_month=s_month, types=types, previous=previous
+                )
+                if spec:
+                    specs.append(spec)
             evidence_cfg = m.get("evidence", {})
             evidence, evidence_cols = _relation_info(conn, evidence_cfg.get("relation", "marts.child_type_items"))
             needed = {evidence_cfg.get(k, d) for k, d in (("person_column", "person_id"), ("type_column", "type_code"))}
@@ -682,13 +690,80 @@ def validate_marts(
                 run_month,
                 {
                     "marts": GateResult(
-                        "marts", "marts", success=True, skipped=True, reason="marts_absent", run_id=run_id
+                        "marts",
+                        "marts",
+                        success=True,
+                        skipped=True,
+                        reason="marts_absent",
+                        run_id=run_id,
+                        notices=notices,
                     )
                 },
             )
-        return _recorded(
-            settings, "marts", run_month, _run(settings, "marts", run_month, {"marts": specs}, conn, run_id)
-        )
+        results = _run(settings, "marts", run_month, {"marts": specs}, conn, run_id)
+        results["marts"].notices = notices
+        return _recorded(settings, "marts", run_month, results)
+
+
+#: the seeds whose change moves the flagged share (types: thresholds, ages; type_items: weights,
+#: groups, required; item_catalogue: look-backs, parameters, enabled)
+SHARE_RULE_SEEDS = ("types", "type_items", "item_catalogue")
+
+
+def rules_change(conn, run_month: str, marts_cfg: dict, qrel) -> dict | None:
+    """``{since, changes}`` when the rules the build used differ from the last published snapshot.
+
+    The snapshot is ``history.rules_snapshot`` (written for every published month by the report
+    task, mimamori.report.snapshot_rules); the latest one before ``run_month`` is compared with the
+    ``rules`` seeds as they are now (what the month's dbt build read). None when nothing changed or
+    no earlier month was published. ``marts_cfg["rules"]`` may name another snapshot/schema (tests).
+    """
+    from mimamori import report
+
+    cfg = marts_cfg.get("rules", {})
+    snapshot, schema = cfg.get("snapshot", "history.rules_snapshot"), cfg.get("schema", "rules")
+    seeds = list(cfg.get("seeds", SHARE_RULE_SEEDS))
+    if not conn.execute("select to_regclass(%s) is not null", (snapshot,)).fetchone()[0]:
+        return None
+    table = qrel(snapshot)
+    since = conn.execute(
+        f"select max(run_month) from {table} where run_month < %s and seed = any(%s)", (run_month, seeds)
+    ).fetchone()[0]
+    if since is None:
+        return None
+    before = {
+        (seed, key): row
+        for seed, key, row in conn.execute(
+            f"select seed, row_key, row_data from {table} where run_month = %s and seed = any(%s)", (since, seeds)
+        ).fetchall()
+    }
+    after: dict = {}
+    for seed in seeds:
+        if conn.execute("select to_regclass(%s) is not null", (f"{schema}.{seed}",)).fetchone()[0]:
+            after |= report.seed_rows(conn, seed, schema)
+    changes = report.diff_rules(before, after)
+    return {"since": since, "changes": changes} if changes else None
+
+
+def _flagged_shares(conn, checks_mod, scores: str, qt: str, qf: str, run_month: str | None) -> dict[str, float]:
+    where = " where run_month = %s" if run_month else ""
+    rows = conn.execute(
+        f"select {qt}, avg({qf}::int) from {checks_mod.qrel(scores)}{where} group by 1",
+        (run_month,) if run_month else (),
+    ).fetchall()
+    return {t: float(share) for t, share in rows if t is not None and share is not None}
+
+
+def rules_changed_notice(change: dict, before: dict[str, float], after: dict[str, float]) -> dict:
+    """The notice of a rule change: which rows changed, and each type's flagged share before/after."""
+    return {
+        "kind": "rules_changed",
+        "since": change["since"],
+        "changes": change["changes"],
+        "shares": [
+            {"type_code": t, "before": before.get(t), "after": after.get(t)} for t in sorted(set(before) | set(after))
+        ],
+    }
 
 
 # --------------------------------------------------------------------------- decisions

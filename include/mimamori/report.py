@@ -167,6 +167,11 @@ def rule_changes(conn, run_month: str) -> tuple[str | None, list[dict[str, str]]
     )
     before = {(r["seed"], r["row_key"]): r["row_data"] for r in rows if r["run_month"] == prev}
     after = {(r["seed"], r["row_key"]): r["row_data"] for r in rows if r["run_month"] == run_month}
+    return prev, diff_rules(before, after)
+
+
+def diff_rules(before: dict, after: dict) -> list[dict[str, str]]:
+    """Added, removed and changed seed rows between two ``{(seed, row_key): row}`` snapshots."""
     changes: list[dict[str, str]] = []
     for key in sorted(set(before) | set(after)):
         seed, row_key = key
@@ -187,7 +192,15 @@ def rule_changes(conn, run_month: str) -> tuple[str | None, list[dict[str, str]]
                 if seed == "item_catalogue" and old.get("is_enabled") != new.get("is_enabled"):
                     change = "利用停止" if not new.get("is_enabled") else "利用再開"
                 changes.append({"seed": what, "key": row_key, "change": change, "detail": "、".join(diffs)})
-    return prev, changes
+    return changes
+
+
+def seed_rows(conn, seed: str, schema: str = "rules") -> dict[tuple[str, str], dict]:
+    """The seed's rows as they are now, keyed like ``history.rules_snapshot`` (``{(seed, row_key): row}``)."""
+    keys = RULE_SEEDS[seed]
+    key_sql = " || '|' || ".join(f"coalesce({k}::text, '')" for k in keys)
+    query = f"select {key_sql}, to_jsonb(t) from {schema}.{seed} as t"  # noqa: S608 (fixed names)
+    return {(seed, key): row for key, row in conn.execute(query).fetchall()}
 
 
 def _row_summary(row: dict | None) -> str:

@@ -154,3 +154,79 @@ def test_timings_are_recorded(gate_results):
         for r in results.values():
             if not r.skipped:
                 print(f"  {stage_month[0]:8} {stage_month[1]} {r.source:13} {r.checks:4} expectations {r.seconds:.2f}s")
+
+
+RULES = "qa_rules_change"
+
+
+@pytest.fixture()
+def rules_snapshot(warehouse, quality_data):
+    """Rule seeds (types, type_items, item_catalogue) in a schema of their own, and a snapshot of
+    them as month CLEAN was published — the caller changes a rule or not before the gate of BAD."""
+    from mimamori.stack import pg
+
+    with pg.connect(warehouse, autocommit=True) as conn:
+        conn.execute(f"drop schema if exists {RULES} cascade")
+        conn.execute(f"create schema {RULES}")
+        conn.execute(f"create table {RULES}.types (type_code text, label_ja text, threshold integer)")
+        conn.execute(f"create table {RULES}.type_items (type_code text, item_code text, weight integer)")
+        conn.execute(f"create table {RULES}.item_catalogue (item_code text, label_ja text, lookback text)")
+        conn.execute(f"insert into {RULES}.types values ('poverty', '貧困', 3), ('abuse', '虐待', 2)")
+        conn.execute(f"insert into {RULES}.type_items values ('poverty', 'I08', 1), ('abuse', 'I17', 1)")
+        conn.execute(
+            f"insert into {RULES}.item_catalogue values ('I08', '就学援助', 'current'), ('I17', '相談', 'years:1')"
+        )
+        conn.execute(
+            f"create table {RULES}.rules_snapshot (run_month text, seed text, row_key text, row_data jsonb,"
+            " primary key (run_month, seed, row_key))"
+        )
+        for seed, key in (
+            ("types", "type_code"),
+            ("type_items", "type_code || '|' || item_code"),
+            ("item_catalogue", "item_code"),
+        ):
+            conn.execute(
+                f"insert into {RULES}.rules_snapshot select %s, %s, {key}, to_jsonb(t) from {RULES}.{seed} as t",
+                (CLEAN, seed),
+            )
+        conn.execute(f"grant usage on schema {RULES} to transformer")
+        conn.execute(f"grant select on all tables in schema {RULES} to transformer")
+        yield conn
+        conn.execute(f"drop schema if exists {RULES} cascade")
+
+
+def _with_rules(thresholds):
+    import copy
+
+    t = copy.deepcopy(thresholds)
+    t["marts"]["rules"] = {"snapshot": f"{RULES}.rules_snapshot", "schema": RULES}
+    return t
+
+
+def test_flagged_share_after_a_rule_change_is_reported_not_blocking(settings, thresholds, rules_snapshot):
+    """Changing a threshold moves the share: the month after, the band check gives way to a notice
+    naming the changed rule and the share before/after (issue #20: 'changing a threshold: 1 file,
+    and the next month publishes with the change reported'). The other marts checks still run."""
+    from mimamori import alerts, quality
+
+    rules_snapshot.execute(f"update {RULES}.types set threshold = 2 where type_code = 'poverty'")
+    marts = quality.validate_marts(settings, BAD, thresholds=_with_rules(thresholds))["marts"]
+    assert "flagged_share:poverty" not in _ids(marts)
+    assert _ids(marts) == {"flag_has_evidence", "age_in_scope:qa_quality.child_type_scores.age"}
+    [notice] = marts.notices
+    assert notice["kind"] == "rules_changed" and notice["since"] == CLEAN
+    assert [(c["key"], c["change"]) for c in notice["changes"]] == [("poverty", "変更")]
+    assert "3 → 2" in notice["changes"][0]["detail"]
+    shares = {s["type_code"]: (s["before"], s["after"]) for s in notice["shares"]}
+    assert shares == {"poverty": (pytest.approx(0.10), pytest.approx(0.30)), "abuse": (0.05, 0.05)}
+    # the IT summary carries it
+    _, _, body = alerts.it_summary(settings, BAD, [marts])
+    assert "ルールが変わりました" in body and "30.0%" in body and "10.0%" in body
+
+
+def test_flagged_share_without_a_rule_change_still_blocks(settings, thresholds, rules_snapshot):
+    from mimamori import quality
+
+    marts = quality.validate_marts(settings, BAD, thresholds=_with_rules(thresholds))["marts"]
+    assert "flagged_share:poverty" in _ids(marts) and not marts.success
+    assert marts.notices == []

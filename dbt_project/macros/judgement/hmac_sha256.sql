@@ -3,16 +3,18 @@
     need no extension (pgcrypto is not installed in the warehouse). `message` is a text
     expression, `key` a text expression (the secret); returns the hex digest (64 chars).
     The key-derived pads are uncorrelated subqueries, so PostgreSQL computes them once per query.
+    int4xor is the function behind PostgreSQL's `#` (XOR) operator, called by name because the
+    SQL linter (sqlfluff) cannot read `#`.
 -#}
 {% macro hmac_sha256(message, key) -%}
     encode(sha256(
         (
-            select decode(string_agg(lpad(to_hex(get_byte(padded_key.k, i) # 92), 2, '0'), '' order by i), 'hex')
+            select decode(string_agg(lpad(to_hex(int4xor(get_byte(padded_key.k, i), 92)), 2, '0'), '' order by i), 'hex')
             from {{ _hmac_padded_key(key) }}, generate_series(0, 63) as i
         )
         || sha256(
             (
-                select decode(string_agg(lpad(to_hex(get_byte(padded_key.k, i) # 54), 2, '0'), '' order by i), 'hex')
+                select decode(string_agg(lpad(to_hex(int4xor(get_byte(padded_key.k, i), 54)), 2, '0'), '' order by i), 'hex')
                 from {{ _hmac_padded_key(key) }}, generate_series(0, 63) as i
             )
             || convert_to({{ message }}, 'UTF8')

@@ -6,7 +6,18 @@
 -#}
 {{ config(severity='warn') }}
 
-select type_code, judged_run_month, drift_direction
-from {{ ref('outcome_yield') }}
-where is_drift_alarm
-    and judged_run_month = (select max(judged_run_month) from {{ ref('outcome_yield') }})
+with latest as (
+
+    select max(judged_run_month) as judged_run_month
+    from {{ ref('outcome_yield') }}
+
+)
+
+select
+    yield.type_code,
+    yield.judged_run_month,
+    yield.drift_direction
+from {{ ref('outcome_yield') }} as yield
+inner join latest
+    on yield.judged_run_month = latest.judged_run_month
+where yield.is_drift_alarm

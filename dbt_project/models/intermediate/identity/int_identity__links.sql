@@ -69,19 +69,23 @@ manual as (
     left join spine
         on decisions.person_id = spine.person_id
     where decisions.decision = 'not_in_town' or spine.person_id is not null
-    order by decisions.record_key, decisions.decided_at desc
+    order by decisions.record_key asc, decisions.decided_at desc
 
 ),
 
 register_resolved as (
 
-    {{ identity_resolve_pairs('register_pairs', var('identity_link_threshold'), var('identity_review_threshold'), var('identity_tie_margin')) }}
+    {{ identity_resolve_pairs(
+        'register_pairs', var('identity_link_threshold'), var('identity_review_threshold'), var('identity_tie_margin')
+    ) }}
 
 ),
 
 school_resolved as (
 
-    {{ identity_resolve_pairs('school_pairs', var('identity_link_threshold'), var('identity_review_threshold'), var('identity_tie_margin')) }}
+    {{ identity_resolve_pairs(
+        'school_pairs', var('identity_link_threshold'), var('identity_review_threshold'), var('identity_tie_margin')
+    ) }}
 
 ),
 
@@ -128,7 +132,9 @@ assembled as (
             when checks.has_passed then checks.check_reason
             when records.match_stage > 0
                 then concat_ws('; ',
-                    case when checks.record_id is not null then 'atena_no check failed (' || checks.check_reason || ')' end,
+                    case
+                        when checks.record_id is not null then 'atena_no check failed (' || checks.check_reason || ')'
+                    end,
                     coalesce(resolved.match_reason, 'no candidate'))
             when records.claimed_atena_no is null and records.claimed_setai_no is not null
                 then case when households.household_id is not null then 'setai_no' else 'setai_no not on spine' end
@@ -165,7 +171,7 @@ guarded as (
             order by
                 case assembled.link_method when 'manual' then 0 when 'atena_no' then 1 else 2 end,
                 assembled.match_score desc nulls first,
-                assembled.record_id
+                assembled.record_id asc
         ) as rank_for_person
     from assembled
     left join group_limits
@@ -181,11 +187,11 @@ final as (
         guarded.raw_table,
         guarded.source_file,
         guarded.claimed_atena_no,
-        case when is_over_limit then null else guarded.person_id end as person_id,
+        case when guarded.is_over_limit then null else guarded.person_id end as person_id,
         coalesce(spine.household_id, guarded.claimed_household_id) as household_id,
-        case when is_over_limit then 'review' else guarded.link_status end as link_status,
+        case when guarded.is_over_limit then 'review' else guarded.link_status end as link_status,
         guarded.link_method,
-        guarded.match_reason || case when is_over_limit then '; group_limit' else '' end as match_reason,
+        guarded.match_reason || case when guarded.is_over_limit then '; group_limit' else '' end as match_reason,
         guarded.match_score,
         guarded.runner_up_score,
         guarded.source_row_number

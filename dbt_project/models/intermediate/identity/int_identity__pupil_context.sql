@@ -34,7 +34,9 @@ register_pairs as (
 
 resolved as (
 
-    {{ identity_resolve_pairs('register_pairs', var('identity_link_threshold'), var('identity_review_threshold'), var('identity_tie_margin')) }}
+    {{ identity_resolve_pairs(
+        'register_pairs', var('identity_link_threshold'), var('identity_review_threshold'), var('identity_tie_margin')
+    ) }}
 
 ),
 
@@ -44,7 +46,7 @@ manual as (
         record_key,
         person_id
     from decisions
-    order by record_key, decided_at desc
+    order by record_key asc, decided_at desc
 
 ),
 

@@ -51,7 +51,7 @@ corrections as (
         reason as correction_reason,
         correction_id
     from {{ ref('int_items__corrections') }}
-    order by person_id, item_code, corrected_at desc, correction_id desc
+    order by person_id asc, item_code asc, corrected_at desc, correction_id desc
 
 ),
 
@@ -96,12 +96,12 @@ evidence_summary as (
     left join record_keys
         on evidence.record_id = record_keys.record_id
     order by
-        evidence.person_id,
-        evidence.item_code,
+        evidence.person_id asc,
+        evidence.item_code asc,
         evidence.event_date desc nulls last,
-        evidence.raw_table,
-        record_keys.record_key,
-        evidence.record_id
+        evidence.raw_table asc,
+        record_keys.record_key asc,
+        evidence.record_id asc
 
 ),
 

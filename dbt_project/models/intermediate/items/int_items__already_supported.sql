@@ -52,7 +52,7 @@ latest_attended as (
     select distinct on (person_id) *
     from checkups
     where attended_on <= {{ as_of_date() }}
-    order by person_id, attended_on desc, record_id
+    order by person_id asc, attended_on desc, record_id asc
 
 ),
 
@@ -104,7 +104,7 @@ final as (
     from unioned
     inner join children
         on unioned.person_id = children.person_id
-    order by unioned.person_id, unioned.rule_code, unioned.event_date desc, unioned.record_id
+    order by unioned.person_id asc, unioned.rule_code asc, unioned.event_date desc, unioned.record_id asc
 
 )
 

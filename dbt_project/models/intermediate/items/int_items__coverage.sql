@@ -133,7 +133,8 @@ known as (
         coalesce(checkup_status.has_attended, false) as has_attended_checkup,
         coalesce(checkup_status.has_caries_count, false) as has_caries_count,
         coalesce(checkup_status.has_smoking, false) as has_smoking,
-        has_vaccination.person_id is not null or children.age >= params.vaccination_unknown_below_age as has_vaccination,
+        has_vaccination.person_id is not null
+            or children.age >= params.vaccination_unknown_below_age as has_vaccination,
         births.person_id is not null as has_birth,
         coalesce(births.has_epds, false) as has_epds,
         coalesce(births.has_week, false) as has_week,

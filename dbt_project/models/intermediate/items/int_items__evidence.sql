@@ -138,7 +138,9 @@ final as (
         on unioned.item_code = catalogue.item_code
     inner join children
         on unioned.person_id = children.person_id
-    where {{ within_lookback('catalogue.lookback', 'unioned.event_date', 'unioned.valid_from', 'unioned.valid_through', 'children.as_of_date') }}
+    where {{ within_lookback(
+        'catalogue.lookback', 'unioned.event_date', 'unioned.valid_from', 'unioned.valid_through', 'children.as_of_date'
+    ) }}
         and not exists (
             select 1
             from corrections

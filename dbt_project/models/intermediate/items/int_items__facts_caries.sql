@@ -62,7 +62,7 @@ latest as (
 
     select distinct on (person_id) *
     from checkups
-    order by person_id, checked_on desc, raw_table, record_id
+    order by person_id asc, checked_on desc, raw_table asc, record_id asc
 
 ),
 

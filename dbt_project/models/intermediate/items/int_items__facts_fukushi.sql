@@ -131,7 +131,7 @@ consulted as (
         values ('I17', '児童虐待相談'), ('I18', '児童相談'), ('I18', '養護相談'), ('I23', null)
     ) as item_codes (item_code, kind)
         on item_codes.kind is null
-        or item_codes.kind = consultations.kind
+        or consultations.kind = item_codes.kind
 
 ),
 

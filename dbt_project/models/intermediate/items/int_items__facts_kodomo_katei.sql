@@ -70,7 +70,7 @@ latest_attended as (
 
     select distinct on (person_id) *
     from attended
-    order by person_id, attended_on desc, record_id
+    order by person_id asc, attended_on desc, record_id asc
 
 ),
 
@@ -181,7 +181,8 @@ maternity_items as (
         or (item_codes.item_code = 'I29' and births.notification_week >= params.min_week)
         or (
             item_codes.item_code = 'I31'
-            and extract(year from age(births.child_birth_date + 1, births.mother_birth_date)) < params.max_mother_age_below
+            and extract(year from age(births.child_birth_date + 1, births.mother_birth_date))
+            < params.max_mother_age_below
         )
         or (item_codes.item_code = 'I32' and births.home_visit = '未')
 

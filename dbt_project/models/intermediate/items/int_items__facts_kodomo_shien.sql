@@ -98,7 +98,7 @@ consulted as (
         values ('I15', '生活困窮'), ('I16', '障がい者'), ('I23', null)
     ) as item_codes (item_code, category)
         on item_codes.category is null
-        or item_codes.category = consultations.category
+        or consultations.category = item_codes.category
 
 ),
 

@@ -30,7 +30,9 @@ in_force as (
         and case
             when catalogue.lookback = 'this_month'
                 then hand_entries.as_of_date >= date_trunc('month', {{ as_of_date() }})::date
-            else {{ within_lookback('catalogue.lookback', 'hand_entries.as_of_date', 'hand_entries.as_of_date', 'null::date', as_of_date()) }}
+            else {{ within_lookback(
+                'catalogue.lookback', 'hand_entries.as_of_date', 'hand_entries.as_of_date', 'null::date', as_of_date()
+            ) }}
         end
 
 ),
@@ -48,7 +50,7 @@ final as (
         as_of_date,
         entered_at
     from in_force
-    order by person_id, item_code, as_of_date desc, entered_at desc, hand_entry_id desc
+    order by person_id asc, item_code asc, as_of_date desc, entered_at desc, hand_entry_id desc
 
 )
 

@@ -26,7 +26,7 @@ final as (
         next_review_date,
         decided_at
     from outcomes
-    order by person_id, judged_run_month desc, decided_at desc, outcome_id desc
+    order by person_id asc, judged_run_month desc, decided_at desc, outcome_id desc
 
 )
 

@@ -46,7 +46,7 @@ enrolled as (
         facility as affiliation_name,
         facility_type
     from childcare
-    order by person_id, enrolled_on desc, record_id
+    order by person_id asc, enrolled_on desc, record_id asc
 
 ),
 

@@ -23,7 +23,7 @@ latest as (
         person_id,
         outcome
     from outcomes
-    order by person_id, decided_at desc, outcome_id desc
+    order by person_id asc, decided_at desc, outcome_id desc
 
 ),
 

@@ -28,7 +28,7 @@ latest as (
         judged_run_month,
         outcome
     from outcomes
-    order by person_id, judged_run_month, decided_at desc, outcome_id desc
+    order by person_id asc, judged_run_month asc, decided_at desc, outcome_id desc
 
 ),
 
@@ -76,7 +76,7 @@ judged as (
         and scores.person_id = children.person_id
     {% endif %}
     where scores.run_month < {{ run_month() }}
-        and scores.person_id in (select person_id from latest)
+        and scores.person_id in (select latest.person_id from latest)
     {% endif %}
 
 ),

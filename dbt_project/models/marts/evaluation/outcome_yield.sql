@@ -72,20 +72,29 @@ windowed as (
 
     select
         monthly.*,
-        sum(discussed) over cumulative as cumulative_discussed,
-        sum(needs_support) over cumulative as cumulative_needs_support,
-        sum(concern) over cumulative as cumulative_concern,
-        sum(needs_support_new) over cumulative as cumulative_needs_support_new,
-        sum(needs_support_known) over cumulative as cumulative_needs_support_known,
-        sum(discussed) over recent as recent_discussed,
-        sum(needs_support) over recent as recent_needs_support,
-        coalesce(sum(discussed) over earlier, 0) as earlier_discussed,
-        coalesce(sum(needs_support) over earlier, 0) as earlier_needs_support
+        sum(monthly.discussed) over cumulative as cumulative_discussed,
+        sum(monthly.needs_support) over cumulative as cumulative_needs_support,
+        sum(monthly.concern) over cumulative as cumulative_concern,
+        sum(monthly.needs_support_new) over cumulative as cumulative_needs_support_new,
+        sum(monthly.needs_support_known) over cumulative as cumulative_needs_support_known,
+        sum(monthly.discussed) over recent as recent_discussed,
+        sum(monthly.needs_support) over recent as recent_needs_support,
+        coalesce(sum(monthly.discussed) over earlier, 0) as earlier_discussed,
+        coalesce(sum(monthly.needs_support) over earlier, 0) as earlier_needs_support
     from monthly
     window
-        cumulative as (partition by type_code order by judged_run_month rows between unbounded preceding and current row),
-        recent as (partition by type_code order by judged_run_month rows between 2 preceding and current row),
-        earlier as (partition by type_code order by judged_run_month rows between unbounded preceding and 3 preceding)
+        cumulative as (
+            partition by monthly.type_code order by monthly.judged_run_month
+            rows between unbounded preceding and current row
+        ),
+        recent as (
+            partition by monthly.type_code order by monthly.judged_run_month
+            rows between 2 preceding and current row
+        ),
+        earlier as (
+            partition by monthly.type_code order by monthly.judged_run_month
+            rows between unbounded preceding and 3 preceding
+        )
 
 ),
 
@@ -94,13 +103,13 @@ alarms as (
     select
         windowed.*,
         case
-            when recent_discussed >= 5 and earlier_discussed >= 10
-                and {{ wilson_upper('recent_needs_support', 'recent_discussed') }}
-                < earlier_needs_support::numeric / earlier_discussed
+            when windowed.recent_discussed >= 5 and windowed.earlier_discussed >= 10
+                and {{ wilson_upper('windowed.recent_needs_support', 'windowed.recent_discussed') }}
+                < windowed.earlier_needs_support::numeric / windowed.earlier_discussed
                 then '下降'
-            when recent_discussed >= 5 and earlier_discussed >= 10
-                and {{ wilson_lower('recent_needs_support', 'recent_discussed') }}
-                > earlier_needs_support::numeric / earlier_discussed
+            when windowed.recent_discussed >= 5 and windowed.earlier_discussed >= 10
+                and {{ wilson_lower('windowed.recent_needs_support', 'windowed.recent_discussed') }}
+                > windowed.earlier_needs_support::numeric / windowed.earlier_discussed
                 then '上昇'
         end as drift_direction
     from windowed
@@ -141,10 +150,12 @@ final as (
             / nullif(cumulative_needs_support_new + cumulative_needs_support_known, 0),
             4
         ) as cumulative_discovery_share,
-        {{ wilson_lower('cumulative_needs_support_new', 'cumulative_needs_support_new + cumulative_needs_support_known') }}
-            as cumulative_discovery_lower,
-        {{ wilson_upper('cumulative_needs_support_new', 'cumulative_needs_support_new + cumulative_needs_support_known') }}
-            as cumulative_discovery_upper,
+        {{ wilson_lower(
+            'cumulative_needs_support_new', 'cumulative_needs_support_new + cumulative_needs_support_known'
+        ) }} as cumulative_discovery_lower,
+        {{ wilson_upper(
+            'cumulative_needs_support_new', 'cumulative_needs_support_new + cumulative_needs_support_known'
+        ) }} as cumulative_discovery_upper,
         drift_direction is not null as is_drift_alarm
     from alarms
 

@@ -35,7 +35,9 @@ ranked as (
 
     select
         pairs.*,
-        row_number() over (partition by pairs.left_id order by pairs.match_score desc, pairs.right_id) as candidate_rank
+        row_number() over (
+            partition by pairs.left_id order by pairs.match_score desc, pairs.right_id asc
+        ) as candidate_rank
     from pairs
     inner join records
         on pairs.left_id = records.record_id

@@ -121,8 +121,14 @@ no_support_needed as (
     where outcomes.outcome = '支援不要'
         and risen.person_id is null
         and (
-            (extract(year from to_date({{ run_month() }}, 'YYYY-MM')) * 12 + extract(month from to_date({{ run_month() }}, 'YYYY-MM')))
-            - (extract(year from to_date(outcomes.judged_run_month, 'YYYY-MM')) * 12 + extract(month from to_date(outcomes.judged_run_month, 'YYYY-MM')))
+            (
+                extract(year from to_date({{ run_month() }}, 'YYYY-MM')) * 12
+                + extract(month from to_date({{ run_month() }}, 'YYYY-MM'))
+            )
+            - (
+                extract(year from to_date(outcomes.judged_run_month, 'YYYY-MM')) * 12
+                + extract(month from to_date(outcomes.judged_run_month, 'YYYY-MM'))
+            )
         ) <= coalesce(rules.param_value, 12)
 
 ),

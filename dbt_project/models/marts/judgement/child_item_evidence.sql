@@ -27,7 +27,7 @@ from_sources as (
         evidence.raw_table,
         evidence.record_id,
         evidence.detail,
-        evidence.via_person_id is distinct from evidence.person_id as is_other_member,
+        (evidence.via_person_id is distinct from evidence.person_id) as is_other_member,
         evidence.event_date,
         evidence.as_of_date
     from evidence

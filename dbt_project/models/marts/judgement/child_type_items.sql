@@ -80,9 +80,9 @@ counted as (
     select
         rule_items.*,
         row_number() over (
-            partition by person_id, type_code, group_key
-            order by (status = 'true') desc, weight desc, item_code
-        ) = 1 and status = 'true' as counts_in_group
+            partition by rule_items.person_id, rule_items.type_code, rule_items.group_key
+            order by (rule_items.status = 'true') desc, rule_items.weight desc, rule_items.item_code asc
+        ) = 1 and rule_items.status = 'true' as counts_in_group
     from rule_items
 
 ),

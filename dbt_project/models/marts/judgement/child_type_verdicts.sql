@@ -194,12 +194,14 @@ final as (
                 '気づきの基準には達していません。この類型の判定には、この権限では表示しない課の項目も使われています。'
             when 'required_unknown' then
                 '必須の項目に該当がなく、そのうち' || required_unknown || '件はデータなしのため、気づきかどうかを判定できません（点数は'
-                || trim_scale(score::numeric) || '点、基準点は' || trim_scale(threshold::numeric) || '点）。データなしは「該当しない」という意味ではありません。'
+                || trim_scale(score::numeric) || '点、基準点は' || trim_scale(threshold::numeric)
+                || '点）。データなしは「該当しない」という意味ではありません。'
             when 'required_false' then
                 '必須の項目がいずれも非該当のため、気づきの対象になりません（点数は' || trim_scale(score::numeric) || '点、基準点は'
                 || trim_scale(threshold::numeric) || '点）。'
             when 'pending' then
-                '点数は' || trim_scale(score::numeric) || '点で、基準点（' || trim_scale(threshold::numeric) || '点）に届いていませんが、データなしの項目が'
+                '点数は' || trim_scale(score::numeric) || '点で、基準点（' || trim_scale(threshold::numeric)
+                || '点）に届いていませんが、データなしの項目が'
                 || unknown_items || '件あり、それらが該当すれば基準点に達します。判定を保留しています。'
             else
                 '点数は' || trim_scale(score::numeric) || '点で、基準点（' || trim_scale(threshold::numeric) || '点）に届いていません。'

@@ -84,7 +84,7 @@ ranked as (
                 households.max_total_points desc,
                 household_types.max_type_score desc,
                 length(households.household_id),
-                households.household_id
+                households.household_id asc
         ) as household_rank
     from households
     inner join household_types

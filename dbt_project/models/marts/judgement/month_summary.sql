@@ -82,7 +82,9 @@ final as (
         unioned.children_in_age_range::integer as children_in_age_range,
         unioned.flagged_count::integer as flagged_count,
         round(unioned.flagged_count::numeric / nullif(unioned.children_in_scope, 0), 4) as flagged_share,
-        round(unioned.flagged_count::numeric / nullif(unioned.children_in_age_range, 0), 4) as flagged_share_in_age_range,
+        round(
+            unioned.flagged_count::numeric / nullif(unioned.children_in_age_range, 0), 4
+        ) as flagged_share_in_age_range,
         households.candidate_household_count::integer as candidate_household_count,
         households.proposed_household_count::integer as proposed_household_count,
         unioned.as_of_date

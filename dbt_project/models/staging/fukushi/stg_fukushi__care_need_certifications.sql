@@ -13,7 +13,8 @@ final as (
 
     select
         {{ record_id('fukushi__care_need_certifications', '要介護認定.csv') }} as record_id,
-        'fukushi__care_need_certifications:' || coalesce(atena_no::text, '') || '|' || coalesce(certified_on::text, '') as record_key,
+        'fukushi__care_need_certifications:' || coalesce(atena_no::text, '')
+            || '|' || coalesce(certified_on::text, '') as record_key,
         atena_no,
         care_level,
         certified_on,

@@ -13,7 +13,8 @@ final as (
 
     select
         {{ record_id('fukushi__disability_certificates', '障害者手帳.csv') }} as record_id,
-        'fukushi__disability_certificates:' || coalesce(atena_no::text, '') || '|' || coalesce(certificate_type::text, '') as record_key,
+        'fukushi__disability_certificates:' || coalesce(atena_no::text, '')
+            || '|' || coalesce(certificate_type::text, '') as record_key,
         atena_no,
         certificate_type,
         grade,

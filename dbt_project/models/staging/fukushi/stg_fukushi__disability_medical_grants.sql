@@ -13,7 +13,8 @@ final as (
 
     select
         {{ record_id('fukushi__disability_medical', '障がい者医療.csv') }} as record_id,
-        'fukushi__disability_medical:' || coalesce(atena_no::text, '') || '|' || coalesce(valid_from::text, '') as record_key,
+        'fukushi__disability_medical:' || coalesce(atena_no::text, '')
+            || '|' || coalesce(valid_from::text, '') as record_key,
         atena_no,
         valid_from,
         valid_to,

@@ -13,7 +13,8 @@ final as (
 
     select
         {{ record_id('fukushi__public_assistance', '生活保護.csv') }} as record_id,
-        'fukushi__public_assistance:' || coalesce(case_no::text, '') || '|' || coalesce(atena_no::text, '') as record_key,
+        'fukushi__public_assistance:' || coalesce(case_no::text, '')
+            || '|' || coalesce(atena_no::text, '') as record_key,
         case_no,
         atena_no,
         started_on,

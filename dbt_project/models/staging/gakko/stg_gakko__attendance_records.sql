@@ -13,7 +13,8 @@ final as (
 
     select
         {{ record_id('gakko__attendance', '出欠.xlsx') }} as record_id,
-        'gakko__attendance:' || md5(concat_ws('|', school::text, student_no::text, name::text, birth_date::text)) as record_key,
+        'gakko__attendance:'
+            || md5(concat_ws('|', school::text, student_no::text, name::text, birth_date::text)) as record_key,
         school,
         grade,
         class,

@@ -13,7 +13,8 @@ final as (
 
     select
         {{ record_id('gakko__school_checkups', '学校健診.csv') }} as record_id,
-        'gakko__school_checkups:' || md5(concat_ws('|', school::text, name::text, birth_date::text, examined_on::text)) as record_key,
+        'gakko__school_checkups:'
+            || md5(concat_ws('|', school::text, name::text, birth_date::text, examined_on::text)) as record_key,
         name,
         birth_date,
         school,

@@ -13,7 +13,8 @@ final as (
 
     select
         {{ record_id('kodomo_katei__infant_checkups', '乳幼児健診.csv') }} as record_id,
-        'kodomo_katei__infant_checkups:' || coalesce(atena_no::text, '') || '|' || coalesce(checkup::text, '') as record_key,
+        'kodomo_katei__infant_checkups:' || coalesce(atena_no::text, '')
+            || '|' || coalesce(checkup::text, '') as record_key,
         atena_no,
         checkup,
         due_month,

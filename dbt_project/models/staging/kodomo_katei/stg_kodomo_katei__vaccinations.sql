@@ -13,7 +13,8 @@ final as (
 
     select
         {{ record_id('kodomo_katei__vaccinations', '予防接種.csv') }} as record_id,
-        'kodomo_katei__vaccinations:' || coalesce(atena_no::text, '') || '|' || coalesce(vaccine::text, '') as record_key,
+        'kodomo_katei__vaccinations:' || coalesce(atena_no::text, '')
+            || '|' || coalesce(vaccine::text, '') as record_key,
         atena_no,
         vaccine,
         due_on,

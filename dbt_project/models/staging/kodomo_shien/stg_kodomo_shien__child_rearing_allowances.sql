@@ -13,7 +13,8 @@ final as (
 
     select
         {{ record_id('kodomo_shien__child_rearing_allowance', '児童扶養手当.csv') }} as record_id,
-        'kodomo_shien__child_rearing_allowance:' || coalesce(recipient_atena_no::text, '') || '|' || coalesce(certified_on::text, '') as record_key,
+        'kodomo_shien__child_rearing_allowance:' || coalesce(recipient_atena_no::text, '')
+            || '|' || coalesce(certified_on::text, '') as record_key,
         recipient_atena_no,
         setai_no,
         certified_on,

@@ -13,7 +13,8 @@ final as (
 
     select
         {{ record_id('kodomo_shien__childcare_enrolments', '保育所入所.csv') }} as record_id,
-        'kodomo_shien__childcare_enrolments:' || coalesce(atena_no::text, '') || '|' || coalesce(enrolled_on::text, '') as record_key,
+        'kodomo_shien__childcare_enrolments:' || coalesce(atena_no::text, '')
+            || '|' || coalesce(enrolled_on::text, '') as record_key,
         atena_no,
         facility,
         facility_type,

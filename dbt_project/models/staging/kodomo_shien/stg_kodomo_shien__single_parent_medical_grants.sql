@@ -13,7 +13,8 @@ final as (
 
     select
         {{ record_id('kodomo_shien__single_parent_medical', 'ひとり親医療.csv') }} as record_id,
-        'kodomo_shien__single_parent_medical:' || coalesce(atena_no::text, '') || '|' || coalesce(valid_from::text, '') as record_key,
+        'kodomo_shien__single_parent_medical:' || coalesce(atena_no::text, '')
+            || '|' || coalesce(valid_from::text, '') as record_key,
         atena_no,
         valid_from,
         valid_to,

@@ -13,7 +13,9 @@ final as (
 
     select
         {{ record_id('kodomo_shien__yotaikyo', '要対協.csv') }} as record_id,
-        'kodomo_shien__yotaikyo:' || coalesce(atena_no::text, '') || '|' || coalesce(category::text, '') || '|' || coalesce(registered_on::text, '') as record_key,
+        'kodomo_shien__yotaikyo:' || coalesce(atena_no::text, '')
+            || '|' || coalesce(category::text, '')
+            || '|' || coalesce(registered_on::text, '') as record_key,
         atena_no,
         category,
         registered_on,
