@@ -77,7 +77,12 @@ def run_month(settings, month: str, logical_date: str | None = None):
     published = published_since(settings, month, started)
     if result.returncode == 0 and published is not None:
         line = f"{month}: published by run {published} in {time.monotonic() - t0:.0f}s"
-        return 0, line + f" (next scheduled run month: {next_month(month)})", result
+        line += f" (next scheduled run month: {next_month(month)})"
+        try:
+            line = "\n".join([line, *notice_summary(settings, month, published)])
+        except Exception as exc:  # noqa: BLE001 - the summary is help, never a second failure
+            line += f"\n  お知らせを読めませんでした（{type(exc).__name__}）"
+        return 0, line, result
     state = f"published by run {published}, but a step after publication failed" if published else "NOT published"
     log = _keep_output(settings, month, result)
     run_id = run_id_of(result.stdout + result.stderr)
@@ -143,6 +148,36 @@ def failure_summary(settings, month: str, run_id: str) -> list[str]:
         f"{name} → {', '.join(o.email for o in registry[name].data_owners)}" for name in failing if name in registry
     ]
     lines.append("  メールを送った先: IT " + settings.it_email + ("; " + "; ".join(mailed) if mailed else ""))
+    return lines
+
+
+def notice_summary(settings, month: str, run_id: str) -> list[str]:
+    """What the owners were told without the month being held back: unexpected file names,
+    identical rows (ingest.notices) and gate checks of severity notice (ages outside 0–18) —
+    file, rule and row count, never a value."""
+    from mimamori import pipeline
+    from mimamori.stack import pg
+
+    with pg.connect(settings, role="transformer", autocommit=True) as conn:
+        ingest = []
+        if conn.execute("select to_regclass('ingest.notices') is not null").fetchone()[0]:
+            ingest = conn.execute(
+                "select source, file, rule, coalesce(cardinality(rows), 0) from ingest.notices"
+                " where run_month = %s and run_id = %s order by source, file, rule",
+                (month, run_id),
+            ).fetchall()
+        gates = [
+            (r.source, n.get("file") or "", n["check_id"], n.get("count") or 0)
+            for r in pipeline.gate_results(conn, month, run_id)
+            for n in r.notices or []
+            if n.get("check_id")
+        ]
+    if not ingest and not gates:
+        return []
+    lines = ["  データ所有者へのお知らせ（公開は止めていません。ファイル / 規則 / 行数）:"]
+    lines += [
+        f"    - {src}: {file} / {rule} / {f'{n}行' if n else 'ファイル'}" for src, file, rule, n in ingest + gates
+    ]
     return lines
 
 

@@ -64,7 +64,15 @@ RULES: dict[str, tuple[str, str]] = {
     "formula_cell": ("計算式の結果が保存されていません", "formula without its saved result"),
     "load_error": ("データベースへの書き込みで拒否されました", "the database refused the rows"),
     "internal_error": ("システムで処理できない形式です", "the file could not be processed"),
+    # Notices (NOTICE_RULES): reported to the data owner, never a reason to hold the month back.
+    "unexpected_file_name": ("ファイル名が想定と違うため読み込んでいません", "file name not in the contract, not read"),
+    "duplicate_row": ("全項目が同じ行が重複しています", "identical rows"),
 }
+#: Rules that are notices, not rejections: the file still loads (ingest.notices, docs/ingestion.md).
+#: An unexpected file name is never read; if the file the contract names is then absent, that is
+#: ``missing_file`` (a rejection) on its own. Identical rows in a file without contract keys
+#: (出欠, 学校健診) load as delivered; in a file with keys they are a ``duplicate_key`` rejection.
+NOTICE_RULES = frozenset({"unexpected_file_name", "duplicate_row"})
 
 EARLIEST_DATE = dt.date(1900, 1, 1)
 #: Departments deliver by the 15th of the month after the run month (domain.md §2, §8).
@@ -117,6 +125,8 @@ class ParsedFile:
     rows: list[tuple] = field(default_factory=list)
     row_numbers: list[int] = field(default_factory=list)
     rejections: list[Rejection] = field(default_factory=list)
+    #: NOTICE_RULES findings: mailed to the owner, the file loads all the same
+    notices: list[Rejection] = field(default_factory=list)
 
 
 def month_bounds(run_month: str) -> tuple[dt.date, dt.date]:
@@ -377,7 +387,10 @@ def check_table(source: str, spec: FileSpec, table: Table, run_month: str) -> Pa
             )
         )
 
-    # duplicate_key over the contract's key columns (rows with a blank key part are reported above).
+    # duplicate_key over the contract's key columns (rows with a blank key part are reported above);
+    # rows identical in every column are named as such (a file exported twice over), in the
+    # rejection of a keyed file and as a duplicate_row notice of a file without keys.
+    identical = _identical_rows(columns, numbers, skip)
     if spec.keys:
         key_cols = [columns[names.index(k)] for k in spec.keys]
         seen: dict[tuple, int] = {}
@@ -391,11 +404,57 @@ def check_table(source: str, spec: FileSpec, table: Table, run_month: str) -> Pa
                 dups.add(numbers[j])
         if dups:
             headers = "+".join(spec.column_by_name(k).header for k in spec.keys)
-            rej.append(make_rejection(source, spec.file, "duplicate_key", rows=sorted(dups), column=headers))
+            same = sorted(dups & identical)
+            detail_ja = detail_en = ""
+            if same and len(same) == len(dups):
+                detail_ja = "どの行も、重複の相手と全項目が同じです（同じ行が二重に出力された可能性があります）"
+                detail_en = "every one is identical to its duplicate in all columns (exported twice?)"
+            elif same:
+                rj, re_ = compress_rows(same)
+                detail_ja = f"うち{rj}は全項目が同じ行、ほかはキーが同じで内容の違う行です"
+                detail_en = f"{re_} identical in all columns, the others differ beyond the key"
+            else:
+                detail_ja = "キーが同じで内容の違う行です"
+                detail_en = "same key, different content"
+            rej.append(
+                make_rejection(
+                    source,
+                    spec.file,
+                    "duplicate_key",
+                    rows=sorted(dups),
+                    column=headers,
+                    detail_ja=detail_ja,
+                    detail_en=detail_en,
+                )
+            )
+    elif identical:
+        parsed.notices.append(
+            make_rejection(
+                source,
+                spec.file,
+                "duplicate_row",
+                rows=sorted(identical),
+                detail_ja="契約上キー項目のないファイルのため、そのまま取り込みました。二重に出力されていないかご確認ください",
+                detail_en="the contract has no key for this file: loaded as delivered; please check for a double export",
+            )
+        )
 
     parsed.rows = list(zip(*columns, strict=False)) if columns else []
     parsed.row_numbers = list(numbers)
     return parsed
+
+
+def _identical_rows(columns: list[list[Any]], numbers: list[int], skip: set[int]) -> set[int]:
+    """Row numbers of rows equal to another row in every contract column (抽出日 included)."""
+    seen: dict[tuple, int] = {}
+    out: set[int] = set()
+    for i, row in enumerate(zip(*columns, strict=False)):
+        if numbers[i] in skip or all(v is None for v in row):
+            continue
+        j = seen.setdefault(row, i)
+        if j != i:
+            out.update((numbers[i], numbers[j]))
+    return out
 
 
 class _Rejected(Exception):
