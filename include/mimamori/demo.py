@@ -143,7 +143,13 @@ def failure_summary(settings, month: str, run_id: str) -> list[str]:
             f"    - {src}: {file} / {rule} / {f'{n}行' if n else 'ファイル全体'} — {msg}"
             for src, file, rule, n, msg in rejections
         ]
-    failing = sorted({r["source"] for r in done["failed_steps"] if r["source"]} | {row[0] for row in rejections})
+    told = notices(settings, month, run_id)
+    lines += notice_lines(told)
+    failing = sorted(
+        {r["source"] for r in done["failed_steps"] if r["source"]}
+        | {row[0] for row in rejections}
+        | {n[0] for n in told}
+    )
     mailed = [
         f"{name} → {', '.join(o.email for o in registry[name].data_owners)}" for name in failing if name in registry
     ]
@@ -151,10 +157,10 @@ def failure_summary(settings, month: str, run_id: str) -> list[str]:
     return lines
 
 
-def notice_summary(settings, month: str, run_id: str) -> list[str]:
-    """What the owners were told without the month being held back: unexpected file names,
-    identical rows (ingest.notices) and gate checks of severity notice (ages outside 0–18) —
-    file, rule and row count, never a value."""
+def notices(settings, month: str, run_id: str) -> list[tuple[str, str, str, int]]:
+    """(source, file, rule, rows) the owners were told without the month being held back:
+    unexpected file names, identical rows (ingest.notices) and gate checks of severity notice
+    (ages outside 0–18) — never a value."""
     from mimamori import pipeline
     from mimamori.stack import pg
 
@@ -172,13 +178,28 @@ def notice_summary(settings, month: str, run_id: str) -> list[str]:
             for n in r.notices or []
             if n.get("check_id")
         ]
-    if not ingest and not gates:
+    return [tuple(row) for row in ingest] + gates
+
+
+def notice_lines(told: list[tuple[str, str, str, int]]) -> list[str]:
+    if not told:
         return []
-    lines = ["  データ所有者へのお知らせ（公開は止めていません。ファイル / 規則 / 行数）:"]
-    lines += [
-        f"    - {src}: {file} / {rule} / {f'{n}行' if n else 'ファイル'}" for src, file, rule, n in ingest + gates
-    ]
+    lines = ["  データ所有者へのお知らせ（これだけでは公開を止めません。ファイル / 規則 / 行数）:"]
+    lines += [f"    - {src}: {file} / {rule} / {f'{n}行' if n else 'ファイル'}" for src, file, rule, n in told]
     return lines
+
+
+def notice_summary(settings, month: str, run_id: str) -> list[str]:
+    """The notices of a published attempt, and to whom they were mailed."""
+    from mimamori.ingest.registry import load_registry
+
+    told = notices(settings, month, run_id)
+    if not told:
+        return []
+    registry = load_registry()
+    mailed = sorted({src for src, *_ in told if src in registry})
+    owners = "; ".join(f"{name} → {', '.join(o.email for o in registry[name].data_owners)}" for name in mailed)
+    return [*notice_lines(told), f"  お知らせのメールを送った先: {owners}"]
 
 
 def run_months(settings, months: list[str]) -> None:

@@ -106,6 +106,11 @@ def test_the_owner_is_told_file_rows_and_rule_never_the_birth_date(
     assert "想定しているファイル名は「学齢簿.csv」" in body
     assert "0～18歳の範囲外" in body and "child_age:birth_date" in body and "3, 4行目" in body
     assert "公開は止めていません" in body or "公開は止めません" in body
+    from mimamori.demo import notice_lines, notices
+
+    told = notices(settings, AGES, ATTEMPT)  # what make run-month lists
+    assert ("gakko", "学齢簿 (1).csv", "unexpected_file_name", 0) in told
+    assert any("学齢簿 (1).csv / unexpected_file_name" in line for line in notice_lines(told))
     forbidden = PERSONAL + [d.isoformat() for _, d, _ in BIRTHS] + [d.strftime("%Y/%m/%d") for _, d, _ in BIRTHS]
     for value in forbidden:
         assert value not in body and value not in message["Subject"]
