@@ -17,7 +17,7 @@ from mimamori.ingest.filenames import unexpected_entries
 from mimamori.ingest.load import IngestRejected, ingest_source
 from mimamori.ingest.validate import RULES, check_file
 
-MONTH = "2031-05"
+MONTH = "2034-05"  # clear of the months other suites load
 RUN = "manual__qa_notices"
 
 
@@ -34,7 +34,7 @@ def near_misses(file: str) -> list[str]:
         f"{stem} 最新版.{ext}",
         f"{stem}のコピー.{ext}",
         f"{stem} - コピー.{ext}",
-        f"{stem}_20310605.{ext}",
+        f"{stem}_20340605.{ext}",
         f"{stem}.{ext.upper()}",
         f"{stem}　.{ext}",
         _fullwidth(f"{stem}.{ext}"),
@@ -80,8 +80,12 @@ def _notices(conn, source: str) -> list[tuple]:
 
 
 @pytest.fixture()
-def clean_up(wh_conn):
+def clean_up(wh_conn, registry):
     yield
+    for src in registry.values():
+        for spec in src.files:
+            if wh_conn.execute("select to_regclass(%s) is not null", (f"raw.{spec.raw_table}",)).fetchone()[0]:
+                wh_conn.execute(f'delete from raw."{spec.raw_table}" where run_month = %s', (MONTH,))
     for table in ("file_loads", "rejections", "notices", "run_steps"):
         wh_conn.execute(f"delete from ingest.{table} where run_month = %s", (MONTH,))
 
