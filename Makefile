@@ -117,7 +117,7 @@ unpause: ## unpause the monthly DAG (as set-up leaves it): the scheduler runs it
 
 ##@ Data
 .PHONY: town
-town: setup ## generate a synthetic town: make town SCALE=1 MONTHS=3 SEED=42 OUT=dir
+town: setup ## generate a synthetic town: make town SCALE=1 MONTHS=3 SEED=42 OUT=dir (more MONTHS, same first month: the same town continued)
 	$(PY) -m mimamori.synth --out $(OUT) --seed $(SEED) --scale $(SCALE) --months $(MONTHS) --end-month $(MONTH)
 
 .PHONY: run-month

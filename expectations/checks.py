@@ -18,6 +18,7 @@ import yaml
 THRESHOLDS_FILE = Path(__file__).with_name("thresholds.yml")
 _MONTH_RE = re.compile(r"^[0-9]{4}-(0[1-9]|1[0-2])$")
 _IDENT_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+SEVERITIES = ("block", "notice")
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,13 @@ class Check:
     rows_where: str | None = None
     #: Row numbers are only meaningful for raw batches (source_row_number of the delivered file).
     row_column: str | None = "source_row_number"
+    #: ``block``: a failure fails the gate (the month is held back unless the source's policy is
+    #: skip); ``notice``: the data owner is told (file, rows, check), the gate still passes.
+    severity: str = "block"
+
+    def __post_init__(self) -> None:
+        if self.severity not in SEVERITIES:
+            raise ValueError(f"{self.check_id}: severity must be one of {SEVERITIES}, not {self.severity!r}")
 
     def to_gx(self, gxe) -> Any:
         cls = getattr(gxe, self.expectation)

@@ -9,12 +9,19 @@ Per file of the contract (include/sources/<source>.yaml):
 - event dates (type ``date``) are not after the file's 抽出日 and no date lies before
   ``raw.earliest_date`` (end dates, type ``date_end``, may lie ahead: only the lower bound);
 - the month's row count lies within a band around last month's (thresholds.yml), skipped when
-  the table has no rows for the previous month.
+  the table has no rows for the previous month;
+- in the children's files of ``raw.children_ages`` (thresholds.yml), every birth date gives an
+  age within min–max on the as-of date (the run month's last day, counted as dbt's ``age_on``)
+  and none lies after it — with the severity configured there (``notice``: the owner is told,
+  the month is not held back).
 
 The batch is the run month only: ``select * from raw.<raw_table> where run_month = 'YYYY-MM'``.
 """
 
 from __future__ import annotations
+
+import calendar
+import datetime as dt
 
 from .checks import Check, SuiteSpec, band, check_month, qi, qrel
 
@@ -31,7 +38,50 @@ def batch_query(raw_table: str, run_month: str, run_id: str | None = None) -> st
     return query + (f" and run_id = {_lit(run_id)}" if run_id is not None else "")
 
 
-def file_checks(spec, thresholds: dict, previous_rows: int | None) -> list[Check]:
+def birth_date_bounds(run_month: str, min_age: int, max_age: int) -> tuple[dt.date, dt.date]:
+    """(earliest, latest) birth date of someone aged min_age–max_age on the run month's last day.
+
+    Ages as dbt's ``age_on`` counts them (年齢計算ニ関スル法律: full years to the as-of date + 1
+    day, the first of the next month — never a 29 February); nobody is born after the as-of date.
+    """
+    year, month = map(int, check_month(run_month).split("-"))
+    as_of = dt.date(year, month, calendar.monthrange(year, month)[1])
+    day_after = as_of + dt.timedelta(days=1)
+    earliest = day_after.replace(year=day_after.year - max_age - 1) + dt.timedelta(days=1)
+    latest = min(as_of, day_after.replace(year=day_after.year - min_age))
+    return earliest, latest
+
+
+def children_age_checks(spec, thresholds: dict, run_month: str) -> list[Check]:
+    """The age check of a children's file (thresholds.yml raw.children_ages), or none."""
+    cfg = thresholds.get("raw", {}).get("children_ages") or {}
+    column = (cfg.get("files") or {}).get(spec.raw_table)
+    if not column:
+        return []
+    col = next((c for c in spec.columns if c.column == column), None)
+    if col is None:
+        raise ValueError(f"thresholds.yml raw.children_ages: {spec.raw_table} has no column {column!r}")
+    min_age, max_age = int(cfg.get("min", 0)), int(cfg.get("max", 18))
+    earliest, latest = birth_date_bounds(run_month, min_age, max_age)
+    c = qi(column)
+    return [
+        Check(
+            f"child_age:{column}",
+            "ExpectColumnValuesToBeBetween",
+            {"column": column, "min_value": earliest.isoformat(), "max_value": latest.isoformat()},
+            f"「{col.header}」から求めた対象月末の年齢が{min_age}～{max_age}歳の範囲外です"
+            f"（{max_age + 1}歳以上"
+            + (f"・{min_age}歳未満" if min_age > 0 else "")
+            + "、または対象月末より後の生年月日）",
+            column=column,
+            file=spec.file,
+            rows_where=f"{c} < {_lit(earliest.isoformat())}::date or {c} > {_lit(latest.isoformat())}::date",
+            severity=str(cfg.get("severity", "notice")),
+        )
+    ]
+
+
+def file_checks(spec, thresholds: dict, previous_rows: int | None, run_month: str | None = None) -> list[Check]:
     """The checks of one registry FileSpec (duck-typed: file, raw_table, keys, columns)."""
     raw_cfg = thresholds.get("raw", {})
     earliest = str(raw_cfg.get("earliest_date", "1900-01-01"))
@@ -166,6 +216,8 @@ def file_checks(spec, thresholds: dict, previous_rows: int | None) -> list[Check
                 file=f,
             )
         )
+    if run_month:
+        checks += children_age_checks(spec, thresholds, run_month)
     return checks
 
 
@@ -182,7 +234,7 @@ def source_suites(
             source=source.source,
             asset=f"raw__{spec.raw_table}",
             query=batch_query(spec.raw_table, run_month, run_id),
-            checks=file_checks(spec, thresholds, previous_rows.get(spec.raw_table)),
+            checks=file_checks(spec, thresholds, previous_rows.get(spec.raw_table), run_month),
             file=spec.file,
         )
         for spec in source.files

@@ -172,13 +172,17 @@ def _gate_items(gate_result) -> list[dict]:
     return [item for r in flatten(gate_result) for item in r.failed]
 
 
-def broken_rules(rejections: Iterable, gate_result) -> list[str]:
-    """Stable ids of every rule / expectation the source broke (ingestion rule ids, gate check ids)."""
-    ids = [f"ingest:{_rejection_dict(r)['rule']}" for r in rejections]
+def broken_rules(rejections: Iterable, gate_result, ingest_notices: Iterable = ()) -> list[str]:
+    """Stable ids of every rule / expectation the source broke or was told about (ingestion rule
+    ids, gate check ids, notices)."""
+    ids = [f"ingest:{_rejection_dict(r)['rule']}" for r in [*rejections, *ingest_notices]]
     for item in _gate_items(gate_result):
         ids.append(f"{item['stage']}:{item.get('check_id') or item['expectation']}")
     for notice in _notices(gate_result):
-        ids.append(f"identity:{notice['kind']}")
+        if notice.get("check_id"):
+            ids.append(f"{notice.get('stage', 'raw')}:{notice['check_id']}")
+        else:
+            ids.append(f"identity:{notice['kind']}")
     return sorted(set(ids))
 
 
@@ -186,8 +190,51 @@ def _notices(gate_result) -> list[dict]:
     return [n for r in flatten(gate_result) for n in (r.notices or [])]
 
 
+def ingest_notices_html(notices: list[dict], heading: str) -> list[str]:
+    """Notices of the ingestion (unexpected file names, identical rows): file, rule, rows, what to do."""
+    if not notices:
+        return []
+    parts = [
+        f"<h3>{_e(heading)}</h3>",
+        "<p>次の点は、今月の公開を止めるものではありませんが、ご確認ください。</p>",
+        f"<table style='border-collapse:collapse'><tr><th {_TD}>ファイル</th><th {_TD}>内容</th>"
+        f"<th {_TD}>行番号</th><th {_TD}>詳細</th></tr>",
+    ]
+    for n in sorted(notices, key=lambda x: (x["rule"], x["file"])):
+        rows = list(n.get("rows") or [])
+        parts.append(
+            f"<tr><td {_TD}><b>{_e(n['file'])}</b></td><td {_TD}>{_e(_rule_ja(n['rule']))}<br><code>{_e(n['rule'])}</code></td>"
+            f"<td {_TD}>{_e(_rows_text(rows, len(rows)))}</td><td {_TD}>{_e(n.get('message_ja'))}</td></tr>"
+        )
+    parts.append("</table>")
+    return parts
+
+
+def check_notices_html(notices: list[dict], heading: str) -> list[str]:
+    """Gate checks of severity notice (e.g. ages outside 0–18): file, check, count, rows — never a value."""
+    if not notices:
+        return []
+    parts = [
+        f"<h3>{_e(heading)}</h3>",
+        "<p>次の行は取り込みましたが、内容をご確認ください（公開は止めません）。"
+        "誤りであれば、次回の提供までに元のシステムで修正してください。</p>",
+        f"<table style='border-collapse:collapse'><tr><th {_TD}>ファイル</th><th {_TD}>検査</th>"
+        f"<th {_TD}>件数</th><th {_TD}>行番号</th></tr>",
+    ]
+    for n in sorted(notices, key=lambda x: (x.get("file") or "", x["check_id"])):
+        parts.append(
+            f"<tr><td {_TD}><b>{_e(n.get('file') or '—')}</b></td>"
+            f"<td {_TD}>{_e(STAGE_JA.get(n.get('stage'), n.get('stage')))}: {_e(n['description_ja'])}"
+            f"<br><code>{_e(n['check_id'])}</code></td>"
+            f"<td {_TD}>{_e(n.get('count'))}</td><td {_TD}>{_e(_rows_text(n.get('rows'), n.get('count')))}</td></tr>"
+        )
+    parts.append("</table>")
+    return parts
+
+
 def notices_html(notices: list[dict], heading: str) -> list[str]:
     """The 外字 notice: file, code point, records — never a name or a row number."""
+    notices = [n for n in notices if n.get("kind") == "unmapped_private_use"]
     if not notices:
         return []
     parts = [
@@ -243,20 +290,25 @@ def rules_changed_html(notices: list[dict]) -> list[str]:
     return parts
 
 
-def owner_alert(settings: Settings, source, run_month: str, rejections: Iterable, gate_result, *, registry=None):
+def owner_alert(
+    settings: Settings, source, run_month: str, rejections: Iterable, gate_result, *, registry=None, ingest_notices=()
+):
     """(to, subject, html) of the e-mail to a source's data owners (Japanese, no personal value).
 
     ``rejections``: rows of ``ingest.rejections`` for the source and month (dicts or Rejection
-    objects); ``gate_result``: the source's GateResult(s) (raw and/or identity) or None. A source
-    with only notices (外字 its table does not map) gets a 確認のお願い, not a 要対応.
+    objects); ``gate_result``: the source's GateResult(s) (raw and/or identity) or None;
+    ``ingest_notices``: rows of ``ingest.notices`` (unexpected file names, identical rows). A
+    source with only notices (those, gate checks of severity notice such as ages outside 0–18,
+    外字 its table does not map) gets a 確認のお願い, not a 要対応.
     """
     src = _source(source, registry)
     rejections = [_rejection_dict(r) for r in rejections]
+    ingest_notices = [_rejection_dict(r) for r in ingest_notices]
     items = _gate_items(gate_result)
     notices = _notices(gate_result)
     to = [owner.email for owner in src.data_owners]
     if not rejections and not items:
-        return to, *_notice_only(settings, src, run_month, notices)
+        return to, *_notice_only(settings, src, run_month, notices, ingest_notices)
     n_problems = len(rejections) + len(items)
     files = sorted({r["file"] for r in rejections} | {i["file"] for i in items if i.get("file")})
     subject = f"【要対応】{run_month}分 {src.department}の提供データに{n_problems}件の問題があります（{src.source}）"
@@ -311,6 +363,8 @@ def owner_alert(settings: Settings, source, run_month: str, rejections: Iterable
                 f"<td {_TD}><a href='{_e(_item_url(settings, i, run_month))}'>検査結果の詳細</a></td></tr>"
             )
         parts.append("</table>")
+    parts += ingest_notices_html(ingest_notices, "お知らせ: 取り込みで気づいた点")
+    parts += check_notices_html([n for n in notices if n.get("check_id")], "お知らせ: 内容を確認していただきたい行")
     parts += notices_html(notices, "お知らせ: 外字対応表にない外字")
     parts += [
         "<p>行番号は、ご提供いただいたファイルの行番号です（見出し行が1行目）。"
@@ -353,16 +407,39 @@ def _load_cell(status: str | None, rejections: list) -> str:
     return text if status == "loaded" else f"<b>{text}</b>"
 
 
-def _notice_only(settings: Settings, src, run_month: str, notices: list[dict]) -> tuple[str, str]:
-    n = sum(x["count"] for x in notices)
-    subject = f"【確認のお願い】{run_month}分 {src.department}の提供データに外字対応表にない外字があります（{n}件、{src.source}）"
+def _notice_only(
+    settings: Settings, src, run_month: str, notices: list[dict], ingest_notices: list[dict] = ()
+) -> tuple[str, str]:
+    gaiji = [x for x in notices if x.get("kind") == "unmapped_private_use"]
+    checks = [x for x in notices if x.get("check_id")]
+    ingest_notices = list(ingest_notices)
+    what = []
+    if any(x["rule"] == "unexpected_file_name" for x in ingest_notices):
+        what.append("想定と違う名前のファイル")
+    if any(x["rule"] != "unexpected_file_name" for x in ingest_notices) or checks:
+        what.append("内容を確認していただきたい行")
+    if gaiji:
+        what.append("外字対応表にない外字")
+    n = sum(x["count"] for x in gaiji) + sum(x.get("count") or 0 for x in checks) + len(ingest_notices)
+    subject = (
+        f"【確認のお願い】{run_month}分 {src.department}の提供データに{'・'.join(what)}があります"
+        f"（{n}件、{src.source}）"
+    )
+    rows_note = (
+        "行番号は、ご提供いただいたファイルの行番号です（見出し行が1行目）。"
+        if checks or any(x.get("rows") for x in ingest_notices)
+        else ""
+    )
     parts = [
         "<html><body style='font-family:sans-serif'>",
         f"<p>{_e(src.department)} データ提供ご担当者様</p>",
         f"<p>こども見守りデータ基盤の月次処理（対象月 <b>{_e(run_month)}</b>）で、貴課からご提供いただいた"
-        "ファイルは受け付けましたが、確認していただきたい点があります。</p>",
-        *notices_html(notices, "外字対応表にない外字"),
-        "<p>個人情報保護のため、このメールには氏名などの値も行番号も記載していません。</p>",
+        "ファイルは受け付けましたが、確認していただきたい点があります。今月の公開は止めていません。</p>",
+        *ingest_notices_html(ingest_notices, "取り込みで気づいた点"),
+        *check_notices_html(checks, "内容を確認していただきたい行"),
+        *notices_html(gaiji, "外字対応表にない外字"),
+        f"<p>{rows_note}個人情報保護のため、このメールには氏名・住所・生年月日などの値は記載していません。"
+        "該当行の内容は、貴課のシステムでご確認ください。</p>",
         "<p>このメールは こども見守りデータ基盤 から自動送信されています。</p>",
         "</body></html>",
     ]
@@ -481,6 +558,22 @@ def read_rejections(conn, run_month: str, run_id: str) -> dict[str, list[dict]]:
     return out
 
 
+def read_notices(conn, run_month: str, run_id: str) -> dict[str, list[dict]]:
+    """This attempt's ingestion notices by source (unexpected file names, identical rows)."""
+    if not conn.execute("select to_regclass('ingest.notices') is not null").fetchone()[0]:
+        return {}
+    out: dict[str, list[dict]] = {}
+    for source, file, rule, rows, column, message_ja in conn.execute(
+        'select source, file, rule, rows, "column", message_ja from ingest.notices'
+        " where run_month = %s and run_id = %s order by source, file, rule, recorded_at",
+        (run_month, run_id),
+    ).fetchall():
+        out.setdefault(source, []).append(
+            {"file": file, "rule": rule, "rows": list(rows or []), "column": column, "message_ja": message_ja}
+        )
+    return out
+
+
 def send_alerts(
     settings: Settings,
     run_month: str,
@@ -512,6 +605,7 @@ def send_alerts(
     with _loader(settings) as conn:
         conn.execute(ALERTS_DDL)
         rejections = read_rejections(conn, run_month, run_id)
+        ingest_notices = read_notices(conn, run_month, run_id)
         gate_by_source: dict[str, list[GateResult]] = {}
         for r in flat:
             if r.source in registry and r.stage in ("raw", "identity"):
@@ -520,16 +614,25 @@ def send_alerts(
         failing = [
             name
             for name in registry
-            if split[name][0] or any(r.failed or r.notices for r in gate_by_source.get(name, []))
+            if split[name][0]
+            or ingest_notices.get(name)
+            or any(r.failed or r.notices for r in gate_by_source.get(name, []))
         ]
         messages: list[tuple[str, list[str], str, str, list[str]]] = []
         for name in failing:
             gates = gate_by_source.get(name, [])
             owner_rejections = split[name][0]
+            told = ingest_notices.get(name, [])
             to, subject, body = owner_alert(
-                settings, registry[name], run_month, owner_rejections, gates, registry=registry
+                settings,
+                registry[name],
+                run_month,
+                owner_rejections,
+                gates,
+                registry=registry,
+                ingest_notices=told,
             )
-            messages.append((name, to, subject, body, broken_rules(owner_rejections, gates)))
+            messages.append((name, to, subject, body, broken_rules(owner_rejections, gates, told)))
         for name in registry:
             it_rejections = split[name][1]
             if it_rejections:  # the town's mapping did not fit: IT's, not the data owner's

@@ -77,7 +77,12 @@ def run_month(settings, month: str, logical_date: str | None = None):
     published = published_since(settings, month, started)
     if result.returncode == 0 and published is not None:
         line = f"{month}: published by run {published} in {time.monotonic() - t0:.0f}s"
-        return 0, line + f" (next scheduled run month: {next_month(month)})", result
+        line += f" (next scheduled run month: {next_month(month)})"
+        try:
+            line = "\n".join([line, *notice_summary(settings, month, published)])
+        except Exception as exc:  # noqa: BLE001 - the summary is help, never a second failure
+            line += f"\n  お知らせを読めませんでした（{type(exc).__name__}）"
+        return 0, line, result
     state = f"published by run {published}, but a step after publication failed" if published else "NOT published"
     log = _keep_output(settings, month, result)
     run_id = run_id_of(result.stdout + result.stderr)
@@ -137,12 +142,63 @@ def failure_summary(settings, month: str, run_id: str) -> list[str]:
             f"    - {src}: {file} / {rule} / {f'{n}行' if n else 'ファイル全体'} — {msg}"
             for src, file, rule, n, msg in rejections
         ]
-    failing = sorted({r["source"] for r in done["failed_steps"] if r["source"]} | {row[0] for row in rejections})
+    told = notices(settings, month, run_id)
+    lines += notice_lines(told)
+    failing = sorted(
+        {r["source"] for r in done["failed_steps"] if r["source"]}
+        | {row[0] for row in rejections}
+        | {n[0] for n in told}
+    )
     mailed = [
         f"{name} → {', '.join(o.email for o in registry[name].data_owners)}" for name in failing if name in registry
     ]
     lines.append("  メールを送った先: IT " + settings.it_email + ("; " + "; ".join(mailed) if mailed else ""))
     return lines
+
+
+def notices(settings, month: str, run_id: str) -> list[tuple[str, str, str, int]]:
+    """(source, file, rule, rows) the owners were told without the month being held back:
+    unexpected file names, identical rows (ingest.notices) and gate checks of severity notice
+    (ages outside 0–18) — never a value."""
+    from mimamori import pipeline
+    from mimamori.stack import pg
+
+    with pg.connect(settings, role="transformer", autocommit=True) as conn:
+        ingest = []
+        if conn.execute("select to_regclass('ingest.notices') is not null").fetchone()[0]:
+            ingest = conn.execute(
+                "select source, file, rule, coalesce(cardinality(rows), 0) from ingest.notices"
+                " where run_month = %s and run_id = %s order by source, file, rule",
+                (month, run_id),
+            ).fetchall()
+        gates = [
+            (r.source, n.get("file") or "", n["check_id"], n.get("count") or 0)
+            for r in pipeline.gate_results(conn, month, run_id)
+            for n in r.notices or []
+            if n.get("check_id")
+        ]
+    return [tuple(row) for row in ingest] + gates
+
+
+def notice_lines(told: list[tuple[str, str, str, int]]) -> list[str]:
+    if not told:
+        return []
+    lines = ["  データ所有者へのお知らせ（これだけでは公開を止めません。ファイル / 規則 / 行数）:"]
+    lines += [f"    - {src}: {file} / {rule} / {f'{n}行' if n else 'ファイル'}" for src, file, rule, n in told]
+    return lines
+
+
+def notice_summary(settings, month: str, run_id: str) -> list[str]:
+    """The notices of a published attempt, and to whom they were mailed."""
+    from mimamori.ingest.registry import load_registry
+
+    told = notices(settings, month, run_id)
+    if not told:
+        return []
+    registry = load_registry()
+    mailed = sorted({src for src, *_ in told if src in registry})
+    owners = "; ".join(f"{name} → {', '.join(o.email for o in registry[name].data_owners)}" for name in mailed)
+    return [*notice_lines(told), f"  お知らせのメールを送った先: {owners}"]
 
 
 def run_months(settings, months: list[str]) -> None:

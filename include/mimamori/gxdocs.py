@@ -172,6 +172,11 @@ def record(settings: Settings, docs_dir: Path, run_month: str, stage: str, resul
                     }
                     for i in r.failed
                 ],
+                "notices": [
+                    {k: n.get(k) for k in ("check_id", "description_ja", "file", "column", "count")}
+                    for n in r.notices or []
+                    if n.get("check_id")
+                ],
             }
             _write(folder / f"{source}.json", json.dumps(data, ensure_ascii=False, indent=1))
         return write_pages(settings, docs_dir, run_month)
@@ -279,12 +284,18 @@ def month_page(settings: Settings, run_month: str) -> str:
                 what += "</ul>"
             else:
                 what = f"{d['checks']}項目すべて合格"
+            if d.get("notices"):
+                what += "<p>お知らせ（公開は止めません）:</p><ul>" + "".join(
+                    f"<li>{_e(n.get('file') or '')} {_e(n.get('description_ja'))}: <b>{_e(n.get('count'))}件</b></li>"
+                    for n in d["notices"]
+                )
+                what += "</ul>"
             links = []
             for p in d.get("pages") or []:
                 label = p.get("file") or p.get("suite")
                 mark = "合格" if p.get("success") else "不合格"
                 checks = "".join(
-                    f"<li>{'○' if c.get('success') else '×'} "
+                    f"<li>{'○' if c.get('success') else ('△' if c.get('severity') == 'notice' else '×')} "
                     f"{('「' + _e(c['column']) + '」') if c.get('column') else ''}{_e(c.get('description_ja'))}</li>"
                     for c in p.get("checks") or []
                 )

@@ -65,7 +65,9 @@ class GateResult:
     seconds: float = 0.0
     run_id: str | None = None  # the attempt whose rows (or build) were validated
     #: things the data owner should know that do not fail the gate: ``{kind, file, code_point,
-    #: count}`` (identity: private-use characters the town's 外字 table does not map)
+    #: count}`` (identity: private-use characters the town's 外字 table does not map) and
+    #: ``{kind: check, stage, check_id, description_ja, file, column, count, rows, docs_page}``
+    #: (a check of severity ``notice`` that fired, e.g. an age outside 0–18 in a children's file)
     notices: list[dict] = field(default_factory=list)
     #: one per validation (suite) of the source: ``{suite, file, page (path in the data docs),
     #: success, checks: [{check_id, column, description_ja, success}]}`` — for the Japanese summary
@@ -289,6 +291,7 @@ def _run(
     for source, validated_in, outcome, by_suite in outcomes:
         started = time.monotonic() - validated_in
         failed: list[dict] = []
+        notices: list[dict] = []  # checks of severity notice that fired: told, not failed
         pages: list[dict] = []
         n_checks = 0
         for key, validation in outcome.run_results.items():
@@ -309,6 +312,7 @@ def _run(
                         "column": (check.column if check else None) or r.expectation_config.kwargs.get("column"),
                         "description_ja": check.description_ja if check else r.expectation_config.type,
                         "success": bool(r.success),
+                        "severity": check.severity if check else "block",
                     }
                 )
             if page:
@@ -317,7 +321,8 @@ def _run(
                         "suite": spec.name,
                         "file": spec.file,
                         "page": page,
-                        "success": bool(validation.success),
+                        # a notice that fired does not fail the file (GX's own page still shows it)
+                        "success": all(d["success"] or d["severity"] == "notice" for d in described),
                         "checks": described,
                     }
                 )
@@ -361,6 +366,21 @@ def _run(
                     count, rows = _offending_rows(conn, spec, check)
                     item["unexpected_count"] = count
                     item["rows"] = rows
+                if check and check.severity == "notice" and not raised:
+                    notices.append(
+                        {
+                            "kind": "check",
+                            "stage": stage,
+                            "check_id": check.check_id,
+                            "description_ja": check.description_ja,
+                            "file": item["file"],
+                            "column": column,
+                            "count": item["unexpected_count"],
+                            "rows": item["rows"],
+                            "docs_page": page,
+                        }
+                    )
+                    continue
                 failed.extend(_as_delivered(conn, stage, spec, check, item, run_month, run_id))
         seconds = time.monotonic() - started
         results[source] = GateResult(
@@ -373,6 +393,7 @@ def _run(
             seconds=round(seconds, 2),
             run_id=run_id,
             pages=pages,
+            notices=notices,
         )
         log.info(
             "%s gate %s %s: %s (%d expectations, %d failed, %.1fs)",
@@ -384,6 +405,8 @@ def _run(
             len(failed),
             seconds,
         )
+        for n in notices:
+            log.info("%s gate %s: notice %s %s: %s row(s)", stage, source, n["file"] or "", n["check_id"], n["count"])
         for item in failed:
             log.warning(
                 "%s gate %s: %s %s %s: %s row(s)%s",
@@ -567,7 +590,7 @@ def validate_identity(
         results.update(_run(settings, "identity", run_month, groups, conn, run_id))
         for name, notices in unmapped_private_use(conn, registry).items():
             if name in results:
-                results[name].notices = notices
+                results[name].notices = [*results[name].notices, *notices]
     return _recorded(settings, "identity", run_month, {name: results[name] for name in registry})
 
 

@@ -108,3 +108,23 @@ def test_busy_machine_is_flagged_from_the_load_average():
     assert report.busy({"nproc": 2, "load_before": "0.20 0.30 0.40", "load_after": "1.10 0.9 0.8"})
     assert not report.busy({"nproc": 2, "load_before": "0.20 0.30 0.40", "load_after": "0.5 0.4 0.3"})
     assert not report.busy({"nproc": 2})
+
+
+def test_the_bench_runs_the_month_with_logical_date_now_like_run_month():
+    """Not a past 16th: `dags test` records that as the run's start (the UI showed weeks as the
+    duration, and a second attempt at the same date replaced the first one's record)."""
+    import argparse
+    import datetime as dt
+
+    from mimamori.bench.cli import MONTH, Bench
+    from mimamori.stack import airflow
+
+    before = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    argv = Bench(argparse.Namespace()).dags_test_argv()
+    after = dt.datetime.now(dt.UTC)
+    assert argv[1:4] == ["dags", "test", airflow.DAG_ID]
+    logical = dt.datetime.fromisoformat(argv[4])
+    assert before <= logical <= after
+    assert argv[argv.index("--conf") + 1] == f'{{"run_month": "{MONTH}"}}'
+    made = airflow.dags_test_argv(Bench(argparse.Namespace()).settings, MONTH)
+    assert "--use-executor" in made and "--use-executor" not in argv

@@ -86,7 +86,7 @@ def _cleanup(conn, registry) -> None:
         for spec in source.files:
             if conn.execute("select to_regclass(%s) is not null", (f"raw.{spec.raw_table}",)).fetchone()[0]:
                 conn.execute(f'delete from raw."{spec.raw_table}" where run_month = any(%s)', (list(MONTHS),))
-    for table in ("ingest.file_loads", "ingest.rejections", "ingest.alerts_sent", "ingest.run_steps"):
+    for table in ("ingest.file_loads", "ingest.rejections", "ingest.notices", "ingest.alerts_sent", "ingest.run_steps"):
         if conn.execute("select to_regclass(%s) is not null", (table,)).fetchone()[0]:
             conn.execute(f"delete from {table} where run_month = any(%s)", (list(MONTHS),))
     conn.execute(f"drop schema if exists {SCHEMA} cascade")

@@ -9,7 +9,9 @@ from __future__ import annotations
 import datetime as dt
 
 PREV, CLEAN, BAD = "1999-01", "1999-02", "1999-03"
-MONTHS = (PREV, CLEAN, BAD)
+#: A month whose gakko rows include children out of the 0–18 range (notices, test_gate_notices.py)
+AGES = "1999-04"
+MONTHS = (PREV, CLEAN, BAD, AGES)
 #: The attempt (mimamori.attempts) that "loaded" every fixture month.
 ATTEMPT = "manual__qa_quality"
 ROWS = 10

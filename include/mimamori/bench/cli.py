@@ -300,16 +300,26 @@ class Bench:
 
         airflow.migrate(self.settings, log=say)
         start_mail(self.settings)
-        logical = f"{airflow._next_month(MONTH)}-16"
-        argv = [str(airflow.venv(self.settings) / "bin" / "airflow"), "dags", "test", airflow.DAG_ID, logical,
-                "--conf", json.dumps({"run_month": MONTH})]  # fmt: skip
+        argv = self.dags_test_argv()
         say("  airflow dags test (the whole month under Airflow) …")
-        with TreeSampler(self.sampler_root) as sampler:
-            m = run_measured(argv, env=airflow.env(self.settings), timeout=self.args.airflow_timeout)
+        leave_paused = airflow._pause_for_dags_test(self.settings)  # as make run-month: no second scheduler
+        try:
+            with TreeSampler(self.sampler_root) as sampler:
+                m = run_measured(argv, env=airflow.env(self.settings), timeout=self.args.airflow_timeout)
+        finally:
+            if not leave_paused:
+                airflow.set_paused(self.settings, False)
         row = self._record(scale_res, "airflow month", m, {}, sampler.peak_kib)
         row["tasks"] = self.airflow_tasks()
         scale_res["airflow"] = row
         del scale_res["stages"]["airflow month"]
+
+    def dags_test_argv(self) -> list[str]:
+        """The month under `airflow dags test` as `make run-month` runs it: logical date now, the run
+        month in the conf (in-process tasks: the bench measures the run, not the executor)."""
+        from mimamori.stack import airflow
+
+        return airflow.dags_test_argv(self.settings, MONTH, use_executor=False)
 
     def airflow_tasks(self) -> dict:
         from mimamori import db

@@ -126,6 +126,12 @@ def main(argv: list[str] | None = None) -> int:
         raise
     print(_table(results))
     print(f"\nattempt (run_id): {run_id}")
+    noticed = [res for res in results.values() if res.notices]
+    if noticed:
+        print(f"\nnotices for {args.month} (mailed to the owners by the monthly run; they do not block):")
+        for res in noticed:
+            for n in res.notices:
+                print(f"  [{res.source}] {n.message_ja}")
     rejected = [res for res in results.values() if not res.ok]
     if rejected:
         print(f"\n{len(rejected)} source(s) rejected for {args.month}:")

@@ -29,8 +29,9 @@ from pathlib import Path
 from psycopg import sql
 
 from mimamori import attempts
+from mimamori.ingest.filenames import unexpected_entries
 from mimamori.ingest.limits import Limits
-from mimamori.ingest.registry import LINEAGE_COLUMNS, FileSpec, Source, load_registry
+from mimamori.ingest.registry import LINEAGE_COLUMNS, FileSpec, RegistryError, Source, load_registry
 from mimamori.ingest.validate import ParsedFile, Rejection, check_file, make_rejection, month_bounds
 
 RAW_SCHEMA = "raw"
@@ -63,6 +64,19 @@ create table if not exists ingest.rejections (
     run_id text not null
 );
 create index if not exists rejections_run_month_source_idx on ingest.rejections (run_month, source, run_id);
+create table if not exists ingest.notices (
+    run_month text not null,
+    source text not null,
+    file text not null,
+    rule text not null,
+    rows integer[] not null default '{}',
+    "column" text,
+    message_ja text not null,
+    message_en text not null,
+    recorded_at timestamptz not null default now(),
+    run_id text not null
+);
+create index if not exists notices_run_month_source_idx on ingest.notices (run_month, source, run_id);
 """
     + attempts.STEPS_DDL
     + ";"
@@ -121,6 +135,8 @@ class SourceResult:
     files: list[FileResult]
     rejections: list[Rejection] = field(default_factory=list)
     run_id: str = ""
+    #: NOTICE_RULES findings (unexpected file names, identical rows): mailed, never blocking
+    notices: list[Rejection] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -163,6 +179,7 @@ def _has_column(conn, relation: str, column: str) -> bool:
 def _ingest_ready(conn) -> bool:
     ready = conn.execute(
         "select to_regclass('ingest.run_steps') is not null and to_regclass('ingest.deliveries') is not null"
+        " and to_regclass('ingest.notices') is not null"
     ).fetchone()[0]
     return ready and _has_column(conn, "ingest.file_loads", "run_id")
 
@@ -256,7 +273,7 @@ def _delete_attempt(conn, src: Source, run_month: str, run_id: str, with_raw: bo
                 ),
                 (run_month, run_id),
             )
-    for table in ("file_loads", "rejections", "deliveries"):
+    for table in ("file_loads", "rejections", "deliveries", "notices"):
         conn.execute(
             sql.SQL("delete from {} where run_month = %s and source = %s and run_id = %s").format(
                 sql.Identifier(INGEST_SCHEMA, table)
@@ -265,21 +282,33 @@ def _delete_attempt(conn, src: Source, run_month: str, run_id: str, with_raw: bo
         )
 
 
-def record_rejections(conn, run_month: str, src: Source, run_id: str, rejections: list[Rejection]) -> None:
-    """The attempt's rejection of the source: its rows gone, the problems and the step recorded."""
+def _insert_findings(conn, table: str, run_month: str, src: Source, run_id: str, findings: list[Rejection]) -> None:
+    """Rows of ``ingest.rejections`` or ``ingest.notices`` (same shape: rule, rows, column, messages)."""
+    if not findings:
+        return
+    with conn.cursor() as cur:
+        cur.executemany(
+            sql.SQL(
+                'insert into {} (run_month, source, file, rule, rows, "column", message_ja, message_en, run_id)'
+                " values (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
+            ).format(sql.Identifier(INGEST_SCHEMA, table)),
+            [
+                (run_month, src.source, r.file, r.rule, list(r.rows), r.column, r.message_ja, r.message_en, run_id)
+                for r in findings
+            ],
+        )
+
+
+def record_rejections(
+    conn, run_month: str, src: Source, run_id: str, rejections: list[Rejection], notices: list[Rejection] = ()
+) -> None:
+    """The attempt's rejection of the source: its rows gone, the problems (and notices) and the step recorded."""
     ensure_ingest_tables(conn)
     with conn.transaction():
         conn.execute("select pg_advisory_xact_lock(hashtext(%s))", (f"ingest:{src.source}:{run_month}:{run_id}",))
         _delete_attempt(conn, src, run_month, run_id, with_raw=True)
-        with conn.cursor() as cur:
-            cur.executemany(
-                'insert into ingest.rejections (run_month, source, file, rule, rows, "column", message_ja, message_en,'
-                " run_id) values (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                [
-                    (run_month, src.source, r.file, r.rule, list(r.rows), r.column, r.message_ja, r.message_en, run_id)
-                    for r in rejections
-                ],
-            )
+        _insert_findings(conn, "rejections", run_month, src, run_id, rejections)
+        _insert_findings(conn, "notices", run_month, src, run_id, list(notices))
         detail = {"rules": sorted({r.rule for r in rejections}), "files": sorted({r.file for r in rejections})}
         attempts.record_step(conn, run_month, run_id, "load", "rejected", source=src.source, detail=detail)
 
@@ -365,14 +394,21 @@ def _resolve(source: str | Source, registry: dict[str, Source] | None) -> Source
 
 
 def _read_source(
-    src: Source, folder: Path, run_month: str, limits: Limits, log, mapping_path: Path | None = None
-) -> list[ParsedFile]:
-    """Every contract file read and checked, one after the other (each logged as it is read).
+    src: Source,
+    folder: Path,
+    run_month: str,
+    limits: Limits,
+    log,
+    mapping_path: Path | None = None,
+    registry: dict[str, Source] | None = None,
+) -> tuple[list[ParsedFile], list[Rejection]]:
+    """Every contract file read and checked, one after the other (each logged as it is read), and
+    the notices of the folder: entries the registry does not name (never read, see filenames).
 
     With a town's mapping for the source (``mapping_path``), the files are the department's own
-    exports, made into the contract's files by :mod:`mimamori.sources`.
+    exports, made into the contract's files by :mod:`mimamori.sources`; an export the mapping does
+    not take is logged (the mapping's file patterns, not the registry's names, decide there).
     """
-    expected = {spec.file for spec in src.files}
 
     def logged(parsed: ParsedFile) -> ParsedFile:
         if parsed.sha256 is not None or parsed.rejections:
@@ -383,16 +419,26 @@ def _read_source(
 
     if mapping_path is not None:
         parsed_files = [logged(p) for p in _read_mapped(src, folder, run_month, limits, mapping_path)]
-        expected |= {d.name for p in parsed_files for d in p.delivered}
-    else:  # each file logged as soon as it is read, before the next is opened
-        parsed_files = [logged(check_file(src, spec, folder / spec.file, run_month, limits)) for spec in src.files]
-    try:
-        extras = sorted(p.name for p in folder.iterdir() if p.name not in expected) if folder.is_dir() else []
-    except OSError:
-        extras = []
+        taken = {spec.file for spec in src.files} | {d.name for p in parsed_files for d in p.delivered}
+        try:
+            extras = sorted(p.name for p in folder.iterdir() if p.name not in taken) if folder.is_dir() else []
+        except OSError:
+            extras = []
+        for extra in extras:
+            log(f"{src.source}/{extra}: not in the mapping, ignored")
+        return parsed_files, []
+    # each file logged as soon as it is read, before the next is opened
+    parsed_files = [logged(check_file(src, spec, folder / spec.file, run_month, limits)) for spec in src.files]
+    extras = unexpected_entries(src, folder, registry)
     for extra in extras:
-        log(f"{src.source}/{extra}: not in the {'mapping' if mapping_path else 'registry'}, ignored")
-    return parsed_files
+        log(f"{src.source}/{extra.name}: not a file name of the registry, not read (notice to the owner)")
+    present = {p.spec.file for p in parsed_files if not any(r.rule == "missing_file" for r in p.rejections)}
+    for parsed in parsed_files:
+        look_alikes = [e.name for e in extras if e.meant == parsed.spec.file]
+        if look_alikes:
+            parsed.rejections[:] = [_missing_with_look_alikes(r, look_alikes) for r in parsed.rejections]
+    notices = [_unexpected_notice(src, extra, present) for extra in extras]
+    return parsed_files, notices
 
 
 def _read_mapped(src: Source, folder: Path, run_month: str, limits: Limits, mapping_path: Path) -> list[ParsedFile]:
@@ -421,13 +467,52 @@ def _read_mapped(src: Source, folder: Path, run_month: str, limits: Limits, mapp
         return [parsed]
 
 
-def _reject(conninfo, src, run_month, run_id, parsed_files, rejections, quarantine_dir, log) -> IngestRejected:
+def _missing_with_look_alikes(r: Rejection, look_alikes: list[str]) -> Rejection:
+    if r.rule != "missing_file":
+        return r
+    names = "」「".join(look_alikes)
+    return make_rejection(
+        r.source,
+        r.file,
+        "missing_file",
+        detail_ja=f"同じフォルダの「{names}」はファイル名が違うため読み込んでいません。"
+        f"ファイル名を「{r.file}」に直して置き直してください",
+        detail_en=f"{', '.join(look_alikes)} in the same folder has another name and was not read;"
+        f" rename it to {r.file}",
+    )
+
+
+def _unexpected_notice(src: Source, extra, present: set[str]) -> Rejection:
+    expected = "、".join(spec.file for spec in src.files)
+    what_ja, what_en = ("フォルダ", "a folder") if extra.is_dir else ("ファイル", "a file")
+    if extra.other_source:
+        detail_ja = (
+            f"「{extra.other_file}」は別の提供元（{extra.other_source}）のファイル名です。"
+            f"提出フォルダ {extra.other_source}/ に置いてください。このフォルダで想定しているファイル名: {expected}"
+        )
+        detail_en = f"{extra.other_file} belongs to source {extra.other_source}: put it in {extra.other_source}/"
+    elif extra.meant and extra.meant in present:
+        detail_ja = (
+            f"想定しているファイル名は「{extra.meant}」で、そちらは届いて読み込みました。"
+            f"この{what_ja}は読み込んでいません（不要なら削除してください）"
+        )
+        detail_en = f"the expected {extra.meant} was delivered and read; this {what_en} was not"
+    elif extra.meant:
+        detail_ja = f"想定しているファイル名は「{extra.meant}」です。名前を直して置き直してください"
+        detail_en = f"the expected name is {extra.meant}: rename it and deliver it again"
+    else:
+        detail_ja = f"このフォルダで想定しているファイル名: {expected}"
+        detail_en = f"the names expected in this folder: {', '.join(spec.file for spec in src.files)}"
+    return make_rejection(src.source, extra.name, "unexpected_file_name", detail_ja=detail_ja, detail_en=detail_en)
+
+
+def _reject(conninfo, src, run_month, run_id, parsed_files, rejections, notices, quarantine_dir, log) -> IngestRejected:
     import psycopg
 
     files = [FileResult(p.spec.file, p.spec.raw_table, p.rows_read, 0, p.sha256) for p in parsed_files]
-    result = SourceResult(src.source, run_month, files, rejections, run_id)
+    result = SourceResult(src.source, run_month, files, rejections, run_id, notices)
     with psycopg.connect(conninfo, autocommit=True) as conn:
-        record_rejections(conn, run_month, src, run_id, rejections)
+        record_rejections(conn, run_month, src, run_id, rejections, notices)
     # A file a data rule rejected moves to quarantine (its department delivers it again); a
     # mapping problem (IT_RULES) leaves the delivered files where they are: the mapping is fixed
     # and the month re-run on them.
@@ -481,8 +566,15 @@ def ingest_source(
     log = log or _log_noop
     started = time.monotonic()
     mapping_path = _mapping_path(src.source, town)
-    parsed_files = _read_source(src, Path(inbox) / run_month / src.source, run_month, limits, log, mapping_path)
+    if registry is None:
+        try:
+            registry = load_registry()
+        except RegistryError:  # a source handed in alone: no other folder to point to
+            registry = None
+    folder = Path(inbox) / run_month / src.source
+    parsed_files, notices = _read_source(src, folder, run_month, limits, log, mapping_path, registry)
     rejections = _unique([r for p in parsed_files for r in p.rejections])
+    notices += [n for p in parsed_files for n in p.notices]
     if not rejections:
         results: list[FileResult] = []
         try:
@@ -490,6 +582,7 @@ def ingest_source(
                 ensure_ingest_tables(conn)
                 with conn.transaction():
                     _load(conn, src, run_month, run_id, parsed_files, results, log)
+                    _insert_findings(conn, "notices", run_month, src, run_id, notices)
         except _LoadRefused as exc:
             rejections = [exc.rejection]
         else:
@@ -497,8 +590,10 @@ def ingest_source(
                 f"{src.source} {run_month}: {sum(f.rows_loaded for f in results)} rows in {len(results)} file(s)"
                 f" for attempt {run_id}, {time.monotonic() - started:.1f}s"
             )
-            return SourceResult(src.source, run_month, results, [], run_id)
-    raise _reject(conninfo, src, run_month, run_id, parsed_files, rejections, quarantine_dir, log)
+            for n in notices:
+                log(f"NOTICE {src.source}: {n.message_en}")
+            return SourceResult(src.source, run_month, results, [], run_id, notices)
+    raise _reject(conninfo, src, run_month, run_id, parsed_files, rejections, notices, quarantine_dir, log)
 
 
 def _load(

@@ -73,7 +73,15 @@ RULES: dict[str, tuple[str, str]] = {
     "layout_mismatch": ("固定長のレイアウトが行と合いません", "the fixed-width layout does not fit the line"),
     "unrouted_row": ("どの契約ファイルにも振り分けられない行です", "a row no output of the mapping takes"),
     "ambiguous_file": ("対応表のファイル名に合うファイルが複数あります", "several files match one input"),
+    # Notices (NOTICE_RULES): reported to the data owner, never a reason to hold the month back.
+    "unexpected_file_name": ("ファイル名が想定と違うため読み込んでいません", "file name not in the contract, not read"),
+    "duplicate_row": ("全項目が同じ行が重複しています", "identical rows"),
 }
+#: Rules that are notices, not rejections: the file still loads (ingest.notices, docs/ingestion.md).
+#: An unexpected file name is never read; if the file the contract names is then absent, that is
+#: ``missing_file`` (a rejection) on its own. Identical rows in a file without contract keys
+#: (出欠, 学校健診) load as delivered; in a file with keys they are a ``duplicate_key`` rejection.
+NOTICE_RULES = frozenset({"unexpected_file_name", "duplicate_row"})
 
 #: Rules about the town's mapping rather than the data: mailed to IT instead of the data owner,
 #: and the delivered files stay in the inbox (nothing is wrong with them; re-run after the fix).
@@ -179,6 +187,9 @@ class ParsedFile:
             if d.name == name:
                 return d.sha256
         return self.sha256
+
+    #: NOTICE_RULES findings: mailed to the owner, the file loads all the same
+    notices: list[Rejection] = field(default_factory=list)
 
 
 def month_bounds(run_month: str) -> tuple[dt.date, dt.date]:
@@ -458,7 +469,10 @@ def check_table(
             )
         )
 
-    # duplicate_key over the contract's key columns (rows with a blank key part are reported above).
+    # duplicate_key over the contract's key columns (rows with a blank key part are reported above);
+    # rows identical in every column are named as such (a file exported twice over), in the
+    # rejection of a keyed file and as a duplicate_row notice of a file without keys.
+    identical = _identical_rows(columns, numbers, skip)
     if spec.keys:
         key_cols = [columns[names.index(k)] for k in spec.keys]
         seen: dict[tuple, int] = {}
@@ -472,11 +486,57 @@ def check_table(
                 dups.add(numbers[j])
         if dups:
             headers = "+".join(spec.column_by_name(k).header for k in spec.keys)
-            rej.append(make_rejection(source, spec.file, "duplicate_key", rows=sorted(dups), column=headers))
+            same = sorted(dups & identical)
+            detail_ja = detail_en = ""
+            if same and len(same) == len(dups):
+                detail_ja = "どの行も、重複の相手と全項目が同じです（同じ行が二重に出力された可能性があります）"
+                detail_en = "every one is identical to its duplicate in all columns (exported twice?)"
+            elif same:
+                rj, re_ = compress_rows(same)
+                detail_ja = f"うち{rj}は全項目が同じ行、ほかはキーが同じで内容の違う行です"
+                detail_en = f"{re_} identical in all columns, the others differ beyond the key"
+            else:
+                detail_ja = "キーが同じで内容の違う行です"
+                detail_en = "same key, different content"
+            rej.append(
+                make_rejection(
+                    source,
+                    spec.file,
+                    "duplicate_key",
+                    rows=sorted(dups),
+                    column=headers,
+                    detail_ja=detail_ja,
+                    detail_en=detail_en,
+                )
+            )
+    elif identical:
+        parsed.notices.append(
+            make_rejection(
+                source,
+                spec.file,
+                "duplicate_row",
+                rows=sorted(identical),
+                detail_ja="契約上キー項目のないファイルのため、そのまま取り込みました。二重に出力されていないかご確認ください",
+                detail_en="the contract has no key for this file: loaded as delivered; please check for a double export",
+            )
+        )
 
     parsed.rows = list(zip(*columns, strict=False)) if columns else []
     parsed.row_numbers = list(numbers)
     return parsed
+
+
+def _identical_rows(columns: list[list[Any]], numbers: list[int], skip: set[int]) -> set[int]:
+    """Row numbers of rows equal to another row in every contract column (抽出日 included)."""
+    seen: dict[tuple, int] = {}
+    out: set[int] = set()
+    for i, row in enumerate(zip(*columns, strict=False)):
+        if numbers[i] in skip or all(v is None for v in row):
+            continue
+        j = seen.setdefault(row, i)
+        if j != i:
+            out.update((numbers[i], numbers[j]))
+    return out
 
 
 class _Rejected(Exception):

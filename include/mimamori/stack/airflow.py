@@ -338,6 +338,25 @@ def _pause_for_dags_test(settings: Settings, wait: float = 120.0) -> bool:
         time.sleep(2)
 
 
+def dags_test_argv(
+    settings: Settings, run_month: str, logical_date: str | None = None, *, use_executor: bool = True
+) -> list[str]:
+    """`airflow dags test` of the monthly DAG for ``run_month``: the logical date is now unless given.
+
+    The run month travels in the conf; the logical date is only the run's record. Now, not a past
+    16th: `dags test` records the run's start as its logical date (a past 16th made the UI show
+    weeks as its duration, and a second attempt at the same date replaced the first one's record).
+    ``use_executor``: tasks run under the LocalExecutor as in production (needs the API server).
+    """
+    import datetime as dt
+
+    logical = logical_date or dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    argv = [str(venv(settings) / "bin" / "airflow"), "dags", "test", DAG_ID, logical]
+    if use_executor:
+        argv.append("--use-executor")
+    return [*argv, "--conf", json.dumps({"run_month": run_month})]
+
+
 def dags_test(
     settings: Settings,
     run_month: str,
@@ -356,9 +375,6 @@ def dags_test(
     attempt at the same logical date replaced the first one's record. The DAG is paused while the
     run goes and unpaused again afterwards unless it was paused before (:func:`_pause_for_dags_test`).
     """
-    import datetime as dt
-
-    logical = logical_date or dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     environ = env(settings)
     environ["AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION"] = "True"  # if it adds the DAG: paused, as it runs
     environ.update(extra_env or {})
@@ -366,16 +382,7 @@ def dags_test(
     leave_paused = _pause_for_dags_test(settings)
     try:
         result = subprocess.run(
-            [
-                str(venv(settings) / "bin" / "airflow"),
-                "dags",
-                "test",
-                DAG_ID,
-                logical,
-                "--use-executor",
-                "--conf",
-                json.dumps({"run_month": run_month}),
-            ],
+            dags_test_argv(settings, run_month, logical_date),
             env=environ,
             text=True,
             capture_output=True,
@@ -389,12 +396,6 @@ def dags_test(
     log_file.parent.mkdir(parents=True, exist_ok=True)
     log_file.write_text(result.stdout + result.stderr, encoding="utf-8")
     return result
-
-
-def _next_month(month: str) -> str:
-    year, mon = map(int, month.split("-"))
-    year, mon = (year + 1, 1) if mon == 12 else (year, mon + 1)
-    return f"{year:04d}-{mon:02d}"
 
 
 if __name__ == "__main__":

@@ -21,6 +21,20 @@ from .rand import u
 from .records import build_month
 
 FLAG_TYPES = tuple(reference.TYPES)
+#: The town's life (registrations, certificates, checkups, …) is drawn up to the end of this many
+#: months from its first month, whatever end month is asked for, so a longer run of the same seed
+#: and first month is the same town with more months: `make town MONTHS=3 MONTH=2026-11` continues
+#: the demo's 2026-09..2026-10 with the same people (docs/synthetic-town.md). An end month beyond
+#: the horizon moves it to that month: a different town.
+HORIZON_MONTHS = 24
+
+
+def horizon_month(first_month: str, end_month: str) -> str:
+    """The last month the town's facts are drawn for: first month + HORIZON_MONTHS - 1, or later."""
+    y, m = parse_month(first_month)
+    year, month = add_months(y, m, HORIZON_MONTHS - 1)
+    anchored = f"{year:04d}-{month:02d}"
+    return max(anchored, end_month)
 
 
 @dataclass
@@ -88,7 +102,8 @@ def generate(
     month_list = month_range(end_month, months)
     summary = Summary(seed=seed, scale=scale, months=month_list, end_month=end_month, faults=list(faults))
     say(f"[synth] seed={seed} scale={scale} months={month_list[0]}..{month_list[-1]}")
-    town = Town(seed, scale, month_list[0], end_month)
+    horizon = horizon_month(month_list[0], end_month)
+    town = Town(seed, scale, month_list[0], horizon)
     town.build()
     summary.same_name_pairs = town.same_name_pairs
     say(
@@ -200,6 +215,7 @@ def generate(
         "scale": scale,
         "months": month_list,
         "end_month": end_month,
+        "horizon_month": horizon,
         "faults": summary.fault_entries,
         "files": manifest_files,
     }
