@@ -13,6 +13,7 @@ delivered file and row. Failures name tables, columns and counts only, never a v
 from __future__ import annotations
 
 import csv
+import dataclasses
 import hashlib
 import io
 import os
@@ -96,18 +97,12 @@ def _differences(contract: dict, vendor: dict) -> list[str]:
 def _build(settings, month: str, run_id: str, pseudo_key: str) -> None:
     from mimamori import dbt
 
-    previous = os.environ.get("MIMAMORI_PSEUDO_KEY")
-    os.environ["MIMAMORI_PSEUDO_KEY"] = pseudo_key
     lines: list[str] = []
-    try:
-        # Source tests read every month and attempt of raw (other suites' rows included); the
-        # models and their tests read this attempt only, and the marts are what is compared.
-        result = dbt.run(settings, ["build", "--exclude", "source:*"], run_month=month, run_id=run_id, log=lines.append)
-    finally:
-        if previous is None:
-            os.environ.pop("MIMAMORI_PSEUDO_KEY", None)
-        else:
-            os.environ["MIMAMORI_PSEUDO_KEY"] = previous
+    # Source tests read every month and attempt of raw (other suites' rows included); the
+    # models and their tests read this attempt only, and the marts are what is compared. The
+    # pseudonym key is a setting: a copy of the settings carries the judged town's key.
+    keyed = dataclasses.replace(settings, pseudo_key=pseudo_key)
+    result = dbt.run(keyed, ["build", "--exclude", "source:*"], run_month=month, run_id=run_id, log=lines.append)
     assert result.ok, "dbt build failed: " + ", ".join(result.failures)
 
 
