@@ -398,13 +398,14 @@ def _item_url(settings: Settings, item: dict, run_month: str) -> str:
     return month_docs_url(settings, run_month)
 
 
-def _load_cell(status: str | None, rejections: list) -> str:
+def _load_cell(status: str | None, rejections: list, notices: list = ()) -> str:
+    told = f"<br>お知らせ {len(notices)}件（公開は止めない）" if notices else ""
     if rejections:
-        return f"<b>却下 {len(rejections)}件</b>"
+        return f"<b>却下 {len(rejections)}件</b>{told}"
     from mimamori.attempts import STATUS_JA
 
     text = _e(STATUS_JA.get(status, status))
-    return text if status == "loaded" else f"<b>{text}</b>"
+    return (text if status == "loaded" else f"<b>{text}</b>") + told
 
 
 def _notice_only(
@@ -455,8 +456,12 @@ def it_summary(
     *,
     registry=None,
     outcome: dict | None = None,
+    notices_by_source: dict[str, list] | None = None,
 ):
     """(to, subject, html) of the attempt's summary for IT: what was published, every step, counts only.
+
+    ``notices_by_source``: the attempt's ingestion notices (unexpected file names, identical rows),
+    counted beside each source's load.
 
     ``outcome``: :func:`mimamori.attempts.outcome` of the attempt. Without it the month is
     reported as not published (nothing here may claim a publication it has not seen).
@@ -491,7 +496,7 @@ def it_summary(
     for name, src in registry.items():
         rows.append(
             f"<tr><td {_TD}>{_e(name)}</td><td {_TD}>{_e(src.department)}</td><td {_TD}>{_e(src.on_failure)}</td>"
-            f"<td {_TD}>{_load_cell(steps.get(f'load:{name}'), rejections_by_source.get(name) or [])}</td>"
+            f"<td {_TD}>{_load_cell(steps.get(f'load:{name}'), rejections_by_source.get(name) or [], (notices_by_source or {}).get(name) or [])}</td>"
             f"<td {_TD}>{cell('raw', name)}</td><td {_TD}>{cell('identity', name)}</td></tr>"
         )
     month_steps = [
@@ -639,7 +644,15 @@ def send_alerts(
                 to, subject, body = mapping_alert(settings, registry[name], run_month, it_rejections, registry=registry)
                 messages.append((f"{IT_KEY}:{name}", to, subject, body, broken_rules(it_rejections, None)))
         if include_it_summary:
-            to, subject, body = it_summary(settings, run_month, flat, rejections, registry=registry, outcome=outcome)
+            to, subject, body = it_summary(
+                settings,
+                run_month,
+                flat,
+                rejections,
+                registry=registry,
+                outcome=outcome,
+                notices_by_source=ingest_notices,
+            )
             messages.append((IT_KEY, to, subject, body, []))
         for key, to, subject, body, rules in messages:
             row = conn.execute(

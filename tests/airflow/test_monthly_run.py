@@ -50,6 +50,8 @@ FAULTS = [
     "missing_source:kodomo_katei",
 ]
 FAULTED_SOURCES = {"fukushi", "kodomo_shien", "gakko", "kodomo_katei"}
+# (source, file as saved, the contract file it copies): unexpected_file_name notices, not rejections.
+UNEXPECTED = [("jumin", "住民 (1).csv", "住民.csv"), ("gakko", "学齢簿 最新版.csv", "学齢簿.csv")]
 # Issue 16's malformations, on the files the generator's faults left alone: (source, file) → rule.
 MALFORMED = {
     ("fukushi", "障害児受給者証.csv"): "line_too_long",  # a 1 MB line (made csv raise before)
@@ -167,6 +169,10 @@ def _malform(inbox: Path, registry) -> None:
     (month / "kodomo_shien" / "保育所入所.csv").write_bytes(raw[: raw.rindex(b",", 0, len(raw) // 2)])
     raw = (month / "kodomo_shien" / "児童相談記録.csv").read_bytes()
     (month / "kodomo_shien" / "児童相談記録.csv").write_bytes(raw.replace(b",", b"\t"))
+    # Files named otherwise than the contract (#22): never read, told to the owner. jumin's copy
+    # sits beside its delivered 住民.csv (jumin still loads: a 確認のお願い); gakko's in a rejected source.
+    for source, copy, original in UNEXPECTED:
+        (month / source / copy).write_bytes((month / source / original).read_bytes())
     (month / "gakko" / "学校健診.csv").unlink()
     (month / "gakko" / "学校健診.csv").symlink_to("/proc/self/mem")  # listed; reading it fails (EIO)
     residents = month / "jumin" / "住民.csv"
@@ -357,6 +363,9 @@ def test_run_month_says_which_file_rule_and_owner_failed(airflow_stack, fault_ru
         assert f"{file} / {rule} /" in line, (file, rule)
         assert all(owner.email in line for owner in registry[source].data_owners), source
     assert airflow_stack.it_email in line
+    for source, copy, _ in UNEXPECTED:  # the notices too, and who heard of them
+        assert f"{copy} / unexpected_file_name" in line, copy
+        assert all(owner.email in line for owner in registry[source].data_owners), source
     kept = line.rsplit("Airflow の出力全体: ", 1)[1].strip()
     assert fault_run["run_id"] in Path(kept).read_text()
     assert ONLY_IN_A["name"] not in line
@@ -440,7 +449,14 @@ def test_each_owner_gets_one_mail_naming_every_rule(airflow_stack, fault_run, re
             if source == name:
                 assert rule in text and file in text, f"{name}: {rule} not named"
         assert "1000000" not in text and "長長長" not in text
-    for name in set(registry) - FAULTED_SOURCES:
+    for source, copy, original in UNEXPECTED:  # named as what it is, in the source's one mail
+        (mine,) = mails_to(new, {o.email for o in registry[source].data_owners})
+        text = body(mine)
+        assert copy in text and "ファイル名が想定と違うため読み込んでいません" in text, source
+        assert f"「{original}」" in text, source
+        if source not in FAULTED_SOURCES:
+            assert "【確認のお願い】" in mine["Subject"] and "【要対応】" not in mine["Subject"], source
+    for name in set(registry) - FAULTED_SOURCES - {source for source, _, _ in UNEXPECTED}:
         assert not mails_to(new, {o.email for o in registry[name].data_owners}), name
     assert len([m for m in new if m["X-Envelope-To"] == airflow_stack.it_email]) == 1
 

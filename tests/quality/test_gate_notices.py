@@ -114,3 +114,11 @@ def test_the_owner_is_told_file_rows_and_rule_never_the_birth_date(
     forbidden = PERSONAL + [d.isoformat() for _, d, _ in BIRTHS] + [d.strftime("%Y/%m/%d") for _, d, _ in BIRTHS]
     for value in forbidden:
         assert value not in body and value not in message["Subject"]
+
+
+def test_the_it_summary_counts_the_notices_beside_the_load(settings, registry):
+    from mimamori.alerts import it_summary
+
+    told = {"gakko": [{"file": "学齢簿 (1).csv", "rule": "unexpected_file_name", "rows": []}]}
+    _, _, body = it_summary(settings, AGES, [], {}, registry=registry, notices_by_source=told)
+    assert body.count("お知らせ 1件") == 1 and "学齢簿 (1).csv" not in body  # counts only, for IT
