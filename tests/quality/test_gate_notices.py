@@ -86,7 +86,9 @@ def test_the_owner_is_told_file_rows_and_rule_never_the_birth_date(
     folder = tmp_path / "gakko"
     folder.mkdir()
     (folder / "学齢簿 (1).csv").write_bytes(b"x\r\n")
-    _, notices = _read_source(registry["gakko"], folder, AGES, Limits.from_settings(settings), lambda _: None, registry)
+    _, notices = _read_source(
+        registry["gakko"], folder, AGES, Limits.from_settings(settings), lambda _: None, registry=registry
+    )
     with pg.connect(settings, role="loader", autocommit=True) as conn:
         _insert_findings(conn, "notices", AGES, registry["gakko"], ATTEMPT, notices)
 

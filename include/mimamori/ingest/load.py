@@ -399,6 +399,7 @@ def _read_source(
     run_month: str,
     limits: Limits,
     log,
+    *,
     mapping_path: Path | None = None,
     registry: dict[str, Source] | None = None,
 ) -> tuple[list[ParsedFile], list[Rejection]]:
@@ -572,7 +573,9 @@ def ingest_source(
         except RegistryError:  # a source handed in alone: no other folder to point to
             registry = None
     folder = Path(inbox) / run_month / src.source
-    parsed_files, notices = _read_source(src, folder, run_month, limits, log, mapping_path, registry)
+    parsed_files, notices = _read_source(
+        src, folder, run_month, limits, log, mapping_path=mapping_path, registry=registry
+    )
     rejections = _unique([r for p in parsed_files for r in p.rejections])
     notices += [n for p in parsed_files for n in p.notices]
     if not rejections:
