@@ -24,6 +24,8 @@ import html
 import logging
 from collections.abc import Iterable
 
+from psycopg import sql
+
 from mimamori.quality import GateResult, docs_url, flatten, month_docs_url
 from mimamori.settings import Settings
 
@@ -547,36 +549,32 @@ def _loader(settings: Settings):
     return db.connect(settings, role="loader", autocommit=True)
 
 
-def read_rejections(conn, run_month: str, run_id: str) -> dict[str, list[dict]]:
-    """This attempt's rejections by source (other attempts of the month are their own story)."""
-    if not conn.execute("select to_regclass('ingest.rejections') is not null").fetchone()[0]:
+def _read_findings(conn, table: str, run_month: str, run_id: str) -> dict[str, list[dict]]:
+    """Rows of ``ingest.rejections`` or ``ingest.notices`` (same shape) of this attempt, by source."""
+    if not conn.execute("select to_regclass(%s) is not null", (f"ingest.{table}",)).fetchone()[0]:
         return {}
     out: dict[str, list[dict]] = {}
     for source, file, rule, rows, column, message_ja in conn.execute(
-        'select source, file, rule, rows, "column", message_ja from ingest.rejections'
-        " where run_month = %s and run_id = %s order by source, file, rule, recorded_at",
+        sql.SQL(
+            'select source, file, rule, rows, "column", message_ja from {}'
+            " where run_month = %s and run_id = %s order by source, file, rule, recorded_at"
+        ).format(sql.Identifier("ingest", table)),
         (run_month, run_id),
     ).fetchall():
         out.setdefault(source, []).append(
             {"file": file, "rule": rule, "rows": list(rows or []), "column": column, "message_ja": message_ja}
         )
     return out
+
+
+def read_rejections(conn, run_month: str, run_id: str) -> dict[str, list[dict]]:
+    """This attempt's rejections by source (other attempts of the month are their own story)."""
+    return _read_findings(conn, "rejections", run_month, run_id)
 
 
 def read_notices(conn, run_month: str, run_id: str) -> dict[str, list[dict]]:
     """This attempt's ingestion notices by source (unexpected file names, identical rows)."""
-    if not conn.execute("select to_regclass('ingest.notices') is not null").fetchone()[0]:
-        return {}
-    out: dict[str, list[dict]] = {}
-    for source, file, rule, rows, column, message_ja in conn.execute(
-        'select source, file, rule, rows, "column", message_ja from ingest.notices'
-        " where run_month = %s and run_id = %s order by source, file, rule, recorded_at",
-        (run_month, run_id),
-    ).fetchall():
-        out.setdefault(source, []).append(
-            {"file": file, "rule": rule, "rows": list(rows or []), "column": column, "message_ja": message_ja}
-        )
-    return out
+    return _read_findings(conn, "notices", run_month, run_id)
 
 
 def send_alerts(

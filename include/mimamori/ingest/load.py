@@ -64,18 +64,8 @@ create table if not exists ingest.rejections (
     run_id text not null
 );
 create index if not exists rejections_run_month_source_idx on ingest.rejections (run_month, source, run_id);
-create table if not exists ingest.notices (
-    run_month text not null,
-    source text not null,
-    file text not null,
-    rule text not null,
-    rows integer[] not null default '{}',
-    "column" text,
-    message_ja text not null,
-    message_en text not null,
-    recorded_at timestamptz not null default now(),
-    run_id text not null
-);
+-- notices (never a reason to hold the month back) have the rejections' shape
+create table if not exists ingest.notices (like ingest.rejections including defaults including constraints);
 create index if not exists notices_run_month_source_idx on ingest.notices (run_month, source, run_id);
 """
     + attempts.STEPS_DDL
