@@ -9,8 +9,8 @@ P.publication                  run_month (the published month; newest ``publishe
 P.residents                    person_id, household_id, name, name_kana, sex, relationship, address,
                                birth_date, has_dv_protection (bool or 有/無) — the run month's spine
 P.children                     person_id, age, age_band                                        [optional]
-P.child_item_matches           person_id, item_code, status (true/false/unknown), evidence_source,
-                               evidence_record_id, evidence_date, origin (e.g. 紙台帳 when hand-entered)
+P.child_item_matches           person_id, item_code, status (true/false/unknown), evidence_raw_table,
+                               evidence_record_id, evidence_date, hand_entry_origin (e.g. 紙台帳)
 P.child_type_scores            person_id, type_code, score, threshold, is_flagged
 P.child_scores                 person_id, total_points
 P.household_candidates         household_id, household_rank, is_proposed
@@ -26,8 +26,8 @@ H.child_type_scores            run_month, person_id, type_code, score, threshold
 H.child_scores                 run_month, person_id, total_points                              [optional]
 =============================  ==========================================================================
 
-A few synonyms are accepted (``code`` for ``item_code``, ``type`` for ``type_code``, ``rank`` for
-``household_rank`` …) so that the screen keeps working while the marts settle; see ``_pick``.
+Columns are read by the names the marts publish (dbt_project/models/marts); a column the
+audience's login may not read is absent and read as null (``_col``).
 Writes (schema ``casework``): see :mod:`mimamori.casescreen.schema`.
 """
 
@@ -48,32 +48,6 @@ from mimamori.casescreen.vocab import ITEMS, SOURCE_LABELS, STATUS_LABELS, STATU
 
 _COLUMNS_TTL = 30.0
 _columns_cache: dict[tuple[str, str, str], tuple[float, frozenset[str] | None]] = {}
-
-SYNONYMS: dict[str, tuple[str, ...]] = {
-    "item_code": ("item_code", "code"),
-    "status": ("status", "match_status", "item_status"),
-    "evidence_source": ("evidence_source", "evidence_raw_table", "source", "source_name"),
-    "evidence_record_id": ("evidence_record_id", "evidence_record", "source_record_id", "record_id"),
-    "evidence_date": ("evidence_date", "event_date", "evidence_on"),
-    "origin": ("hand_entry_origin", "origin", "evidence_origin"),
-    "evidence_detail": ("evidence_detail",),
-    "type_code": ("type_code", "difficulty_type", "type", "type_id"),
-    "score": ("score", "type_score"),
-    "threshold": ("threshold",),
-    "is_flagged": ("is_flagged", "flagged"),
-    "total_points": ("total_points", "points"),
-    "household_rank": ("household_rank", "rank", "candidate_rank"),
-    "is_proposed": ("is_proposed", "proposed"),
-    "last_outcome": ("last_outcome", "outcome"),
-    "next_review_date": ("next_review_date", "review_date"),
-    "follow_up_reason": ("follow_up_reason", "reason"),
-    "affiliation_type": ("affiliation_type", "kind"),
-    "affiliation_name": ("affiliation_name", "name", "school", "facility"),
-    "grade": ("grade",),
-    "candidate_person_id": ("candidate_person_id", "person_id"),
-    "label_ja": ("label_ja", "label", "item_label"),
-    "run_month": ("run_month",),
-}
 
 
 def raw_table_files(root) -> dict[str, str]:
@@ -114,11 +88,9 @@ def record_label(source_file: Any, source_row: Any, record_id: Any, files: dict[
     return str(record_id or "")
 
 
-def _pick(columns: frozenset[str], logical: str) -> str | None:
-    for name in SYNONYMS.get(logical, (logical,)):
-        if name in columns:
-            return name
-    return None
+def _col(columns: frozenset[str] | None, name: str) -> str | None:
+    """``name`` when this login may read that column of the relation (column privileges), else None."""
+    return name if columns and name in columns else None
 
 
 def is_true(value: Any) -> bool:
@@ -298,7 +270,7 @@ class Repo:
         cols = self.columns(self.config.published_schema, "child_affiliations")
         if not cols:
             return []
-        kind, name, grade = _pick(cols, "affiliation_type"), _pick(cols, "affiliation_name"), _pick(cols, "grade")
+        kind, name, grade = _col(cols, "affiliation_type"), _col(cols, "affiliation_name"), _col(cols, "grade")
         return self._rows(
             sql.SQL("select {}::text as kind, {}::text as name, {} as grade from {} where person_id::text = %s").format(
                 sql.Identifier(kind) if kind else sql.SQL("null"),
@@ -312,7 +284,7 @@ class Repo:
     def on_school_register(self, person_id: str) -> bool:
         """Is the child on this month's 学齢簿 (an affiliation of type 学校)? Unknown → False."""
         cols = self.columns(self.config.published_schema, "child_affiliations")
-        kind = _pick(cols, "affiliation_type") if cols else None
+        kind = _col(cols, "affiliation_type")
         if not kind:
             return False
         row = self._one(
@@ -325,7 +297,7 @@ class Repo:
 
     def school_register_ids(self) -> set[str]:
         cols = self.columns(self.config.published_schema, "child_affiliations")
-        kind = _pick(cols, "affiliation_type") if cols else None
+        kind = _col(cols, "affiliation_type")
         if not kind:
             return set()
         rows = self._rows(
@@ -343,21 +315,19 @@ class Repo:
         cols = self.columns(self.config.published_schema, "child_item_matches")
         found: dict[str, dict[str, Any]] = {}
         if cols:
-            code_c = _pick(cols, "item_code")
             rows = self._rows(
                 sql.SQL("select * from {} where person_id::text = %s").format(self.pub("child_item_matches")),
                 (person_id,),
             )
-            status_c = _pick(cols, "status")
             for row in rows:
-                code = str(row.get(code_c))
+                code = str(row.get("item_code"))
                 found[code] = {
-                    "status": status_of(row, status_c),
-                    "source": row.get(_pick(cols, "evidence_source") or ""),
-                    "record_id": row.get(_pick(cols, "evidence_record_id") or ""),
-                    "date": row.get(_pick(cols, "evidence_date") or ""),
-                    "origin": row.get(_pick(cols, "origin") or ""),
-                    "detail": row.get(_pick(cols, "evidence_detail") or ""),
+                    "status": status_of(row, "status"),
+                    "source": row.get("evidence_raw_table"),
+                    "record_id": row.get("evidence_record_id"),
+                    "date": row.get("evidence_date"),
+                    "origin": row.get("hand_entry_origin"),
+                    "detail": row.get("evidence_detail"),
                     "hand_as_of": row.get("hand_entry_as_of_date"),
                     "source_file": row.get("evidence_source_file"),
                     "source_row": row.get("evidence_source_row"),
@@ -428,7 +398,7 @@ class Repo:
         return self._type_rows(self.pub("child_type_scores"), cols, person_id)
 
     def _type_rows(self, relation, cols, person_id, with_month: bool = False) -> list[dict[str, Any]]:
-        t, s, th, f = (_pick(cols, k) for k in ("type_code", "score", "threshold", "is_flagged"))
+        t, s, th, f = (_col(cols, k) for k in ("type_code", "score", "threshold", "is_flagged"))
         month = sql.SQL("run_month::text as run_month, ") if with_month and "run_month" in cols else sql.SQL("")
         rows = self._rows(
             sql.SQL(
@@ -451,7 +421,7 @@ class Repo:
 
     def total_points(self, person_id: str) -> Any:
         cols = self.columns(self.config.published_schema, "child_scores")
-        col = _pick(cols, "total_points") if cols else None
+        col = _col(cols, "total_points")
         if not col:
             return None
         row = self._one(
@@ -478,7 +448,7 @@ class Repo:
                 if row["is_flagged"]:
                     out["flags"].setdefault(row["type_label"], set()).add(m)
         ccols = self.columns(H, "child_scores")
-        col = _pick(ccols, "total_points") if ccols else None
+        col = _col(ccols, "total_points")
         if col and "run_month" in ccols:
             out["readable"] = True
             for row in self._rows(
@@ -502,7 +472,7 @@ class Repo:
             return []
         if not hcols:
             return self._candidate_children()
-        rank_c, prop_c = _pick(hcols, "household_rank"), _pick(hcols, "is_proposed")
+        rank_c, prop_c = _col(hcols, "household_rank"), _col(hcols, "is_proposed")
         per_child = "person_id" in hcols
         ids_col = "person_ids" in hcols
         rows = self._rows(
@@ -568,9 +538,9 @@ class Repo:
         tcols = self.columns(P, "child_type_scores")
         if not tcols:
             return []
-        t, f = _pick(tcols, "type_code"), _pick(tcols, "is_flagged")
+        t, f = _col(tcols, "type_code"), _col(tcols, "is_flagged")
         scols = self.columns(P, "child_scores") or frozenset()
-        pts = _pick(scols, "total_points") if scols else None
+        pts = _col(scols, "total_points")
 
         def score_col(name: str) -> sql.Composable:  # for the candidate list's filters
             return sql.SQL("max(s.{})::text").format(sql.Identifier(name)) if pts and name in scols else sql.SQL("null")
@@ -611,13 +581,13 @@ class Repo:
             return []
 
         def col(logical: str, cast: str = "") -> sql.Composable:
-            name = _pick(cols, logical) or (logical if logical in cols else None)
+            name = _col(cols, logical)
             return sql.SQL("f.{}{}").format(sql.Identifier(name), sql.SQL(cast)) if name else sql.SQL("null")
 
         rows = self._rows(
             sql.SQL(
                 "select f.person_id::text as person_id, r.name, {o} as last_outcome, {jm} as judged_run_month, "
-                "{rv} as next_review_date, {resp} as responsible, {chg} as total_points_change, {why} as reason "
+                "{rv} as next_review_date, {resp} as responsible, {chg} as total_points_change "
                 "from {fu} f left join {res} r on r.person_id::text = f.person_id::text order by 5 nulls last, 1"
             ).format(
                 o=col("last_outcome", "::text"),
@@ -625,7 +595,6 @@ class Repo:
                 rv=col("next_review_date"),
                 resp=col("responsible", "::text"),
                 chg=col("total_points_change"),
-                why=col("follow_up_reason", "::text"),
                 fu=self.pub("follow_ups"),
                 res=self.pub("residents"),
             )
