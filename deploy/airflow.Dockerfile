@@ -17,7 +17,6 @@ COPY include/ /opt/mimamori/include/
 COPY dags/ /opt/mimamori/dags/
 COPY plugins/ /opt/mimamori/plugins/
 COPY dbt_project/ /opt/mimamori/dbt_project/
-COPY expectations/ /opt/mimamori/expectations/
 WORKDIR /opt/mimamori
 ENV MIMAMORI_ROOT=/opt/mimamori
 ENTRYPOINT ["airflow"]

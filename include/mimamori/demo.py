@@ -12,7 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-from mimamori.months import next_month, validate_month
+from mimamori.months import month_before, next_month, validate_month
 from mimamori.settings import get_settings
 
 
@@ -22,12 +22,10 @@ def _say(message: str) -> None:
 
 def month_range(end_month: str, months: int) -> list[str]:
     """The `months` consecutive months ending at `end_month`, oldest first."""
-    year, mon = map(int, validate_month(end_month).split("-"))
-    result = []
-    for _ in range(months):
-        result.append(f"{year:04d}-{mon:02d}")
-        year, mon = (year - 1, 12) if mon == 1 else (year, mon - 1)
-    return result[::-1]
+    result = [validate_month(end_month)]
+    while len(result) < months:
+        result.append(month_before(result[-1]))
+    return result[:months][::-1]
 
 
 def generate_town(out: Path, seed: int, scale: float, months: int, end_month: str) -> None:

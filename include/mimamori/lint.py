@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-PYTHON_PATHS = ("include", "dags", "tests", "expectations", "plugins", "superset", "dbt_project/lint")
+PYTHON_PATHS = ("include", "dags", "tests", "plugins", "superset", "dbt_project/lint")
 # The models and the singular tests; .sqlfluffignore leaves out the macros (they render to nothing alone).
 SQL_PATHS = ("dbt_project/models", "dbt_project/tests")
 

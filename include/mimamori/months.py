@@ -24,6 +24,13 @@ def previous_month(day: date | datetime) -> str:
     return f"{year:04d}-{month:02d}"
 
 
+def month_before(month: str) -> str:
+    """The month before a YYYY-MM month (2026-01 → 2025-12)."""
+    year, mon = map(int, validate_month(month).split("-"))
+    year, mon = (year - 1, 12) if mon == 1 else (year, mon - 1)
+    return f"{year:04d}-{mon:02d}"
+
+
 def next_month(month: str) -> str:
     year, mon = map(int, validate_month(month).split("-"))
     year, mon = (year + 1, 1) if mon == 12 else (year, mon + 1)

@@ -1,7 +1,7 @@
 """Quality gates with Great Expectations (GX Core 1.x): raw, identity and marts (docs/quality.md).
 
-The suites are code under ``expectations/`` (their checks, thresholds in
-``expectations/thresholds.yml``); this module turns them into GX suites (add-or-update), runs one
+The suites are code in :mod:`mimamori.expectations` (their checks, thresholds in
+``include/mimamori/expectations/thresholds.yml``); this module turns them into GX suites (add-or-update), runs one
 checkpoint per source over a batch of the run month, builds the data docs into
 ``<state_dir>/gx/data_docs`` and returns a :class:`GateResult` per source.
 
@@ -15,17 +15,17 @@ stage validates all of its sources in one call.
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import logging
 import os
 import re
-import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mimamori.expectations import checks as suite_checks
+from mimamori.expectations import identity_suite, marts_suite, raw_suites
+from mimamori.months import month_before, validate_month
 from mimamori.settings import Settings
 
 log = logging.getLogger("mimamori.quality")
@@ -86,22 +86,9 @@ class GateResult:
 # --------------------------------------------------------------------------- helpers
 
 
-def expectations_module(settings: Settings, name: str):
-    """Import ``expectations/<name>.py`` of the repository (a package named mimamori_expectations)."""
-    pkg = "mimamori_expectations"
-    if pkg not in sys.modules:
-        folder = Path(settings.root) / "expectations"
-        spec = importlib.util.spec_from_file_location(
-            pkg, folder / "__init__.py", submodule_search_locations=[str(folder)]
-        )
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[pkg] = module
-        spec.loader.exec_module(module)
-    return importlib.import_module(f"{pkg}.{name}")
-
-
 def load_thresholds(settings: Settings) -> dict:
-    return expectations_module(settings, "checks").load_thresholds()
+    """The gates' thresholds (mimamori/expectations/thresholds.yml)."""
+    return suite_checks.load_thresholds()
 
 
 def _connect(settings: Settings):
@@ -158,7 +145,7 @@ def _gx_context(settings: Settings):
     log.info("great_expectations %s imported in %.1fs", gx.__version__, time.monotonic() - started)
     root = gx_dir(settings)
     root.mkdir(parents=True, exist_ok=True)
-    # Suites, validation definitions and checkpoints live in memory (the code under expectations/
+    # Suites, validation definitions and checkpoints live in memory (the code in mimamori.expectations
     # is their source of truth); only validation results (counts, no values) persist, for the docs.
     stores = InMemoryStoreBackendDefaults(init_temp_docs_sites=False)
     stores.stores[stores.validation_results_store_name]["store_backend"] = {
@@ -486,12 +473,10 @@ def validate_raw(
     """
     from mimamori.ingest.registry import load_registry
 
-    checks_mod = expectations_module(settings, "checks")
-    raw_suites = expectations_module(settings, "raw_suites")
-    checks_mod.check_month(run_month)
+    validate_month(run_month)
     registry = registry if registry is not None else load_registry()
-    thresholds = thresholds if thresholds is not None else checks_mod.load_thresholds()
-    previous = checks_mod.previous_month(run_month)
+    thresholds = thresholds if thresholds is not None else suite_checks.load_thresholds()
+    previous = month_before(run_month)
     names = sources or list(registry)
     results: dict[str, GateResult] = {}
     groups: dict[str, list] = {}
@@ -539,11 +524,9 @@ def validate_identity(
     """
     from mimamori.ingest.registry import load_registry
 
-    checks_mod = expectations_module(settings, "checks")
-    identity_suite = expectations_module(settings, "identity_suite")
-    checks_mod.check_month(run_month)
+    validate_month(run_month)
     registry = registry if registry is not None else load_registry()
-    thresholds = thresholds if thresholds is not None else checks_mod.load_thresholds()
+    thresholds = thresholds if thresholds is not None else suite_checks.load_thresholds()
     cfg = thresholds.get("identity", {})
     results: dict[str, GateResult] = {}
     with _connect(settings) as conn:
@@ -564,7 +547,7 @@ def validate_identity(
         has_month = "run_month" in cols
         counts = dict(
             conn.execute(
-                f"select {checks_mod.qi(cfg.get('raw_table_column', 'raw_table'))}, count(*) from {checks_mod.qrel(relation)}"
+                f"select {suite_checks.qi(cfg.get('raw_table_column', 'raw_table'))}, count(*) from {suite_checks.qrel(relation)}"
                 + (" where run_month = %s" if has_month else "")
                 + " group by 1",
                 (run_month,) if has_month else (),
@@ -628,10 +611,8 @@ def validate_marts(
 
     Parts whose relations do not exist (yet) are left out; with none left the result is skipped.
     """
-    checks_mod = expectations_module(settings, "checks")
-    marts_suite = expectations_module(settings, "marts_suite")
-    checks_mod.check_month(run_month)
-    thresholds = thresholds if thresholds is not None else checks_mod.load_thresholds()
+    validate_month(run_month)
+    thresholds = thresholds if thresholds is not None else suite_checks.load_thresholds()
     m = thresholds.get("marts", {})
     specs, notices = [], []
     with _connect(settings) as conn:
@@ -641,11 +622,11 @@ def validate_marts(
         flag_col = scores_cfg.get("flagged_column", "is_flagged")
         if scores and {type_col, flag_col} <= scores_cols:
             s_month = "run_month" in scores_cols
-            qt, qf = checks_mod.qi(type_col), checks_mod.qi(flag_col)
+            qt, qf = suite_checks.qi(type_col), suite_checks.qi(flag_col)
             types = [
                 r[0]
                 for r in conn.execute(
-                    f"select distinct {qt} from {checks_mod.qrel(scores)}"
+                    f"select distinct {qt} from {suite_checks.qrel(scores)}"
                     + (" where run_month = %s" if s_month else ""),
                     (run_month,) if s_month else (),
                 ).fetchall()
@@ -657,16 +638,16 @@ def validate_marts(
                 previous = {
                     t: float(share)
                     for t, share in conn.execute(
-                        f"select {qt}, avg({qf}::int) from {checks_mod.qrel(history)} where run_month = %s group by 1",
-                        (checks_mod.previous_month(run_month),),
+                        f"select {qt}, avg({qf}::int) from {suite_checks.qrel(history)} where run_month = %s group by 1",
+                        (month_before(run_month),),
                     ).fetchall()
                     if share is not None
                 }
-            change = rules_change(conn, run_month, m, checks_mod.qrel) if previous else None
+            change = rules_change(conn, run_month, m, suite_checks.qrel) if previous else None
             if change:
                 # the rules behind the share changed: a moved share is expected, so it is reported
                 # (to IT and the data engineers) with the change, not held against the band
-                current = _flagged_shares(conn, checks_mod, scores, qt, qf, run_month if s_month else None)
+                current = _flagged_shares(conn, scores, qt, qf, run_month if s_month else None)
                 notices.append(rules_changed_notice(change, previous, current))
                 log.warning("marts gate %s: rules changed since %s, flagged share reported", run_month, change["since"])
             else:
@@ -683,7 +664,7 @@ def validate_marts(
                 # a check that cannot run must not pass quietly ("every flag has evidence" never ran
                 # for months because its relation was misnamed): the gate's configuration is wrong
                 raise GateConfigError(
-                    f"expectations/thresholds.yml marts.evidence names {evidence_cfg.get('relation')!r} with "
+                    f"mimamori/expectations/thresholds.yml marts.evidence names {evidence_cfg.get('relation')!r} with "
                     f"columns {sorted(needed)}, which the warehouse does not have (dbt: marts/judgement)"
                 )
             if evidence:
@@ -768,10 +749,10 @@ def rules_change(conn, run_month: str, marts_cfg: dict, qrel) -> dict | None:
     return {"since": since, "changes": changes} if changes else None
 
 
-def _flagged_shares(conn, checks_mod, scores: str, qt: str, qf: str, run_month: str | None) -> dict[str, float]:
+def _flagged_shares(conn, scores: str, qt: str, qf: str, run_month: str | None) -> dict[str, float]:
     where = " where run_month = %s" if run_month else ""
     rows = conn.execute(
-        f"select {qt}, avg({qf}::int) from {checks_mod.qrel(scores)}{where} group by 1",
+        f"select {qt}, avg({qf}::int) from {suite_checks.qrel(scores)}{where} group by 1",
         (run_month,) if run_month else (),
     ).fetchall()
     return {t: float(share) for t, share in rows if t is not None and share is not None}

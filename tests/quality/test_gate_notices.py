@@ -58,7 +58,8 @@ def test_out_of_range_ages_are_notices_and_the_gate_passes(ages_gate, registry):
 
 def test_the_severity_is_data(settings, registry, thresholds):
     """severity: block in thresholds.yml makes the same check fail the gate (no code change)."""
-    raw_suites = quality.expectations_module(settings, "raw_suites")
+    from mimamori.expectations import raw_suites
+
     spec = registry["gakko"].file("学齢簿.csv")
     (check,) = [c for c in raw_suites.file_checks(spec, thresholds, None, AGES) if c.check_id.startswith("child_age")]
     assert check.severity == "notice"

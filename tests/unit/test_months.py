@@ -1,7 +1,7 @@
 from datetime import date, datetime
 
 import pytest
-from mimamori.months import as_of_date, next_month, previous_month, resolve_run_month, validate_month
+from mimamori.months import as_of_date, month_before, next_month, previous_month, resolve_run_month, validate_month
 
 
 def test_scheduled_run_processes_the_month_before_its_logical_date():
@@ -28,3 +28,5 @@ def test_as_of_date_is_the_last_day_of_the_month():
 def test_month_arithmetic_wraps_years():
     assert previous_month(date(2026, 1, 5)) == "2025-12"
     assert next_month("2026-12") == "2027-01"
+    assert month_before("2026-01") == "2025-12"
+    assert month_before("2026-10") == "2026-09"

@@ -25,7 +25,7 @@ import pytest
 from mimamori import vocabulary
 
 ROOT = Path(__file__).resolve().parents[2]
-PY_ROOTS = ("include", "dags", "expectations", "superset")
+PY_ROOTS = ("include", "dags", "superset")
 SQL_ROOTS = ("dbt_project/models", "dbt_project/macros", "dbt_project/tests", "dbt_project/analyses")
 SKIP_PARTS = ("synth", "__pycache__", ".local")
 FACT_MODEL = re.compile(r"^int_items__facts_.*\.sql$")

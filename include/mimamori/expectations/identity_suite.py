@@ -9,7 +9,8 @@ row this month (e.g. the spine itself) are not checked; a source without any is 
 
 from __future__ import annotations
 
-from .checks import Check, SuiteSpec, check_month, qi, qrel
+from mimamori.expectations.checks import Check, SuiteSpec, qi, qrel
+from mimamori.months import validate_month
 
 
 def _share(cfg: dict, source: str) -> float:
@@ -65,7 +66,7 @@ def source_suite(
             )
     where = f"{table_col} in ({tables})"
     if has_run_month:
-        where += f" and {qi('run_month')} = '{check_month(run_month)}'"
+        where += f" and {qi('run_month')} = '{validate_month(run_month)}'"
     query = f"select {', '.join(select)} from {qrel(relation)} where {where}"
     return SuiteSpec(
         name=f"identity.{source.source}",

@@ -16,7 +16,6 @@ from typing import Any
 import yaml
 
 THRESHOLDS_FILE = Path(__file__).with_name("thresholds.yml")
-_MONTH_RE = re.compile(r"^[0-9]{4}-(0[1-9]|1[0-2])$")
 _IDENT_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 SEVERITIES = ("block", "notice")
 
@@ -56,18 +55,6 @@ class SuiteSpec:
     query: str
     checks: list[Check] = field(default_factory=list)
     file: str | None = None
-
-
-def check_month(run_month: str) -> str:
-    if not _MONTH_RE.match(run_month or ""):
-        raise ValueError(f"run_month must be YYYY-MM, got {run_month!r}")
-    return run_month
-
-
-def previous_month(run_month: str) -> str:
-    year, month = map(int, check_month(run_month).split("-"))
-    year, month = (year - 1, 12) if month == 1 else (year, month - 1)
-    return f"{year:04d}-{month:02d}"
 
 
 def qi(name: str) -> str:

@@ -20,10 +20,10 @@ The batch is the run month only: ``select * from raw.<raw_table> where run_month
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 
-from .checks import Check, SuiteSpec, band, check_month, qi, qrel
+from mimamori.expectations.checks import Check, SuiteSpec, band, qi, qrel
+from mimamori.months import as_of_date, validate_month
 
 RAW_SCHEMA = "raw"
 
@@ -34,7 +34,7 @@ def _lit(value: str) -> str:
 
 def batch_query(raw_table: str, run_month: str, run_id: str | None = None) -> str:
     """The run month's rows of one attempt (raw keeps every attempt side by side)."""
-    query = f"select * from {qrel(RAW_SCHEMA + '.' + raw_table)} where run_month = {_lit(check_month(run_month))}"
+    query = f"select * from {qrel(RAW_SCHEMA + '.' + raw_table)} where run_month = {_lit(validate_month(run_month))}"
     return query + (f" and run_id = {_lit(run_id)}" if run_id is not None else "")
 
 
@@ -44,8 +44,7 @@ def birth_date_bounds(run_month: str, min_age: int, max_age: int) -> tuple[dt.da
     Ages as dbt's ``age_on`` counts them (年齢計算ニ関スル法律: full years to the as-of date + 1
     day, the first of the next month — never a 29 February); nobody is born after the as-of date.
     """
-    year, month = map(int, check_month(run_month).split("-"))
-    as_of = dt.date(year, month, calendar.monthrange(year, month)[1])
+    as_of = as_of_date(run_month)
     day_after = as_of + dt.timedelta(days=1)
     earliest = day_after.replace(year=day_after.year - max_age - 1) + dt.timedelta(days=1)
     latest = min(as_of, day_after.replace(year=day_after.year - min_age))

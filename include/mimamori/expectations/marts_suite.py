@@ -7,13 +7,14 @@ judgement models; a relation that does not exist (yet) leaves its part out, and 
 
 from __future__ import annotations
 
-from .checks import Check, SuiteSpec, band, check_month, qi, qrel
+from mimamori.expectations.checks import Check, SuiteSpec, band, qi, qrel
+from mimamori.months import validate_month
 
 
 def _month_filter(has_run_month: bool, run_month: str, alias: str = "") -> str:
     if not has_run_month:
         return "true"
-    return f"{alias}{qi('run_month')} = '{check_month(run_month)}'"
+    return f"{alias}{qi('run_month')} = '{validate_month(run_month)}'"
 
 
 def flagged_share_suite(
