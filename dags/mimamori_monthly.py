@@ -44,6 +44,117 @@ def _asset(schema: str, table: str) -> Asset:
     return Asset(name=f"{schema}.{table}", uri=f"postgres://warehouse:5432/warehouse/{schema}/{table}")
 
 
+def _step(name: str, run_month: str, dag_run, *, rejects: bool = True):
+    """Run ``mimamori.pipeline.<name>`` for this attempt; with ``rejects``, data it rejects fails the
+    task at once (no retry)."""
+    from mimamori import pipeline
+
+    step = getattr(pipeline, name)
+    if not rejects:
+        return step(get_settings(), run_month, _attempt(dag_run))
+    try:
+        return step(get_settings(), run_month, _attempt(dag_run))
+    except pipeline.DataRejected as exc:
+        raise AirflowFailException(str(exc)) from None
+
+
+@task
+def resolve_run_month(params=None, logical_date=None, dag_run=None) -> str:
+    from mimamori.months import resolve_run_month as resolve
+
+    requested = (dag_run.conf or {}).get("run_month") if dag_run else None
+    return resolve(requested or (params or {}).get("run_month"), logical_date)
+
+
+@task
+def check_inbox(run_month: str, dag_run=None) -> dict:
+    """Lists the inbox and opens this attempt (an attempt id already used is refused)."""
+    return _step("check_inbox", run_month, dag_run)
+
+
+def source_loads(run_month, inbox) -> list:
+    """One task group per source of the registry, each with its load task after the inbox check."""
+    loads = []
+    for name, source in REGISTRY.items():
+        with TaskGroup(group_id=name, tooltip=source.department):
+
+            @task(task_id="load", outlets=[_asset("raw", f.raw_table) for f in source.files])
+            def load(run_month: str, source_name: str = name, dag_run=None) -> dict:
+                from mimamori.pipeline import DataRejected, SourceSkipped, load_source
+
+                try:
+                    return load_source(get_settings(), source_name, run_month, _attempt(dag_run))
+                except SourceSkipped as exc:
+                    raise AirflowSkipException(str(exc)) from None
+                except DataRejected as exc:
+                    raise AirflowFailException(str(exc)) from None
+
+            loaded = load(run_month)
+            inbox >> loaded
+            loads.append(loaded)
+    return loads
+
+
+@task(trigger_rule="all_done")
+def raw_gate(run_month: str, ti=None, dag_run=None) -> dict:
+    """Great Expectations on every source this attempt loaded; fails when a blocking source is bad."""
+    from mimamori.pipeline import raw_gate as run
+
+    out = run(get_settings(), run_month, _attempt(dag_run))
+    ti.xcom_push(key="gate", value=out)  # kept even when the gate fails
+    if out["decision"]["blocking"]:
+        raise AirflowFailException("raw gate: blocking sources " + ", ".join(out["decision"]["blocking"]))
+    return out
+
+
+@task
+def build_models(run_month: str, raw: dict, dag_run=None) -> dict:
+    """dbt build on this attempt's raw rows (the sources to skip come from its recorded steps)."""
+    return _step("build_models", run_month, dag_run)
+
+
+@task
+def model_gates(run_month: str, built: dict, ti=None, dag_run=None) -> dict:
+    """Identity and marts gates on the built models."""
+    from mimamori.pipeline import model_gates as run
+
+    out = run(get_settings(), run_month, _attempt(dag_run))
+    ti.xcom_push(key="gate", value=out)  # kept even when the gate fails
+    if out["decision"]["blocking"] or not out["decision"]["publish"]:
+        raise AirflowFailException("model gates: " + "; ".join(out["decision"]["reasons"]))
+    return out
+
+
+@task(outlets=[_asset("published", "publication")])
+def publish(run_month: str, raw: dict, models: dict, dag_run=None) -> dict:
+    """Publishes only what this attempt's verdict allows (checked again inside the transaction)."""
+    return _step("publish_month", run_month, dag_run)
+
+
+@task
+def transparency_report(run_month: str, published: dict, dag_run=None) -> dict:
+    """The month's transparency report (HTML and PDF, aggregates only) for the privacy council."""
+    return _step("transparency_report", run_month, dag_run, rejects=False)
+
+
+@task
+def retention_purge(run_month: str, published: dict, dag_run=None) -> dict:
+    """Superseded attempts' raw rows, and what is past its retention period (counts audited)."""
+    return _step("retention", run_month, dag_run, rejects=False)
+
+
+@task(trigger_rule="all_done", retries=2)
+def send_alerts(run_month: str, dag_run=None) -> list:
+    """One mail per failing source to its data owners and a summary to IT; runs whatever happened."""
+    return _step("send_alerts", run_month, dag_run, rejects=False)
+
+
+@task(trigger_rule="all_done")
+def month_verdict(run_month: str, dag_run=None) -> dict:
+    """The run's end state, from the database: fails unless this attempt published and every step after it ran."""
+    return _step("month_verdict", run_month, dag_run)
+
+
 @dag(
     dag_id="mimamori_monthly",
     # The 16th, 06:00 UTC (MIMAMORI_MONTHLY_SCHEDULE). Set-up leaves the DAG unpaused, so the first
@@ -67,121 +178,9 @@ def _asset(schema: str, table: str) -> Asset:
     default_args={"owner": "joho-system", "retries": 1, "retry_delay": timedelta(minutes=1)},
 )
 def mimamori_monthly():
-    @task
-    def resolve_run_month(params=None, logical_date=None, dag_run=None) -> str:
-        from mimamori.months import resolve_run_month as resolve
-
-        requested = (dag_run.conf or {}).get("run_month") if dag_run else None
-        return resolve(requested or (params or {}).get("run_month"), logical_date)
-
-    @task
-    def check_inbox(run_month: str, dag_run=None) -> dict:
-        """Lists the inbox and opens this attempt (an attempt id already used is refused)."""
-        from mimamori.pipeline import DataRejected
-        from mimamori.pipeline import check_inbox as run
-
-        try:
-            return run(get_settings(), run_month, _attempt(dag_run))
-        except DataRejected as exc:
-            raise AirflowFailException(str(exc)) from None
-
     run_month = resolve_run_month()
     inbox = check_inbox(run_month)
-
-    loads = []
-    for name, source in REGISTRY.items():
-        with TaskGroup(group_id=name, tooltip=source.department):
-
-            @task(task_id="load", outlets=[_asset("raw", f.raw_table) for f in source.files])
-            def load(run_month: str, source_name: str = name, dag_run=None) -> dict:
-                from mimamori.pipeline import DataRejected, SourceSkipped, load_source
-
-                try:
-                    return load_source(get_settings(), source_name, run_month, _attempt(dag_run))
-                except SourceSkipped as exc:
-                    raise AirflowSkipException(str(exc)) from None
-                except DataRejected as exc:
-                    raise AirflowFailException(str(exc)) from None
-
-            loaded = load(run_month)
-            inbox >> loaded
-            loads.append(loaded)
-
-    @task(trigger_rule="all_done")
-    def raw_gate(run_month: str, ti=None, dag_run=None) -> dict:
-        """Great Expectations on every source this attempt loaded; fails when a blocking source is bad."""
-        from mimamori.pipeline import raw_gate as run
-
-        out = run(get_settings(), run_month, _attempt(dag_run))
-        ti.xcom_push(key="gate", value=out)  # kept even when the gate fails
-        if out["decision"]["blocking"]:
-            raise AirflowFailException("raw gate: blocking sources " + ", ".join(out["decision"]["blocking"]))
-        return out
-
-    @task
-    def build_models(run_month: str, raw: dict, dag_run=None) -> dict:
-        """dbt build on this attempt's raw rows (the sources to skip come from its recorded steps)."""
-        from mimamori.pipeline import DataRejected
-        from mimamori.pipeline import build_models as run
-
-        try:
-            return run(get_settings(), run_month, _attempt(dag_run))
-        except DataRejected as exc:
-            raise AirflowFailException(str(exc)) from None
-
-    @task
-    def model_gates(run_month: str, built: dict, ti=None, dag_run=None) -> dict:
-        """Identity and marts gates on the built models."""
-        from mimamori.pipeline import model_gates as run
-
-        out = run(get_settings(), run_month, _attempt(dag_run))
-        ti.xcom_push(key="gate", value=out)  # kept even when the gate fails
-        if out["decision"]["blocking"] or not out["decision"]["publish"]:
-            raise AirflowFailException("model gates: " + "; ".join(out["decision"]["reasons"]))
-        return out
-
-    @task(outlets=[_asset("published", "publication")])
-    def publish(run_month: str, raw: dict, models: dict, dag_run=None) -> dict:
-        """Publishes only what this attempt's verdict allows (checked again inside the transaction)."""
-        from mimamori.pipeline import DataRejected, publish_month
-
-        try:
-            return publish_month(get_settings(), run_month, _attempt(dag_run))
-        except DataRejected as exc:
-            raise AirflowFailException(str(exc)) from None
-
-    @task
-    def transparency_report(run_month: str, published: dict, dag_run=None) -> dict:
-        """The month's transparency report (HTML and PDF, aggregates only) for the privacy council."""
-        from mimamori.pipeline import transparency_report as run
-
-        return run(get_settings(), run_month, _attempt(dag_run))
-
-    @task
-    def retention_purge(run_month: str, published: dict, dag_run=None) -> dict:
-        """Superseded attempts' raw rows, and what is past its retention period (counts audited)."""
-        from mimamori.pipeline import retention as run
-
-        return run(get_settings(), run_month, _attempt(dag_run))
-
-    @task(trigger_rule="all_done", retries=2)
-    def send_alerts(run_month: str, dag_run=None) -> list:
-        """One mail per failing source to its data owners and a summary to IT; runs whatever happened."""
-        from mimamori.pipeline import send_alerts as run
-
-        return run(get_settings(), run_month, _attempt(dag_run))
-
-    @task(trigger_rule="all_done")
-    def month_verdict(run_month: str, dag_run=None) -> dict:
-        """The run's end state, from the database: fails unless this attempt published and every step after it ran."""
-        from mimamori.pipeline import DataRejected
-        from mimamori.pipeline import month_verdict as run
-
-        try:
-            return run(get_settings(), run_month, _attempt(dag_run))
-        except DataRejected as exc:
-            raise AirflowFailException(str(exc)) from None
-
+    loads = source_loads(run_month, inbox)
     raw = raw_gate(run_month)
     loads >> raw
     built = build_models(run_month, raw)

@@ -111,15 +111,9 @@ def _built_attempt(conn) -> str | None:
     return row[0] if row else None
 
 
-def collect(conn, person_id: str) -> dict[str, Any]:
-    """Everything held about ``person_id`` (superuser connection; read only)."""
-    out: dict[str, Any] = {}
-    residents: list[dict] = []
-    if _exists(conn, "raw.jumin__residents"):
-        residents = _rows(
-            conn, "select * from raw.jumin__residents where atena_no::text = %s order by run_month", (person_id,)
-        )
-    out["residents"] = residents
+def _source_records(conn, person_id: str, residents: list[dict]) -> tuple[list[dict], list[dict]]:
+    """Rows of every other raw table that name the person (any *atena_no column), and per table the
+    count of rows of their household that name no one."""
     source_records: list[dict] = []
     household_counts: list[dict] = []
     household_ids = sorted({str(r["setai_no"]) for r in residents if r.get("setai_no")})
@@ -147,46 +141,73 @@ def collect(conn, person_id: str) -> dict[str, Any]:
             ).fetchone()[0]
             if n:
                 household_counts.append({"raw_table": table, "rows": n})
-    out["source_records"] = source_records
-    out["household_records"] = household_counts
+    return source_records, household_counts
+
+
+def _linked_records(conn, person_id: str) -> list[dict]:
+    """The raw rows 名寄せ linked to the person (of the attempt the models were built from)."""
     linked: list[dict] = []
-    if _exists(conn, "intermediate.int_identity__links") and _exists(conn, "intermediate.int_items__children"):
-        month_row = conn.execute("select max(run_month) from intermediate.int_items__children").fetchone()
-        built_month = month_row[0] if month_row else None
-        # A link's row number is a row of the attempt the models were built from: other attempts of
-        # the month stand beside it in raw, and their row N may be someone else (mimamori.attempts).
-        attempt = _built_attempt(conn)
-        links = _rows(
+    if not (_exists(conn, "intermediate.int_identity__links") and _exists(conn, "intermediate.int_items__children")):
+        return linked
+    month_row = conn.execute("select max(run_month) from intermediate.int_items__children").fetchone()
+    built_month = month_row[0] if month_row else None
+    # A link's row number is a row of the attempt the models were built from: other attempts of
+    # the month stand beside it in raw, and their row N may be someone else (mimamori.attempts).
+    attempt = _built_attempt(conn)
+    links = _rows(
+        conn,
+        "select raw_table, source_file, source_row_number, link_method, match_reason, match_score from"
+        " intermediate.int_identity__links where person_id = %s and link_status = 'linked'"
+        " and (claimed_atena_no is null or claimed_atena_no::text <> %s) order by raw_table, source_row_number",
+        (person_id, person_id),
+    )
+    for link in links:
+        table = link["raw_table"]
+        if not _exists(conn, f"raw.{table}"):
+            continue
+        # A row is its file and row number: a town's mapping may append several delivered files
+        # into one raw table, whose row numbers repeat (mimamori.sources).
+        for row in _rows(
             conn,
-            "select raw_table, source_file, source_row_number, link_method, match_reason, match_score from"
-            " intermediate.int_identity__links where person_id = %s and link_status = 'linked'"
-            " and (claimed_atena_no is null or claimed_atena_no::text <> %s) order by raw_table, source_row_number",
-            (person_id, person_id),
+            sql.SQL(
+                "select * from {} where run_month = %s and source_row_number = %s and run_id is not distinct from %s"
+                " and source_file is not distinct from %s"
+            ).format(sql.Identifier("raw", table)),
+            (built_month, link["source_row_number"], attempt, link["source_file"]),
+        ):
+            linked.append(
+                {
+                    "raw_table": table,
+                    "link_method": link["link_method"],
+                    "match_reason": link["match_reason"],
+                    "match_score": link["match_score"],
+                    **row,
+                }
+            )
+    return linked
+
+
+def _mask_addresses(out: dict[str, Any]) -> None:
+    """Someone under 支援措置: every address column of every row is masked."""
+    for rows in out.values():
+        for row in rows:
+            for col in list(row):
+                if _ADDRESS_COLS.search(col) and row[col] not in (None, ""):
+                    row[col] = MASK
+    out["_dv_masked"] = True
+
+
+def collect(conn, person_id: str) -> dict[str, Any]:
+    """Everything held about ``person_id`` (superuser connection; read only)."""
+    out: dict[str, Any] = {}
+    residents: list[dict] = []
+    if _exists(conn, "raw.jumin__residents"):
+        residents = _rows(
+            conn, "select * from raw.jumin__residents where atena_no::text = %s order by run_month", (person_id,)
         )
-        for link in links:
-            table = link["raw_table"]
-            if not _exists(conn, f"raw.{table}"):
-                continue
-            # A row is its file and row number: a town's mapping may append several delivered files
-            # into one raw table, whose row numbers repeat (mimamori.sources).
-            for row in _rows(
-                conn,
-                sql.SQL(
-                    "select * from {} where run_month = %s and source_row_number = %s and run_id is not distinct from %s"
-                    " and source_file is not distinct from %s"
-                ).format(sql.Identifier("raw", table)),
-                (built_month, link["source_row_number"], attempt, link["source_file"]),
-            ):
-                linked.append(
-                    {
-                        "raw_table": table,
-                        "link_method": link["link_method"],
-                        "match_reason": link["match_reason"],
-                        "match_score": link["match_score"],
-                        **row,
-                    }
-                )
-    out["linked_records"] = linked
+    out["residents"] = residents
+    out["source_records"], out["household_records"] = _source_records(conn, person_id, residents)
+    out["linked_records"] = _linked_records(conn, person_id)
     for key, relation, order in (
         ("item_matches", "history.child_item_matches", "run_month, item_sort_order"),
         ("type_scores", "history.child_type_scores", "run_month, type_code"),
@@ -213,12 +234,7 @@ def collect(conn, person_id: str) -> dict[str, Any]:
         else []
     )
     if any(str(r.get("has_dv_protection") or "").strip().lower() in _DV_TRUE for r in residents):
-        for rows in out.values():
-            for row in rows:
-                for col in list(row):
-                    if _ADDRESS_COLS.search(col) and row[col] not in (None, ""):
-                        row[col] = MASK
-        out["_dv_masked"] = True
+        _mask_addresses(out)
     return out
 
 

@@ -101,7 +101,12 @@ def _columns(conn, schema: str, table: str) -> list[tuple[str, str]] | None:
 
 
 def _publish_one(
-    conn, run_month: str, relation: str, target_schema: str, history_name: str, run_id: str | None
+    conn,
+    run_month: str,
+    relation: str,
+    target_schema: str,
+    history_name: str,
+    run_id: str | None,
 ) -> tuple[str, int]:
     src_schema, name = _split(relation)
     src_cols = _columns(conn, src_schema, name)
@@ -116,7 +121,9 @@ def _publish_one(
     # The published columns: the source's, then the attempt (a constant of this publication).
     cols = sql.SQL(", ").join(map(sql.Identifier, [*col_names, LINEAGE[0]]))
     select = sql.SQL("{}, {}::text as {}").format(
-        sql.SQL(", ").join(map(sql.Identifier, col_names)), sql.Literal(run_id), sql.Identifier(LINEAGE[0])
+        sql.SQL(", ").join(map(sql.Identifier, col_names)),
+        sql.Literal(run_id),
+        sql.Identifier(LINEAGE[0]),
     )
     target = sql.Identifier(target_schema, name)
 
@@ -188,6 +195,72 @@ def _drop_unpublished(conn, schema: str, names: list[str]) -> None:
         log.info("dropped %s.%s: no longer published to its readers", schema, name)
 
 
+def _check_request(run_month: str, tables: list[str], pseudo_tables: list[str]) -> None:
+    if not _MONTH.match(run_month or ""):
+        raise PublishError(f"run_month must be YYYY-MM, got {run_month!r}")
+    if not tables and not pseudo_tables:
+        raise PublishError("nothing to publish")
+    names = [_split(t)[1] for t in tables]
+    pnames = [_split(t)[1] for t in pseudo_tables]
+    if len(set(names)) != len(names) or len(set(pnames)) != len(pnames) or "publication" in names + pnames:
+        raise PublishError("published table names must be unique and not 'publication'")
+
+
+def _publish_in(
+    conn,
+    result: PublishResult,
+    tables,
+    pseudo_tables,
+    gate_summary,
+    skipped_sources,
+    declaration,
+):
+    """The publication's work inside its transaction (after the lock and ``verify``): copy every table
+    with its history, record the publication, apply the audience declaration; its published_at."""
+    from mimamori import access
+
+    run_month, run_id = result.run_month, result.run_id
+    for stmt in PUBLICATION_DDL.split(";"):
+        conn.execute(stmt)
+    access.drop_dependent_views(conn)
+    for relation in tables:
+        published, rows = _publish_one(conn, run_month, relation, PUBLISHED, _split(relation)[1], run_id)
+        result.tables.append(published)
+        result.history_rows[f"{HISTORY}.{_split(relation)[1]}"] = rows
+    for relation in pseudo_tables:
+        hist_name = f"pseudo__{_split(relation)[1]}"
+        published, rows = _publish_one(conn, run_month, relation, PSEUDO, hist_name, run_id)
+        result.pseudo_tables.append(published)
+        result.history_rows[f"{HISTORY}.{hist_name}"] = rows
+    _drop_unpublished(conn, PSEUDO, [_split(t)[1] for t in pseudo_tables])
+    conn.execute(
+        "create or replace view published_pseudo.publication as"
+        " select run_month, published_at, pseudo_tables as tables from published.publication"
+    )
+    published_at = conn.execute(
+        "insert into published.publication"
+        " (run_month, tables, pseudo_tables, skipped_sources, gate_summary, run_id)"
+        " values (%s, %s, %s, %s, %s::jsonb, %s) returning published_at",
+        (
+            run_month,
+            result.tables,
+            result.pseudo_tables,
+            sorted(skipped_sources or []),
+            json.dumps(gate_summary or {}, ensure_ascii=False),
+            run_id,
+        ),
+    ).fetchone()[0]
+    required = [
+        "published.publication",
+        "published_pseudo.publication",
+        *result.tables,
+        *result.pseudo_tables,
+    ]
+    result.access = access.apply_published(conn, declaration, require=required)
+    result.access["casework_tables"] = access.apply_casework(conn, declaration)
+    return published_at
+
+
 def publish(
     settings: Settings,
     run_month: str,
@@ -211,17 +284,10 @@ def publish(
     refuses by raising. Raises :class:`PublishError` (or the database error, verify's, or
     :class:`mimamori.access.AccessConfigError`) with everything rolled back.
     """
-    from mimamori import access, db
+    from mimamori import db
 
-    if not _MONTH.match(run_month or ""):
-        raise PublishError(f"run_month must be YYYY-MM, got {run_month!r}")
     pseudo_tables = list(pseudo_tables or [])
-    if not tables and not pseudo_tables:
-        raise PublishError("nothing to publish")
-    names = [_split(t)[1] for t in tables]
-    pnames = [_split(t)[1] for t in pseudo_tables]
-    if len(set(names)) != len(names) or len(set(pnames)) != len(pnames) or "publication" in names + pnames:
-        raise PublishError("published table names must be unique and not 'publication'")
+    _check_request(run_month, tables, pseudo_tables)
     started = time.monotonic()
     for attempt in range(1, DEADLOCK_RETRIES + 1):
         # a deadlock (with autovacuum, seen under load) rolls everything back: publishing again is safe
@@ -234,51 +300,25 @@ def publish(
                     if verify is not None:
                         verify(conn)
                     result.run_id = run_id = run_id or _latest_attempt(conn, run_month)
-                    for stmt in PUBLICATION_DDL.split(";"):
-                        conn.execute(stmt)
-                    access.drop_dependent_views(conn)
-                    for relation in tables:
-                        published, rows = _publish_one(
-                            conn, run_month, relation, PUBLISHED, _split(relation)[1], run_id
-                        )
-                        result.tables.append(published)
-                        result.history_rows[f"{HISTORY}.{_split(relation)[1]}"] = rows
-                    for relation in pseudo_tables:
-                        hist_name = f"pseudo__{_split(relation)[1]}"
-                        published, rows = _publish_one(conn, run_month, relation, PSEUDO, hist_name, run_id)
-                        result.pseudo_tables.append(published)
-                        result.history_rows[f"{HISTORY}.{hist_name}"] = rows
-                    _drop_unpublished(conn, PSEUDO, pnames)
-                    conn.execute(
-                        "create or replace view published_pseudo.publication as"
-                        " select run_month, published_at, pseudo_tables as tables from published.publication"
+                    published_at = _publish_in(
+                        conn,
+                        result,
+                        tables,
+                        pseudo_tables,
+                        gate_summary,
+                        skipped_sources,
+                        declaration,
                     )
-                    published_at = conn.execute(
-                        "insert into published.publication"
-                        " (run_month, tables, pseudo_tables, skipped_sources, gate_summary, run_id)"
-                        " values (%s, %s, %s, %s, %s::jsonb, %s) returning published_at",
-                        (
-                            run_month,
-                            result.tables,
-                            result.pseudo_tables,
-                            sorted(skipped_sources or []),
-                            json.dumps(gate_summary or {}, ensure_ascii=False),
-                            run_id,
-                        ),
-                    ).fetchone()[0]
-                    required = [
-                        "published.publication",
-                        "published_pseudo.publication",
-                        *result.tables,
-                        *result.pseudo_tables,
-                    ]
-                    result.access = access.apply_published(conn, declaration, require=required)
-                    result.access["casework_tables"] = access.apply_casework(conn, declaration)
             break
         except psycopg.errors.DeadlockDetected:
             if attempt == DEADLOCK_RETRIES:
                 raise
-            log.warning("publish %s: deadlock, publishing again (%d of %d)", run_month, attempt + 1, DEADLOCK_RETRIES)
+            log.warning(
+                "publish %s: deadlock, publishing again (%d of %d)",
+                run_month,
+                attempt + 1,
+                DEADLOCK_RETRIES,
+            )
     result.published_at = published_at.isoformat()
     result.seconds = round(time.monotonic() - started, 2)
     log.info(
@@ -311,5 +351,13 @@ def current_publication(settings: Settings) -> dict | None:
         ).fetchone()
     if not row:
         return None
-    keys = ("run_month", "published_at", "tables", "pseudo_tables", "skipped_sources", "gate_summary", "run_id")
+    keys = (
+        "run_month",
+        "published_at",
+        "tables",
+        "pseudo_tables",
+        "skipped_sources",
+        "gate_summary",
+        "run_id",
+    )
     return dict(zip(keys, row, strict=True))

@@ -225,18 +225,12 @@ def _run_name(run_month: str, stage: str, run_id: str | None) -> str:
     return f"{run_month}-{stage}" + (f"-{attempt}" if attempt else "")
 
 
-def _run(
-    settings: Settings, stage: str, run_month: str, groups: dict[str, list], conn, run_id: str | None = None
-) -> dict[str, GateResult]:
-    """Run one checkpoint per group (source) of SuiteSpecs; one GX context for all."""
-    if not groups:
-        return {}
-    gx, context, datasource = _gx_context(settings)
+def _run_checkpoints(gx, context, datasource, stage: str, run_month: str, groups: dict[str, list], run_id):
+    """One GX checkpoint per group (source): [(source, seconds, outcome, spec per suite)], suite ids."""
     import great_expectations.expectations as gxe
     from great_expectations.core.run_identifier import RunIdentifier
     from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
 
-    results: dict[str, GateResult] = {}
     outcomes = []
     suite_ids = []
     for source, specs in groups.items():
@@ -268,6 +262,165 @@ def _run(
         )
         outcome = checkpoint.run(run_id=RunIdentifier(run_name=_run_name(run_month, stage, run_id)))
         outcomes.append((source, time.monotonic() - started, outcome, by_suite))
+    return outcomes, suite_ids
+
+
+def _described(validation, checks: dict) -> list[dict]:
+    """Every check of one validation as the docs' summary page lists it."""
+    described = []
+    for r in validation.results:
+        check = checks.get((r.expectation_config.meta or {}).get("check_id"))
+        described.append(
+            {
+                "check_id": check.check_id if check else None,
+                "column": (check.column if check else None) or r.expectation_config.kwargs.get("column"),
+                "description_ja": check.description_ja if check else r.expectation_config.type,
+                "success": bool(r.success),
+                "severity": check.severity if check else "block",
+            }
+        )
+    return described
+
+
+def _missing_columns(validation) -> set:
+    return {
+        r.expectation_config.kwargs.get("column")
+        for r in validation.results
+        if not r.success and r.expectation_config.type == "expect_column_to_exist"
+    }
+
+
+def _about_missing_column(cfg, raised: bool, missing_columns: set) -> bool:
+    """A check that could not run because its column is missing: reported once, as the missing column."""
+    return raised and bool(
+        missing_columns & {cfg.kwargs.get(k) for k in ("column", "column_A", "column_B")}
+        or any(c in missing_columns for c in cfg.kwargs.get("column_list") or [])
+    )
+
+
+@dataclass
+class _SourceFindings:
+    """What one source's validations found: failures, notices that fired, the docs pages, the count."""
+
+    failed: list[dict] = field(default_factory=list)
+    notices: list[dict] = field(default_factory=list)  # checks of severity notice that fired: told, not failed
+    pages: list[dict] = field(default_factory=list)
+    n_checks: int = 0
+
+
+def _docs_page(settings: Settings, context, key) -> str | None:
+    try:
+        page = context.get_docs_sites_urls(resource_identifier=key, site_name="local_site")[0]["site_url"]
+        return docs_page(settings, page)
+    except Exception:  # noqa: BLE001 - a missing docs page must not hide a failed gate
+        return None
+
+
+def _failure_item(stage: str, spec, check, r, raised: bool, page: str | None, page_url) -> dict[str, Any]:
+    cfg = r.expectation_config
+    observed = (r.result or {}).get("observed_value")
+    return {
+        "stage": stage,
+        "check_id": check.check_id if check else None,
+        "expectation": cfg.type,
+        "description_ja": check.description_ja if check else cfg.type,
+        "file": spec.file or (check.file if check else None),
+        "column": check.column if check else cfg.kwargs.get("column"),
+        "unexpected_count": (r.result or {}).get("unexpected_count"),
+        "rows": [],
+        "observed": observed if isinstance(observed, int | float) else None,
+        "error": raised,
+        "docs_url": page_url,
+        "docs_page": page,
+    }
+
+
+def _notice(stage: str, check, item: dict, page: str | None) -> dict[str, Any]:
+    return {
+        "kind": "check",
+        "stage": stage,
+        "check_id": check.check_id,
+        "description_ja": check.description_ja,
+        "file": item["file"],
+        "column": item["column"],
+        "count": item["unexpected_count"],
+        "rows": item["rows"],
+        "docs_page": page,
+    }
+
+
+def _read_validation(settings, context, conn, stage, run_month, run_id, key, validation, spec, found) -> None:
+    """One suite's validation into ``found`` (_SourceFindings)."""
+    checks = {c.check_id: c for c in spec.checks}
+    page = _docs_page(settings, context, key)
+    page_url = docs_url(settings, page)
+    described = _described(validation, checks)
+    if page:
+        found.pages.append(
+            {
+                "suite": spec.name,
+                "file": spec.file,
+                "page": page,
+                # a notice that fired does not fail the file (GX's own page still shows it)
+                "success": all(d["success"] or d["severity"] == "notice" for d in described),
+                "checks": described,
+            }
+        )
+    missing_columns = _missing_columns(validation)
+    found.n_checks += len(validation.results)
+    for r in validation.results:
+        if r.success:
+            continue
+        cfg = r.expectation_config
+        check = checks.get((cfg.meta or {}).get("check_id"))
+        raised = bool(r.exception_info and r.exception_info.get("raised_exception"))
+        if _about_missing_column(cfg, raised, missing_columns):
+            continue
+        item = _failure_item(stage, spec, check, r, raised, page, page_url)
+        if raised:  # the message is not logged: it could quote a value
+            log.error("%s %s: %s could not be evaluated", stage, spec.name, cfg.type)
+        if check and check.rows_where and not raised:
+            item["unexpected_count"], item["rows"] = _offending_rows(conn, spec, check)
+        if check and check.severity == "notice" and not raised:
+            found.notices.append(_notice(stage, check, item, page))
+            continue
+        found.failed.extend(_as_delivered(conn, stage, spec, check, item, run_month, run_id))
+
+
+def _log_result(stage: str, source: str, run_month: str, result: GateResult) -> None:
+    log.info(
+        "%s gate %s %s: %s (%d expectations, %d failed, %.1fs)",
+        stage,
+        source,
+        run_month,
+        "ok" if not result.failed else "FAILED",
+        result.checks,
+        len(result.failed),
+        result.seconds,
+    )
+    for n in result.notices:
+        log.info("%s gate %s: notice %s %s: %s row(s)", stage, source, n["file"] or "", n["check_id"], n["count"])
+    for item in result.failed:
+        log.warning(
+            "%s gate %s: %s %s %s: %s row(s)%s",
+            stage,
+            source,
+            item["file"] or "",
+            item["expectation"],
+            item["column"] or "",
+            item["unexpected_count"] if item["unexpected_count"] is not None else "-",
+            (" rows " + ",".join(map(str, item["rows"]))) if item["rows"] else "",
+        )
+
+
+def _run(
+    settings: Settings, stage: str, run_month: str, groups: dict[str, list], conn, run_id: str | None = None
+) -> dict[str, GateResult]:
+    """Run one checkpoint per group (source) of SuiteSpecs; one GX context for all."""
+    if not groups:
+        return {}
+    gx, context, datasource = _gx_context(settings)
+    outcomes, suite_ids = _run_checkpoints(gx, context, datasource, stage, run_month, groups, run_id)
     docs_started = time.monotonic()
     keys = [key for _, _, outcome, _ in outcomes for key in outcome.run_results]
     context.build_data_docs(site_names=["local_site"], resource_identifiers=keys + suite_ids)
@@ -275,136 +428,26 @@ def _run(
 
     install_assets(settings, docs_dir(settings))
     log.info("%s gate %s: data docs built in %.1fs", stage, run_month, time.monotonic() - docs_started)
+    results: dict[str, GateResult] = {}
     for source, validated_in, outcome, by_suite in outcomes:
         started = time.monotonic() - validated_in
-        failed: list[dict] = []
-        notices: list[dict] = []  # checks of severity notice that fired: told, not failed
-        pages: list[dict] = []
-        n_checks = 0
+        found = _SourceFindings()
         for key, validation in outcome.run_results.items():
             spec = by_suite[key.expectation_suite_identifier.name]
-            checks = {c.check_id: c for c in spec.checks}
-            try:
-                page = context.get_docs_sites_urls(resource_identifier=key, site_name="local_site")[0]["site_url"]
-                page = docs_page(settings, page)
-            except Exception:  # noqa: BLE001 - a missing docs page must not hide a failed gate
-                page = None
-            page_url = docs_url(settings, page)
-            described = []
-            for r in validation.results:
-                check = checks.get((r.expectation_config.meta or {}).get("check_id"))
-                described.append(
-                    {
-                        "check_id": check.check_id if check else None,
-                        "column": (check.column if check else None) or r.expectation_config.kwargs.get("column"),
-                        "description_ja": check.description_ja if check else r.expectation_config.type,
-                        "success": bool(r.success),
-                        "severity": check.severity if check else "block",
-                    }
-                )
-            if page:
-                pages.append(
-                    {
-                        "suite": spec.name,
-                        "file": spec.file,
-                        "page": page,
-                        # a notice that fired does not fail the file (GX's own page still shows it)
-                        "success": all(d["success"] or d["severity"] == "notice" for d in described),
-                        "checks": described,
-                    }
-                )
-            missing_columns = set()
-            for r in validation.results:
-                n_checks += 1
-                cfg = r.expectation_config
-                if not r.success and cfg.type == "expect_column_to_exist":
-                    missing_columns.add(cfg.kwargs.get("column"))
-            for r in validation.results:
-                if r.success:
-                    continue
-                cfg = r.expectation_config
-                check = checks.get((cfg.meta or {}).get("check_id"))
-                raised = bool(r.exception_info and r.exception_info.get("raised_exception"))
-                column = check.column if check else cfg.kwargs.get("column")
-                if raised and (
-                    missing_columns & {cfg.kwargs.get(k) for k in ("column", "column_A", "column_B")}
-                    or any(c in missing_columns for c in cfg.kwargs.get("column_list") or [])
-                ):
-                    continue  # reported once, as the missing column
-                item: dict[str, Any] = {
-                    "stage": stage,
-                    "check_id": check.check_id if check else None,
-                    "expectation": cfg.type,
-                    "description_ja": check.description_ja if check else cfg.type,
-                    "file": spec.file or (check.file if check else None),
-                    "column": column,
-                    "unexpected_count": (r.result or {}).get("unexpected_count"),
-                    "rows": [],
-                    "observed": (r.result or {}).get("observed_value")
-                    if isinstance((r.result or {}).get("observed_value"), int | float)
-                    else None,
-                    "error": raised,
-                    "docs_url": page_url,
-                    "docs_page": page,
-                }
-                if raised:  # the message is not logged: it could quote a value
-                    log.error("%s %s: %s could not be evaluated", stage, spec.name, cfg.type)
-                if check and check.rows_where and not raised:
-                    count, rows = _offending_rows(conn, spec, check)
-                    item["unexpected_count"] = count
-                    item["rows"] = rows
-                if check and check.severity == "notice" and not raised:
-                    notices.append(
-                        {
-                            "kind": "check",
-                            "stage": stage,
-                            "check_id": check.check_id,
-                            "description_ja": check.description_ja,
-                            "file": item["file"],
-                            "column": column,
-                            "count": item["unexpected_count"],
-                            "rows": item["rows"],
-                            "docs_page": page,
-                        }
-                    )
-                    continue
-                failed.extend(_as_delivered(conn, stage, spec, check, item, run_month, run_id))
-        seconds = time.monotonic() - started
+            _read_validation(settings, context, conn, stage, run_month, run_id, key, validation, spec, found)
         results[source] = GateResult(
             source=source,
             stage=stage,
-            success=not failed,
-            failed=failed,
+            success=not found.failed,
+            failed=found.failed,
             docs_url=month_docs_url(settings, run_month),
-            checks=n_checks,
-            seconds=round(seconds, 2),
+            checks=found.n_checks,
+            seconds=round(time.monotonic() - started, 2),
             run_id=run_id,
-            pages=pages,
-            notices=notices,
+            pages=found.pages,
+            notices=found.notices,
         )
-        log.info(
-            "%s gate %s %s: %s (%d expectations, %d failed, %.1fs)",
-            stage,
-            source,
-            run_month,
-            "ok" if not failed else "FAILED",
-            n_checks,
-            len(failed),
-            seconds,
-        )
-        for n in notices:
-            log.info("%s gate %s: notice %s %s: %s row(s)", stage, source, n["file"] or "", n["check_id"], n["count"])
-        for item in failed:
-            log.warning(
-                "%s gate %s: %s %s %s: %s row(s)%s",
-                stage,
-                source,
-                item["file"] or "",
-                item["expectation"],
-                item["column"] or "",
-                item["unexpected_count"] if item["unexpected_count"] is not None else "-",
-                (" rows " + ",".join(map(str, item["rows"]))) if item["rows"] else "",
-            )
+        _log_result(stage, source, run_month, results[source])
     return results
 
 
@@ -604,6 +647,91 @@ class GateConfigError(RuntimeError):
     """A gate's configuration names a relation or column that does not exist: the check cannot run."""
 
 
+def _flagged_share_spec(conn, run_month: str, thresholds: dict, scores: str, scores_cols, notices: list):
+    """The flagged share per type against last month's, or — when the rules behind it changed since
+    — a notice with the change (a moved share is expected then: reported, not held against the band)."""
+    m = thresholds.get("marts", {})
+    scores_cfg = m.get("scores", {})
+    type_col = scores_cfg.get("type_column", "type_code")
+    flag_col = scores_cfg.get("flagged_column", "is_flagged")
+    s_month = "run_month" in scores_cols
+    qt, qf = suite_checks.qi(type_col), suite_checks.qi(flag_col)
+    types = [
+        r[0]
+        for r in conn.execute(
+            f"select distinct {qt} from {suite_checks.qrel(scores)}" + (" where run_month = %s" if s_month else ""),
+            (run_month,) if s_month else (),
+        ).fetchall()
+        if r[0] is not None
+    ]
+    history, history_cols = _relation_info(conn, m.get("scores_history", "history.child_type_scores"))
+    previous: dict[str, float] = {}
+    if history and {type_col, flag_col, "run_month"} <= history_cols:
+        previous = {
+            t: float(share)
+            for t, share in conn.execute(
+                f"select {qt}, avg({qf}::int) from {suite_checks.qrel(history)} where run_month = %s group by 1",
+                (month_before(run_month),),
+            ).fetchall()
+            if share is not None
+        }
+    change = rules_change(conn, run_month, m, suite_checks.qrel) if previous else None
+    if change:
+        current = _flagged_shares(conn, scores, qt, qf, run_month if s_month else None)
+        notices.append(rules_changed_notice(change, previous, current))
+        log.warning("marts gate %s: rules changed since %s, flagged share reported", run_month, change["since"])
+        return None
+    return marts_suite.flagged_share_suite(
+        run_month, thresholds, scores, has_run_month=s_month, types=types, previous=previous
+    )
+
+
+def _evidence_spec(conn, run_month: str, thresholds: dict, scores: str, scores_cols):
+    """Every flag has its evidence; a configured relation or column that is missing fails loudly."""
+    evidence_cfg = thresholds.get("marts", {}).get("evidence", {})
+    evidence, evidence_cols = _relation_info(conn, evidence_cfg.get("relation", "marts.child_type_items"))
+    needed = {evidence_cfg.get(k, d) for k, d in (("person_column", "person_id"), ("type_column", "type_code"))}
+    needed |= {evidence_cfg["points_column"]} if evidence_cfg.get("points_column") else set()
+    if not evidence or not needed <= evidence_cols:
+        # a check that cannot run must not pass quietly ("every flag has evidence" never ran
+        # for months because its relation was misnamed): the gate's configuration is wrong
+        raise GateConfigError(
+            f"mimamori/expectations/thresholds.yml marts.evidence names {evidence_cfg.get('relation')!r} with "
+            f"columns {sorted(needed)}, which the warehouse does not have (dbt: marts/judgement)"
+        )
+    return marts_suite.evidence_suite(
+        run_month,
+        thresholds,
+        scores,
+        evidence,
+        scores_month="run_month" in scores_cols,
+        evidence_month="run_month" in evidence_cols,
+    )
+
+
+def _marts_specs(conn, run_month: str, thresholds: dict, notices: list) -> list:
+    """The marts gate's suites over the relations that exist."""
+    m = thresholds.get("marts", {})
+    specs = []
+    scores_cfg = m.get("scores", {})
+    scores, scores_cols = _relation_info(conn, scores_cfg.get("relation", "marts.child_type_scores"))
+    needed = {scores_cfg.get("type_column", "type_code"), scores_cfg.get("flagged_column", "is_flagged")}
+    if scores and needed <= scores_cols:
+        spec = _flagged_share_spec(conn, run_month, thresholds, scores, scores_cols, notices)
+        if spec:
+            specs.append(spec)
+        specs.append(_evidence_spec(conn, run_month, thresholds, scores, scores_cols))
+    for item in m.get("ages", []):
+        relation, cols = _relation_info(conn, item["relation"])
+        if relation and item["column"] in cols:
+            specs.append(
+                marts_suite.age_suite(
+                    run_month, thresholds, relation, item["column"], has_run_month="run_month" in cols
+                )
+            )
+    return specs
+
+
 def validate_marts(
     settings: Settings, run_month: str, *, run_id: str | None = None, thresholds: dict | None = None
 ) -> dict[str, GateResult]:
@@ -613,97 +741,15 @@ def validate_marts(
     """
     validate_month(run_month)
     thresholds = thresholds if thresholds is not None else suite_checks.load_thresholds()
-    m = thresholds.get("marts", {})
-    specs, notices = [], []
+    notices: list[dict] = []
     with _connect(settings) as conn:
-        scores_cfg = m.get("scores", {})
-        scores, scores_cols = _relation_info(conn, scores_cfg.get("relation", "marts.child_type_scores"))
-        type_col = scores_cfg.get("type_column", "type_code")
-        flag_col = scores_cfg.get("flagged_column", "is_flagged")
-        if scores and {type_col, flag_col} <= scores_cols:
-            s_month = "run_month" in scores_cols
-            qt, qf = suite_checks.qi(type_col), suite_checks.qi(flag_col)
-            types = [
-                r[0]
-                for r in conn.execute(
-                    f"select distinct {qt} from {suite_checks.qrel(scores)}"
-                    + (" where run_month = %s" if s_month else ""),
-                    (run_month,) if s_month else (),
-                ).fetchall()
-                if r[0] is not None
-            ]
-            history, history_cols = _relation_info(conn, m.get("scores_history", "history.child_type_scores"))
-            previous: dict[str, float] = {}
-            if history and {type_col, flag_col, "run_month"} <= history_cols:
-                previous = {
-                    t: float(share)
-                    for t, share in conn.execute(
-                        f"select {qt}, avg({qf}::int) from {suite_checks.qrel(history)} where run_month = %s group by 1",
-                        (month_before(run_month),),
-                    ).fetchall()
-                    if share is not None
-                }
-            change = rules_change(conn, run_month, m, suite_checks.qrel) if previous else None
-            if change:
-                # the rules behind the share changed: a moved share is expected, so it is reported
-                # (to IT and the data engineers) with the change, not held against the band
-                current = _flagged_shares(conn, scores, qt, qf, run_month if s_month else None)
-                notices.append(rules_changed_notice(change, previous, current))
-                log.warning("marts gate %s: rules changed since %s, flagged share reported", run_month, change["since"])
-            else:
-                spec = marts_suite.flagged_share_suite(
-                    run_month, thresholds, scores, has_run_month=s_month, types=types, previous=previous
-                )
-                if spec:
-                    specs.append(spec)
-            evidence_cfg = m.get("evidence", {})
-            evidence, evidence_cols = _relation_info(conn, evidence_cfg.get("relation", "marts.child_type_items"))
-            needed = {evidence_cfg.get(k, d) for k, d in (("person_column", "person_id"), ("type_column", "type_code"))}
-            needed |= {evidence_cfg["points_column"]} if evidence_cfg.get("points_column") else set()
-            if not evidence or not needed <= evidence_cols:
-                # a check that cannot run must not pass quietly ("every flag has evidence" never ran
-                # for months because its relation was misnamed): the gate's configuration is wrong
-                raise GateConfigError(
-                    f"mimamori/expectations/thresholds.yml marts.evidence names {evidence_cfg.get('relation')!r} with "
-                    f"columns {sorted(needed)}, which the warehouse does not have (dbt: marts/judgement)"
-                )
-            if evidence:
-                specs.append(
-                    marts_suite.evidence_suite(
-                        run_month,
-                        thresholds,
-                        scores,
-                        evidence,
-                        scores_month=s_month,
-                        evidence_month="run_month" in evidence_cols,
-                    )
-                )
-        for item in m.get("ages", []):
-            relation, cols = _relation_info(conn, item["relation"])
-            if relation and item["column"] in cols:
-                specs.append(
-                    marts_suite.age_suite(
-                        run_month, thresholds, relation, item["column"], has_run_month="run_month" in cols
-                    )
-                )
+        specs = _marts_specs(conn, run_month, thresholds, notices)
         if not specs:
             log.warning("marts gate %s: skipped (no mart relation found)", run_month)
-            return _recorded(
-                settings,
-                "marts",
-                run_month,
-                {
-                    "marts": GateResult(
-                        "marts",
-                        "marts",
-                        success=True,
-                        skipped=True,
-                        reason="marts_absent",
-                        run_id=run_id,
-                        notices=notices,
-                    )
-                },
+            skipped = GateResult(
+                "marts", "marts", success=True, skipped=True, reason="marts_absent", run_id=run_id, notices=notices
             )
+            return _recorded(settings, "marts", run_month, {"marts": skipped})
         results = _run(settings, "marts", run_month, {"marts": specs}, conn, run_id)
         results["marts"].notices = notices
         return _recorded(settings, "marts", run_month, results)

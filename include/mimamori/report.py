@@ -38,7 +38,12 @@ from zoneinfo import ZoneInfo
 import jinja2
 
 from mimamori import sdc, vocabulary
-from mimamori.report_protection import OUTCOMES, ReportCells, protect_report, store_audit
+from mimamori.report_protection import (
+    OUTCOMES,
+    ReportCells,
+    protect_report,
+    store_audit,
+)
 from mimamori.settings import Settings, get_settings
 
 log = logging.getLogger("mimamori.report")
@@ -89,8 +94,16 @@ COLUMN_LABELS = {
 #: a column whose meaning differs in one seed
 SEED_COLUMN_LABELS = {("disclosure_rules", "threshold"): "秘匿の基準人数"}
 LEVELS = {"C": "本人", "H": "世帯（本人を含む）", "O": "同一世帯の他の人", "M": "母"}
-STAGES = {"raw": "受け取ったデータ（取込直後）", "identity": "名寄せ", "marts": "判定結果"}
-GATE_STATUS = {"passed": "合格", "failed": "不合格", "skipped": "スキップ（その課のデータなしで公開）"}
+STAGES = {
+    "raw": "受け取ったデータ（取込直後）",
+    "identity": "名寄せ",
+    "marts": "判定結果",
+}
+GATE_STATUS = {
+    "passed": "合格",
+    "failed": "不合格",
+    "skipped": "スキップ（その課のデータなしで公開）",
+}
 #: source → department, from the source registry (include/sources/<source>.yaml)
 SOURCES = vocabulary.department_labels(short=False)
 
@@ -156,7 +169,8 @@ def snapshot_rules(conn, run_month: str) -> int:
 def rule_changes(conn, run_month: str) -> tuple[str | None, list[dict[str, str]]]:
     """(previous snapshot month or None, changes) between the latest earlier snapshot and run_month's."""
     prev = conn.execute(
-        "select max(run_month) from history.rules_snapshot where run_month < %s", (run_month,)
+        "select max(run_month) from history.rules_snapshot where run_month < %s",
+        (run_month,),
     ).fetchone()[0]
     if prev is None:
         return None, []
@@ -178,9 +192,23 @@ def diff_rules(before: dict, after: dict) -> list[dict[str, str]]:
         old, new = before.get(key), after.get(key)
         what = SEED_LABELS.get(seed, seed)
         if old is None:
-            changes.append({"seed": what, "key": row_key, "change": "追加", "detail": _row_summary(new)})
+            changes.append(
+                {
+                    "seed": what,
+                    "key": row_key,
+                    "change": "追加",
+                    "detail": _row_summary(new),
+                }
+            )
         elif new is None:
-            changes.append({"seed": what, "key": row_key, "change": "削除", "detail": _row_summary(old)})
+            changes.append(
+                {
+                    "seed": what,
+                    "key": row_key,
+                    "change": "削除",
+                    "detail": _row_summary(old),
+                }
+            )
         else:
             diffs = []
             for col in sorted(set(old) | set(new)):
@@ -191,7 +219,14 @@ def diff_rules(before: dict, after: dict) -> list[dict[str, str]]:
                 change = "変更"
                 if seed == "item_catalogue" and old.get("is_enabled") != new.get("is_enabled"):
                     change = "利用停止" if not new.get("is_enabled") else "利用再開"
-                changes.append({"seed": what, "key": row_key, "change": change, "detail": "、".join(diffs)})
+                changes.append(
+                    {
+                        "seed": what,
+                        "key": row_key,
+                        "change": change,
+                        "detail": "、".join(diffs),
+                    }
+                )
     return changes
 
 
@@ -217,18 +252,27 @@ def _row_summary(row: dict | None) -> str:
 # --- gathering (aggregates only) -----------------------------------------------------------------
 
 
-def gather(conn, run_month: str) -> dict[str, Any]:
-    data: dict[str, Any] = {"run_month": run_month}
-    # publication and gates
-    pub = None
-    if _exists(conn, "published.publication"):
-        got = _rows(
-            conn,
-            "select published_at, skipped_sources, gate_summary, to_jsonb(p) ->> 'run_id' as run_id"
-            " from published.publication as p where run_month = %s order by published_at desc limit 1",
-            (run_month,),
-        )
-        pub = got[0] if got else None
+def _rows_if(conn, relation: str, query: str, params: tuple = ()) -> list[dict[str, Any]]:
+    """The rows of ``query`` when ``relation`` exists; [] when it does not (yet)."""
+    return _rows(conn, query, params) if _exists(conn, relation) else []
+
+
+def _count_if(conn, relation: str, query: str, params: tuple, counts: dict[str, Any], key: str) -> None:
+    """``counts[key]`` = the one number of ``query`` when ``relation`` exists (else no key)."""
+    if _exists(conn, relation):
+        counts[key] = conn.execute(query, params).fetchone()[0]
+
+
+def _gather_publication(conn, run_month: str, data: dict[str, Any]) -> None:
+    """The publication of the month, its gates, and the rejections of the published attempt."""
+    got = _rows_if(
+        conn,
+        "published.publication",
+        "select published_at, skipped_sources, gate_summary, to_jsonb(p) ->> 'run_id' as run_id"
+        " from published.publication as p where run_month = %s order by published_at desc limit 1",
+        (run_month,),
+    )
+    pub = got[0] if got else None
     data["publication"] = pub
     gates = []
     if pub and pub["gate_summary"]:
@@ -245,130 +289,141 @@ def gather(conn, run_month: str) -> dict[str, Any]:
                 )
     data["gates"] = gates
     # The rejections of the published attempt (earlier tries of the month stay in ingest.rejections).
-    data["rejections"] = (
-        _rows(
-            conn,
-            "select source, rule, count(*) as files, coalesce(sum(cardinality(rows)), 0) as rows from ingest.rejections"
-            " where run_month = %s and run_id is not distinct from %s group by source, rule order by source, rule",
-            (run_month, (pub or {}).get("run_id")),
-        )
-        if _exists(conn, "ingest.rejections")
-        else []
+    data["rejections"] = _rows_if(
+        conn,
+        "ingest.rejections",
+        "select source, rule, count(*) as files, coalesce(sum(cardinality(rows)), 0) as rows from ingest.rejections"
+        " where run_month = %s and run_id is not distinct from %s group by source, rule order by source, rule",
+        (run_month, (pub or {}).get("run_id")),
     )
-    # the judgement in aggregate: the age band × area joint of the month (history.flag_cells),
-    # from which every count of section 1 is summed and its disclosure control decided
-    data["cells"] = (
-        _rows(
-            conn,
-            "select age_band, area, type_code, children_in_age_range, flagged_count"
-            " from history.flag_cells where run_month = %s",
-            (run_month,),
-        )
-        if _exists(conn, "history.flag_cells")
-        else []
-    )
-    data["age_bands"] = (
-        _rows(conn, "select age_band, label_ja, min_age, max_age from rules.age_bands order by sort_order")
-        if _exists(conn, "rules.age_bands")
-        else []
-    )
-    # a rule proposal's what-if of this very month (mimamori.learning): its age band × area joint
-    # enters the disclosure control with section 1's, so the proposal's fairness figures are printed
-    # from shown counts only (docs/evaluation.md)
+
+
+def _gather_proposal(conn, run_month: str, data: dict[str, Any]) -> None:
+    """A rule proposal's what-if of this very month (mimamori.learning): its age band × area joint
+    enters the disclosure control with section 1's, so the proposal's fairness figures are printed
+    from shown counts only (docs/evaluation.md)."""
     data["proposal_cells"] = None
     data["proposal"] = None
-    if _exists(conn, "history.rule_proposals") and data["cells"]:
-        got = _rows(
-            conn,
-            "select proposal_id, source, is_refused, aggregates from history.rule_proposals where run_month = %s"
-            " order by created_at desc limit 1",
-            (run_month,),
-        )
-        if got:
-            agg = got[0]["aggregates"] if isinstance(got[0]["aggregates"], dict) else json.loads(got[0]["aggregates"])
-            joint = {(c["age_band"], c["area"]): c for c in agg.get("cells") or []}
-            children = {}
-            for c in data["cells"]:
-                if c["type_code"] == "_any":
-                    children[(c["age_band"], c["area"])] = int(c["children_in_age_range"])
-            # only a what-if of exactly this month's children (else it describes other data)
-            if joint and all(int(joint.get(k, {}).get("children", -1)) == v for k, v in children.items() if v):
-                data["proposal_cells"] = {k: int(c["flagged_proposed"]) for k, c in joint.items()}
-                data["proposal"] = {"source": got[0]["source"], "is_refused": got[0]["is_refused"]}
-    # narrowing and the conference
-    data["households"] = (
-        _rows(
-            conn,
-            "select count(*) as candidates, count(*) filter (where is_proposed) as proposed"
-            " from history.household_candidates where run_month = %s",
-            (run_month,),
-        )[0]
-        if _exists(conn, "history.household_candidates")
-        else {"candidates": None, "proposed": None}
+    if not data["cells"]:
+        return
+    got = _rows_if(
+        conn,
+        "history.rule_proposals",
+        "select proposal_id, source, is_refused, aggregates from history.rule_proposals where run_month = %s"
+        " order by created_at desc limit 1",
+        (run_month,),
     )
-    # outcomes per judged month (current decisions): this month's and the running total are one
-    # series for the disclosure control, which knows the other months' reports
+    if not got:
+        return
+    agg = got[0]["aggregates"] if isinstance(got[0]["aggregates"], dict) else json.loads(got[0]["aggregates"])
+    joint = {(c["age_band"], c["area"]): c for c in agg.get("cells") or []}
+    children = {}
+    for c in data["cells"]:
+        if c["type_code"] == "_any":
+            children[(c["age_band"], c["area"])] = int(c["children_in_age_range"])
+    # only a what-if of exactly this month's children (else it describes other data)
+    if joint and all(int(joint.get(k, {}).get("children", -1)) == v for k, v in children.items() if v):
+        data["proposal_cells"] = {k: int(c["flagged_proposed"]) for k, c in joint.items()}
+        data["proposal"] = {
+            "source": got[0]["source"],
+            "is_refused": got[0]["is_refused"],
+        }
+
+
+def _gather_judgement(conn, run_month: str, data: dict[str, Any]) -> None:
+    """The judgement in aggregate: the age band × area joint of the month (history.flag_cells), from
+    which every count of section 1 is summed and its disclosure control decided; the narrowing."""
+    data["cells"] = _rows_if(
+        conn,
+        "history.flag_cells",
+        "select age_band, area, type_code, children_in_age_range, flagged_count"
+        " from history.flag_cells where run_month = %s",
+        (run_month,),
+    )
+    data["age_bands"] = _rows_if(
+        conn,
+        "rules.age_bands",
+        "select age_band, label_ja, min_age, max_age from rules.age_bands order by sort_order",
+    )
+    _gather_proposal(conn, run_month, data)
+    households = _rows_if(
+        conn,
+        "history.household_candidates",
+        "select count(*) as candidates, count(*) filter (where is_proposed) as proposed"
+        " from history.household_candidates where run_month = %s",
+        (run_month,),
+    )
+    data["households"] = households[0] if households else {"candidates": None, "proposed": None}
+
+
+def _gather_conference(conn, run_month: str, data: dict[str, Any]) -> None:
+    """Outcomes per judged month (current decisions): this month's and the running total are one
+    series for the disclosure control, which knows the other months' reports; and the measured
+    yield per type (history.outcome_yield of this month), counts only, linked to that series."""
     outcomes_by_month: dict[str, dict[str, int]] = {}
-    if _exists(conn, "casework.conference_outcomes"):
-        for r in _rows(
-            conn,
-            "select outcome, judged_run_month, count(*) as n from casework.conference_outcomes"
-            " where superseded_by is null and judged_run_month <= %s group by outcome, judged_run_month",
-            (run_month,),
-        ):
-            outcomes_by_month.setdefault(r["outcome"], {})[r["judged_run_month"]] = int(r["n"])
+    for r in _rows_if(
+        conn,
+        "casework.conference_outcomes",
+        "select outcome, judged_run_month, count(*) as n from casework.conference_outcomes"
+        " where superseded_by is null and judged_run_month <= %s group by outcome, judged_run_month",
+        (run_month,),
+    ):
+        outcomes_by_month.setdefault(r["outcome"], {})[r["judged_run_month"]] = int(r["n"])
     data["outcomes_by_month"] = outcomes_by_month
-    # the measured yield per type (history.outcome_yield of this month: every judged month up to
-    # it), counts only; its disclosure control links it to the outcome series (report_protection)
-    data["yield"] = (
-        _rows(
-            conn,
-            "select type_code, type_label_ja, type_sort_order, judged_run_month, discussed_count,"
-            " needs_support_count, needs_support_new_count from history.outcome_yield where run_month = %s",
-            (run_month,),
-        )
-        if _exists(conn, "history.outcome_yield")
-        else []
+    data["yield"] = _rows_if(
+        conn,
+        "history.outcome_yield",
+        "select type_code, type_label_ja, type_sort_order, judged_run_month, discussed_count,"
+        " needs_support_count, needs_support_new_count from history.outcome_yield where run_month = %s",
+        (run_month,),
     )
-    # corrections, hand entries, purges, disclosures (counts)
+
+
+def _gather_casework(conn, run_month: str, data: dict[str, Any]) -> None:
+    """Corrections, hand entries, purges, disclosures (counts). Valid corrections (not a withdrawal,
+    not withdrawn) per month recorded: this month's and the running total are one series."""
     counts: dict[str, Any] = {}
-    # valid corrections (not a withdrawal, not withdrawn) per month recorded: this month's and
-    # the running total are one series
-    corrections_by_month: dict[str, int] = {}
-    if _exists(conn, "casework.corrections"):
-        for r in _rows(
+    data["corrections_by_month"] = {
+        r["run_month"]: int(r["n"])
+        for r in _rows_if(
             conn,
+            "casework.corrections",
             "select run_month, count(*) as n from casework.corrections c where withdraws is null and run_month <= %s"
             " and not exists (select 1 from casework.corrections w where w.withdraws = c.correction_id)"
             " group by run_month",
             (run_month,),
-        ):
-            corrections_by_month[r["run_month"]] = int(r["n"])
-    data["corrections_by_month"] = corrections_by_month
-    if _exists(conn, "casework.hand_entries"):
-        counts["hand_entries"] = conn.execute(
-            "select count(*) from casework.hand_entries where to_char(entered_at at time zone 'Asia/Tokyo',"
-            " 'YYYY-MM') = %s",
-            (run_month,),
-        ).fetchone()[0]
-    data["purges"] = (
-        _rows(
-            conn,
-            "select target, cutoff, sum(rows_deleted) as rows from casework.purge_log where run_month = %s"
-            " group by target, cutoff order by target",
-            (run_month,),
         )
-        if _exists(conn, "casework.purge_log")
-        else []
+    }
+    _count_if(
+        conn,
+        "casework.hand_entries",
+        "select count(*) from casework.hand_entries where to_char(entered_at at time zone 'Asia/Tokyo',"
+        " 'YYYY-MM') = %s",
+        (run_month,),
+        counts,
+        "hand_entries",
     )
-    if _exists(conn, "casework.disclosure_log"):
-        counts["disclosures"] = conn.execute(
-            "select count(*) from casework.disclosure_log where to_char(requested_at at time zone 'Asia/Tokyo',"
-            " 'YYYY-MM') = %s",
-            (run_month,),
-        ).fetchone()[0]
+    data["purges"] = _rows_if(
+        conn,
+        "casework.purge_log",
+        "select target, cutoff, sum(rows_deleted) as rows from casework.purge_log where run_month = %s"
+        " group by target, cutoff order by target",
+        (run_month,),
+    )
+    _count_if(
+        conn,
+        "casework.disclosure_log",
+        "select count(*) from casework.disclosure_log where to_char(requested_at at time zone 'Asia/Tokyo',"
+        " 'YYYY-MM') = %s",
+        (run_month,),
+        counts,
+        "disclosures",
+    )
     data["counts"] = counts
-    # the rules in force
+
+
+def _gather_rules(conn, data: dict[str, Any]) -> None:
+    """The rules in force."""
     data["items"] = _rows(conn, "select * from rules.item_catalogue order by sort_order")
     data["types"] = _rows(conn, "select * from rules.types order by sort_order")
     judged = {c["type_code"] for c in data["cells"]}
@@ -380,11 +435,21 @@ def gather(conn, run_month: str) -> dict[str, Any]:
         data["households_per_month"] = got[0] if got else None
     data["types_enabled"] = [t for t in data["types"] if t["type_code"] in judged]
     data["type_items"] = _rows(conn, "select * from rules.type_items order by type_code, item_code")
-    data["exclusions"] = (
-        _rows(conn, "select * from rules.exclusion_rules order by sort_order")
-        if _exists(conn, "rules.exclusion_rules")
-        else []
+    data["exclusions"] = _rows_if(
+        conn,
+        "rules.exclusion_rules",
+        "select * from rules.exclusion_rules order by sort_order",
     )
+
+
+def gather(conn, run_month: str) -> dict[str, Any]:
+    """Everything the month's report says, read from the database (aggregates and counts only)."""
+    data: dict[str, Any] = {"run_month": run_month}
+    _gather_publication(conn, run_month, data)
+    _gather_judgement(conn, run_month, data)
+    _gather_conference(conn, run_month, data)
+    _gather_casework(conn, run_month, data)
+    _gather_rules(conn, data)
     return data
 
 
@@ -426,7 +491,12 @@ def render_html(
         "yield_table": _yield(data, cells, m),
         "households_per_month": data.get("households_per_month") or "",
         "outcome_rows": [
-            [o, cells.get((f"outcome:{o}", "month", m)), cells.get((f"outcome:{o}", "total", m))] for o in OUTCOMES
+            [
+                o,
+                cells.get((f"outcome:{o}", "month", m)),
+                cells.get((f"outcome:{o}", "total", m)),
+            ]
+            for o in OUTCOMES
         ],
         "gate_rows": [[g["stage"], g["source"], g["status"], g["failed"]] for g in data["gates"]],
         "rejection_rows": [
@@ -437,7 +507,10 @@ def render_html(
         "type_rule_rows": _type_rule_rows(data),
         "exclusion_rows": [[x["label_ja"], "する" if x.get("is_enabled") else "しない"] for x in data["exclusions"]],
         "activity_rows": [
-            ["この月に記録されたデータ訂正（誤った人・誤った値）", cells.get(("corrections", "month", m))],
+            [
+                "この月に記録されたデータ訂正（誤った人・誤った値）",
+                cells.get(("corrections", "month", m)),
+            ],
             ["有効なデータ訂正の累計", cells.get(("corrections", "total", m))],
             ["この月に手入力された項目", cells.get(("hand_entries", "single", m))],
             ["この月の開示請求による出力", cells.get(("disclosures", "single", m))],
@@ -477,13 +550,21 @@ def _results(data: dict[str, Any], cells: ReportCells) -> dict[str, Any]:
         ("area", "地区（町名）別", sorted({c["area"] for c in data["cells"]})),
     ):
         rows = [
-            [band_label.get(v, v), cells.get((dim, v, "children")), *[cells.get((dim, v, t)) for t in cols]]
+            [
+                band_label.get(v, v),
+                cells.get((dim, v, "children")),
+                *[cells.get((dim, v, t)) for t in cols],
+            ]
             for v in values
         ]
         breakdowns.append(
             {
                 "title": title,
-                "headers": [title.replace("別", ""), "こどもの数", *[type_label.get(t, t) for t in cols]],
+                "headers": [
+                    title.replace("別", ""),
+                    "こどもの数",
+                    *[type_label.get(t, t) for t in cols],
+                ],
                 "rows": rows,
                 "numeric": tuple(range(1, len(cols) + 2)),
             }
@@ -491,7 +572,12 @@ def _results(data: dict[str, Any], cells: ReportCells) -> dict[str, Any]:
     return {
         "scope": cells.get(("scope",)),
         "type_rows": [
-            [type_label[t], cells.get(("type", t, "in_range")), cells.get(("type", t, "flagged"))] for t in judged
+            [
+                type_label[t],
+                cells.get(("type", t, "in_range")),
+                cells.get(("type", t, "flagged")),
+            ]
+            for t in judged
         ],
         "any": cells.get(("any", "flagged")),
         "breakdowns": breakdowns,
@@ -605,7 +691,17 @@ def _fairness(data: dict[str, Any], cells: ReportCells) -> dict[str, Any] | None
             )
             now.append((children, cells.shown_value((dim, v, "_any"))))
             new.append((children, cells.shown_value(("proposed", dim, v))))
-        tables.append({"headers": [f"{title}（提案との比較）", "こどもの数", "今のルール", "提案"], "rows": rows})
+        tables.append(
+            {
+                "headers": [
+                    f"{title}（提案との比較）",
+                    "こどもの数",
+                    "今のルール",
+                    "提案",
+                ],
+                "rows": rows,
+            }
+        )
         ratio_rows.append([title, _ratio(now), _ratio(new)])
     return {
         "status": "ガードで却下" if data["proposal"]["is_refused"] else "審査待ち（まだ採用されていません）",
@@ -714,7 +810,8 @@ def build_report(settings: Settings, run_month: str, *, pdf: bool = True) -> tup
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m mimamori.report", description="月次公開報告（HTML・PDF）を作成する"
+        prog="python -m mimamori.report",
+        description="月次公開報告（HTML・PDF）を作成する",
     )
     parser.add_argument("--month", required=True, help="対象月 YYYY-MM")
     parser.add_argument("--no-pdf", action="store_true", help="HTML のみ作成する")

@@ -87,22 +87,9 @@ def _relation(band: tuple[int, int], type_range: tuple[int, int]) -> str:
     return "partial"
 
 
-def flag_model(
-    cells: list[dict[str, Any]],
-    types: list[dict[str, Any]],
-    bands: list[dict[str, Any]],
-    candidates: int | None,
-    proposed: dict[tuple[str, str], int] | None = None,
-) -> tuple[sdc.Space, list[sdc.Quantity]]:
-    """The section-1 space and its counts. ``cells``: history.flag_cells rows of one month.
-    ``proposed``: (age band, area) → children a proposed rule would flag in any type (its what-if
-    of this month): one more unknown per cell, at most the cell's children, and the proposal's
-    counts by age band and by area (docs/evaluation.md)."""
-    type_codes = [t["type_code"] for t in types]
-    type_range = {t["type_code"]: (int(t["min_age"]), int(t["max_age"])) for t in types}
-    band_codes = [b["age_band"] for b in bands]
-    band_range = {b["age_band"]: (int(b["min_age"]), int(b["max_age"])) for b in bands}
-    areas = sorted({c["area"] for c in cells})
+def _flag_values(cells: list[dict[str, Any]], type_range: dict[str, tuple[int, int]]) -> dict[tuple, int]:
+    """The counts of the age band × area joint: children (C), any type (A), per type flagged (F)
+    and in a type's age range (I)."""
     value: dict[tuple, int] = defaultdict(int)
     for c in cells:
         b, r, t = c["age_band"], c["area"], c["type_code"]
@@ -112,13 +99,12 @@ def flag_model(
         elif t in type_range:
             value[("F", t, b, r)] += int(c["flagged_count"])
             value[("I", t, b, r)] += int(c["children_in_age_range"])
-    index: dict[tuple, int] = {}
+    return value
 
-    def var(*k) -> int:
-        return index.setdefault(k, len(index))
 
+def _flag_structure(var, band_codes, areas, type_codes, rel) -> list[sdc.Constraint]:
+    """What the audience knows of how the counts of a cell relate (flagged ≤ in range ≤ children …)."""
     structure: list[sdc.Constraint] = []
-    rel = {(b, t): _relation(band_range[b], type_range[t]) for b in band_codes for t in type_codes}
     for b in band_codes:
         for r in areas:
             c, a = var("C", b, r), var("A", b, r)
@@ -138,24 +124,11 @@ def flag_model(
                     structure.append(sdc.Constraint(((f, 1.0), (c, -1.0)), upper=0))
                 structure.append(sdc.Constraint(((a, 1.0), (f, -1.0)), lower=0))
             structure.append(sdc.Constraint(((a, 1.0), *[(f, -1.0) for f in flagged]), upper=0))
-    households = None
-    if candidates is not None:
-        households = var("H")
-        value[("H",)] = int(candidates)
-        any_vars = [i for k, i in index.items() if k[0] == "A"]
-        structure.append(sdc.Constraint(((households, 1.0), *[(a, -1.0) for a in any_vars]), upper=0))
+    return structure
 
-    if proposed is not None:
-        for b in band_codes:
-            for r in areas:
-                pv = var("P", b, r)
-                value[("P", b, r)] = int(proposed.get((b, r), 0))
-                structure.append(sdc.Constraint(((pv, 1.0), (index[("C", b, r)], -1.0)), upper=0))
 
-    def quantity(key: tuple, label: str, keep) -> sdc.Quantity:
-        atoms = frozenset(i for k, i in index.items() if keep(k))
-        return sdc.Quantity(key, atoms, sum(value.get(k, 0) for k, i in index.items() if i in atoms), label)
-
+def _flag_quantities(quantity, type_codes, band_codes, areas, rel) -> list[sdc.Quantity]:
+    """Section 1's counts: the scope, per type, per age band and per area."""
     qs = [quantity(("scope",), "対象のこども", lambda k: k[0] == "C")]
     for t in type_codes:
         qs.append(
@@ -182,6 +155,52 @@ def flag_model(
         for t in type_codes:
             qs.append(quantity(("area", r, t), f"{r} {t}", lambda k, r=r, t=t: k[0] == "F" and k[1] == t and k[3] == r))
         qs.append(quantity(("area", r, "_any"), f"{r} いずれか", lambda k, r=r: k[0] == "A" and k[2] == r))
+    return qs
+
+
+def flag_model(
+    cells: list[dict[str, Any]],
+    types: list[dict[str, Any]],
+    bands: list[dict[str, Any]],
+    candidates: int | None,
+    proposed: dict[tuple[str, str], int] | None = None,
+) -> tuple[sdc.Space, list[sdc.Quantity]]:
+    """The section-1 space and its counts. ``cells``: history.flag_cells rows of one month.
+    ``proposed``: (age band, area) → children a proposed rule would flag in any type (its what-if
+    of this month): one more unknown per cell, at most the cell's children, and the proposal's
+    counts by age band and by area (docs/evaluation.md)."""
+    type_codes = [t["type_code"] for t in types]
+    type_range = {t["type_code"]: (int(t["min_age"]), int(t["max_age"])) for t in types}
+    band_codes = [b["age_band"] for b in bands]
+    band_range = {b["age_band"]: (int(b["min_age"]), int(b["max_age"])) for b in bands}
+    areas = sorted({c["area"] for c in cells})
+    value = _flag_values(cells, type_range)
+    index: dict[tuple, int] = {}
+
+    def var(*k) -> int:
+        return index.setdefault(k, len(index))
+
+    rel = {(b, t): _relation(band_range[b], type_range[t]) for b in band_codes for t in type_codes}
+    structure = _flag_structure(var, band_codes, areas, type_codes, rel)
+    households = None
+    if candidates is not None:
+        households = var("H")
+        value[("H",)] = int(candidates)
+        any_vars = [i for k, i in index.items() if k[0] == "A"]
+        structure.append(sdc.Constraint(((households, 1.0), *[(a, -1.0) for a in any_vars]), upper=0))
+
+    if proposed is not None:
+        for b in band_codes:
+            for r in areas:
+                pv = var("P", b, r)
+                value[("P", b, r)] = int(proposed.get((b, r), 0))
+                structure.append(sdc.Constraint(((pv, 1.0), (index[("C", b, r)], -1.0)), upper=0))
+
+    def quantity(key: tuple, label: str, keep) -> sdc.Quantity:
+        atoms = frozenset(i for k, i in index.items() if keep(k))
+        return sdc.Quantity(key, atoms, sum(value.get(k, 0) for k, i in index.items() if i in atoms), label)
+
+    qs = _flag_quantities(quantity, type_codes, band_codes, areas, rel)
     if households is not None:
         qs.append(sdc.Quantity(("households", "candidates"), frozenset({households}), int(candidates), "候補世帯"))
     if proposed is not None:

@@ -441,6 +441,138 @@ class Attacker:
 # --- protection ---------------------------------------------------------------------------------
 
 
+def _bounds_of(b: _Bounds | None) -> tuple[int | None, int | None, bool]:
+    return (None if b is None else b.lower, None if b is None else b.upper, bool(b and b.exact))
+
+
+def _first_decisions(quantities, released, threshold: int) -> tuple[dict[tuple, bool], dict[tuple, str]]:
+    """Before complements: a zero is shown, a count under the threshold hidden (primary), the rest
+    shown; what an earlier release decided stays as it was."""
+    shown: dict[tuple, bool] = {}
+    reason: dict[tuple, str] = {}
+    for q in quantities:
+        if q.value == 0:
+            shown[q.key], reason[q.key] = True, "zero"
+        elif q.value < threshold:
+            shown[q.key], reason[q.key] = False, "primary"
+        else:
+            shown[q.key], reason[q.key] = True, "shown"
+    for r in released:
+        shown[r.quantity.key] = r.shown
+        reason[r.quantity.key] = "released"
+    return shown, reason
+
+
+def _default_rank(everything: Sequence[Quantity]) -> Callable[[Quantity, Quantity], float]:
+    """Lower first: a sibling (disjoint from the hidden count, inside a count that holds both —
+    the same row or column) before a total that contains it, smaller counts first."""
+    # the counts that contain each count (its row/column totals, the grand total, …)
+    parents: dict[tuple, list[Quantity]] = {}
+    for q in everything:
+        parents[q.key] = [p for p in everything if p.key != q.key and q.atoms < p.atoms]
+
+    def rank(narrow: Quantity, candidate: Quantity) -> float:
+        if candidate.atoms & narrow.atoms:
+            kind = 1
+        elif any(narrow.atoms <= p.atoms and candidate.atoms <= p.atoms for p in parents.get(narrow.key, ())):
+            kind = 0
+        else:
+            kind = 2
+        return kind * 1e12 + candidate.value
+
+    return rank
+
+
+@dataclass
+class _Suppression:
+    """The state of one protection: what is shown, why, and which hidden count each complement protects."""
+
+    attacker: Attacker
+    by_key: dict[tuple, Quantity]
+    known: Sequence[Quantity]
+    new_keys: set[tuple]
+    threshold: int
+    rank: Callable[[Quantity, Quantity], float]
+    shown: dict[tuple, bool]
+    reason: dict[tuple, str]
+    protects: dict[tuple, tuple] = field(default_factory=dict)
+    final_bounds: dict[tuple, _Bounds] = field(default_factory=dict)
+
+    def state(self) -> tuple[dict[tuple, int], list[tuple]]:
+        """What the audience knows exactly (shown and known counts), and the hidden counts."""
+        equal = {k: self.by_key[k].value for k, s in self.shown.items() if s}
+        for q in self.known:
+            equal[q.key] = q.value
+        hidden = [k for k, s in self.shown.items() if not s]
+        return equal, hidden
+
+    def narrow(self) -> list[tuple]:
+        """The hidden counts the audience can narrow below the threshold (exact integer bounds,
+        kept in ``final_bounds``)."""
+        equal, hidden = self.state()
+        self.final_bounds.clear()
+        narrow = []
+        for target in hidden:
+            b = self.attacker.bounds(target, equal, hidden, integer=True, stop_below=self.threshold)
+            self.final_bounds[target] = b
+            if b.width < self.threshold:
+                narrow.append(target)
+        return narrow
+
+    def widen(self, target: tuple) -> None:
+        """Hide one more count so that ``target`` is no longer narrow (unless another complement of
+        this round widened it already)."""
+        eq, hid = self.state()
+        current = self.attacker.bounds(target, eq, hid, integer=True, stop_below=self.threshold)
+        if current.width >= self.threshold:
+            return
+        relaxed = current if current.relaxed else self.attacker.bounds(target, eq, hid)
+        chosen = _choose_complement(
+            self.attacker, self.by_key, target, relaxed, eq, hid, self.new_keys, self.shown, self.threshold, self.rank
+        )
+        if chosen is None:
+            raise SDCError(f"count {self.by_key[target].label or target} cannot be protected by suppression")
+        self.shown[chosen] = False
+        self.reason[chosen] = "complementary"
+        self.protects[chosen] = target
+
+    def run(self, max_rounds: int) -> None:
+        for round_no in range(max_rounds):
+            narrow = self.narrow()
+            if not narrow:
+                return
+            for target in narrow:
+                self.widen(target)
+            log.debug("sdc round %d: %d narrow", round_no, len(narrow))
+        raise SDCError("complementary suppression did not converge")
+
+    def protection(self, quantities: Sequence[Quantity], released: Sequence[Released]) -> Protection:
+        protection = Protection(self.threshold)
+        for q in quantities:
+            protection.decisions[q.key] = Decision(
+                q.key,
+                q.label,
+                q.value,
+                self.shown[q.key],
+                self.reason[q.key],
+                self.protects.get(q.key),
+                *_bounds_of(self.final_bounds.get(q.key)),
+            )
+        for r in released:
+            k = r.quantity.key
+            if not r.shown:
+                protection.released[k] = Decision(
+                    k,
+                    r.quantity.label,
+                    r.quantity.value,
+                    False,
+                    "released",
+                    None,
+                    *_bounds_of(self.final_bounds.get(k)),
+                )
+        return protection
+
+
 def protect(
     space: Space,
     quantities: Sequence[Quantity],
@@ -469,114 +601,19 @@ def protect(
     if len(set(keys)) != len(keys):
         raise ValueError("quantity keys must be unique")
     everything = [*quantities, *known, *(r.quantity for r in released)]
-    attacker = Attacker(space, everything)
-    by_key = {q.key: q for q in everything}
-    new_keys = set(keys)
-
-    shown: dict[tuple, bool] = {}
-    reason: dict[tuple, str] = {}
-    protects: dict[tuple, tuple] = {}
-    for q in quantities:
-        if q.value == 0:
-            shown[q.key], reason[q.key] = True, "zero"
-        elif q.value < threshold:
-            shown[q.key], reason[q.key] = False, "primary"
-        else:
-            shown[q.key], reason[q.key] = True, "shown"
-    for r in released:
-        shown[r.quantity.key] = r.shown
-        reason[r.quantity.key] = "released"
-
-    def state() -> tuple[dict[tuple, int], list[tuple]]:
-        equal = {k: by_key[k].value for k, s in shown.items() if s}
-        for q in known:
-            equal[q.key] = q.value
-        hidden = [k for k, s in shown.items() if not s]
-        return equal, hidden
-
-    def restricted(target: tuple, equal: dict, hidden: list) -> tuple[dict, list]:
-        return equal, hidden  # Attacker.bounds keeps the target's component only
-
-    def rank(narrow: Quantity, candidate: Quantity) -> float:
-        """Lower first: a sibling (disjoint from the hidden count, inside a count that holds both —
-        the same row or column) before a total that contains it, smaller counts first."""
-        if prefer is not None:
-            return prefer(narrow, candidate)
-        if candidate.atoms & narrow.atoms:
-            kind = 1
-        elif any(narrow.atoms <= p.atoms and candidate.atoms <= p.atoms for p in parents.get(narrow.key, ())):
-            kind = 0
-        else:
-            kind = 2
-        return kind * 1e12 + candidate.value
-
-    # the counts that contain each count (its row/column totals, the grand total, …)
-    parents: dict[tuple, list[Quantity]] = {}
-    for q in everything:
-        parents[q.key] = [p for p in everything if p.key != q.key and q.atoms < p.atoms]
-
-    final_bounds: dict[tuple, _Bounds] = {}
-    for round_no in range(max_rounds):
-        equal, hidden = state()
-        # first the linear relaxation (fast, an outer bound: narrow there is narrow for sure), and
-        # only when every hidden count is wide there, the exact integer bounds
-        # per hidden count: the relaxation first (narrow there is narrow for sure), the integer
-        # programme only where the relaxation is wide and its optimum not already integral
-        final_bounds.clear()
-        narrow = []
-        for target in hidden:
-            b = attacker.bounds(target, *restricted(target, equal, hidden), integer=True, stop_below=threshold)
-            final_bounds[target] = b
-            if b.width < threshold:
-                narrow.append(target)
-        if not narrow:
-            break
-        for target in narrow:
-            equal, hidden = state()
-            eq, hid = restricted(target, equal, hidden)
-            current = attacker.bounds(target, eq, hid, integer=True, stop_below=threshold)
-            if current.width >= threshold:
-                continue  # a complement chosen for another count of this round widened it
-            relaxed = current if current.relaxed else attacker.bounds(target, eq, hid)
-            chosen = _choose_complement(attacker, by_key, target, relaxed, eq, hid, new_keys, shown, threshold, rank)
-            if chosen is None:
-                raise SDCError(f"count {by_key[target].label or target} cannot be protected by suppression")
-            shown[chosen] = False
-            reason[chosen] = "complementary"
-            protects[chosen] = target
-        log.debug("sdc round %d: %d narrow", round_no, len(narrow))
-    else:
-        raise SDCError("complementary suppression did not converge")
-
-    protection = Protection(threshold)
-    for q in quantities:
-        b = final_bounds.get(q.key)
-        protection.decisions[q.key] = Decision(
-            q.key,
-            q.label,
-            q.value,
-            shown[q.key],
-            reason[q.key],
-            protects.get(q.key),
-            None if b is None else b.lower,
-            None if b is None else b.upper,
-            bool(b and b.exact),
-        )
-    for r in released:
-        k = r.quantity.key
-        if not r.shown:
-            b = final_bounds.get(k)
-            protection.released[k] = Decision(
-                k,
-                r.quantity.label,
-                r.quantity.value,
-                False,
-                "released",
-                None,
-                None if b is None else b.lower,
-                None if b is None else b.upper,
-                bool(b and b.exact),
-            )
+    shown, reason = _first_decisions(quantities, released, threshold)
+    suppression = _Suppression(
+        attacker=Attacker(space, everything),
+        by_key={q.key: q for q in everything},
+        known=known,
+        new_keys=set(keys),
+        threshold=threshold,
+        rank=prefer or _default_rank(everything),
+        shown=shown,
+        reason=reason,
+    )
+    suppression.run(max_rounds)
+    protection = suppression.protection(quantities, released)
     log.info("sdc: %s (threshold %d)", protection.counts(), threshold)
     return protection
 

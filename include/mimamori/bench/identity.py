@@ -182,39 +182,15 @@ def at_threshold(curve: list[Scores], threshold: float) -> Scores:
     return chosen
 
 
-def compare(settings, month: str, town: Path, work: Path, splink_python: Path, log=print) -> dict:
-    """Export, time the dbt matcher models, run Splink, evaluate both; returns a JSON-able dict."""
-    import yaml
-
+def _dbt_matcher(
+    settings, month: str, work: Path, project: dict, queue: dict, truth: dict, spine: set, result: dict, log
+):
+    """The dbt matcher: the scoring + resolution models, timed on their own (inputs as built), and
+    their pairs evaluated against the truth."""
     from mimamori import db
     from mimamori import dbt as dbt_mod
     from mimamori.bench.measure import run_measured
 
-    work.mkdir(parents=True, exist_ok=True)
-    project = yaml.safe_load((settings.root / "dbt_project" / "dbt_project.yml").read_text())["vars"]
-    rules = project["identity_blocking_rules"]
-    result: dict = {"month": month}
-    with db.connect(settings, autocommit=True) as conn:
-        t = time.monotonic()
-        result["export_rows"] = export(conn, work, rules, int(project["identity_max_block_size"]))
-        result["export_seconds"] = round(time.monotonic() - t, 1)
-        spine = {r[0] for r in conn.execute("select id from intermediate.int_identity__spine")}
-        queue = {
-            r[0]: (r[1], r[2])
-            for r in conn.execute(
-                "select id, source_file, source_row_number from intermediate.int_identity__match_queue"
-            )
-        }
-        stage_of = dict(conn.execute("select id, match_stage from intermediate.int_identity__match_queue").fetchall())
-    truth = read_truth(town / "truth" / month / "records.csv", queue)
-    result["queue_records"] = len(queue)
-    result["queue_by_stage"] = {
-        str(k): sum(1 for v in stage_of.values() if v == k) for k in sorted(set(stage_of.values()))
-    }
-    result["truth_on_spine"] = sum(1 for p in truth.values() if p and p in spine)
-    log(f"identity: exported {result['export_rows']} rows ({result['queue_records']} queue records)")
-
-    # --- the dbt matcher: the scoring + resolution models, timed on their own (inputs as built)
     models = [
         "int_identity__register_pairs",
         "int_identity__pupil_context",
@@ -266,9 +242,12 @@ def compare(settings, month: str, town: Path, work: Path, splink_python: Path, l
     result["dbt"]["as_shipped"] = as_shipped.to_dict()
     log(f"identity: dbt matcher F1 {top.f1:.4f} at ≥{top.threshold} (as shipped {as_shipped.f1:.4f})")
 
-    # --- Splink
-    if splink_python is None:
-        return result
+
+def _splink(work: Path, splink_python: Path, project: dict, rules: list, truth: dict, spine: set, result: dict, log):
+    """Splink on the same export (its own venv), timed and evaluated like the dbt matcher."""
+    from mimamori.bench.measure import run_measured
+
+    margin = float(project["identity_tie_margin"])
     (work / "config.json").write_text(
         json.dumps({"comparisons": project["identity_comparisons"], "block_keys": [f"b{i}" for i in range(len(rules))]})
     )
@@ -285,7 +264,7 @@ def compare(settings, month: str, town: Path, work: Path, splink_python: Path, l
     }
     if not measured.ok:
         result["splink"]["error"] = "\n".join(measured.tail[-15:])
-        return result
+        return
     result["splink"].update({k: info[k] for k in ("timings", "pairs", "pairs_with_left_as_r", "lambda", "weights")})
     with (work / "splink_pairs.csv").open(encoding="utf-8", newline="") as fh:
         spairs = [(r["left_id"], r["right_id"], float(r["match_weight"]), True) for r in csv.DictReader(fh)]
@@ -295,4 +274,39 @@ def compare(settings, month: str, town: Path, work: Path, splink_python: Path, l
     result["splink"]["best_f1"] = stop.to_dict()
     result["splink"]["best_f1_with_tie_margin"] = stop_margin.to_dict()
     log(f"identity: Splink F1 {stop.f1:.4f} at ≥{stop.threshold}")
+
+
+def compare(settings, month: str, town: Path, work: Path, splink_python: Path, log=print) -> dict:
+    """Export, time the dbt matcher models, run Splink, evaluate both; returns a JSON-able dict."""
+    import yaml
+
+    from mimamori import db
+
+    work.mkdir(parents=True, exist_ok=True)
+    project = yaml.safe_load((settings.root / "dbt_project" / "dbt_project.yml").read_text())["vars"]
+    rules = project["identity_blocking_rules"]
+    result: dict = {"month": month}
+    with db.connect(settings, autocommit=True) as conn:
+        t = time.monotonic()
+        result["export_rows"] = export(conn, work, rules, int(project["identity_max_block_size"]))
+        result["export_seconds"] = round(time.monotonic() - t, 1)
+        spine = {r[0] for r in conn.execute("select id from intermediate.int_identity__spine")}
+        queue = {
+            r[0]: (r[1], r[2])
+            for r in conn.execute(
+                "select id, source_file, source_row_number from intermediate.int_identity__match_queue"
+            )
+        }
+        stage_of = dict(conn.execute("select id, match_stage from intermediate.int_identity__match_queue").fetchall())
+    truth = read_truth(town / "truth" / month / "records.csv", queue)
+    result["queue_records"] = len(queue)
+    result["queue_by_stage"] = {
+        str(k): sum(1 for v in stage_of.values() if v == k) for k in sorted(set(stage_of.values()))
+    }
+    result["truth_on_spine"] = sum(1 for p in truth.values() if p and p in spine)
+    log(f"identity: exported {result['export_rows']} rows ({result['queue_records']} queue records)")
+
+    _dbt_matcher(settings, month, work, project, queue, truth, spine, result, log)
+    if splink_python is not None:
+        _splink(work, splink_python, project, rules, truth, spine, result, log)
     return result

@@ -36,6 +36,7 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -157,18 +158,9 @@ def analyst_threshold() -> int:
         return next(int(r["threshold"]) for r in csv.DictReader(f) if r["audience"] == "analyst")
 
 
-def _run(args, work: Path, settings) -> int:
-    from mimamori import pool
-    from mimamori.learning import fit, towns, whatif
-    from mimamori.learning.rules import RuleSet
-    from mimamori.synth import conferences as conf
-
-    rules = RuleSet.load()
-    types = rules.enabled_types()
-    latents = conf.load_type_latents()
-    extra_latents = conf.load_type_latents(args.latent_map) if args.latent_map else latents
-    say = lambda line: print(line, file=sys.stderr, flush=True)  # noqa: E731
-    t0 = time.monotonic()
+def _towns(args, work: Path, settings, latents, extra_latents, say) -> tuple[dict, list[str], list[str]]:
+    """1. The fitting and held-out towns' months: (data per town, fitting names, held-out names)."""
+    from mimamori.learning import towns
 
     by_name = {t[0]: t for t in towns.FIT_TOWNS + towns.HELD_OUT_TOWNS}
     fit_specs = [by_name[n] for n in args.fit_towns.split(",")] if args.fit_towns else list(towns.FIT_TOWNS)
@@ -185,9 +177,15 @@ def _run(args, work: Path, settings) -> int:
         name, _, path = spec.partition("=")
         data[name] = town_months(work, name, Path(path), extra_latents, settings, say, first=args.first)
         test_names.append(name)
-    say(f"[bench] towns ready in {time.monotonic() - t0:.0f}s")
+    return data, fit_names, test_names
 
-    # 2. the fitting towns' histories, margins and exports
+
+def _fits(args, rules, data: dict, fit_names: list[str], say) -> dict[str, Any]:
+    """2. The fitting towns' histories, margins and exports, and the fits: single, pooled, pooled_raw."""
+    from mimamori import pool
+    from mimamori.learning import fit
+    from mimamori.synth import conferences as conf
+
     margins, exports = [], []
     threshold = analyst_threshold()
     for name in fit_names:
@@ -202,15 +200,22 @@ def _run(args, work: Path, settings) -> int:
         )
     single_fits = fit.fit(margins[0], rules)
     pooled_fits, pooled_margins = pool.pool_fit(exports, rules)
-    unsuppressed_fits = fit.fit(pd.concat(margins, ignore_index=True), rules)
-    variants = {
-        "current": None,
-        "single": fit.proposed_weights(single_fits),
-        "pooled": fit.proposed_weights(pooled_fits),
-        "pooled_raw": fit.proposed_weights(unsuppressed_fits),
+    return {
+        "fits": {
+            "single": single_fits,
+            "pooled": pooled_fits,
+            "pooled_raw": fit.fit(pd.concat(margins, ignore_index=True), rules),
+        },
+        "pooled_margins": pooled_margins,
+        "exports": exports,
     }
 
-    # 3. held-out towns
+
+def _held_out(args, rules, types, variants: dict, data: dict, test_names: list[str]):
+    """3. Each rule variant on the held-out towns: (town, rule, type, n, k, d) rows, guard refusals."""
+    from mimamori.learning import whatif
+    from mimamori.synth import conferences as conf
+
     results = []  # (town, rule, type, n, k, d)
     guard_notes = []
     for name in test_names:
@@ -224,18 +229,12 @@ def _run(args, work: Path, settings) -> int:
             for t, (n, k, d) in measure(h, types).items():
                 results.append((name, rule_name, t, n, k, d))
     df = pd.DataFrame(results, columns=["town", "rule", "type", "proposed", "with_difficulty", "not_known"])
+    return df, guard_notes
 
-    # 4. tables
-    span = [md.month for md in data[test_names[0]]]
-    lines = [
-        f"held-out towns: {', '.join(test_names)}; fitted on: {', '.join(fit_names)}; capacity "
-        f"{rules.households_per_month} households/month; {len(span)} months each ({span[0]}–{span[-1]}); "
-        f"town sizes × {args.scale:g}",
-        "",
-        "| type | rule | proposed (sum) | yield mean [95% t] | yield pooled [Wilson] | Δ yield vs current [95% t] "
-        "| found (sum) | discovery mean [95% t] |",
-        "|---|---|---:|---|---|---|---:|---|",
-    ]
+
+def _yield_rows(df, types, variants: dict) -> list[str]:
+    """4. The table's rows: per type and rule, yield and discovery with their intervals."""
+    lines = []
     base = df[df["rule"] == "current"].set_index(["town", "type"])
     for t in [*types, "_any"]:
         for rule_name in variants:
@@ -257,25 +256,52 @@ def _run(args, work: Path, settings) -> int:
                 + ("—" if rule_name == "current" else f"{dm:+.2f} [{dlo:+.2f}, {dhi:+.2f}]")
                 + f" | {int(g['with_difficulty'].sum())} | {cm:.2f} [{clo:.2f}, {chi:.2f}] |"
             )
-    changed = {
-        name: sum(1 for f in fits if f.points != f.current_points)
-        for name, fits in (("single", single_fits), ("pooled", pooled_fits), ("pooled_raw", unsuppressed_fits))
-    }
+    return lines
+
+
+def _run(args, work: Path, settings) -> int:
+    from mimamori import pool
+    from mimamori.learning import fit
+    from mimamori.learning.rules import RuleSet
+    from mimamori.synth import conferences as conf
+
+    rules = RuleSet.load()
+    types = rules.enabled_types()
+    latents = conf.load_type_latents()
+    extra_latents = conf.load_type_latents(args.latent_map) if args.latent_map else latents
+    say = lambda line: print(line, file=sys.stderr, flush=True)  # noqa: E731
+    t0 = time.monotonic()
+    data, fit_names, test_names = _towns(args, work, settings, latents, extra_latents, say)
+    say(f"[bench] towns ready in {time.monotonic() - t0:.0f}s")
+    fitted = _fits(args, rules, data, fit_names, say)
+    fits, exports = fitted["fits"], fitted["exports"]
+    variants = {"current": None, **{name: fit.proposed_weights(f) for name, f in fits.items()}}
+    df, guard_notes = _held_out(args, rules, types, variants, data, test_names)
+    span = [md.month for md in data[test_names[0]]]
+    lines = [
+        f"held-out towns: {', '.join(test_names)}; fitted on: {', '.join(fit_names)}; capacity "
+        f"{rules.households_per_month} households/month; {len(span)} months each ({span[0]}–{span[-1]}); "
+        f"town sizes × {args.scale:g}",
+        "",
+        "| type | rule | proposed (sum) | yield mean [95% t] | yield pooled [Wilson] | Δ yield vs current [95% t] "
+        "| found (sum) | discovery mean [95% t] |",
+        "|---|---|---:|---|---|---|---:|---|",
+        *_yield_rows(df, types, variants),
+    ]
+    changed = {name: sum(1 for f in fs if f.points != f.current_points) for name, fs in fits.items()}
     lines += [
         "",
-        f"features whose points changed: {changed} (of {len(single_fits)})",
+        f"features whose points changed: {changed} (of {len(fits['single'])})",
         f"guard refusals on held-out towns (town, rule, refusals): {guard_notes}",
         f"export cells hidden per fitting town: {[e['suppressed'] for e in exports]} of {len(exports[0]['cells'])}",
         f"seconds: {time.monotonic() - t0:.0f}",
     ]
     text = "\n".join(lines)
     print(text)
-    contrib = pool.contribution_table(pooled_fits, pooled_margins)
+    contrib = pool.contribution_table(fits["pooled"], fitted["pooled_margins"])
     print("\npooled contributions:\n" + contrib.to_string(index=False))
-    for name, fits in (("single", single_fits), ("pooled", pooled_fits), ("pooled_raw", unsuppressed_fits)):
-        moved = [
-            f"{f.type_code}/{f.feature} {f.current_points}→{f.points}" for f in fits if f.points != f.current_points
-        ]
+    for name, fs in fits.items():
+        moved = [f"{f.type_code}/{f.feature} {f.current_points}→{f.points}" for f in fs if f.points != f.current_points]
         print(f"{name}: {', '.join(moved) or 'no change'}")
     if args.out:
         args.out.write_text(text + "\n\n" + contrib.to_markdown(index=False) + "\n", encoding="utf-8")

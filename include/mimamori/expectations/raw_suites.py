@@ -80,30 +80,12 @@ def children_age_checks(spec, thresholds: dict, run_month: str) -> list[Check]:
     ]
 
 
-def file_checks(spec, thresholds: dict, previous_rows: int | None, run_month: str | None = None) -> list[Check]:
-    """The checks of one registry FileSpec (duck-typed: file, raw_table, keys, columns)."""
-    raw_cfg = thresholds.get("raw", {})
-    earliest = str(raw_cfg.get("earliest_date", "1900-01-01"))
-    checks: list[Check] = []
-    headers = {c.column: c.header for c in spec.columns}
-    f = spec.file
-
-    for col in spec.columns:
-        checks.append(
-            Check(
-                f"column_exists:{col.column}",
-                "ExpectColumnToExist",
-                {"column": col.column},
-                f"契約の列「{col.header}」が取り込まれたデータにありません",
-                column=col.column,
-                file=f,
-            )
-        )
-
+def _key_checks(spec, headers: dict[str, str], f: str) -> list[Check]:
+    """The contract's key: unique (one column) or unique in combination."""
     keys = list(spec.keys)
     if len(keys) == 1:
         k = qi(keys[0])
-        checks.append(
+        return [
             Check(
                 f"unique:{keys[0]}",
                 "ExpectColumnValuesToBeUnique",
@@ -113,11 +95,11 @@ def file_checks(spec, thresholds: dict, previous_rows: int | None, run_month: st
                 file=f,
                 rows_where=f"{k} in (select {k} from batch where {k} is not null group by {k} having count(*) > 1)",
             )
-        )
-    elif len(keys) > 1:
+        ]
+    if len(keys) > 1:
         cols = ", ".join(qi(k) for k in keys)
         all_null = " and ".join(f"{qi(k)} is null" for k in keys)
-        checks.append(
+        return [
             Check(
                 "unique:" + "+".join(keys),
                 "ExpectCompoundColumnsToBeUnique",
@@ -129,92 +111,132 @@ def file_checks(spec, thresholds: dict, previous_rows: int | None, run_month: st
                     f"({cols}) in (select {cols} from batch where not ({all_null}) group by {cols} having count(*) > 1)"
                 ),
             )
+        ]
+    return []
+
+
+def _value_set_check(col, f: str) -> Check | None:
+    """A code column's values are in its code table; a flag column's are true or false."""
+    c, h = qi(col.column), col.header
+    if col.base_type == "code":
+        codes = list(col.codes)
+        return Check(
+            f"in_set:{col.column}",
+            "ExpectColumnValuesToBeInSet",
+            {"column": col.column, "value_set": codes},
+            f"「{h}」にコード表（{'・'.join(codes)}）にない値があります",
+            column=col.column,
+            file=f,
+            rows_where=f"{c} is not null and {c} not in ({', '.join(_lit(x) for x in codes)})",
         )
+    if col.base_type == "flag":
+        true, false = col.flag_labels
+        return Check(
+            f"in_set:{col.column}",
+            "ExpectColumnValuesToBeInSet",
+            {"column": col.column, "value_set": [True, False]},
+            f"「{h}」が {true}/{false} 以外の値です",
+            column=col.column,
+            file=f,
+            rows_where=f"{c} is not null and {c} not in (true, false)",
+        )
+    return None
 
-    for col in spec.columns:
-        c, h, base = qi(col.column), col.header, col.base_type
-        if col.required:
-            checks.append(
-                Check(
-                    f"not_null:{col.column}",
-                    "ExpectColumnValuesToNotBeNull",
-                    {"column": col.column},
-                    f"必須項目「{h}」が空欄です",
-                    column=col.column,
-                    file=f,
-                    rows_where=f"{c} is null",
-                )
-            )
-        if base == "code":
-            codes = list(col.codes)
-            checks.append(
-                Check(
-                    f"in_set:{col.column}",
-                    "ExpectColumnValuesToBeInSet",
-                    {"column": col.column, "value_set": codes},
-                    f"「{h}」にコード表（{'・'.join(codes)}）にない値があります",
-                    column=col.column,
-                    file=f,
-                    rows_where=f"{c} is not null and {c} not in ({', '.join(_lit(x) for x in codes)})",
-                )
-            )
-        elif base == "flag":
-            true, false = col.flag_labels
-            checks.append(
-                Check(
-                    f"in_set:{col.column}",
-                    "ExpectColumnValuesToBeInSet",
-                    {"column": col.column, "value_set": [True, False]},
-                    f"「{h}」が {true}/{false} 以外の値です",
-                    column=col.column,
-                    file=f,
-                    rows_where=f"{c} is not null and {c} not in (true, false)",
-                )
-            )
-        if base in ("date", "date_end", "month"):
-            checks.append(
-                Check(
-                    f"not_before:{col.column}",
-                    "ExpectColumnValuesToBeBetween",
-                    {"column": col.column, "min_value": earliest},
-                    f"「{h}」に{earliest}より前の日付があります",
-                    column=col.column,
-                    file=f,
-                    rows_where=f"{c} < {_lit(earliest)}::date",
-                )
-            )
-        if base == "date" and col.column != "extracted_on":
-            checks.append(
-                Check(
-                    f"not_after_extracted:{col.column}",
-                    "ExpectColumnPairValuesAToBeGreaterThanB",
-                    {
-                        "column_A": "extracted_on",
-                        "column_B": col.column,
-                        "or_equal": True,
-                        "ignore_row_if": "either_value_is_missing",
-                    },
-                    f"「{h}」が抽出日より後の日付（未来の日付）になっています",
-                    column=col.column,
-                    file=f,
-                    rows_where=f"{c} > {qi('extracted_on')}",
-                )
-            )
 
-    if previous_rows:
-        cfg = raw_cfg.get("row_count_band", {})
-        relative = float((cfg.get("per_table") or {}).get(spec.raw_table, cfg.get("relative", 0.2)))
-        low, high = band(previous_rows, relative, float(cfg.get("absolute_slack", 0)))
-        low, high = int(low), int(high + 0.999999)
+def _date_checks(col, f: str, earliest: str) -> list[Check]:
+    """A date is not before the earliest date; an event is not after the row's 抽出日."""
+    c, h, base = qi(col.column), col.header, col.base_type
+    checks = []
+    if base in ("date", "date_end", "month"):
         checks.append(
             Check(
-                "row_count",
-                "ExpectTableRowCountToBeBetween",
-                {"min_value": low, "max_value": high},
-                f"行数が前月（{previous_rows}行）から大きく変わっています（許容範囲 {low}～{high}行）",
+                f"not_before:{col.column}",
+                "ExpectColumnValuesToBeBetween",
+                {"column": col.column, "min_value": earliest},
+                f"「{h}」に{earliest}より前の日付があります",
+                column=col.column,
                 file=f,
+                rows_where=f"{c} < {_lit(earliest)}::date",
             )
         )
+    if base == "date" and col.column != "extracted_on":
+        checks.append(
+            Check(
+                f"not_after_extracted:{col.column}",
+                "ExpectColumnPairValuesAToBeGreaterThanB",
+                {
+                    "column_A": "extracted_on",
+                    "column_B": col.column,
+                    "or_equal": True,
+                    "ignore_row_if": "either_value_is_missing",
+                },
+                f"「{h}」が抽出日より後の日付（未来の日付）になっています",
+                column=col.column,
+                file=f,
+                rows_where=f"{c} > {qi('extracted_on')}",
+            )
+        )
+    return checks
+
+
+def _column_checks(col, f: str, earliest: str) -> list[Check]:
+    """One contract column's value checks: required, code table or flag, dates."""
+    checks = []
+    if col.required:
+        checks.append(
+            Check(
+                f"not_null:{col.column}",
+                "ExpectColumnValuesToNotBeNull",
+                {"column": col.column},
+                f"必須項目「{col.header}」が空欄です",
+                column=col.column,
+                file=f,
+                rows_where=f"{qi(col.column)} is null",
+            )
+        )
+    value_set = _value_set_check(col, f)
+    if value_set is not None:
+        checks.append(value_set)
+    return checks + _date_checks(col, f, earliest)
+
+
+def _row_count_check(spec, raw_cfg: dict, previous_rows: int, f: str) -> Check:
+    """The row count within the band around last month's."""
+    cfg = raw_cfg.get("row_count_band", {})
+    relative = float((cfg.get("per_table") or {}).get(spec.raw_table, cfg.get("relative", 0.2)))
+    low, high = band(previous_rows, relative, float(cfg.get("absolute_slack", 0)))
+    low, high = int(low), int(high + 0.999999)
+    return Check(
+        "row_count",
+        "ExpectTableRowCountToBeBetween",
+        {"min_value": low, "max_value": high},
+        f"行数が前月（{previous_rows}行）から大きく変わっています（許容範囲 {low}～{high}行）",
+        file=f,
+    )
+
+
+def file_checks(spec, thresholds: dict, previous_rows: int | None, run_month: str | None = None) -> list[Check]:
+    """The checks of one registry FileSpec (duck-typed: file, raw_table, keys, columns)."""
+    raw_cfg = thresholds.get("raw", {})
+    earliest = str(raw_cfg.get("earliest_date", "1900-01-01"))
+    headers = {c.column: c.header for c in spec.columns}
+    f = spec.file
+    checks: list[Check] = [
+        Check(
+            f"column_exists:{col.column}",
+            "ExpectColumnToExist",
+            {"column": col.column},
+            f"契約の列「{col.header}」が取り込まれたデータにありません",
+            column=col.column,
+            file=f,
+        )
+        for col in spec.columns
+    ]
+    checks += _key_checks(spec, headers, f)
+    for col in spec.columns:
+        checks += _column_checks(col, f, earliest)
+    if previous_rows:
+        checks.append(_row_count_check(spec, raw_cfg, previous_rows, f))
     if run_month:
         checks += children_age_checks(spec, thresholds, run_month)
     return checks

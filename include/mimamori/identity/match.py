@@ -193,13 +193,12 @@ def _prepared(field_name: str, typ: str) -> list[tuple[str, str]]:
     return [(field_name, "text")]
 
 
-def load_mapping(path: Path, two_files: bool) -> Config:
-    """Read and validate a mapping; MappingError names the file, the key and what is wrong."""
+def _fail(where: str, key: str, what: str):
+    raise MappingError(f"{where}: {key}: {what}")
+
+
+def _read_mapping_yaml(path: Path) -> dict:
     where = str(path)
-
-    def fail(key: str, what: str):
-        raise MappingError(f"{where}: {key}: {what}")
-
     try:
         spec = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
@@ -209,81 +208,111 @@ def load_mapping(path: Path, two_files: bool) -> Config:
         line = f"line {mark.line + 1}" if mark else "?"
         raise MappingError(f"{where}: {line}: not valid YAML") from None
     if not isinstance(spec, dict):
-        fail("(top)", "must be a mapping of keys (left:, right:, …)")
+        _fail(where, "(top)", "must be a mapping of keys (left:, right:, …)")
     unknown = sorted(set(spec) - MAPPING_KEYS)
     if unknown:
-        fail(unknown[0], f"unknown key (known: {', '.join(sorted(MAPPING_KEYS))})")
+        _fail(where, unknown[0], f"unknown key (known: {', '.join(sorted(MAPPING_KEYS))})")
+    return spec
+
+
+def _mapping_mode(where: str, spec: dict, two_files: bool) -> str:
     mode = spec.get("mode", "link" if two_files else "dedupe")
     if mode not in ("link", "dedupe"):
-        fail("mode", f"must be link or dedupe, not {mode!r}")
+        _fail(where, "mode", f"must be link or dedupe, not {mode!r}")
     if mode == "link" and not two_files:
-        fail("mode", "link needs two files (--left and --right); use mode: dedupe for one file")
+        _fail(where, "mode", "link needs two files (--left and --right); use mode: dedupe for one file")
     if mode == "dedupe" and two_files:
-        fail("mode", "dedupe reads one file (--left only)")
-    defaults = project_defaults()
+        _fail(where, "mode", "dedupe reads one file (--left only)")
+    return mode
+
+
+def _mapping_field_types(where: str, spec: dict) -> dict[str, str]:
     field_types = dict(TOWN_FIELDS)
     raw_types = spec.get("field_types") or {}
     if not isinstance(raw_types, dict):
-        fail("field_types", "must map field names to a type")
+        _fail(where, "field_types", "must map field names to a type")
     for name, typ in raw_types.items():
         if typ not in TYPES:
-            fail(f"field_types.{name}", f"unknown type {typ!r} (types: {', '.join(TYPES)})")
+            _fail(where, f"field_types.{name}", f"unknown type {typ!r} (types: {', '.join(TYPES)})")
         if not str(name).isidentifier() or not str(name).islower():
-            fail(f"field_types.{name}", "a field name must be lower-case letters, digits and _")
+            _fail(where, f"field_types.{name}", "a field name must be lower-case letters, digits and _")
         field_types[name] = typ
+    return field_types
 
-    sides = {}
-    for side in ("left", "right") if mode == "link" else ("left",):
-        s = spec.get(side)
-        if s is None:
-            fail(side, "missing (the id column and the fields of that file)")
-        if not isinstance(s, dict):
-            fail(side, "must be a mapping with id: and fields:")
-        bad = sorted(set(s) - SIDE_KEYS)
-        if bad:
-            fail(f"{side}.{bad[0]}", "unknown key (known: id, fields)")
-        if not s.get("id"):
-            fail(f"{side}.id", "missing (the column holding the record id)")
-        fields = s.get("fields")
-        if not isinstance(fields, dict) or not fields:
-            fail(f"{side}.fields", "missing or empty (field: column)")
-        for name, cols in fields.items():
-            if name not in field_types:
-                fail(
-                    f"{side}.fields.{name}",
-                    f"unknown field (the town's are {', '.join(TOWN_FIELDS)}; declare others in field_types)",
-                )
-            if not (
-                isinstance(cols, str) or (isinstance(cols, list) and cols and all(isinstance(c, str) for c in cols))
-            ):
-                fail(f"{side}.fields.{name}", "must be a column name or a list of column names")
-        sides[side] = s
-    if mode == "dedupe" and "right" in spec:
-        fail("right", "dedupe reads one file: leave right out")
-    used = set(sides["left"]["fields"])
-    if mode == "link":
-        used &= set(sides["right"]["fields"])
-    prepared = [("id", "text")]
-    for name in sorted(used, key=lambda f: (f not in TOWN_FIELDS, f)):
-        prepared += _prepared(name, field_types[name])
-    columns = {c for c, _ in prepared}
 
+def _mapping_side(where: str, spec: dict, side: str, field_types: dict[str, str]) -> dict:
+    s = spec.get(side)
+    if s is None:
+        _fail(where, side, "missing (the id column and the fields of that file)")
+    if not isinstance(s, dict):
+        _fail(where, side, "must be a mapping with id: and fields:")
+    bad = sorted(set(s) - SIDE_KEYS)
+    if bad:
+        _fail(where, f"{side}.{bad[0]}", "unknown key (known: id, fields)")
+    if not s.get("id"):
+        _fail(where, f"{side}.id", "missing (the column holding the record id)")
+    fields = s.get("fields")
+    if not isinstance(fields, dict) or not fields:
+        _fail(where, f"{side}.fields", "missing or empty (field: column)")
+    for name, cols in fields.items():
+        if name not in field_types:
+            _fail(
+                where,
+                f"{side}.fields.{name}",
+                f"unknown field (the town's are {', '.join(TOWN_FIELDS)}; declare others in field_types)",
+            )
+        if not (isinstance(cols, str) or (isinstance(cols, list) and cols and all(isinstance(c, str) for c in cols))):
+            _fail(where, f"{side}.fields.{name}", "must be a column name or a list of column names")
+    return s
+
+
+def _mapping_blocking(where: str, spec: dict, defaults: dict, columns: set[str]) -> list:
     blocking = spec.get("blocking_rules", defaults["blocking_rules"])
     if not isinstance(blocking, list) or not blocking:
-        fail("blocking_rules", "must be a non-empty list of field lists")
+        _fail(where, "blocking_rules", "must be a non-empty list of field lists")
     if "blocking_rules" not in spec:  # the warehouse's rules: those whose fields this mapping has
         blocking = [r for r in blocking if set(r) <= columns]
         if not blocking:
-            fail("blocking_rules", "none of the warehouse's rules fits these fields: give blocking_rules")
+            _fail(where, "blocking_rules", "none of the warehouse's rules fits these fields: give blocking_rules")
     for i, rule in enumerate(blocking):
         if not isinstance(rule, list) or not rule:
-            fail(f"blocking_rules[{i}]", "must be a non-empty list of fields")
+            _fail(where, f"blocking_rules[{i}]", "must be a non-empty list of fields")
         for f in rule:
             if f not in columns:
-                fail(
-                    f"blocking_rules[{i}]", f"{f!r} is not a prepared column (these are: {', '.join(sorted(columns))})"
+                _fail(
+                    where,
+                    f"blocking_rules[{i}]",
+                    f"{f!r} is not a prepared column (these are: {', '.join(sorted(columns))})",
                 )
+    return blocking
 
+
+def _check_comparison(where: str, key: str, c, names: set[str], columns: set[str]) -> None:
+    if not isinstance(c, dict):
+        _fail(where, key, "must be a mapping {comparison, kind, field}")
+    bad = sorted(set(c) - COMPARISON_KEYS)
+    if bad:
+        _fail(where, f"{key}.{bad[0]}", f"unknown key (known: {', '.join(sorted(COMPARISON_KEYS))})")
+    for req in ("comparison", "kind", "field"):
+        if not c.get(req):
+            _fail(where, f"{key}.{req}", "missing")
+    if not str(c["comparison"]).isidentifier() or c["comparison"] == "prior":
+        _fail(where, f"{key}.comparison", f"{c['comparison']!r} must be an identifier (and not 'prior')")
+    if c["comparison"] in names:
+        _fail(where, f"{key}.comparison", f"{c['comparison']!r} appears twice")
+    names.add(c["comparison"])
+    if c["kind"] not in KINDS:
+        _fail(where, f"{key}.kind", f"unknown kind {c['kind']!r} (kinds: {', '.join(KINDS)})")
+    for ref in ("field", "given_field", "key_field", "alias_field", "swap_field"):
+        if c.get(ref) and c[ref] not in columns:
+            _fail(
+                where, f"{key}.{ref}", f"{c[ref]!r} is not a prepared column (these are: {', '.join(sorted(columns))})"
+            )
+    if c.get("jaro_winkler") is not None and not (0 < float(c["jaro_winkler"]) <= 1):
+        _fail(where, f"{key}.jaro_winkler", "must be a number in (0, 1]")
+
+
+def _mapping_comparisons(where: str, spec: dict, defaults: dict, columns: set[str]) -> list:
     comparisons = spec.get("comparisons", defaults["comparisons"])
     if "comparisons" not in spec:  # the warehouse's: those this mapping can compute, without absent options
         optional = ("given_field", "key_field", "alias_field", "reading_field", "kana_key_field", "swap_field")
@@ -293,55 +322,70 @@ def load_mapping(path: Path, two_files: bool) -> Config:
             if c["field"] in columns
         ]
     if not isinstance(comparisons, list) or not comparisons:
-        fail("comparisons", "must be a non-empty list")
-    names = set()
+        _fail(where, "comparisons", "must be a non-empty list")
+    names: set[str] = set()
     for i, c in enumerate(comparisons):
-        key = f"comparisons[{i}]"
-        if not isinstance(c, dict):
-            fail(key, "must be a mapping {comparison, kind, field}")
-        bad = sorted(set(c) - COMPARISON_KEYS)
-        if bad:
-            fail(f"{key}.{bad[0]}", f"unknown key (known: {', '.join(sorted(COMPARISON_KEYS))})")
-        for req in ("comparison", "kind", "field"):
-            if not c.get(req):
-                fail(f"{key}.{req}", "missing")
-        if not str(c["comparison"]).isidentifier() or c["comparison"] == "prior":
-            fail(f"{key}.comparison", f"{c['comparison']!r} must be an identifier (and not 'prior')")
-        if c["comparison"] in names:
-            fail(f"{key}.comparison", f"{c['comparison']!r} appears twice")
-        names.add(c["comparison"])
-        if c["kind"] not in KINDS:
-            fail(f"{key}.kind", f"unknown kind {c['kind']!r} (kinds: {', '.join(KINDS)})")
-        for ref in ("field", "given_field", "key_field", "alias_field", "swap_field"):
-            if c.get(ref) and c[ref] not in columns:
-                fail(f"{key}.{ref}", f"{c[ref]!r} is not a prepared column (these are: {', '.join(sorted(columns))})")
-        if c.get("jaro_winkler") is not None and not (0 < float(c["jaro_winkler"]) <= 1):
-            fail(f"{key}.jaro_winkler", "must be a number in (0, 1]")
+        _check_comparison(where, f"comparisons[{i}]", c, names, columns)
+    return comparisons
 
+
+def _mapping_thresholds(where: str, spec: dict, defaults: dict) -> dict:
     thresholds = dict(defaults["thresholds"])
     t = spec.get("thresholds") or {}
     bad = sorted(set(t) - set(thresholds))
     if bad:
-        fail(f"thresholds.{bad[0]}", "unknown key (known: link, review, tie_margin)")
+        _fail(where, f"thresholds.{bad[0]}", "unknown key (known: link, review, tie_margin)")
     thresholds.update(t)
     for k, v in thresholds.items():
         if not isinstance(v, int | float):
-            fail(f"thresholds.{k}", "must be a number")
+            _fail(where, f"thresholds.{k}", "must be a number")
+    return thresholds
 
+
+def _mapping_files(path: Path, spec: dict) -> tuple[str, Path, list]:
+    """The weights (estimate, warehouse or a file), the gaiji map and the date formats a mapping names."""
+    where = str(path)
     weights = str(spec.get("weights", "estimate"))
     if weights not in ("estimate", "warehouse"):
         wpath = (path.parent / weights).resolve()
         if not wpath.is_file():
-            fail("weights", f"no such file {weights!r} (or: estimate, warehouse)")
+            _fail(where, "weights", f"no such file {weights!r} (or: estimate, warehouse)")
         weights = str(wpath)
     gaiji = SEEDS / "gaiji_map.csv"
     if spec.get("gaiji_map"):
         gaiji = (path.parent / str(spec["gaiji_map"])).resolve()
         if not gaiji.is_file():
-            fail("gaiji_map", f"no such file {spec['gaiji_map']!r} (a CSV like seeds/identity/gaiji_map.csv)")
+            _fail(where, "gaiji_map", f"no such file {spec['gaiji_map']!r} (a CSV like seeds/identity/gaiji_map.csv)")
     formats = spec.get("date_formats") or []
     if not isinstance(formats, list):
-        fail("date_formats", "must be a list of strptime formats")
+        _fail(where, "date_formats", "must be a list of strptime formats")
+    return weights, gaiji, formats
+
+
+def load_mapping(path: Path, two_files: bool) -> Config:
+    """Read and validate a mapping; MappingError names the file, the key and what is wrong."""
+    where = str(path)
+    spec = _read_mapping_yaml(path)
+    mode = _mapping_mode(where, spec, two_files)
+    defaults = project_defaults()
+    field_types = _mapping_field_types(where, spec)
+    sides = {
+        side: _mapping_side(where, spec, side, field_types)
+        for side in (("left", "right") if mode == "link" else ("left",))
+    }
+    if mode == "dedupe" and "right" in spec:
+        _fail(where, "right", "dedupe reads one file: leave right out")
+    used = set(sides["left"]["fields"])
+    if mode == "link":
+        used &= set(sides["right"]["fields"])
+    prepared = [("id", "text")]
+    for name in sorted(used, key=lambda f: (f not in TOWN_FIELDS, f)):
+        prepared += _prepared(name, field_types[name])
+    columns = {c for c, _ in prepared}
+    blocking = _mapping_blocking(where, spec, defaults, columns)
+    comparisons = _mapping_comparisons(where, spec, defaults, columns)
+    thresholds = _mapping_thresholds(where, spec, defaults)
+    weights, gaiji, formats = _mapping_files(path, spec)
     return Config(
         mapping=path,
         mode=mode,
@@ -624,6 +668,216 @@ def _write_weights(path: Path, weights: list[tuple]) -> None:
         w.writerows(weights)
 
 
+class _Phases(dict):
+    """Seconds per phase of a match, in order."""
+
+    def __init__(self, first: str, started: float):
+        super().__init__({first: time.monotonic() - started})
+        self.mark = time.monotonic()
+
+    def done(self, name: str) -> None:
+        self[name] = round(time.monotonic() - self.mark, 2)
+        self.mark = time.monotonic()
+
+
+def _match_dsn(log) -> str:
+    """The project's warehouse as transformer (its PostgreSQL cluster started when it is not running)."""
+    from mimamori.settings import get_settings
+    from mimamori.stack import pg
+
+    settings = get_settings()
+    if not settings.warehouse_dsn_override and not pg.is_running(settings):
+        log("starting the project's PostgreSQL cluster (make match needs it; `make down` stops it)")
+        try:
+            pg.ensure(settings)
+        except FileNotFoundError:
+            raise MappingError(
+                "PostgreSQL: the server is not installed (apt-get install postgresql, or make deps as root),"
+                " or give --dsn"
+            ) from None
+    return settings.dsn(role="transformer")
+
+
+def _load_and_normalise(conn, config: Config, m, fields: list[str], left_rows, right_rows) -> str:
+    """The files' rows, the kanji and gaiji maps into temporary tables; the prepared ``l`` (and ``r``).
+    Returns the right side's relation (``l`` itself when deduplicating)."""
+    raw_cols = ", ".join(["id text"] + [f"{f} {'date' if config.field_types[f] == 'date' else 'text'}" for f in fields])
+    conn.execute("set search_path = pg_temp, public")
+    conn.execute("set jit = off")  # the name macros' cost estimates make JIT compile for seconds
+    conn.execute(m.identity_create_functions(FUNCTIONS_SCHEMA).replace("create schema if not exists pg_temp;", ""))
+    conn.execute(f"create temp table left_raw ({raw_cols}) on commit drop")
+    conn.execute(f"create temp table right_raw ({raw_cols}) on commit drop")
+    conn.execute("create temp table kanji_variants (variant text primary key, canonical text) on commit drop")
+    conn.execute("create temp table gaiji_map (code_point text, unicode text, mj_code text, note text) on commit drop")
+    conn.execute(
+        "create temp table weights (comparison text, level text, m_probability numeric, "
+        "u_probability numeric, description text) on commit drop"
+    )
+    with conn.cursor() as cur:
+        for table, rows in (("left_raw", left_rows), ("right_raw", right_rows)):
+            with cur.copy(f"copy {table} from stdin") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        for table, path, ncols in (
+            ("kanji_variants", SEEDS / "kanji_variants.csv", 2),
+            ("gaiji_map", config.gaiji_map, 4),
+        ):
+            with cur.copy(f"copy {table} from stdin") as copy:
+                for row in _read(path, "utf-8")[1]:
+                    copy.write_row((row + [None] * ncols)[:ncols])
+    conn.execute(f"create temp table l on commit drop as {prepared_sql(config, m, 'left_raw', fields)}")
+    if config.mode == "link":
+        conn.execute(f"create temp table r on commit drop as {prepared_sql(config, m, 'right_raw', fields)}")
+    conn.execute("analyze l")
+    if config.mode == "link":
+        conn.execute("analyze r")
+    return "r" if config.mode == "link" else "l"
+
+
+def _no_candidate_sql(config: Config) -> str:
+    """The left records no candidate pair names."""
+    if config.mode == "link":
+        return "select id from l where id not in (select left_id from pairs)"
+    return "select id from l where id not in (select left_id from pairs union select right_id from pairs)"
+
+
+def _blocking(conn, config: Config, m, right_rel: str, n_left: int, log, summary: dict) -> None:
+    """Candidate pairs, the blocking report, and each pair's comparison levels."""
+    conn.execute(
+        "create temp table pairs on commit drop as "
+        + m.identity_candidate_pairs(
+            "l", right_rel, config.blocking_rules, config.max_block_size, config.mode == "dedupe"
+        )
+    )
+    conn.execute("analyze pairs")
+    n_pairs = conn.execute("select count(*) from pairs").fetchone()[0]
+    report = []
+    for rule in config.blocking_rules:
+        name = "+".join(rule)
+        n_rule, n_only = conn.execute(
+            "select count(*) filter (where %s = any(string_to_array(blocking_rules, ','))),"
+            " count(*) filter (where blocking_rules = %s) from pairs",
+            (name, name),
+        ).fetchone()
+        skipped = conn.execute(
+            f"select count(*) from (select 1 from {right_rel} where "
+            + " and ".join(f"{f} is not null" for f in rule)
+            + f" group by {', '.join(rule)} having count(*) > %s) as big",
+            (config.max_block_size,),
+        ).fetchone()[0]
+        report.append((name, n_rule, n_only, skipped))
+    no_candidate = conn.execute(f"select count(*) from ({_no_candidate_sql(config)}) as lonely").fetchone()[0]
+    log(f"blocking: {n_pairs} candidate pair(s)")
+    log(f"  {'rule':<40} {'pairs':>9} {'only this':>10} {'blocks over max':>16}")
+    for name, n_rule, n_only, skipped in report:
+        log(f"  {name:<40} {n_rule:>9} {n_only:>10} {skipped:>16}")
+    share = no_candidate / max(n_left, 1)
+    log(f"  records with no candidate: {no_candidate} of {n_left} ({share:.1%})")
+    summary.update(candidate_pairs=n_pairs, no_candidate=no_candidate, blocking=report)
+    conn.execute(
+        "create temp table pair_levels on commit drop as "
+        + m.identity_pair_levels("pairs", "l", right_rel, config.comparisons, FUNCTIONS_SCHEMA)
+    )
+
+
+def _weight_rows(conn, config: Config, m, right_rel: str, counts: tuple[int, int], seed: float, log, summary) -> list:
+    """The m/u weights: estimated (EM and random pairs), the warehouse's, or a file's."""
+    if config.weights != "estimate":
+        path = SEEDS / "match_weights.csv" if config.weights == "warehouse" else Path(config.weights)
+        return [tuple((r + [None] * 5)[:5]) for r in _read(path, "utf-8")[1]]
+    levels = {c["comparison"]: comparison_levels(c, m) for c in config.comparisons}
+    est = _estimate(conn, config, m, levels, right_rel, counts[0], counts[1], seed)
+    rows = []
+    for c in config.comparisons:
+        name = c["comparison"]
+        for lv in levels[name]:
+            rows.append((name, lv, est.m[name][lv], est.u[name][lv], "estimated: m by EM, u by random pairs"))
+    rows.append(("prior", "prior", est.prior, 1 - est.prior, "P(match) over all pairs (EM)"))
+    log(
+        f"weights: estimated (EM {est.iterations} iteration(s) over {est.candidate_pairs} candidate pairs,"
+        f" u from {est.random_pairs} random pairs and exact value frequencies;"
+        f" prior {math.log2(est.prior / (1 - est.prior)):.2f} bits)"
+    )
+    summary["estimate"] = {"iterations": est.iterations, "prior": est.prior}
+    return rows
+
+
+def _store_weights(conn, rows: list, log) -> None:
+    with conn.cursor() as cur:
+        with cur.copy("copy weights from stdin") as copy:
+            for row in rows:
+                copy.write_row(row)
+    for name, lv, mp, up, _ in rows:
+        if name != "prior":
+            log(
+                f"  {name:<16} {lv:<12} m={float(mp):.5f} u={float(up):.6f} {math.log2(float(mp) / float(up)):+7.2f} bits"
+            )
+
+
+def _score_and_decide(conn, config: Config, m, right_rel: str) -> tuple[list[str], list[list], list]:
+    """Every candidate pair scored and decided (header, rows), and the records with no candidate."""
+    t = config.thresholds
+    scored = m.identity_score_pairs(
+        "pairs", "l", right_rel, config.comparisons, "weights", FUNCTIONS_SCHEMA, "pair_levels"
+    )
+    conn.execute(f"create temp table scored on commit drop as {scored}")
+    if config.mode == "link":
+        resolved = m.identity_resolve_pairs(
+            "scored", t["link"], t["review"], t["tie_margin"], config.require_name_agreement
+        )
+    else:
+        resolved = m.identity_resolve_dedupe("scored", t["link"], t["review"], config.require_name_agreement)
+    columns = ", ".join(f"scored.{c['comparison']}_level, scored.{c['comparison']}_weight" for c in config.comparisons)
+    with conn.cursor() as cur:
+        cur.execute(
+            f"""
+            with resolved as ({resolved})
+            select
+                scored.left_id,
+                scored.right_id,
+                {columns},
+                scored.match_score,
+                rank() over (partition by scored.left_id order by scored.match_score desc) as candidate_rank,
+                coalesce(resolved.link_status, 'candidate') as outcome,
+                scored.match_reason,
+                scored.blocking_rules
+            from scored
+            left join resolved
+                on scored.left_id = resolved.left_id
+                and scored.right_id = resolved.right_id
+            order by scored.left_id, scored.match_score desc, scored.right_id
+            """
+        )
+        header = [d.name for d in cur.description]
+        result = [list(r) for r in cur.fetchall()]
+        cur.execute(_no_candidate_sql(config) + " order by id")
+        lonely = [r[0] for r in cur.fetchall()]
+    return header, result, lonely
+
+
+def _with_clusters(config: Config, header: list[str], result: list[list], lonely: list) -> dict:
+    """Append each linked pair's cluster id and a row per record with no candidate; the clusters."""
+    at = {h: i for i, h in enumerate(header)}
+    links = [(r[at["left_id"]], r[at["right_id"]]) for r in result if r[at["outcome"]] == "linked"]
+    if config.mode == "link":
+        links = [(f"L:{a}", f"R:{b}") for a, b in links]
+    clusters = _union_find(links)
+    cluster_of = {}
+    for node, root in clusters.items():
+        cluster_of[node] = root.split(":", 1)[-1] if config.mode == "link" else root
+    header.append("cluster_id")
+    for r in result:
+        a = r[at["left_id"]]
+        key = f"L:{a}" if config.mode == "link" else a
+        r.append(cluster_of.get(key, a) if r[at["outcome"]] == "linked" else "")
+    for rid in lonely:
+        row = [""] * len(header)
+        row[at["left_id"]], row[at["outcome"]], row[at["match_reason"]] = rid, "unmatched", "no candidate"
+        row[-1] = ""
+        result.append(row)
+    return cluster_of
+
+
 def run(
     left: Path,
     right: Path | None,
@@ -645,206 +899,21 @@ def run(
         for f, n in bad.items():
             log(f"{side}: {n} value(s) of {f} are not dates in the expected forms: they compare as missing")
     m = load_macros()
-
     if dsn is None:
-        from mimamori.settings import get_settings
-        from mimamori.stack import pg
-
-        settings = get_settings()
-        if not settings.warehouse_dsn_override and not pg.is_running(settings):
-            log("starting the project's PostgreSQL cluster (make match needs it; `make down` stops it)")
-            try:
-                pg.ensure(settings)
-            except FileNotFoundError:
-                raise MappingError(
-                    "PostgreSQL: the server is not installed (apt-get install postgresql, or make deps as root),"
-                    " or give --dsn"
-                ) from None
-        dsn = settings.dsn(role="transformer")
-
-    raw_cols = ", ".join(["id text"] + [f"{f} {'date' if config.field_types[f] == 'date' else 'text'}" for f in fields])
-    comparisons = [c["comparison"] for c in config.comparisons]
-    levels = {c["comparison"]: comparison_levels(c, m) for c in config.comparisons}
+        dsn = _match_dsn(log)
     summary: dict = {"mode": config.mode, "left_records": len(left_rows), "right_records": len(right_rows)}
-    phases: dict[str, float] = {"read files": time.monotonic() - t0}
-    mark = time.monotonic()
-
-    def phase(name: str) -> None:
-        nonlocal mark
-        phases[name] = round(time.monotonic() - mark, 2)
-        mark = time.monotonic()
-
+    phases = _Phases("read files", t0)
     with psycopg.connect(dsn) as conn:
-        conn.execute("set search_path = pg_temp, public")
-        conn.execute("set jit = off")  # the name macros' cost estimates make JIT compile for seconds
-        conn.execute(m.identity_create_functions(FUNCTIONS_SCHEMA).replace("create schema if not exists pg_temp;", ""))
-        conn.execute(f"create temp table left_raw ({raw_cols}) on commit drop")
-        conn.execute(f"create temp table right_raw ({raw_cols}) on commit drop")
-        conn.execute("create temp table kanji_variants (variant text primary key, canonical text) on commit drop")
-        conn.execute(
-            "create temp table gaiji_map (code_point text, unicode text, mj_code text, note text) on commit drop"
-        )
-        conn.execute(
-            "create temp table weights (comparison text, level text, m_probability numeric, "
-            "u_probability numeric, description text) on commit drop"
-        )
-        with conn.cursor() as cur:
-            for table, rows in (("left_raw", left_rows), ("right_raw", right_rows)):
-                with cur.copy(f"copy {table} from stdin") as copy:
-                    for row in rows:
-                        copy.write_row(row)
-            for table, path, ncols in (
-                ("kanji_variants", SEEDS / "kanji_variants.csv", 2),
-                ("gaiji_map", config.gaiji_map, 4),
-            ):
-                with cur.copy(f"copy {table} from stdin") as copy:
-                    for row in _read(path, "utf-8")[1]:
-                        copy.write_row((row + [None] * ncols)[:ncols])
-        conn.execute(f"create temp table l on commit drop as {prepared_sql(config, m, 'left_raw', fields)}")
-        if config.mode == "link":
-            conn.execute(f"create temp table r on commit drop as {prepared_sql(config, m, 'right_raw', fields)}")
-        right_rel = "r" if config.mode == "link" else "l"
-        conn.execute("analyze l")
-        if config.mode == "link":
-            conn.execute("analyze r")
-        phase("load and normalise")
-
-        # candidate pairs and the blocking report
-        conn.execute(
-            "create temp table pairs on commit drop as "
-            + m.identity_candidate_pairs(
-                "l", right_rel, config.blocking_rules, config.max_block_size, config.mode == "dedupe"
-            )
-        )
-        conn.execute("analyze pairs")
-        n_pairs = conn.execute("select count(*) from pairs").fetchone()[0]
-        report = []
-        for rule in config.blocking_rules:
-            name = "+".join(rule)
-            n_rule, n_only = conn.execute(
-                "select count(*) filter (where %s = any(string_to_array(blocking_rules, ','))),"
-                " count(*) filter (where blocking_rules = %s) from pairs",
-                (name, name),
-            ).fetchone()
-            skipped = conn.execute(
-                f"select count(*) from (select 1 from {right_rel} where "
-                + " and ".join(f"{f} is not null" for f in rule)
-                + f" group by {', '.join(rule)} having count(*) > %s) as big",
-                (config.max_block_size,),
-            ).fetchone()[0]
-            report.append((name, n_rule, n_only, skipped))
-        if config.mode == "link":
-            no_candidate = conn.execute(
-                "select count(*) from l where id not in (select left_id from pairs)"
-            ).fetchone()[0]
-        else:
-            no_candidate = conn.execute(
-                "select count(*) from l where id not in (select left_id from pairs union select right_id from pairs)"
-            ).fetchone()[0]
-        log(f"blocking: {n_pairs} candidate pair(s)")
-        log(f"  {'rule':<40} {'pairs':>9} {'only this':>10} {'blocks over max':>16}")
-        for name, n_rule, n_only, skipped in report:
-            log(f"  {name:<40} {n_rule:>9} {n_only:>10} {skipped:>16}")
-        share = no_candidate / max(len(left_rows), 1)
-        log(f"  records with no candidate: {no_candidate} of {len(left_rows)} ({share:.1%})")
-        summary.update(candidate_pairs=n_pairs, no_candidate=no_candidate, blocking=report)
-        conn.execute(
-            "create temp table pair_levels on commit drop as "
-            + m.identity_pair_levels("pairs", "l", right_rel, config.comparisons, FUNCTIONS_SCHEMA)
-        )
-        phase("blocking and levels")
-
-        # weights
-        if config.weights == "estimate":
-            est = _estimate(conn, config, m, levels, right_rel, len(left_rows), len(right_rows), seed)
-            rows = []
-            for c in config.comparisons:
-                name = c["comparison"]
-                for lv in levels[name]:
-                    rows.append((name, lv, est.m[name][lv], est.u[name][lv], "estimated: m by EM, u by random pairs"))
-            rows.append(("prior", "prior", est.prior, 1 - est.prior, "P(match) over all pairs (EM)"))
-            log(
-                f"weights: estimated (EM {est.iterations} iteration(s) over {est.candidate_pairs} candidate pairs,"
-                f" u from {est.random_pairs} random pairs and exact value frequencies;"
-                f" prior {math.log2(est.prior / (1 - est.prior)):.2f} bits)"
-            )
-            summary["estimate"] = {"iterations": est.iterations, "prior": est.prior}
-        else:
-            path = SEEDS / "match_weights.csv" if config.weights == "warehouse" else Path(config.weights)
-            rows = [tuple((r + [None] * 5)[:5]) for r in _read(path, "utf-8")[1]]
-        phase("weights")
-        with conn.cursor() as cur:
-            with cur.copy("copy weights from stdin") as copy:
-                for row in rows:
-                    copy.write_row(row)
-        for name, lv, mp, up, _ in rows:
-            if name != "prior":
-                log(
-                    f"  {name:<16} {lv:<12} m={float(mp):.5f} u={float(up):.6f} {math.log2(float(mp) / float(up)):+7.2f} bits"
-                )
-
-        # scores and decisions
-        t = config.thresholds
-        scored = m.identity_score_pairs(
-            "pairs", "l", right_rel, config.comparisons, "weights", FUNCTIONS_SCHEMA, "pair_levels"
-        )
-        conn.execute(f"create temp table scored on commit drop as {scored}")
-        if config.mode == "link":
-            resolved = m.identity_resolve_pairs(
-                "scored", t["link"], t["review"], t["tie_margin"], config.require_name_agreement
-            )
-        else:
-            resolved = m.identity_resolve_dedupe("scored", t["link"], t["review"], config.require_name_agreement)
-        columns = ", ".join(f"scored.{c}_level, scored.{c}_weight" for c in comparisons)
-        with conn.cursor() as cur:
-            cur.execute(
-                f"""
-                with resolved as ({resolved})
-                select
-                    scored.left_id,
-                    scored.right_id,
-                    {columns},
-                    scored.match_score,
-                    rank() over (partition by scored.left_id order by scored.match_score desc) as candidate_rank,
-                    coalesce(resolved.link_status, 'candidate') as outcome,
-                    scored.match_reason,
-                    scored.blocking_rules
-                from scored
-                left join resolved
-                    on scored.left_id = resolved.left_id
-                    and scored.right_id = resolved.right_id
-                order by scored.left_id, scored.match_score desc, scored.right_id
-                """
-            )
-            header = [d.name for d in cur.description]
-            result = [list(r) for r in cur.fetchall()]
-            if config.mode == "link":
-                cur.execute("select id from l where id not in (select left_id from pairs) order by id")
-            else:
-                cur.execute(
-                    "select id from l where id not in (select left_id from pairs union select right_id from pairs) order by id"
-                )
-            lonely = [r[0] for r in cur.fetchall()]
-        phase("scoring and decisions")
-
-    at = {h: i for i, h in enumerate(header)}
-    links = [(r[at["left_id"]], r[at["right_id"]]) for r in result if r[at["outcome"]] == "linked"]
-    if config.mode == "link":
-        links = [(f"L:{a}", f"R:{b}") for a, b in links]
-    clusters = _union_find(links)
-    cluster_of = {}
-    for node, root in clusters.items():
-        cluster_of[node] = root.split(":", 1)[-1] if config.mode == "link" else root
-    header.append("cluster_id")
-    for r in result:
-        a = r[at["left_id"]]
-        key = f"L:{a}" if config.mode == "link" else a
-        r.append(cluster_of.get(key, a) if r[at["outcome"]] == "linked" else "")
-    for rid in lonely:
-        row = [""] * len(header)
-        row[at["left_id"]], row[at["outcome"]], row[at["match_reason"]] = rid, "unmatched", "no candidate"
-        row[-1] = ""
-        result.append(row)
+        right_rel = _load_and_normalise(conn, config, m, fields, left_rows, right_rows)
+        phases.done("load and normalise")
+        _blocking(conn, config, m, right_rel, len(left_rows), log, summary)
+        phases.done("blocking and levels")
+        rows = _weight_rows(conn, config, m, right_rel, (len(left_rows), len(right_rows)), seed, log, summary)
+        phases.done("weights")
+        _store_weights(conn, rows, log)
+        header, result, lonely = _score_and_decide(conn, config, m, right_rel)
+        phases.done("scoring and decisions")
+    cluster_of = _with_clusters(config, header, result, lonely)
     out.parent.mkdir(parents=True, exist_ok=True)
     with out.open("w", encoding="utf-8", newline="") as fh:
         writer = csv.writer(fh, lineterminator="\n")
@@ -852,17 +921,18 @@ def run(
         writer.writerows(result)
     weights_path = out.with_name(out.stem + ".weights.csv")
     _write_weights(weights_path, rows)
-    phase("clusters and output")
+    phases.done("clusters and output")
+    outcome_at = header.index("outcome")
     outcomes: dict[str, int] = {}
     for r in result:
-        outcomes[r[at["outcome"]]] = outcomes.get(r[at["outcome"]], 0) + 1
+        outcomes[r[outcome_at]] = outcomes.get(r[outcome_at], 0) + 1
     summary.update(
         pairs_written=len(result),
         outcomes=outcomes,
         clusters=len({v for v in cluster_of.values()}),
         seconds=round(time.monotonic() - t0, 2),
         weights_path=str(weights_path),
-        phases=phases,
+        phases=dict(phases),
     )
     log("time: " + ", ".join(f"{k} {v:.1f} s" for k, v in phases.items()))
     log(

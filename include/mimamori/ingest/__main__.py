@@ -37,10 +37,7 @@ def _table(results: dict[str, SourceResult]) -> str:
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> int:
-    from mimamori.settings import get_settings
-
-    settings = get_settings()
+def _parser(settings) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m mimamori.ingest",
         description=(
@@ -85,6 +82,33 @@ def main(argv: list[str] | None = None) -> int:
         help="the attempt these rows belong to (default: a new one, cli__<time>); dbt reads one attempt",
     )
     parser.add_argument("-q", "--quiet", action="store_true", help="no per-file log lines, only the summary")
+    return parser
+
+
+def _print_findings(month: str, results) -> int:
+    """The notices and rejections of each source (Japanese and English); 1 when any source was rejected."""
+    noticed = [res for res in results.values() if res.notices]
+    if noticed:
+        print(f"\nnotices for {month} (mailed to the owners by the monthly run; they do not block):")
+        for res in noticed:
+            for n in res.notices:
+                print(f"  [{res.source}] {n.message_ja}")
+    rejected = [res for res in results.values() if not res.ok]
+    if rejected:
+        print(f"\n{len(rejected)} source(s) rejected for {month}:")
+        for res in rejected:
+            for r in res.rejections:
+                print(f"  [{res.source}] {r.message_ja}")
+                print(f"  [{res.source}] {r.message_en}")
+        return 1
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    from mimamori.settings import get_settings
+
+    settings = get_settings()
+    parser = _parser(settings)
     args = parser.parse_args(argv)
 
     try:
@@ -126,21 +150,7 @@ def main(argv: list[str] | None = None) -> int:
         raise
     print(_table(results))
     print(f"\nattempt (run_id): {run_id}")
-    noticed = [res for res in results.values() if res.notices]
-    if noticed:
-        print(f"\nnotices for {args.month} (mailed to the owners by the monthly run; they do not block):")
-        for res in noticed:
-            for n in res.notices:
-                print(f"  [{res.source}] {n.message_ja}")
-    rejected = [res for res in results.values() if not res.ok]
-    if rejected:
-        print(f"\n{len(rejected)} source(s) rejected for {args.month}:")
-        for res in rejected:
-            for r in res.rejections:
-                print(f"  [{res.source}] {r.message_ja}")
-                print(f"  [{res.source}] {r.message_en}")
-        return 1
-    return 0
+    return _print_findings(args.month, results)
 
 
 if __name__ == "__main__":

@@ -318,6 +318,180 @@ def _check_header(source: str, spec: FileSpec, header: list[str]) -> tuple[list[
     return out, index
 
 
+def _field_count(source: str, spec: FileSpec, table: Table, rej: list) -> set[int]:
+    """Rows whose field count is not the header's: reported once as field_count; their cells are
+    not checked one by one."""
+    width = len(table.header)
+    bad_width = [n for rec, n in zip(table.records, table.row_numbers, strict=False) if len(rec) != width]
+    if bad_width:
+        rej.append(
+            make_rejection(
+                source,
+                spec.file,
+                "field_count",
+                rows=bad_width,
+                detail_ja=f"見出しは{width}項目",
+                detail_en=f"the header has {width} fields",
+            )
+        )
+    return set(bad_width)
+
+
+def _typed_column(source: str, spec: FileSpec, col, pos: int, table: Table, skip: set[int], already, rej: list):
+    """One contract column's values, typed (None where blank, unparseable or skipped); blank required
+    cells and unparseable values are reported."""
+    numbers = table.row_numbers
+    values: list[Any] = [None] * len(table.records)
+    convert = converter(col)
+    cache: dict[Any, Any] = {}
+    blanks: list[int] = []
+    bad: dict[str, list[int]] = defaultdict(list)
+    for i, rec in enumerate(table.records):
+        if skip and numbers[i] in skip:
+            continue
+        if already and numbers[i] in already:
+            continue
+        raw = rec[pos] if pos < len(rec) else None
+        if is_blank(raw):
+            if col.required:
+                blanks.append(numbers[i])
+            continue
+        key = raw if isinstance(raw, str) else (type(raw), raw)
+        hit = cache.get(key)
+        if hit is None:
+            try:
+                hit = (True, convert(raw))
+            except ParseError as exc:
+                hit = (False, exc.reason)
+            except (TypeError, ValueError, AttributeError):  # an odd xlsx cell type
+                hit = (False, "unsupported")
+            cache[key] = hit
+        if hit[0]:
+            values[i] = hit[1]
+        else:
+            bad[hit[1]].append(numbers[i])
+    if blanks:
+        rej.append(make_rejection(source, spec.file, "required_blank", rows=blanks, column=col.header))
+    for reason, rows in bad.items():
+        rej.append(
+            make_rejection(
+                source,
+                spec.file,
+                "bad_value",
+                rows=rows,
+                column=col.header,
+                detail_ja=f"型 {col.type}: {_REASON_JA[reason]}",
+                detail_en=f"type {col.type}: {_REASON_EN[reason]}",
+            )
+        )
+    return values
+
+
+def _impossible_dates(source: str, spec: FileSpec, columns, numbers, extracted, rej: list) -> None:
+    """impossible_date: events after the row's 抽出日; any date before 1900."""
+    for col, values in zip(spec.columns, columns, strict=False):
+        if col.base_type not in ("date", "date_end"):
+            continue
+        future, ancient = [], []
+        for i, v in enumerate(values):
+            if v is None:
+                continue
+            if v < EARLIEST_DATE:
+                ancient.append(numbers[i])
+            elif col.base_type == "date" and extracted[i] is not None and v > extracted[i]:
+                future.append(numbers[i])
+        for rows, ja, en in (
+            (future, "その行の抽出日より後", "after the row's extraction date"),
+            (ancient, "1900年1月1日より前", "before 1900-01-01"),
+        ):
+            if rows:
+                rej.append(
+                    make_rejection(
+                        source, spec.file, "impossible_date", rows=rows, column=col.header, detail_ja=ja, detail_en=en
+                    )
+                )
+
+
+def _other_month(source: str, spec: FileSpec, run_month: str, numbers, extracted, rej: list) -> None:
+    """other_month: 抽出日 in the run month or within the grace days after it."""
+    first, last = month_bounds(run_month)
+    window_end = last + dt.timedelta(days=DELIVERY_GRACE_DAYS)
+    other = [numbers[i] for i, v in enumerate(extracted) if v is not None and not (first <= v <= window_end)]
+    if other:
+        header_ja = spec.column_by_name("extracted_on").header
+        rej.append(
+            make_rejection(
+                source,
+                spec.file,
+                "other_month",
+                rows=other,
+                column=header_ja,
+                detail_ja=f"対象月 {run_month} の抽出日は {first.isoformat()}〜{window_end.isoformat()}",
+                detail_en=f"run month {run_month} expects {first.isoformat()} to {window_end.isoformat()}",
+            )
+        )
+
+
+def _duplicate_key_details(dups: set[int], identical: set[int]) -> tuple[str, str]:
+    same = sorted(dups & identical)
+    if same and len(same) == len(dups):
+        return (
+            "どの行も、重複の相手と全項目が同じです（同じ行が二重に出力された可能性があります）",
+            "every one is identical to its duplicate in all columns (exported twice?)",
+        )
+    if same:
+        rj, re_ = compress_rows(same)
+        return (
+            f"うち{rj}は全項目が同じ行、ほかはキーが同じで内容の違う行です",
+            f"{re_} identical in all columns, the others differ beyond the key",
+        )
+    return "キーが同じで内容の違う行です", "same key, different content"
+
+
+def _duplicates(source: str, spec: FileSpec, columns, numbers, skip: set[int], parsed: ParsedFile) -> None:
+    """duplicate_key over the contract's key columns (rows with a blank key part are reported
+    elsewhere); rows identical in every column are named as such (a file exported twice over), in
+    the rejection of a keyed file and as a duplicate_row notice of a file without keys."""
+    names = [c.column for c in spec.columns]
+    identical = _identical_rows(columns, numbers, skip)
+    if spec.keys:
+        key_cols = [columns[names.index(k)] for k in spec.keys]
+        seen: dict[tuple, int] = {}
+        dups: set[int] = set()
+        for i, key in enumerate(zip(*key_cols, strict=False)):
+            if any(k is None for k in key):
+                continue
+            j = seen.setdefault(key, i)
+            if j != i:
+                dups.add(numbers[i])
+                dups.add(numbers[j])
+        if dups:
+            headers = "+".join(spec.column_by_name(k).header for k in spec.keys)
+            detail_ja, detail_en = _duplicate_key_details(dups, identical)
+            parsed.rejections.append(
+                make_rejection(
+                    source,
+                    spec.file,
+                    "duplicate_key",
+                    rows=sorted(dups),
+                    column=headers,
+                    detail_ja=detail_ja,
+                    detail_en=detail_en,
+                )
+            )
+    elif identical:
+        parsed.notices.append(
+            make_rejection(
+                source,
+                spec.file,
+                "duplicate_row",
+                rows=sorted(identical),
+                detail_ja="契約上キー項目のないファイルのため、そのまま取り込みました。二重に出力されていないかご確認ください",
+                detail_en="the contract has no key for this file: loaded as delivered; please check for a double export",
+            )
+        )
+
+
 def check_table(
     source: str, spec: FileSpec, table: Table, run_month: str, skip_cells: dict[str, set[int]] | None = None
 ) -> ParsedFile:
@@ -342,185 +516,20 @@ def check_table(
             )
         )
         return parsed
-
-    width = len(table.header)
-    bad_width = [n for rec, n in zip(table.records, table.row_numbers, strict=False) if len(rec) != width]
-    skip = set(bad_width)  # reported once as field_count; their cells are not checked one by one
-    if bad_width:
-        rej.append(
-            make_rejection(
-                source,
-                spec.file,
-                "field_count",
-                rows=bad_width,
-                detail_ja=f"見出しは{width}項目",
-                detail_en=f"the header has {width} fields",
-            )
-        )
-
-    first, last = month_bounds(run_month)
-    window_end = last + dt.timedelta(days=DELIVERY_GRACE_DAYS)
+    skip = _field_count(source, spec, table, rej)
     numbers = table.row_numbers
-    n_rows = len(table.records)
     columns: list[list[Any]] = []
     for col in spec.columns:
-        values: list[Any] = [None] * n_rows
-        columns.append(values)
         pos = index.get(col.header)
         if pos is None:
+            columns.append([None] * len(table.records))
             continue
-        convert = converter(col)
-        cache: dict[Any, Any] = {}
-        blanks: list[int] = []
-        bad: dict[str, list[int]] = defaultdict(list)
         already = (skip_cells or {}).get(col.column) or ()
-        for i, rec in enumerate(table.records):
-            if skip and numbers[i] in skip:
-                continue
-            if already and numbers[i] in already:
-                continue
-            raw = rec[pos] if pos < len(rec) else None
-            if is_blank(raw):
-                if col.required:
-                    blanks.append(numbers[i])
-                continue
-            key = raw if isinstance(raw, str) else (type(raw), raw)
-            hit = cache.get(key)
-            if hit is None:
-                try:
-                    hit = (True, convert(raw))
-                except ParseError as exc:
-                    hit = (False, exc.reason)
-                except (TypeError, ValueError, AttributeError):  # an odd xlsx cell type
-                    hit = (False, "unsupported")
-                cache[key] = hit
-            if hit[0]:
-                values[i] = hit[1]
-            else:
-                bad[hit[1]].append(numbers[i])
-        if blanks:
-            rej.append(make_rejection(source, spec.file, "required_blank", rows=blanks, column=col.header))
-        for reason, rows in bad.items():
-            rej.append(
-                make_rejection(
-                    source,
-                    spec.file,
-                    "bad_value",
-                    rows=rows,
-                    column=col.header,
-                    detail_ja=f"型 {col.type}: {_REASON_JA[reason]}",
-                    detail_en=f"type {col.type}: {_REASON_EN[reason]}",
-                )
-            )
-
-    names = [c.column for c in spec.columns]
-    extracted = columns[names.index("extracted_on")]
-
-    # impossible_date: events after the row's 抽出日; any date before 1900.
-    for col, values in zip(spec.columns, columns, strict=False):
-        if col.base_type not in ("date", "date_end"):
-            continue
-        future, ancient = [], []
-        for i, v in enumerate(values):
-            if v is None:
-                continue
-            if v < EARLIEST_DATE:
-                ancient.append(numbers[i])
-            elif col.base_type == "date" and extracted[i] is not None and v > extracted[i]:
-                future.append(numbers[i])
-        if future:
-            rej.append(
-                make_rejection(
-                    source,
-                    spec.file,
-                    "impossible_date",
-                    rows=future,
-                    column=col.header,
-                    detail_ja="その行の抽出日より後",
-                    detail_en="after the row's extraction date",
-                )
-            )
-        if ancient:
-            rej.append(
-                make_rejection(
-                    source,
-                    spec.file,
-                    "impossible_date",
-                    rows=ancient,
-                    column=col.header,
-                    detail_ja="1900年1月1日より前",
-                    detail_en="before 1900-01-01",
-                )
-            )
-
-    # other_month: 抽出日 in the run month or within the grace days after it.
-    other = [numbers[i] for i, v in enumerate(extracted) if v is not None and not (first <= v <= window_end)]
-    if other:
-        header_ja = spec.column_by_name("extracted_on").header
-        rej.append(
-            make_rejection(
-                source,
-                spec.file,
-                "other_month",
-                rows=other,
-                column=header_ja,
-                detail_ja=f"対象月 {run_month} の抽出日は {first.isoformat()}〜{window_end.isoformat()}",
-                detail_en=f"run month {run_month} expects {first.isoformat()} to {window_end.isoformat()}",
-            )
-        )
-
-    # duplicate_key over the contract's key columns (rows with a blank key part are reported above);
-    # rows identical in every column are named as such (a file exported twice over), in the
-    # rejection of a keyed file and as a duplicate_row notice of a file without keys.
-    identical = _identical_rows(columns, numbers, skip)
-    if spec.keys:
-        key_cols = [columns[names.index(k)] for k in spec.keys]
-        seen: dict[tuple, int] = {}
-        dups: set[int] = set()
-        for i, key in enumerate(zip(*key_cols, strict=False)):
-            if any(k is None for k in key):
-                continue
-            j = seen.setdefault(key, i)
-            if j != i:
-                dups.add(numbers[i])
-                dups.add(numbers[j])
-        if dups:
-            headers = "+".join(spec.column_by_name(k).header for k in spec.keys)
-            same = sorted(dups & identical)
-            detail_ja = detail_en = ""
-            if same and len(same) == len(dups):
-                detail_ja = "どの行も、重複の相手と全項目が同じです（同じ行が二重に出力された可能性があります）"
-                detail_en = "every one is identical to its duplicate in all columns (exported twice?)"
-            elif same:
-                rj, re_ = compress_rows(same)
-                detail_ja = f"うち{rj}は全項目が同じ行、ほかはキーが同じで内容の違う行です"
-                detail_en = f"{re_} identical in all columns, the others differ beyond the key"
-            else:
-                detail_ja = "キーが同じで内容の違う行です"
-                detail_en = "same key, different content"
-            rej.append(
-                make_rejection(
-                    source,
-                    spec.file,
-                    "duplicate_key",
-                    rows=sorted(dups),
-                    column=headers,
-                    detail_ja=detail_ja,
-                    detail_en=detail_en,
-                )
-            )
-    elif identical:
-        parsed.notices.append(
-            make_rejection(
-                source,
-                spec.file,
-                "duplicate_row",
-                rows=sorted(identical),
-                detail_ja="契約上キー項目のないファイルのため、そのまま取り込みました。二重に出力されていないかご確認ください",
-                detail_en="the contract has no key for this file: loaded as delivered; please check for a double export",
-            )
-        )
-
+        columns.append(_typed_column(source, spec, col, pos, table, skip, already, rej))
+    extracted = columns[[c.column for c in spec.columns].index("extracted_on")]
+    _impossible_dates(source, spec, columns, numbers, extracted, rej)
+    _other_month(source, spec, run_month, numbers, extracted, rej)
+    _duplicates(source, spec, columns, numbers, skip, parsed)
     parsed.rows = list(zip(*columns, strict=False)) if columns else []
     parsed.row_numbers = list(numbers)
     return parsed
