@@ -96,6 +96,19 @@ def split_rejections(rejections: Iterable) -> tuple[list[dict], list[dict]]:
     return owner, it
 
 
+def _rejection_rows(rejections: list[dict]) -> list[str]:
+    """The table rows of a mail's rejections: file, rule, column, count, row numbers, message."""
+    out = []
+    for r in sorted(rejections, key=lambda x: (x["file"], x["rule"], x.get("column") or "")):
+        rows = list(r.get("rows") or [])
+        out.append(
+            f"<tr><td {_TD}>{_e(r['file'])}</td><td {_TD}>{_e(_rule_ja(r['rule']))}<br><code>{_e(r['rule'])}</code></td>"
+            f"<td {_TD}>{_e(r.get('column') or '—')}</td><td {_TD}>{len(rows) if rows else '—'}</td>"
+            f"<td {_TD}>{_e(_rows_text(rows, len(rows)))}</td><td {_TD}>{_e(r.get('message_ja'))}</td></tr>"
+        )
+    return out
+
+
 def mapping_alert(settings: Settings, source, run_month: str, rejections: Iterable, *, registry=None):
     """(to, subject, html) of the mail to IT about a source whose mapping did not fit what was delivered.
 
@@ -117,13 +130,7 @@ def mapping_alert(settings: Settings, source, run_month: str, rejections: Iterab
         f"<table style='border-collapse:collapse'><tr><th {_TD}>ファイル</th><th {_TD}>規則</th>"
         f"<th {_TD}>列（届いたファイルの列）</th><th {_TD}>件数</th><th {_TD}>行番号</th><th {_TD}>内容</th></tr>",
     ]
-    for r in sorted(rejections, key=lambda x: (x["file"], x["rule"], x.get("column") or "")):
-        rows = list(r.get("rows") or [])
-        parts.append(
-            f"<tr><td {_TD}>{_e(r['file'])}</td><td {_TD}>{_e(_rule_ja(r['rule']))}<br><code>{_e(r['rule'])}</code></td>"
-            f"<td {_TD}>{_e(r.get('column') or '—')}</td><td {_TD}>{len(rows) if rows else '—'}</td>"
-            f"<td {_TD}>{_e(_rows_text(rows, len(rows)))}</td><td {_TD}>{_e(r.get('message_ja'))}</td></tr>"
-        )
+    parts += _rejection_rows(rejections)
     parts += [
         "</table>",
         "<h3>直し方</h3><ol>",
@@ -334,13 +341,7 @@ def owner_alert(
             f"<table style='border-collapse:collapse'><tr><th {_TD}>ファイル</th><th {_TD}>規則</th>"
             f"<th {_TD}>列</th><th {_TD}>件数</th><th {_TD}>行番号</th><th {_TD}>内容</th></tr>"
         )
-        for r in sorted(rejections, key=lambda x: (x["file"], x["rule"], x.get("column") or "")):
-            rows = list(r.get("rows") or [])
-            parts.append(
-                f"<tr><td {_TD}>{_e(r['file'])}</td><td {_TD}>{_e(_rule_ja(r['rule']))}<br><code>{_e(r['rule'])}</code></td>"
-                f"<td {_TD}>{_e(r.get('column') or '—')}</td><td {_TD}>{len(rows) if rows else '—'}</td>"
-                f"<td {_TD}>{_e(_rows_text(rows, len(rows)))}</td><td {_TD}>{_e(r.get('message_ja'))}</td></tr>"
-            )
+        parts += _rejection_rows(rejections)
         parts.append("</table>")
     if items:
         parts.append(f"<h3>{2 if rejections else 1}. 品質検査（Great Expectations）で不合格になった項目</h3>")

@@ -57,6 +57,11 @@ class TypeItem:
     group_key: str
     is_required: bool
 
+    @property
+    def group(self) -> str:
+        """The group whose best item counts (an item without a group is its own)."""
+        return self.group_key or self.item_code
+
 
 def _rows(name: str, columns: tuple[str, ...], root: Path | None = None) -> list[tuple[int, dict[str, str]]]:
     path = (root or REPO_ROOT) / RULES_DIR / name
@@ -84,18 +89,29 @@ def _int(value: str, where: str) -> int:
         raise VocabularyError(f"{where}: expected a whole number, not {value!r}") from None
 
 
+def _by_code(name: str, columns: tuple[str, ...], what: str, root: Path | None, build) -> dict:
+    """The rows of seed ``name`` by their code (the first column named), each as ``build(code, row,
+    where)``, in the seed's sort order; a code empty or listed twice is refused."""
+    out: dict = {}
+    for line, row in _rows(name, columns, root):
+        where = f"{RULES_DIR / name}:{line}"
+        code = row[columns[0]].strip()
+        if not code or code in out:
+            raise VocabularyError(f"{where}: {what} code empty or listed twice ({code!r})")
+        out[code] = build(code, row, where)
+    return dict(sorted(out.items(), key=lambda kv: (kv[1].sort_order, kv[0])))
+
+
 @lru_cache(maxsize=4)
 def items(root: Path | None = None) -> dict[str, Item]:
     """Every catalogue item (enabled or not), in the catalogue's sort order."""
-    out: dict[str, Item] = {}
-    name = "item_catalogue.csv"
     cols = ("item_code", "sort_order", "label_ja", "level", "sources", "holder_department", "is_enabled")
-    for line, row in _rows(name, cols, root):
-        where = f"{RULES_DIR / name}:{line}"
-        code = row["item_code"].strip()
-        if not code or code in out:
-            raise VocabularyError(f"{where}: item code empty or listed twice ({code!r})")
-        out[code] = Item(
+    return _by_code(
+        "item_catalogue.csv",
+        cols,
+        "item",
+        root,
+        lambda code, row, where: Item(
             code=code,
             sort_order=_int(row["sort_order"], where),
             label=row["label_ja"].strip(),
@@ -103,22 +119,20 @@ def items(root: Path | None = None) -> dict[str, Item]:
             sources=tuple(row["sources"].split()),
             holder_department=row["holder_department"].strip(),
             is_enabled=_bool(row["is_enabled"], where),
-        )
-    return dict(sorted(out.items(), key=lambda kv: (kv[1].sort_order, kv[0])))
+        ),
+    )
 
 
 @lru_cache(maxsize=4)
 def types(root: Path | None = None) -> dict[str, TypeRule]:
     """Every type (enabled or not), in the seed's sort order."""
-    out: dict[str, TypeRule] = {}
-    name = "types.csv"
     cols = ("type_code", "sort_order", "label_ja", "min_age", "max_age", "threshold", "is_enabled")
-    for line, row in _rows(name, cols, root):
-        where = f"{RULES_DIR / name}:{line}"
-        code = row["type_code"].strip()
-        if not code or code in out:
-            raise VocabularyError(f"{where}: type code empty or listed twice ({code!r})")
-        out[code] = TypeRule(
+    return _by_code(
+        "types.csv",
+        cols,
+        "type",
+        root,
+        lambda code, row, where: TypeRule(
             code=code,
             sort_order=_int(row["sort_order"], where),
             label=row["label_ja"].strip(),
@@ -126,8 +140,8 @@ def types(root: Path | None = None) -> dict[str, TypeRule]:
             max_age=_int(row["max_age"], where),
             threshold=_int(row["threshold"], where),
             is_enabled=_bool(row["is_enabled"], where),
-        )
-    return dict(sorted(out.items(), key=lambda kv: (kv[1].sort_order, kv[0])))
+        ),
+    )
 
 
 @lru_cache(maxsize=4)

@@ -119,28 +119,23 @@ def _value_set_check(col, f: str) -> Check | None:
     """A code column's values are in its code table; a flag column's are true or false."""
     c, h = qi(col.column), col.header
     if col.base_type == "code":
-        codes = list(col.codes)
-        return Check(
-            f"in_set:{col.column}",
-            "ExpectColumnValuesToBeInSet",
-            {"column": col.column, "value_set": codes},
-            f"「{h}」にコード表（{'・'.join(codes)}）にない値があります",
-            column=col.column,
-            file=f,
-            rows_where=f"{c} is not null and {c} not in ({', '.join(_lit(x) for x in codes)})",
-        )
-    if col.base_type == "flag":
+        value_set: list = list(col.codes)
+        what = f"「{h}」にコード表（{'・'.join(value_set)}）にない値があります"
+        allowed = ", ".join(_lit(x) for x in value_set)
+    elif col.base_type == "flag":
         true, false = col.flag_labels
-        return Check(
-            f"in_set:{col.column}",
-            "ExpectColumnValuesToBeInSet",
-            {"column": col.column, "value_set": [True, False]},
-            f"「{h}」が {true}/{false} 以外の値です",
-            column=col.column,
-            file=f,
-            rows_where=f"{c} is not null and {c} not in (true, false)",
-        )
-    return None
+        value_set, what, allowed = [True, False], f"「{h}」が {true}/{false} 以外の値です", "true, false"
+    else:
+        return None
+    return Check(
+        f"in_set:{col.column}",
+        "ExpectColumnValuesToBeInSet",
+        {"column": col.column, "value_set": value_set},
+        what,
+        column=col.column,
+        file=f,
+        rows_where=f"{c} is not null and {c} not in ({allowed})",
+    )
 
 
 def _date_checks(col, f: str, earliest: str) -> list[Check]:

@@ -25,6 +25,8 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from mimamori import texttable
+
 TARGETS = {
     "precision": 0.995,
     "recall": 0.98,
@@ -105,7 +107,7 @@ class Evaluation:
             ("review queue", f"{self.review} ({self.review_queue_pct:.2f}%)", f"<= {TARGETS['review_queue_pct']}%"),
             ("unmatched", f"{self.unmatched}", ""),
         ]
-        return _format(("measure", "value", "target"), rows)
+        return texttable.render(("measure", "value", "target"), rows)
 
     def file_table(self) -> str:
         rows = []
@@ -113,24 +115,7 @@ class Evaluation:
             p = c["tp"] / c["links"] if c["links"] else 1.0
             r = c["tp"] / c["truth"] if c["truth"] else 1.0
             rows.append((file, str(c["records"]), str(c["links"]), f"{p:.4f}", f"{r:.4f}", str(c["review"])))
-        return _format(("file", "records", "links", "precision", "recall", "review"), rows)
-
-
-def _width(s: str) -> int:
-    import unicodedata
-
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in s)
-
-
-def _format(header, rows) -> str:
-    rows = [header, *rows]
-    widths = [max(_width(r[i]) for r in rows) for i in range(len(header))]
-    lines = []
-    for k, row in enumerate(rows):
-        lines.append("  ".join(c + " " * (w - _width(c)) for c, w in zip(row, widths, strict=True)).rstrip())
-        if k == 0:
-            lines.append("  ".join("-" * w for w in widths))
-    return "\n".join(lines)
+        return texttable.render(("file", "records", "links", "precision", "recall", "review"), rows)
 
 
 def _read_csv(path: Path) -> list[dict]:

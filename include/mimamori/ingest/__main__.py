@@ -10,31 +10,20 @@ import argparse
 import sys
 from pathlib import Path
 
+from mimamori import texttable
 from mimamori.ingest.load import SourceResult, ingest_month
 from mimamori.ingest.registry import DEFAULT_REGISTRY_DIR, RegistryError, load_registry
 from mimamori.ingest.validate import RULES
 
 
 def _table(results: dict[str, SourceResult]) -> str:
-    rows = [("source", "file", "raw table", "read", "loaded", "status")]
+    rows = []
     for name, res in results.items():
         bad_files = {r.file for r in res.rejections}
         for f in res.files:
             status = "REJECTED" if f.file in bad_files else ("ok" if res.ok else "not loaded")
             rows.append((name, f.file, f"raw.{f.raw_table}", str(f.rows_read), str(f.rows_loaded), status))
-    # East Asian wide characters take two columns in a terminal.
-    import unicodedata
-
-    def width(s: str) -> int:
-        return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in s)
-
-    widths = [max(width(r[i]) for r in rows) for i in range(len(rows[0]))]
-    lines = []
-    for k, row in enumerate(rows):
-        lines.append("  ".join(c + " " * (w - width(c)) for c, w in zip(row, widths, strict=False)).rstrip())
-        if k == 0:
-            lines.append("  ".join("-" * w for w in widths))
-    return "\n".join(lines)
+    return texttable.render(("source", "file", "raw table", "read", "loaded", "status"), rows)
 
 
 def _parser(settings) -> argparse.ArgumentParser:

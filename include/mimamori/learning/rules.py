@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from mimamori.vocabulary import TypeItem
+
 REPO = Path(__file__).resolve().parents[3]
 RULES_DIR = REPO / "dbt_project" / "seeds" / "rules"
 EVALUATION_DIR = REPO / "dbt_project" / "seeds" / "evaluation"
@@ -40,19 +42,6 @@ class TypeRule:
     max_age: int
     threshold: int
     is_enabled: bool = True
-
-
-@dataclass(frozen=True)
-class TypeItem:
-    type_code: str
-    item_code: str
-    weight: int
-    group_key: str
-    is_required: bool
-
-    @property
-    def group(self) -> str:
-        return self.group_key or self.item_code
 
 
 @dataclass
