@@ -25,8 +25,12 @@ from typing import Any
 
 from mimamori.expectations import checks as suite_checks
 from mimamori.expectations import identity_suite, marts_suite, raw_suites
+from mimamori.gate_relations import THRESHOLDS, GateConfigError, Resolver
+from mimamori.gate_relations import relation_info as _relation_info
 from mimamori.months import month_before, validate_month
 from mimamori.settings import Settings
+
+__all__ = ["GateConfigError"]  # raised by every gate whose configured relation or column is missing
 
 log = logging.getLogger("mimamori.quality")
 
@@ -165,31 +169,6 @@ def _gx_context(settings: Settings):
     os.environ[GX_URL_ENV] = _sqlalchemy_url(settings)
     datasource = context.data_sources.add_or_update_postgres(name=DATASOURCE, connection_string="${" + GX_URL_ENV + "}")
     return gx, context, datasource
-
-
-def _relation_info(conn, relation: str) -> tuple[str | None, set[str]]:
-    """(schema-qualified name or None, its columns). A bare name is looked up in any schema."""
-    if "." in relation:
-        schema, table = relation.split(".", 1)
-        row = conn.execute(
-            "select table_schema, table_name from information_schema.tables where table_schema = %s and table_name = %s",
-            (schema, table),
-        ).fetchone()
-    else:
-        row = conn.execute(
-            "select table_schema, table_name from information_schema.tables where table_name = %s"
-            " and table_schema not in ('pg_catalog', 'information_schema') order by table_schema limit 1",
-            (relation,),
-        ).fetchone()
-    if not row:
-        return None, set()
-    cols = {
-        r[0]
-        for r in conn.execute(
-            "select column_name from information_schema.columns where table_schema = %s and table_name = %s", row
-        ).fetchall()
-    }
-    return f"{row[0]}.{row[1]}", cols
 
 
 def _offending_rows(conn, spec, check) -> tuple[int, list[int]]:
@@ -526,6 +505,8 @@ def validate_raw(
     with _connect(settings) as conn:
         from mimamori.attempts import latest_attempt
 
+        check_raw_config(Resolver(settings, conn), thresholds, registry)
+
         have_ingest = conn.execute(
             "select to_regclass('ingest.rejections') is not null and to_regclass('ingest.file_loads') is not null"
         ).fetchone()[0]
@@ -552,6 +533,27 @@ def validate_raw(
     return _recorded(settings, "raw", run_month, {name: results[name] for name in names})
 
 
+def check_raw_config(resolve: Resolver, thresholds: dict, registry: dict) -> None:
+    """Every raw table ``thresholds.yml`` ``raw`` names is a raw source of the dbt project (its
+    manifest) and of the registry, and a named birth-date column is one of the file's columns: a
+    misspelt name would otherwise never be checked. (A raw table exists in the warehouse only once
+    a file was loaded, so the file's columns come from the registry.)"""
+    raw = thresholds.get("raw") or {}
+    specs = {spec.raw_table: spec for source in registry.values() for spec in source.files}
+    named = [
+        (f"raw.children_ages.files.{t}", t, c) for t, c in ((raw.get("children_ages") or {}).get("files") or {}).items()
+    ]
+    named += [
+        (f"raw.row_count_band.per_table.{t}", t, None) for t in (raw.get("row_count_band") or {}).get("per_table") or {}
+    ]
+    for key, table, column in named:
+        resolve.qualified(key, f"raw.{table}")
+        if table not in specs:
+            raise GateConfigError(f"{THRESHOLDS} {key}: {table!r} is no file of the source registry")
+        if column is not None and column not in {c.column for c in specs[table].columns}:
+            raise GateConfigError(f"{THRESHOLDS} {key} = {column!r}: no such column in raw.{table}")
+
+
 def validate_identity(
     settings: Settings,
     run_month: str,
@@ -559,11 +561,13 @@ def validate_identity(
     run_id: str | None = None,
     registry: dict | None = None,
     thresholds: dict | None = None,
+    schemas: dict[str, str] | None = None,
 ) -> dict[str, GateResult]:
     """Share of each source's records unmatched / in review after 名寄せ, per source.
 
-    Tolerant: without the identity link table every source is ``skipped`` (success=True); a
-    source without link rows this month is skipped likewise.
+    The link relation and its columns are resolved through dbt's manifest (mimamori.gate_relations;
+    ``schemas`` maps its schemas to others, for tests): one that is missing raises
+    :class:`GateConfigError`. A source without link rows this month is skipped.
     """
     from mimamori.ingest.registry import load_registry
 
@@ -573,20 +577,14 @@ def validate_identity(
     cfg = thresholds.get("identity", {})
     results: dict[str, GateResult] = {}
     with _connect(settings) as conn:
-        relation, cols = _relation_info(conn, cfg.get("relation", "int_identity__links"))
-        needed = {cfg.get("raw_table_column", "raw_table"), cfg.get("status_column", "link_status")}
-        if not relation or not needed <= cols:
-            reason = "identity_model_absent" if not relation else "identity_model_columns_missing"
-            log.warning("identity gate %s: skipped (%s)", run_month, reason)
-            return _recorded(
-                settings,
-                "identity",
-                run_month,
-                {
-                    n: GateResult(n, "identity", success=True, skipped=True, reason=reason, run_id=run_id)
-                    for n in registry
-                },
-            )
+        relation, cols = Resolver(settings, conn, schemas)(
+            "identity.relation",
+            cfg.get("relation", "int_identity__links"),
+            [
+                ("identity.raw_table_column", cfg.get("raw_table_column", "raw_table")),
+                ("identity.status_column", cfg.get("status_column", "link_status")),
+            ],
+        )
         has_month = "run_month" in cols
         counts = dict(
             conn.execute(
@@ -643,11 +641,7 @@ def unmapped_private_use(conn, registry: dict) -> dict[str, list[dict]]:
     return out
 
 
-class GateConfigError(RuntimeError):
-    """A gate's configuration names a relation or column that does not exist: the check cannot run."""
-
-
-def _flagged_share_spec(conn, run_month: str, thresholds: dict, scores: str, scores_cols, notices: list):
+def _flagged_share_spec(conn, resolve, run_month: str, thresholds: dict, scores: str, scores_cols, notices: list):
     """The flagged share per type against last month's, or — when the rules behind it changed since
     — a notice with the change (a moved share is expected then: reported, not held against the band)."""
     m = thresholds.get("marts", {})
@@ -664,9 +658,18 @@ def _flagged_share_spec(conn, run_month: str, thresholds: dict, scores: str, sco
         ).fetchall()
         if r[0] is not None
     ]
-    history, history_cols = _relation_info(conn, m.get("scores_history", "history.child_type_scores"))
+    history, _ = resolve(
+        "marts.scores_history",
+        m.get("scores_history", "history.child_type_scores"),
+        [
+            ("marts.scores.type_column", type_col),
+            ("marts.scores.flagged_column", flag_col),
+            ("marts.scores_history", "run_month"),
+        ],
+        may_be_absent=True,
+    )
     previous: dict[str, float] = {}
-    if history and {type_col, flag_col, "run_month"} <= history_cols:
+    if history:
         previous = {
             t: float(share)
             for t, share in conn.execute(
@@ -686,19 +689,21 @@ def _flagged_share_spec(conn, run_month: str, thresholds: dict, scores: str, sco
     )
 
 
-def _evidence_spec(conn, run_month: str, thresholds: dict, scores: str, scores_cols):
-    """Every flag has its evidence; a configured relation or column that is missing fails loudly."""
+def _evidence_spec(resolve, run_month: str, thresholds: dict, scores: str, scores_cols):
+    """Every flag has its evidence. A check that cannot run must not pass quietly ("every flag has
+    evidence" never ran for months because its relation was misnamed): ``resolve`` raises
+    :class:`GateConfigError` naming the configuration key when the relation or a column is missing."""
     evidence_cfg = thresholds.get("marts", {}).get("evidence", {})
-    evidence, evidence_cols = _relation_info(conn, evidence_cfg.get("relation", "marts.child_type_items"))
-    needed = {evidence_cfg.get(k, d) for k, d in (("person_column", "person_id"), ("type_column", "type_code"))}
-    needed |= {evidence_cfg["points_column"]} if evidence_cfg.get("points_column") else set()
-    if not evidence or not needed <= evidence_cols:
-        # a check that cannot run must not pass quietly ("every flag has evidence" never ran
-        # for months because its relation was misnamed): the gate's configuration is wrong
-        raise GateConfigError(
-            f"mimamori/expectations/thresholds.yml marts.evidence names {evidence_cfg.get('relation')!r} with "
-            f"columns {sorted(needed)}, which the warehouse does not have (dbt: marts/judgement)"
-        )
+    needed = [
+        (f"marts.evidence.{k}", evidence_cfg.get(k, d))
+        for k, d in (("person_column", "person_id"), ("type_column", "type_code"), ("points_column", None))
+        if evidence_cfg.get(k, d)
+    ]
+    evidence, evidence_cols = resolve(
+        "marts.evidence.relation", evidence_cfg.get("relation", "marts.child_type_items"), needed
+    )
+    if not evidence:
+        return None
     return marts_suite.evidence_suite(
         run_month,
         thresholds,
@@ -709,21 +714,31 @@ def _evidence_spec(conn, run_month: str, thresholds: dict, scores: str, scores_c
     )
 
 
-def _marts_specs(conn, run_month: str, thresholds: dict, notices: list) -> list:
-    """The marts gate's suites over the relations that exist."""
+def _marts_specs(conn, resolve, run_month: str, thresholds: dict, notices: list) -> list:
+    """The marts gate's suites, every configured relation resolved through dbt's manifest."""
     m = thresholds.get("marts", {})
     specs = []
     scores_cfg = m.get("scores", {})
-    scores, scores_cols = _relation_info(conn, scores_cfg.get("relation", "marts.child_type_scores"))
-    needed = {scores_cfg.get("type_column", "type_code"), scores_cfg.get("flagged_column", "is_flagged")}
-    if scores and needed <= scores_cols:
-        spec = _flagged_share_spec(conn, run_month, thresholds, scores, scores_cols, notices)
-        if spec:
-            specs.append(spec)
-        specs.append(_evidence_spec(conn, run_month, thresholds, scores, scores_cols))
-    for item in m.get("ages", []):
-        relation, cols = _relation_info(conn, item["relation"])
-        if relation and item["column"] in cols:
+    scores, scores_cols = resolve(
+        "marts.scores.relation",
+        scores_cfg.get("relation", "marts.child_type_scores"),
+        [
+            ("marts.scores.person_column", scores_cfg.get("person_column", "person_id")),
+            ("marts.scores.type_column", scores_cfg.get("type_column", "type_code")),
+            ("marts.scores.flagged_column", scores_cfg.get("flagged_column", "is_flagged")),
+        ],
+    )
+    if scores:
+        for spec in (
+            _flagged_share_spec(conn, resolve, run_month, thresholds, scores, scores_cols, notices),
+            _evidence_spec(resolve, run_month, thresholds, scores, scores_cols),
+        ):
+            if spec:
+                specs.append(spec)
+    for i, item in enumerate(m.get("ages", [])):
+        key = f"marts.ages[{i}]"
+        relation, cols = resolve(f"{key}.relation", item.get("relation"), [(f"{key}.column", item.get("column"))])
+        if relation:
             specs.append(
                 marts_suite.age_suite(
                     run_month, thresholds, relation, item["column"], has_run_month="run_month" in cols
@@ -733,17 +748,26 @@ def _marts_specs(conn, run_month: str, thresholds: dict, notices: list) -> list:
 
 
 def validate_marts(
-    settings: Settings, run_month: str, *, run_id: str | None = None, thresholds: dict | None = None
+    settings: Settings,
+    run_month: str,
+    *,
+    run_id: str | None = None,
+    thresholds: dict | None = None,
+    schemas: dict[str, str] | None = None,
 ) -> dict[str, GateResult]:
     """Flagged share per type vs last month, evidence behind every flag, ages 0–18: ``{'marts': GateResult}``.
 
-    Parts whose relations do not exist (yet) are left out; with none left the result is skipped.
+    Every relation and column of ``thresholds.yml`` ``marts`` is resolved through dbt's manifest
+    (mimamori.gate_relations; ``schemas`` maps its schemas to others, for tests); one that is
+    missing raises :class:`GateConfigError` — no part of the gate is dropped. Only the history of
+    last month's shares may be absent (before the first publication).
     """
     validate_month(run_month)
     thresholds = thresholds if thresholds is not None else suite_checks.load_thresholds()
     notices: list[dict] = []
     with _connect(settings) as conn:
-        specs = _marts_specs(conn, run_month, thresholds, notices)
+        resolve = Resolver(settings, conn, schemas)
+        specs = _marts_specs(conn, resolve, run_month, thresholds, notices)
         if not specs:
             log.warning("marts gate %s: skipped (no mart relation found)", run_month)
             skipped = GateResult(

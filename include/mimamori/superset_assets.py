@@ -75,12 +75,12 @@ USERS: dict[str, tuple[str, str, str]] = {
     "analyst": ("analyst", "分析主体", "外部"),
 }
 #: Dataset table names (as in the bundle) each role may read.
-STAFF_CHILD_DATASETS = ("mimamori_child_types", "mimamori_type_items")
+STAFF_CHILD_DATASETS = ("dashboard_child_types", "mimamori_type_items")
 EVALUATION_DATASETS = (
     "conference_funnel",
-    "mimamori_item_relevance",
+    "dashboard_item_relevance",
     "threshold_sensitivity",
-    "mimamori_flag_disparity",
+    "dashboard_flag_disparity",
     "outcome_yield",
 )
 PSEUDO_DATASETS = ("pseudo_child_scores", "pseudo_child_type_scores")

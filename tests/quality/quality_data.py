@@ -16,6 +16,10 @@ MONTHS = (PREV, CLEAN, BAD, AGES)
 ATTEMPT = "manual__qa_quality"
 ROWS = 10
 SCHEMA = "qa_quality"
+HISTORY_SCHEMA = "qa_quality_history"
+#: The gates resolve thresholds.yml's relations through dbt's manifest (mimamori.gate_relations);
+#: the fixture tables stand in for the schemas the manifest names.
+GATE_SCHEMAS = {"marts": SCHEMA, "intermediate": SCHEMA, "history": HISTORY_SCHEMA}
 
 NAMES = ["鵜飼　澪", "勅使河原　蓮", "五百旗頭　葵", "薬師寺　凛", "御手洗　楓"]
 KANA = ["ウカイ　ミオ", "テシガワラ　レン", "イオキベ　アオイ", "ヤクシジ　リン", "ミタライ　カエデ"]

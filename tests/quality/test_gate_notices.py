@@ -1,7 +1,7 @@
 """Notices: told to the data owner as what they are, never holding the month back.
 
 A child aged 19 (or born after the as-of date) in a children's file is a raw-gate check of
-severity ``notice`` (expectations/thresholds.yml raw.children_ages): the gate passes, the owner
+severity ``notice`` (mimamori/expectations/thresholds.yml raw.children_ages): the gate passes, the owner
 gets a 確認のお願い naming file, rows and check — never the birth date. An unexpected file name
 (ingest.notices) reaches the same mail.
 """

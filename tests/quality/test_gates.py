@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
-from quality_data import BAD, CLEAN, PERSONAL, PREV
+from quality_data import BAD, CLEAN, GATE_SCHEMAS, PERSONAL, PREV
 
 
 def _ids(result) -> set[str]:
@@ -74,19 +75,47 @@ def test_marts_gate(gate_results):
     }
 
 
-def test_missing_models_are_skipped_not_failed(settings, registry, thresholds, quality_data):
+#: (where in thresholds.yml, the value set there, the key the error must name): a relation that is
+#: no relation of the dbt project, one dbt makes but the warehouse lacks, a column that is not there
+MISCONFIGURED = [
+    (("identity", "relation"), "int_identity__no_such_links", "identity.relation"),
+    (("identity", "status_column"), "no_such_status", "identity.status_column"),
+    (("marts", "scores", "relation"), "marts.no_such_scores", "marts.scores.relation"),
+    (("marts", "scores", "flagged_column"), "no_such_flag", "marts.scores.flagged_column"),
+    (("marts", "scores_history"), "history.no_such_scores", "marts.scores_history"),
+    (("marts", "ages"), [{"relation": "marts.children", "column": "age"}], "marts.ages[0].relation"),
+    (("marts", "ages"), [{"relation": "marts.child_type_scores", "column": "no_such_age"}], "marts.ages[0].column"),
+    (("raw", "children_ages", "files"), {"gakko__no_such_file": "birth_date"}, "raw.children_ages.files.gakko__"),
+    (("raw", "children_ages", "files"), {"gakko__school_register": "no_birth_date"}, "raw.children_ages.files.gakko__"),
+    (("raw", "row_count_band", "per_table"), {"fukushi__no_such_file": 0.3}, "raw.row_count_band.per_table.fukushi__"),
+]
+
+
+@pytest.mark.parametrize("where, value, key", MISCONFIGURED, ids=[m[2] + ":" + str(m[1])[:30] for m in MISCONFIGURED])
+def test_a_configured_relation_or_column_that_is_missing_fails_loudly(
+    settings, registry, thresholds, quality_data, where, value, key
+):
+    """Each gate resolves thresholds.yml's relations through dbt's manifest and the warehouse: a
+    relation or column that is not there stops the gate with an error naming the key — never a
+    check silently left out (issue #20), never a gate skipped as if the model were not built yet."""
     import copy
 
     from mimamori import quality
 
     t = copy.deepcopy(thresholds)
-    t["identity"]["relation"] = "qa_quality.no_such_links"
-    t["marts"]["scores"]["relation"] = "qa_quality.no_such_scores"
-    t["marts"]["ages"] = [{"relation": "qa_quality.no_such_children", "column": "age"}]
-    identity = quality.validate_identity(settings, CLEAN, registry=registry, thresholds=t)
-    assert all(r.skipped and r.success and r.reason == "identity_model_absent" for r in identity.values())
-    marts = quality.validate_marts(settings, CLEAN, thresholds=t)["marts"]
-    assert (marts.skipped, marts.success, marts.reason) == (True, True, "marts_absent")
+    node = t
+    for part in where[:-1]:
+        node = node[part]
+    node[where[-1]] = value
+    gate = {
+        "raw": lambda: quality.validate_raw(settings, CLEAN, registry=registry, thresholds=t),
+        "identity": lambda: quality.validate_identity(
+            settings, CLEAN, registry=registry, thresholds=t, schemas=GATE_SCHEMAS
+        ),
+        "marts": lambda: quality.validate_marts(settings, CLEAN, thresholds=t, schemas=GATE_SCHEMAS),
+    }[where[0]]
+    with pytest.raises(quality.GateConfigError, match=re.escape(key)):
+        gate()
 
 
 def test_an_evidence_check_that_cannot_run_fails_the_gate(settings, thresholds, quality_data):
@@ -96,11 +125,11 @@ def test_an_evidence_check_that_cannot_run_fails_the_gate(settings, thresholds, 
 
     from mimamori import quality
 
-    for key, value in (("relation", "qa_quality.child_type_evidence"), ("points_column", "no_such_points")):
+    for key, value in (("relation", "marts.child_type_evidence"), ("points_column", "no_such_points")):
         t = copy.deepcopy(thresholds)
         t["marts"]["evidence"][key] = value
-        with pytest.raises(quality.GateConfigError, match="marts.evidence"):
-            quality.validate_marts(settings, CLEAN, thresholds=t)
+        with pytest.raises(quality.GateConfigError, match=f"marts.evidence.{key}"):
+            quality.validate_marts(settings, CLEAN, thresholds=t, schemas=GATE_SCHEMAS)
 
 
 def test_publication_decision_respects_skip_policy(gate_results, registry):
@@ -210,7 +239,7 @@ def test_flagged_share_after_a_rule_change_is_reported_not_blocking(settings, th
     from mimamori import alerts, quality
 
     rules_snapshot.execute(f"update {RULES}.types set threshold = 2 where type_code = 'poverty'")
-    marts = quality.validate_marts(settings, BAD, thresholds=_with_rules(thresholds))["marts"]
+    marts = quality.validate_marts(settings, BAD, thresholds=_with_rules(thresholds), schemas=GATE_SCHEMAS)["marts"]
     assert "flagged_share:poverty" not in _ids(marts)
     assert _ids(marts) == {"flag_has_evidence", "age_in_scope:qa_quality.child_type_scores.age"}
     [notice] = marts.notices
@@ -227,6 +256,6 @@ def test_flagged_share_after_a_rule_change_is_reported_not_blocking(settings, th
 def test_flagged_share_without_a_rule_change_still_blocks(settings, thresholds, rules_snapshot):
     from mimamori import quality
 
-    marts = quality.validate_marts(settings, BAD, thresholds=_with_rules(thresholds))["marts"]
+    marts = quality.validate_marts(settings, BAD, thresholds=_with_rules(thresholds), schemas=GATE_SCHEMAS)["marts"]
     assert "flagged_share:poverty" in _ids(marts) and not marts.success
     assert marts.notices == []

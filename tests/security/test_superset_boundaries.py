@@ -61,7 +61,7 @@ def metric(api, dataset_id: int, expression: str) -> tuple[int, object]:
 
 
 def dataset_of(user: str, datasets: dict[str, int]) -> int:
-    return datasets[DATASET.get(user, "mimamori_child_types")]
+    return datasets[DATASET.get(user, "dashboard_child_types")]
 
 
 def expected_login(decl, user: str) -> str:
@@ -133,7 +133,7 @@ def test_custom_sql_cannot_reach_beyond_the_audience(apis, superset_ready, su, d
 def test_chart_data_is_never_shared_between_audiences(apis, superset_ready, su):
     """The same request, one audience after another: each gets its own scope's answer (no cache)."""
     expression = "(select count(*) from history.child_type_scores)"
-    dataset = superset_ready["mimamori_child_types"]
+    dataset = superset_ready["dashboard_child_types"]
     everyone = su.execute("select count(*) from history.child_type_scores").fetchone()[0]
     pupils = register_rows(su, "history", "child_type_scores")
     assert pupils < everyone

@@ -1,7 +1,7 @@
 """HTML in the data is shown as text in every Superset table, never rendered (chromium).
 
 A resident name carrying markup (a tag, an image with an event handler) is written into the
-published month for the length of the test; the dashboards with tables are opened as the
+published month (every relation holding the name) for the length of the test; the dashboards with tables are opened as the
 coordinator; no element made from the name may exist in the page, and its text must be shown
 literally. The names are restored afterwards. Only element counts are reported.
 """
@@ -20,6 +20,9 @@ pytestmark = pytest.mark.browser
 PROBE_OPEN = '<b class="mm-probe"><img src="x" class="mm-probe-img" onerror="document.title=\'pwned\'">'
 PROBE_CLOSE = "</b>"
 DASHBOARDS = ("mimamori-overview", "mimamori-type-detail")
+#: where the published month holds a resident's name (the dashboards read their marts, the case
+#: screen residents): history.<table>.<column>
+NAMED = (("residents", "name"), ("dashboard_child_types", "child_name"), ("dashboard_type_items", "child_name"))
 _DRAWN = """() => {
   const holders = [...document.querySelectorAll('.dashboard-component-chart-holder')]
     .filter(h => /dashboard-chart-id-\\d+/.test(h.className));
@@ -37,20 +40,22 @@ def marked_names(superset, published_month, warehouse):
     sa.provision_roles(warehouse, api=api)
     with pg.connect(warehouse, autocommit=True) as conn:
         month = conn.execute("select max(run_month) from history.residents").fetchone()[0]
-        changed = conn.execute(
-            "update history.residents set name = %s || name || %s where run_month = %s and name not like %s",
-            (PROBE_OPEN, PROBE_CLOSE, month, PROBE_OPEN + "%"),
-        ).rowcount
-    assert changed > 0
+        for table, column in NAMED:
+            changed = conn.execute(
+                f"update history.{table} set {column} = %s || {column} || %s where run_month = %s and {column} not like %s",
+                (PROBE_OPEN, PROBE_CLOSE, month, PROBE_OPEN + "%"),
+            ).rowcount
+            assert changed > 0, table
     try:
         yield month
     finally:
         with pg.connect(warehouse, autocommit=True) as conn:
-            conn.execute(
-                "update history.residents set name = substr(name, %s, length(name) - %s) "
-                "where run_month = %s and name like %s",
-                (len(PROBE_OPEN) + 1, len(PROBE_OPEN) + len(PROBE_CLOSE), month, PROBE_OPEN + "%"),
-            )
+            for table, column in NAMED:
+                conn.execute(
+                    f"update history.{table} set {column} = substr({column}, %s, length({column}) - %s) "
+                    f"where run_month = %s and {column} like %s",
+                    (len(PROBE_OPEN) + 1, len(PROBE_OPEN) + len(PROBE_CLOSE), month, PROBE_OPEN + "%"),
+                )
 
 
 def test_only_the_escaping_dataset_renders_html():
