@@ -145,11 +145,11 @@ def airflow_stack(airflow_ready):
 
 @pytest.fixture(scope="module")
 def town(airflow_ready):
-    from mimamori import synth
+    from town_fixtures import generate_town
 
     out = airflow_ready.state_dir / "town"
     shutil.rmtree(out, ignore_errors=True)
-    synth.generate(out, seed=42, scale=1.0, months=2, end_month=FAULT_MONTH)
+    generate_town(out, seed=42, scale=1.0, months=2, end_month=FAULT_MONTH)  # tests/synth's town too
     return out
 
 
