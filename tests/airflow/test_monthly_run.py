@@ -133,14 +133,20 @@ def body(message) -> str:
 
 
 @pytest.fixture(scope="module")
-def airflow_stack(airflow_ready):
-    """The Airflow services as `make up` starts them; stopped when the module is done."""
+def airflow_stack(airflow_api, airflow_ready):
+    """The Airflow services as `make up` starts them. The API server is the session's (the
+    ``airflow_api`` fixture, which tests/security reads too; `airflow.start` leaves a running one
+    as it is); the others are stopped when the module is done."""
+    from mimamori.stack import procs
+
     airflow.start(airflow_ready)
     try:
         airflow.wait_healthy(airflow_ready, timeout=180)
         yield airflow_ready
     finally:
-        airflow.stop(airflow_ready)
+        for name in reversed(airflow.SERVICES):
+            if name != "airflow-api-server":
+                procs.stop(airflow_ready, name)
 
 
 @pytest.fixture(scope="module")
