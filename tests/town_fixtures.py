@@ -7,6 +7,7 @@ Registered for the whole suite by tests/conftest.py, so it is built once per ses
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import os
 import subprocess
@@ -23,6 +24,34 @@ NEXT_MONTH = "2026-11"
 SEED = 42
 #: Longer than SHA-256's 64-byte block, so the HMAC's hash-the-key-first path is exercised.
 PSEUDO_KEY = "judgement-test-key-" + "x" * 80
+
+
+#: Towns generated in this session, by their arguments: (pristine copy, the generator's Summary).
+_GENERATED: dict[tuple, tuple[Path, object]] = {}
+
+
+def generate_town(out, *, seed: int, scale: float, months: int, end_month: str, faults=()):
+    """``mimamori.synth.generate(out, ...)``, run once per session per set of arguments: a second
+    suite asking for the same town gets a copy of the first one's output (the generator is
+    deterministic by seed: tests/synth/test_determinism.py). The pristine copy is kept under the
+    suite's state folder, apart from the ``out`` its first user may change (an inbox the DAG reads)."""
+    import shutil
+
+    from mimamori.settings import get_settings
+    from mimamori.synth import generate
+
+    key = (seed, float(scale), months, end_month, tuple(faults))
+    out = Path(out)
+    if key not in _GENERATED:
+        pristine = get_settings().state_dir / "towns-generated" / str(len(_GENERATED))
+        shutil.rmtree(pristine, ignore_errors=True)
+        summary = generate(pristine, seed=seed, scale=scale, months=months, end_month=end_month, faults=faults)
+        _GENERATED[key] = (pristine, summary)
+    pristine, summary = _GENERATED[key]
+    for sub in ("inbox", "truth"):
+        shutil.rmtree(out / sub, ignore_errors=True)
+    shutil.copytree(pristine, out, dirs_exist_ok=True)
+    return copy.deepcopy(summary)
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,10 @@ and the tests all call it through :func:`run`, so they build the same thing the 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import shutil
 import subprocess
 import time
 from collections.abc import Callable
@@ -84,6 +86,33 @@ def _ensure_casework_tables(settings: Settings) -> None:
         create_tables(conn)
 
 
+#: Saved parses kept per set of --vars (the newest; see _saved_parse).
+SAVED_PARSES = 6
+
+
+def _saved_parse(settings: Settings, variables: dict) -> Path:
+    """Where the parse of a set of --vars is kept between calls.
+
+    dbt re-parses the whole project (10-25 s here) whenever --vars differ from its previous call's,
+    and the monthly DAG's retries and the tests alternate months and attempts. dbt reads its saved
+    parse from DBT_PARTIAL_PARSE_FILE_PATH but always writes it to the target folder, so :func:`run`
+    copies it here after each call; dbt still checks every file's hash, so a changed project is
+    re-parsed as before."""
+    folder = settings.state_dir / "dbt" / "saved_parses"
+    folder.mkdir(parents=True, exist_ok=True)
+    digest = hashlib.sha256(json.dumps(variables, sort_keys=True).encode()).hexdigest()[:16]
+    return folder / f"{digest}.msgpack"
+
+
+def _keep_saved_parse(settings: Settings, saved: Path, since: float) -> None:
+    written = settings.state_dir / "dbt" / "target" / "partial_parse.msgpack"
+    if not written.exists() or written.stat().st_mtime < since:
+        return  # this call wrote no parse (it stopped before parsing)
+    shutil.copyfile(written, saved)
+    for old in sorted(saved.parent.glob("*.msgpack"), key=lambda p: p.stat().st_mtime, reverse=True)[SAVED_PARSES:]:
+        old.unlink(missing_ok=True)
+
+
 def run(
     settings: Settings,
     args: list[str],
@@ -106,11 +135,16 @@ def run(
         _ensure_casework_tables(settings)
     if variables and args and args[0] in {"build", "run", "test", "seed", "compile", "docs", "show", "ls"}:
         command += ["--vars", json.dumps(variables)]
-    t0 = time.monotonic()
+    saved = _saved_parse(settings, variables if "--vars" in command else {})
+    run_env = env(settings)
+    if saved.exists():
+        run_env["DBT_PARTIAL_PARSE_FILE_PATH"] = str(saved)
+        saved.touch()  # the newest are kept
+    t0, started = time.monotonic(), time.time()
     proc = subprocess.Popen(
         command,
         cwd=project_dir(settings),
-        env=env(settings),
+        env=run_env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -119,6 +153,7 @@ def run(
     for line in proc.stdout:
         log(line.rstrip())
     returncode = proc.wait()
+    _keep_saved_parse(settings, saved, started - 1)
     result = DbtResult(command=command, returncode=returncode, seconds=time.monotonic() - t0)
     results_file = settings.state_dir / "dbt" / "target" / "run_results.json"
     if results_file.exists() and results_file.stat().st_mtime >= time.time() - result.seconds - 5:

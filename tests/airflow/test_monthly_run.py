@@ -133,23 +133,29 @@ def body(message) -> str:
 
 
 @pytest.fixture(scope="module")
-def airflow_stack(airflow_ready):
-    """The Airflow services as `make up` starts them; stopped when the module is done."""
+def airflow_stack(airflow_api, airflow_ready):
+    """The Airflow services as `make up` starts them. The API server is the session's (the
+    ``airflow_api`` fixture, which tests/security reads too; `airflow.start` leaves a running one
+    as it is); the others are stopped when the module is done."""
+    from mimamori.stack import procs
+
     airflow.start(airflow_ready)
     try:
         airflow.wait_healthy(airflow_ready, timeout=180)
         yield airflow_ready
     finally:
-        airflow.stop(airflow_ready)
+        for name in reversed(airflow.SERVICES):
+            if name != "airflow-api-server":
+                procs.stop(airflow_ready, name)
 
 
 @pytest.fixture(scope="module")
 def town(airflow_ready):
-    from mimamori import synth
+    from town_fixtures import generate_town
 
     out = airflow_ready.state_dir / "town"
     shutil.rmtree(out, ignore_errors=True)
-    synth.generate(out, seed=42, scale=1.0, months=2, end_month=FAULT_MONTH)
+    generate_town(out, seed=42, scale=1.0, months=2, end_month=FAULT_MONTH)  # tests/synth's town too
     return out
 
 

@@ -5,8 +5,9 @@ line, 抽出日 in the file name) and 住民記録 as a fixed-width CP932 file (
 character two, header and trailer records), mapped back by the committed towns/mimamori-vendor
 mappings.
 
-The whole project is built twice on the real warehouse, once per attempt, and every mart must be
-the same except lineage columns; separately, the lineage of the vendor attempt points to the
+The whole project is built twice on the real warehouse, once per attempt (the vendor attempt with
+its data tests; the contract attempt, which the judged town's build has tested, models only), and
+every mart must be the same except lineage columns; separately, the lineage of the vendor attempt points to the
 delivered file and row. Failures name tables, columns and counts only, never a value.
 """
 
@@ -94,7 +95,11 @@ def _differences(contract: dict, vendor: dict) -> list[str]:
     return found
 
 
-def _build(settings, month: str, run_id: str, pseudo_key: str) -> None:
+def _build(settings, month: str, run_id: str, pseudo_key: str, *, data_tests: bool = True) -> None:
+    """The whole project for the attempt: `dbt build` with the data tests of its rows, or (to
+    rebuild an attempt whose rows the session's judged town has already tested on this code)
+    `dbt run`. Unit tests are left out either way: they read their own fixtures, not the
+    attempt, and the judged town's `dbt build` ran every one of them on this code."""
     from mimamori import dbt
 
     lines: list[str] = []
@@ -102,8 +107,9 @@ def _build(settings, month: str, run_id: str, pseudo_key: str) -> None:
     # models and their tests read this attempt only, and the marts are what is compared. The
     # pseudonym key is a setting: a copy of the settings carries the judged town's key.
     keyed = dataclasses.replace(settings, pseudo_key=pseudo_key)
-    result = dbt.run(keyed, ["build", "--exclude", "source:*"], run_month=month, run_id=run_id, log=lines.append)
-    assert result.ok, "dbt build failed: " + ", ".join(result.failures)
+    args = ["build", "--exclude", "source:*", "test_type:unit"] if data_tests else ["run"]
+    result = dbt.run(keyed, args, run_month=month, run_id=run_id, log=lines.append)
+    assert result.ok, f"dbt {args[0]} failed: " + ", ".join(result.failures)
 
 
 def _delivered_rows(folders: list[Path]) -> dict[str, tuple[str, list[list[str]]]]:
@@ -180,8 +186,9 @@ def test_vendor_layout_builds_the_same_marts_with_lineage_to_the_delivered_rows(
         assert residents and all(re.fullmatch(r"jumin__residents:JUKI_\d{8}\.DAT:\d+", r) for (r,) in residents)
     finally:
         _cleanup(wh_conn, month)
-        # restore the judged town's build for the rest of the session (it is the contract side)
-        _build(settings, month, contract_run, judged_town.pseudo_key)
+        # restore the judged town's build for the rest of the session (it is the contract side);
+        # its rows are the judged town's, whose `dbt build` ran every data test on them
+        _build(settings, month, contract_run, judged_town.pseudo_key, data_tests=False)
     contract = _marts(wh_conn)
     assert contract and sum(c.total() for _, c in contract.values()) > 0
     differences = _differences(contract, vendor)  # names and counts only: no value in the output

@@ -27,8 +27,11 @@ def contract_files() -> dict[tuple[str, str], dict]:
 
 @pytest.fixture(scope="session")
 def town(tmp_path_factory):
+    from town_fixtures import generate_town
+
     out = tmp_path_factory.mktemp("town")
-    summary = generate(out, seed=42, scale=1.0, months=2, end_month="2026-10")
+    # the town tests/airflow's DAG runs read: generated once per session (a copy when it ran first)
+    summary = generate_town(out, seed=42, scale=1.0, months=2, end_month="2026-10")
     return out, summary
 
 
