@@ -34,7 +34,7 @@ SYNONYMS = Path(__file__).with_name("header_synonyms.yaml")
 #: A second contract file this close to the best one means the export may hold both (a split).
 SPLIT_SHARE = 0.9
 #: Below this a file is not proposed for any contract file.
-MIN_SCORE = 0.3
+MIN_SCORE = 0.2
 _COMPATIBLE = {
     "id": {"id", "integer"},
     "text": {"text", "kana", "code", "id"},

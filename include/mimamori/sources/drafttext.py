@@ -214,7 +214,8 @@ def _column(lines: Lines, pad: str, m: Match, a: Assign, names: dict[int, str]) 
             else text + "（書かなければ空欄）"
         )
         return
-    guessed = not p.header and p.format != "fixed"  # fixed width: confirmed in its layout
+    # no header: a guess from the order; a weak match by shape alone: a guess too (fixed width: its layout)
+    guessed = (not p.header and p.format != "fixed") or a.score < 0.5
     note = f"信頼度 {confidence(a.score)}: {a.why} · {_shape(a.source)}"
     if guessed:
         note = f"{TODO} 確認: この列で正しいか確かめる · " + note

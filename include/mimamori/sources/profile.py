@@ -138,7 +138,7 @@ def _personal_shape(value: str) -> bool:
 
 
 def _styles_of(value: str) -> list[str]:
-    """The date styles ``value`` is written in (form only: a 30 February still counts)."""
+    """The date styles ``value`` is a real date in (a 30 February or 明治00年 is no evidence of a style)."""
     out = []
     for name in DATE_STYLES:
         if name == "excel_serial" and not re.fullmatch(r"[1-7]\d{4}", value):
@@ -147,10 +147,8 @@ def _styles_of(value: str) -> list[str]:
             continue
         try:
             parse_styled_date(value, DateStyle(name))
-        except StyleError:
+        except (StyleError, ParseError):
             continue
-        except ParseError:
-            pass
         out.append(name)
     return out
 
