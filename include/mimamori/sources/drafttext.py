@@ -161,6 +161,8 @@ def _shape(c: ColumnProfile) -> str:
     out = KIND_JA[c.kind]
     if c.date_style:
         out += f"（{STYLE_JA.get(c.date_style, c.date_style)}）"
+    elif c.kind == "date":
+        out += "（書き方が混在）"
     if c.blanks:
         out += f"、空欄{c.blanks}件"
     return out
@@ -222,7 +224,11 @@ def _column(lines: Lines, pad: str, m: Match, a: Assign, names: dict[int, str]) 
     src = ref(p, a.source, names)
     if col.base_type in ("date", "date_end", "month"):
         style = a.source.date_style
-        if style is None:
+        if style is None and a.source.kind == "date":
+            note = (
+                f"{TODO} 書き方が混在: 1つの列には1つの書き方しか書けません。元のシステムの出力を揃えてもらう · " + note
+            )
+        elif style is None:
             note = f"{TODO} 日付の書き方を書く（値から判定できません） · " + note
         lines.add(f"{key} {{from: {src}, date: {style or q('')}}}", note)
     elif col.base_type in ("code", "flag") and not contract_values(col, a.source):
@@ -313,6 +319,10 @@ def _column_report(c: ColumnProfile, where: dict[int, list[str]], p: FileProfile
     return text + (f" → {'、'.join(targets)}" if targets else " → （対応なし）")
 
 
+def _contract_layout(p: FileProfile, spec: FileSpec) -> bool:
+    return p.header and p.name == spec.file and [c.header for c in p.columns] == spec.headers
+
+
 def render_report(matched: list[tuple[FileProfile, list[Match]]]) -> str:
     """What each file looks like, by counts; never a value of a person."""
     out = []
@@ -329,6 +339,10 @@ def render_report(matched: list[tuple[FileProfile, list[Match]]]) -> str:
             f"  データ: {p.records}行 × {len(p.columns)}列" + (f"（列の数が違う行 {p.odd_rows}）" if p.odd_rows else "")
         )
         out.extend(f"  注意: {n}" for n in p.notes)
+        if any(_contract_layout(p, m.spec) for m in matches):
+            out.append(
+                "  契約どおりの形です: このファイルには対応表は要りません（outputs から外せば契約の形で読みます）"
+            )
         where: dict[int, list[str]] = defaultdict(list)
         for m in matches:
             for a in m.assigns:

@@ -73,6 +73,7 @@ class ColumnProfile:
     alnum: int = 0
     date_tried: int = 0
     date_hits: Counter = field(default_factory=Counter)
+    date_any: int = 0  # tried values that are a date in some style (several styles: a mixed column)
     kind: str = "blank"
     date_style: str | None = None
     #: fixed width: 1-based first and last position, and how sure the boundary is (高/中/低)
@@ -98,7 +99,9 @@ class ColumnProfile:
         self.alnum += bool(_ALNUM.match(value))
         if self.date_tried < DATE_SAMPLE:
             self.date_tried += 1
-            for style in _styles_of(value):
+            styles = _styles_of(value)
+            self.date_any += bool(styles)
+            for style in styles:
                 self.date_hits[style] += 1
 
     @property
@@ -161,6 +164,8 @@ def _classify(c: ColumnProfile) -> tuple[str, str | None]:
         style, hits = max(c.date_hits.items(), key=lambda kv: kv[1], default=(None, 0))
         if style and hits >= STYLE_SHARE * c.date_tried:
             return "date", style
+        if c.date_any >= STYLE_SHARE * c.date_tried:
+            return "date", None  # dates, written in several styles
     if not c.overflow and c.distinct <= CODE_MAX_DISTINCT and c.max_len <= CODE_MAX_CHARS:
         if n >= 2 * c.distinct or (c.distinct == 1 and c.blanks):  # a mark (○) or a code list
             return "code", None
