@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from test_sources_cli import _run as run_sources
 
 REPO = Path(__file__).resolve().parents[2]
 MONTH = "2026-10"
@@ -105,17 +106,6 @@ def lines_edited(before: str, after: str) -> int:
     return count
 
 
-def run_sources(*args) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [str(REPO / "bin" / "mimamori"), "sources", *map(str, args)],
-        cwd=REPO,
-        env={**os.environ, "PATH": "/usr/bin:/bin"},
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-
-
 @pytest.fixture(scope="module")
 def vendor_inbox(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("vendor-town")
@@ -155,3 +145,16 @@ def test_a_draft_passes_check_after_a_person_fills_in_its_todos(source, vendor_i
     assert count == len(PERSON[source])  # one line per step: no step rewrote more than its line
     with capsys.disabled():
         print(f"\n[profile] {source}: {len(draft.splitlines())} draft lines, {count} edited by the person")
+
+
+def test_profile_help_in_japanese_and_english():
+    done = run_sources("profile", "--help")
+    assert done.returncode == 0
+    out = done.stdout
+    assert "対応表の下書き" in out and "draft mapping" in out and "docs/onboarding.md" in out
+    assert "値は数えるだけで表示しません" in out and "never printed" in out
+    assert "--out" in out and "--source" in out and "--quiet" in out
+    top = run_sources("--help")
+    assert "profile" in top.stdout and "check" in top.stdout
+    assert run_sources("profile").returncode == 2  # no file given: a usage error
+    assert run_sources("profile", "/nonexistent/export.csv").returncode == 2

@@ -13,7 +13,7 @@ import random
 import re
 
 import pytest
-from test_profile_drafts import run_sources
+from test_sources_cli import _run as run_sources
 
 #: Values a person would recognise: none may leave the profiler.
 PLANTED = {

@@ -22,7 +22,6 @@ lengths and shapes only. Fixed-width boundaries are proposed by :mod:`mimamori.s
 
 from __future__ import annotations
 
-import codecs
 import csv
 import io
 import re
@@ -32,7 +31,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mimamori.ingest.parse import ParseError, normalise
+from mimamori.ingest.parse import ParseError, detect_encoding, normalise
 from mimamori.sources.dates import DATE_STYLES, DateStyle, StyleError, parse_styled_date
 
 #: Distinct values a column keeps (beyond that it is certainly not a code).
@@ -215,23 +214,6 @@ class FileProfile:
         return found[0] if len(found) == 1 and _styles_of(found[0]) else None
 
 
-def detect_encoding(raw: bytes) -> str:
-    if raw.startswith(codecs.BOM_UTF8):
-        return "utf-8-sig"
-    if raw.startswith(b"PK\x03\x04"):
-        return "xlsx"
-    try:
-        raw.decode("utf-8")
-        return "utf-8"
-    except UnicodeDecodeError:
-        pass
-    try:
-        raw.decode("cp932")
-        return "cp932"
-    except UnicodeDecodeError:
-        return "unknown"
-
-
 def _progress(quiet: bool):
     def tick(n: int, name: str) -> None:
         if not quiet and n and n % PROGRESS_EVERY == 0:
@@ -248,9 +230,9 @@ def profile_file(path: Path, *, quiet: bool = False) -> FileProfile:
     encoding = detect_encoding(raw)
     if encoding == "xlsx":
         return _profile_rows(FileProfile(path, "xlsx", "xlsx"), _xlsx_rows(path), quiet)
-    if encoding == "unknown":
+    if encoding not in ("cp932", "utf-8", "utf-8-sig"):  # UTF-16/32 or none: no mapping reads it
         out = FileProfile(path, "unknown", "csv")
-        out.notes.append("文字コードを判定できません（CP932 でも UTF-8 でもありません） / unknown encoding")
+        out.notes.append(f"文字コード {encoding}: CP932 / UTF-8 のどちらでもないため読めません / unreadable encoding")
         return out
     text = raw.decode("utf-8-sig" if encoding == "utf-8-sig" else encoding)
     lines = [ln for ln in re.split(r"\r\n|\r|\n", text) if ln.strip()]
