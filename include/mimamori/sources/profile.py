@@ -223,7 +223,17 @@ def _progress(quiet: bool):
 
 
 def profile_file(path: Path, *, quiet: bool = False) -> FileProfile:
-    """Profile one delivered file (CSV/TSV, fixed width, xlsx)."""
+    """Profile one delivered file (CSV/TSV, fixed width, xlsx); one that cannot be read is said so, by the
+    kind of failure only (an exception's text may quote the file)."""
+    try:
+        return _profile_file(path, quiet)
+    except Exception as exc:  # noqa: BLE001 - a broken export is a finding, not a crash of the tool
+        out = FileProfile(path, "unknown", "csv")
+        out.notes.append(f"このファイルは調べられません（{exc.__class__.__name__}） / cannot be profiled")
+        return out
+
+
+def _profile_file(path: Path, quiet: bool) -> FileProfile:
     from mimamori.sources import fixedguess
 
     raw = path.read_bytes()
@@ -236,6 +246,10 @@ def profile_file(path: Path, *, quiet: bool = False) -> FileProfile:
         return out
     text = raw.decode("utf-8-sig" if encoding == "utf-8-sig" else encoding)
     lines = [ln for ln in re.split(r"\r\n|\r|\n", text) if ln.strip()]
+    if not lines:
+        out = FileProfile(path, encoding, "csv")
+        out.notes.append("空のファイルです / empty file")
+        return out
     delimiter = _delimiter(lines)
     if delimiter is None and fixedguess.looks_fixed(lines, encoding):
         return fixedguess.profile_fixed(FileProfile(path, encoding, "fixed"), lines, _progress(quiet))
