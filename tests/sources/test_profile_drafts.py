@@ -118,7 +118,9 @@ def vendor_inbox(tmp_path_factory) -> Path:
 
 
 @pytest.mark.parametrize("source", sorted(PERSON))
-def test_a_draft_passes_check_after_a_person_fills_in_its_todos(source, vendor_inbox, tmp_path, capsys):
+def test_a_draft_passes_check_after_a_person_fills_in_its_todos(
+    source, vendor_inbox, tmp_path, capsys, record_property
+):
     from mimamori.synth.vendor import VENDOR_SOURCES
 
     assert source in VENDOR_SOURCES
@@ -143,6 +145,7 @@ def test_a_draft_passes_check_after_a_person_fills_in_its_todos(source, vendor_i
     assert "結果: 合格" in checked.stdout
     count = lines_edited(draft, edited)
     assert count == len(PERSON[source])  # one line per step: no step rewrote more than its line
+    record_property(f"profile_lines_edited_{source}", count)
     with capsys.disabled():
         print(f"\n[profile] {source}: {len(draft.splitlines())} draft lines, {count} edited by the person")
 

@@ -146,7 +146,7 @@ def _files(paths: list[Path]) -> list[Path]:
 def _profile(args) -> int:
     from mimamori.sources.draft import best_matches, choose_source
     from mimamori.sources.drafttext import render_draft, render_report
-    from mimamori.sources.profile import profile_file
+    from mimamori.sources.scan import profile_file
 
     missing = [str(p) for p in args.files if not p.exists()]
     if missing:

@@ -98,7 +98,7 @@ def _input(lines: Lines, name: str, p: FileProfile, names: dict[int, str]) -> No
     why = "ファイル名の日付（8桁）を * にしました" if p.file_date else "ファイル名そのまま"
     lines.add(f"    files: {q(pattern)}", why)
     lines.add(f"    format: {p.format}", _format_note(p))
-    enc = "utf-8" if p.encoding == "utf-8-sig" else ("cp932" if p.encoding == "utf-8" and _ascii(p) else p.encoding)
+    enc = "utf-8" if p.encoding == "utf-8-sig" else ("cp932" if p.encoding == "utf-8" and p.ascii_only else p.encoding)
     if p.format != "xlsx":
         lines.add(f"    encoding: {enc}", f"判定: {ENCODING_JA.get(p.encoding, p.encoding)}" + _ascii_note(p))
     if p.format == "fixed":
@@ -121,12 +121,8 @@ def _input(lines: Lines, name: str, p: FileProfile, names: dict[int, str]) -> No
             lines.add(f"      - {text}", why)
 
 
-def _ascii(p: FileProfile) -> bool:
-    return p.path.read_bytes().isascii()
-
-
 def _ascii_note(p: FileProfile) -> str:
-    return "（英数字だけのファイル: cp932 でも utf-8 でも読めます）" if p.encoding == "utf-8" and _ascii(p) else ""
+    return "（英数字だけのファイル: cp932 でも utf-8 でも読めます）" if p.encoding == "utf-8" and p.ascii_only else ""
 
 
 def _format_note(p: FileProfile) -> str:
