@@ -96,6 +96,21 @@ def _fixed_file(path, rows: list[list[str]]) -> None:
     path.write_bytes(("\r\n".join(out) + "\r\n").encode("utf-8"))
 
 
+def _xlsx_file(path, rows: list[list[str]]) -> None:
+    """A sheet as offices save it: a title in A1, the header on row 2, real date cells."""
+    import datetime as dt
+
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["住民一覧（令和8年10月末）"])
+    sheet.append(["宛名コード", "氏名", "性別", "転入年月日"])
+    for i, r in enumerate(rows):
+        sheet.append([r[0], r[1], int(r[4]), dt.datetime(2020, 1, 1) + dt.timedelta(days=i * 11)])
+    book.save(path)
+
+
 @pytest.fixture()
 def planted(tmp_path):
     rnd = random.Random(7)
@@ -108,6 +123,7 @@ def planted(tmp_path):
     _write_csv(folder / "NOHEAD_20261104.csv", rows, "utf-8")
     _fixed_file(folder / "JUKI_20261104.DAT", rows)
     _dates_file(folder / "日付_20261104.tsv", 40, rnd)
+    _xlsx_file(folder / "住民_20261104.xlsx", rows)
     return folder
 
 
@@ -148,6 +164,9 @@ def test_what_the_profiler_detects(planted, tmp_path):
     assert "固定長: 1レコード 44文字" in fixed and "先頭 HDR、末尾 TRL" in fixed
     for field in ("1〜10: 番号", "11〜22: 文字", "23〜36: カナ", "37〜43: 日付（元号コード", "44〜44: コード"):
         assert field in fixed, field
+    sheet = blocks["住民_20261104.xlsx"]
+    assert "Excel（xlsx）" in sheet and "見出し: 2行目" in sheet and "表題など: 1行" in sheet
+    assert "4. 転入年月日: 日付" in sheet and "値: 1 / 2" in sheet
     dates = blocks["日付_20261104.tsv"]
     assert "UTF-8（BOM付き）" in dates and "タブ区切り" in dates and "末尾の合計行など: 1行" in dates
     for style in ("和暦", "西暦8桁", "Excelシリアル値", "元号コード"):

@@ -97,7 +97,7 @@ def _profile_rows(out: FileProfile, rows: list[list], quiet: bool) -> FileProfil
         return out
     widths = Counter(len(r) for r in rows)
     width = widths.most_common(1)[0][0]
-    while out.title_lines < min(3, len(rows) - 1) and len(rows[out.title_lines]) < width:
+    while out.title_lines < min(3, len(rows) - 1) and _title_like(rows[out.title_lines], width):
         out.title_lines += 1
     body = rows[out.title_lines :]
     while out.trailer_lines < min(3, len(body) - 1) and len(body[-1 - out.trailer_lines]) != width:
@@ -121,6 +121,12 @@ def _profile_rows(out: FileProfile, rows: list[list], quiet: bool) -> FileProfil
     for col in out.columns:
         col.classify()
     return out
+
+
+def _title_like(row: list, width: int) -> bool:
+    """A title above the header: fewer fields than the data, or (an xlsx row, as wide as the sheet) one filled cell."""
+    filled = sum(v not in (None, "") and str(v).strip() != "" for v in row)
+    return len(row) < width or (width >= 3 and filled <= 1)
 
 
 def _is_header(first: list[str], rest: list[list]) -> tuple[bool, str]:
