@@ -58,7 +58,8 @@ class Unexpected:
     is_dir: bool = False
 
 
-def _guess(name: str, files: list[str]) -> str | None:
+def guess_meant(name: str, files: list[str]) -> str | None:
+    """The one of ``files`` that ``name`` most probably stands for (a near miss, or contained), or None."""
     key = name_key(name)
     if not key:
         return None
@@ -84,7 +85,7 @@ def unexpected_entries(source: Source, folder: Path, registry: dict[str, Source]
             is_dir = entry.is_dir()
         except OSError:
             is_dir = False
-        meant = _guess(entry.name, expected)
+        meant = guess_meant(entry.name, expected)
         other_source = other_file = None
         if registry:
             key = name_key(entry.name)

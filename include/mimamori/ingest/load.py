@@ -18,6 +18,7 @@ unreachable — raises as it is: the load did not happen, and the caller records
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import shutil
@@ -29,7 +30,7 @@ from pathlib import Path
 from psycopg import sql
 
 from mimamori import attempts
-from mimamori.ingest.filenames import unexpected_entries
+from mimamori.ingest.filenames import guess_meant, unexpected_entries
 from mimamori.ingest.limits import Limits
 from mimamori.ingest.registry import LINEAGE_COLUMNS, FileSpec, RegistryError, Source, load_registry
 from mimamori.ingest.validate import ParsedFile, Rejection, check_file, make_rejection, month_bounds
@@ -398,7 +399,7 @@ def _read_source(
 
     With a town's mapping for the source (``mapping_path``), the files are the department's own
     exports, made into the contract's files by :mod:`mimamori.sources`; an export the mapping does
-    not take is logged (the mapping's file patterns, not the registry's names, decide there).
+    not take is the same ``unexpected_file_name`` notice, naming the mapping's file patterns.
     """
 
     def logged(parsed: ParsedFile) -> ParsedFile:
@@ -411,13 +412,7 @@ def _read_source(
     if mapping_path is not None:
         parsed_files = [logged(p) for p in _read_mapped(src, folder, run_month, limits, mapping_path)]
         taken = {spec.file for spec in src.files} | {d.name for p in parsed_files for d in p.delivered}
-        try:
-            extras = sorted(p.name for p in folder.iterdir() if p.name not in taken) if folder.is_dir() else []
-        except OSError:
-            extras = []
-        for extra in extras:
-            log(f"{src.source}/{extra}: not in the mapping, ignored")
-        return parsed_files, []
+        return parsed_files, _mapped_notices(src, folder, taken, mapping_path, registry, log)
     # each file logged as soon as it is read, before the next is opened
     parsed_files = [logged(check_file(src, spec, folder / spec.file, run_month, limits)) for spec in src.files]
     extras = unexpected_entries(src, folder, registry)
@@ -430,6 +425,39 @@ def _read_source(
             parsed.rejections[:] = [_missing_with_look_alikes(r, look_alikes) for r in parsed.rejections]
     notices = [_unexpected_notice(src, extra, present) for extra in extras]
     return parsed_files, notices
+
+
+def _mapping_patterns(src: Source, mapping_path: Path) -> list[str]:
+    """The file-name patterns of the mapping's inputs ([] when the mapping cannot be read: that is its own rejection)."""
+    from mimamori.sources.mapping import MappingError, load_mapping
+
+    try:
+        mapping = load_mapping(mapping_path, {src.source: src})
+    except (MappingError, OSError, UnicodeDecodeError):
+        return []
+    return [p for spec in mapping.inputs.values() for p in spec.patterns]
+
+
+def _mapped_notices(src: Source, folder: Path, taken: set[str], mapping_path: Path, registry, log) -> list[Rejection]:
+    """Entries of a mapped source's folder that no input of its mapping takes: never read, and the
+    owner hears of it as of a contract folder's stray file — with the pattern it probably missed."""
+    import fnmatch
+    import unicodedata
+
+    patterns = _mapping_patterns(src, mapping_path)
+    by_stem = {p.replace("*", "").replace("?", ""): p for p in patterns}
+    present = {p for p in patterns if any(fnmatch.fnmatchcase(name, p) for name in taken)}
+    notices = []
+    for extra in unexpected_entries(src, folder, registry):
+        if extra.name in taken or any(
+            fnmatch.fnmatchcase(unicodedata.normalize("NFC", extra.name), p) for p in patterns
+        ):
+            continue  # taken, or an input's own file its reading refused (that is a rejection already)
+        log(f"{src.source}/{extra.name}: taken by no input of the mapping, not read (notice to the owner)")
+        guess = guess_meant(extra.name, list(by_stem))
+        extra = dataclasses.replace(extra, meant=by_stem[guess] if guess else None)
+        notices.append(_unexpected_notice(src, extra, present, expected=patterns))
+    return notices
 
 
 def _read_mapped(src: Source, folder: Path, run_month: str, limits: Limits, mapping_path: Path) -> list[ParsedFile]:
@@ -473,8 +501,10 @@ def _missing_with_look_alikes(r: Rejection, look_alikes: list[str]) -> Rejection
     )
 
 
-def _unexpected_notice(src: Source, extra, present: set[str]) -> Rejection:
-    expected = "、".join(spec.file for spec in src.files)
+def _unexpected_notice(src: Source, extra, present: set[str], expected: list[str] | None = None) -> Rejection:
+    """``expected``: the names the folder takes — the registry's files, or a mapping's file patterns."""
+    names = expected if expected is not None else [spec.file for spec in src.files]
+    expected = "、".join(names) or "（対応表を読めないため不明）"
     what_ja, what_en = ("フォルダ", "a folder") if extra.is_dir else ("ファイル", "a file")
     if extra.other_source:
         detail_ja = (
@@ -493,7 +523,7 @@ def _unexpected_notice(src: Source, extra, present: set[str]) -> Rejection:
         detail_en = f"the expected name is {extra.meant}: rename it and deliver it again"
     else:
         detail_ja = f"このフォルダで想定しているファイル名: {expected}"
-        detail_en = f"the names expected in this folder: {', '.join(spec.file for spec in src.files)}"
+        detail_en = f"the names expected in this folder: {', '.join(names)}"
     return make_rejection(src.source, extra.name, "unexpected_file_name", detail_ja=detail_ja, detail_en=detail_en)
 
 

@@ -10,6 +10,9 @@ rule, gate, model and item still reads contract columns only.
 - :mod:`mimamori.sources.dates` — declared date styles (和暦, YYYYMMDD, Excel serials …), strictly;
 - :mod:`mimamori.sources.apply` — inputs → contract files with lineage, problems as rejections;
 - :mod:`mimamori.sources.check` — the dry run (``python -m mimamori.sources check``);
+- :mod:`mimamori.sources.profile`, :mod:`~mimamori.sources.scan`, :mod:`~mimamori.sources.fixedguess`,
+  :mod:`~mimamori.sources.draft`, :mod:`~mimamori.sources.drafttext` — ``profile``: an export never seen,
+  counted (never shown), and a draft mapping with a confidence per column and TODOs for a person;
 - :mod:`mimamori.sources.lineage` — gate results told by the delivered file, row and column.
 
 The built-in synthetic town delivers in the contract layout and needs no mapping;

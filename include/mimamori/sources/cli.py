@@ -17,6 +17,8 @@ No value of a file is ever printed: only counts and shapes.
 
 EPILOG = """\
 例 / examples:
+  bin/mimamori sources profile --out towns/見守町/sources/jumin.yaml inbox/2026-10/jumin/
+      届いたファイルを調べて対応表の下書きを作る（値は表示しません）
   bin/mimamori sources check towns/見守町/sources/jumin.yaml
       対応表の書き方だけを確認（行番号つきで誤りを表示）
   bin/mimamori sources check towns/見守町/sources/jumin.yaml inbox/2026-10/jumin/
@@ -34,7 +36,8 @@ def main(argv: list[str] | None = None) -> int:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    sub = parser.add_subparsers(dest="command", required=True, metavar="check")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="{profile,check}")
+    _profile_parser(sub)
     chk = sub.add_parser(
         "check",
         help="対応表の確認（ドライラン） / dry-run a mapping",
@@ -51,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     chk.add_argument("--registry", type=Path, default=None, help="提供元の登録（既定 include/sources）")
     chk.add_argument("--english", action="store_true", help="英語で表示 / messages in English")
     args = parser.parse_args(argv)
-    return _check(args)
+    return _profile(args) if args.command == "profile" else _check(args)
 
 
 def _registry(path: Path | None):
@@ -85,3 +88,94 @@ def _check(args) -> int:
     report = dry_run(args.mapping, _registry(args.registry), args.files, run_month=args.month)
     print(render(report, english=args.english))
     return report.exit_code
+
+
+PROFILE_HELP = """\
+初めて見るファイルを調べ、対応表の下書きを作ります（手順: docs/onboarding.md）。
+文字コード（CP932 / UTF-8 / BOM付き UTF-8）、カンマ・タブ区切りか固定長か、見出し行の有無、
+表題行・合計行・ヘッダ/トレーラレコード、列ごとの型（番号・コード・整数・文字・カナ・日付）と
+日付の書き方（和暦・元号コード・YYYYMMDD・YYYY/MM/DD・Excel シリアル値）を判定し、契約の列に
+当てはめた下書きを、列ごとの信頼度つきで書きます。
+値は数えるだけで表示しません（氏名・住所・生年月日・番号・自由記述は出ません）。コードらしい列
+（少ない種類の短い値）だけ、その種類を表示します。人が書く箇所には TODO が付きます。
+
+Profile exports never seen before and propose a draft mapping (docs/onboarding.md): encoding,
+delimiter or fixed width, header, title/trailer lines, per column a type and date style, matched
+to the contract with a confidence per column. Values are counted, never printed; only code-like
+columns (few short distinct values) show their codes. Lines a person must fill carry TODO, and
+`check` does not pass while one is left.
+"""
+
+PROFILE_EPILOG = """\
+例 / examples:
+  bin/mimamori sources profile inbox/2026-10/kodomo_shien/
+      フォルダの全ファイルを調べ、下書きを画面に出す（提供元はフォルダ名から）
+  bin/mimamori sources profile --source jumin --out towns/見守町/sources/jumin.yaml JUKI_20261110.DAT
+      下書きをファイルに書き、調べた結果（件数と形）を画面に出す
+  bin/mimamori sources check towns/見守町/sources/jumin.yaml inbox/2026-10/jumin/
+      TODO を直したあと、ドライランで確かめる
+
+終了コード / exit status: 0 下書きを作成 draft written · 2 使い方の誤り usage
+"""
+
+
+def _profile_parser(sub) -> None:
+    prof = sub.add_parser(
+        "profile",
+        help="ファイルを調べて対応表の下書きを作る / profile files, draft a mapping",
+        description=PROFILE_HELP,
+        epilog=PROFILE_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    prof.add_argument(
+        "files", type=Path, nargs="+", metavar="FILE", help="届いたファイル、またはそのフォルダ（複数可）"
+    )
+    prof.add_argument("--source", help="提供元（jumin など）。省略時はフォルダ名、なければ最も合う提供元")
+    prof.add_argument("--out", type=Path, help="下書きの書き込み先（省略時は画面へ。調べた結果は標準エラーへ）")
+    prof.add_argument("--registry", type=Path, default=None, help="提供元の登録（既定 include/sources）")
+    prof.add_argument("--quiet", action="store_true", help="進捗を表示しない / no progress lines")
+
+
+def _files(paths: list[Path]) -> list[Path]:
+    out = []
+    for p in paths:
+        out.extend(sorted(f for f in p.iterdir() if f.is_file() and not f.name.startswith(".")) if p.is_dir() else [p])
+    return out
+
+
+def _profile(args) -> int:
+    from mimamori.sources.draft import best_matches, choose_source
+    from mimamori.sources.drafttext import render_draft, render_report
+    from mimamori.sources.scan import profile_file
+
+    missing = [str(p) for p in args.files if not p.exists()]
+    if missing:
+        print(f"ファイルが見つかりません / no such file: {', '.join(missing)}", file=sys.stderr)
+        return 2
+    registry = _registry(args.registry)
+    if args.source and args.source not in registry:
+        print(f"提供元「{args.source}」は契約にありません / unknown source ({'、'.join(registry)})", file=sys.stderr)
+        return 2
+    files = _files(args.files)
+    if not files:
+        print("ファイルがありません / no files", file=sys.stderr)
+        return 2
+    profiles = []
+    for path in files:
+        if not args.quiet:
+            print(f"調べています / profiling: {path.name}", file=sys.stderr, flush=True)
+        profiles.append(profile_file(path, quiet=args.quiet))
+    source = choose_source(profiles, registry, args.source)
+    matched = [(p, best_matches(p, source)) for p in profiles]
+    report, draft = render_report(matched), render_draft(source, matched)
+    if args.out is None:
+        print(report, file=sys.stderr)
+        print(draft, end="")
+        return 0
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(draft, encoding="utf-8")
+    print(report)
+    print(
+        f"下書き / draft: {args.out}（提供元 {source.source}）。TODO を直して bin/mimamori sources check で確かめてください。"
+    )
+    return 0

@@ -847,6 +847,21 @@ def _check_refs(r: _Reader, spec: InputSpec, rules, where: Where | None) -> None
             )
 
 
+#: A line of a draft (``sources profile``) a person has not yet confirmed: ``# TODO …``.
+_DRAFT_MARK = re.compile(r"#.*\bTODO\b", re.ASCII)
+
+
+def _draft_marks(r: _Reader, text: str) -> None:
+    """A draft's TODO left in a comment: the person has not yet filled or confirmed that line."""
+    for number, line in enumerate(text.splitlines(), 1):
+        if _DRAFT_MARK.search(line):
+            r.err(
+                number,
+                "下書きの TODO が残っています。コメントのとおりに確かめて直し、TODO の文字を消してください",
+                "a draft's TODO is left: do what its comment says, then remove the TODO",
+            )
+
+
 def parse_mapping(text: str, path: Path, registry: dict[str, Source]) -> Mapping:
     """Read and check a mapping's text; MappingError lists every problem with its line."""
     r = _Reader(path)
@@ -857,6 +872,7 @@ def parse_mapping(text: str, path: Path, registry: dict[str, Source]) -> Mapping
     if not isinstance(root, Map):
         raise MappingError([Problem(str(path), 1, "対応表（YAML）が空か、形が不正です", "empty or not a map")])
     r.keys(root, _TOP_KEYS, "対応表")
+    _draft_marks(r, text)
     src_node = root.get("source")
     source = None
     if src_node is None:

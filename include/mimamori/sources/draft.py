@@ -1,0 +1,225 @@
+"""A draft mapping from profiled files (``bin/mimamori sources profile``, docs/onboarding.md).
+
+Each delivered file is matched against the contract files of the source
+(docs/contract/extracts.csv through the registry): a delivered column stands for a contract
+column by its header — the contract's own (certain), a name in ``header_synonyms.yaml`` (likely),
+shared characters (a guess) — and by the type and shape of its values; a file without a header is
+aligned column by column in order, by type alone. The draft says how sure each line is in a YAML
+comment and marks with ``TODO`` what a person must do: fill a code map, say which value of a
+column splits a merged export, confirm positions and columns of a file without a header. A mapping
+with a ``TODO`` left does not pass ``sources check``.
+
+Two files that match the same contract file become one output with both inputs (rows appended);
+a file that matches two contract files about equally and has a code column neither uses becomes
+two outputs split on that column. No value of the files is written, except code values the rule of
+:meth:`mimamori.sources.profile.ColumnProfile.shown_codes` lets through.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+
+from mimamori.ingest.registry import ColumnSpec, FileSpec, Source
+from mimamori.sources.mapping import normalise_code
+from mimamori.sources.profile import ColumnProfile, FileProfile
+
+SYNONYMS = Path(__file__).with_name("header_synonyms.yaml")
+#: A second contract file this close to the best one means the export may hold both (a split).
+SPLIT_SHARE = 0.9
+#: Below this a file is not proposed for any contract file.
+MIN_SCORE = 0.2
+_COMPATIBLE = {
+    "id": {"id", "integer"},
+    "text": {"text", "kana", "code", "id"},
+    "code": {"code"},
+    "flag": {"code"},
+    "date": {"date"},
+    "date_end": {"date"},
+    "month": {"date"},
+    "int": {"integer", "code"},
+}
+#: Contract columns that hold a person's identity: their values are never shown, not even as codes.
+PERSONAL_TYPES = ("id", "text", "date", "date_end", "month")
+
+
+@lru_cache(maxsize=1)
+def synonyms() -> dict[str, frozenset[str]]:
+    data = yaml.safe_load(SYNONYMS.read_text(encoding="utf-8")) or {}
+    return {column: frozenset(_key(n) for n in names) for column, names in data.items()}
+
+
+def _key(text: str) -> str:
+    return re.sub(r"[\s\u3000]+", "", unicodedata.normalize("NFKC", str(text))).lower()
+
+
+def confidence(score: float) -> str:
+    return "高" if score >= 0.85 else ("中" if score >= 0.5 else "低")
+
+
+@dataclass
+class Assign:
+    column: ColumnSpec
+    source: ColumnProfile | None = None
+    score: float = 0.0
+    why: str = ""
+    from_file_name: bool = False
+
+
+@dataclass
+class Match:
+    profile: FileProfile
+    spec: FileSpec
+    assigns: list[Assign]
+    score: float = 0.0
+    split_on: ColumnProfile | None = None
+    together: list[FileSpec] = field(default_factory=list)  # the other files of a split
+
+    def assigned(self, col: ColumnSpec) -> Assign:
+        return next(a for a in self.assigns if a.column == col)
+
+
+def _name_score(header: str, col: ColumnSpec) -> tuple[float, str]:
+    h = _key(header)
+    if h == _key(col.header) or h == _key(col.column):
+        return 1.0, "見出しが契約と同じ"
+    if h in synonyms().get(col.column, ()):
+        return 0.85, "見出しが契約の列の別名（header_synonyms.yaml）"
+    a, b = _bigrams(h), _bigrams(_key(col.header))
+    sim = 2 * len(a & b) / (len(a) + len(b)) if a and b else 0.0
+    return (0.6 * sim, "見出しが似ている") if sim >= 0.4 else (0.0, "")
+
+
+def _bigrams(s: str) -> set[str]:
+    return {s[i : i + 2] for i in range(len(s) - 1)} if len(s) > 1 else {s}
+
+
+def compatible(col: ColumnSpec, prof: ColumnProfile) -> bool:
+    if prof.kind not in _COMPATIBLE[col.base_type]:
+        return False
+    if col.base_type == "flag":
+        return prof.distinct <= 2
+    if col.base_type == "int" and prof.kind == "code":
+        return prof.digits == prof.rows
+    return True
+
+
+def _by_header(profile: FileProfile, spec: FileSpec) -> list[Assign]:
+    pairs = []
+    for col in spec.columns:
+        for prof in profile.columns:
+            if prof.kind == "blank" and not prof.header:
+                continue
+            ns, why = _name_score(prof.header or "", col)
+            ok = compatible(col, prof) or prof.kind == "blank"
+            if ns and ok:
+                pairs.append((ns, col, prof, why))
+            elif ns >= 0.85:
+                pairs.append((0.3, col, prof, why + "、ただし値の形が合わない"))
+            elif ok and prof.kind != "blank":
+                pairs.append((0.2, col, prof, "値の形だけが合う（見出しは似ていない）"))
+    return _greedy(spec, pairs)
+
+
+def _greedy(spec: FileSpec, pairs: list) -> list[Assign]:
+    chosen: dict[str, Assign] = {}
+    used: set[int] = set()
+    for score, col, prof, why in sorted(pairs, key=lambda p: (-p[0], p[2].position)):
+        if col.column in chosen or prof.position in used:
+            continue
+        chosen[col.column] = Assign(col, prof, score, why)
+        used.add(prof.position)
+    return [chosen.get(c.column) or Assign(c) for c in spec.columns]
+
+
+def _by_position(profile: FileProfile, spec: FileSpec) -> list[Assign]:
+    """No header: the longest in-order alignment of contract columns and delivered columns by type."""
+    cols, profs = list(spec.columns), [p for p in profile.columns if p.kind != "blank"]
+    n, m = len(cols), len(profs)
+    best = [[0] * (m + 1) for _ in range(n + 1)]
+    for i in range(n - 1, -1, -1):
+        for j in range(m - 1, -1, -1):
+            take = best[i + 1][j + 1] + 1 if compatible(cols[i], profs[j]) else -1
+            best[i][j] = max(take, best[i + 1][j], best[i][j + 1])
+    pairs, i, j = [], 0, 0
+    while i < n and j < m:
+        if compatible(cols[i], profs[j]) and best[i][j] == best[i + 1][j + 1] + 1:
+            pairs.append((0.5, cols[i], profs[j], "見出しがないため、列の順番と値の形から推定"))
+            i, j = i + 1, j + 1
+        elif best[i + 1][j] >= best[i][j + 1]:
+            i += 1
+        else:
+            j += 1
+    return _greedy(spec, pairs)
+
+
+def match(profile: FileProfile, spec: FileSpec) -> Match:
+    assigns = _by_header(profile, spec) if profile.header else _by_position(profile, spec)
+    for a in assigns:
+        if a.source is None and a.column.column == "extracted_on" and profile.file_date:
+            a.score, a.from_file_name, a.why = 0.85, True, "ファイル名の日付（8桁）から"
+    score = sum(a.score for a in assigns) / len(assigns)
+    return Match(profile, spec, assigns, score)
+
+
+def _split_column(m: Match) -> ColumnProfile | None:
+    used = {a.source.position for a in m.assigns if a.source is not None}
+    for prof in m.profile.columns:
+        if prof.position not in used and prof.kind == "code" and 2 <= prof.distinct:
+            return prof
+    return None
+
+
+def best_matches(profile: FileProfile, source: Source) -> list[Match]:
+    """The contract file(s) this delivered file becomes: one, or several when it is a merged export."""
+    ranked = sorted((match(profile, spec) for spec in source.files), key=lambda m: -m.score)
+    if not ranked or ranked[0].score < MIN_SCORE:
+        return []
+    top = ranked[0]
+    split = _split_column(top)
+    if split is None:
+        return [top]
+    near = [m for m in ranked[1:] if m.score >= SPLIT_SHARE * top.score][: split.distinct - 1]
+    group = [top, *near]
+    for m in group:
+        m.split_on = split
+        m.together = [o.spec for o in group if o is not m]
+    return group
+
+
+def choose_source(profiles: list[FileProfile], registry: dict[str, Source], named: str | None) -> Source:
+    if named:
+        return registry[named]
+    folders = {p.path.resolve().parent.name for p in profiles}
+    if len(folders) == 1 and (folder := folders.pop()) in registry:
+        return registry[folder]
+    return max(
+        registry.values(),
+        key=lambda s: sum(max((match(p, f).score for f in s.files), default=0) for p in profiles),
+    )
+
+
+def contract_values(col: ColumnSpec, prof: ColumnProfile) -> bool:
+    """Every delivered value is already a contract value (性別 1/2): no code map is needed."""
+    if col.base_type == "code":
+        known = {normalise_code(v) for pair in col.codes.items() for v in pair}
+    elif col.base_type == "flag":
+        known = {normalise_code(v) for v in col.flag_labels}
+    else:
+        return False
+    return bool(prof.values) and not prof.overflow and all(normalise_code(v) in known for v in prof.values)
+
+
+def personal(col: ColumnSpec | None) -> bool:
+    return col is not None and col.base_type in PERSONAL_TYPES
+
+
+def q(value) -> str:
+    """A YAML scalar in double quotes (JSON's quoting is valid YAML)."""
+    return json.dumps(str(value), ensure_ascii=False)

@@ -1,0 +1,351 @@
+"""The draft mapping's text and the profile's screen report (``bin/mimamori sources profile``).
+
+Both say what was found by counts and shapes; the only values they carry are code values the
+safe rule lets through (:meth:`mimamori.sources.profile.ColumnProfile.shown_codes`), the header
+names, and the letters that mark a fixed-width file's header/trailer records (HDR, TRL).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from collections import defaultdict
+
+from mimamori.ingest.registry import ColumnSpec, FileSpec, Source
+from mimamori.sources.dates import STYLE_JA
+from mimamori.sources.draft import Assign, Match, confidence, contract_values, personal, q
+from mimamori.sources.profile import ColumnProfile, FileProfile
+
+KIND_JA = {
+    "id": "番号",
+    "code": "コード",
+    "integer": "整数",
+    "text": "文字",
+    "kana": "カナ",
+    "date": "日付",
+    "blank": "すべて空欄",
+}
+ENCODING_JA = {
+    "cp932": "Shift_JIS（CP932）",
+    "utf-8": "UTF-8（BOMなし）",
+    "utf-8-sig": "UTF-8（BOM付き）",
+    "xlsx": "Excel（xlsx）",
+    "unknown": "不明",
+}
+TODO = "TODO"
+_PLAIN = re.compile(r"[^\W\d][\w・ー（）]*")
+
+
+def plain(value: str) -> str:
+    return value if _PLAIN.fullmatch(value) else q(value)
+
+
+def _width(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+class Lines(list):
+    def add(self, text: str, comment: str = "") -> None:
+        self.append(f"{text}{' ' * max(2, 46 - _width(text))}# {comment}" if comment else text)
+
+
+def input_names(profiles: list[FileProfile]) -> dict[str, str]:
+    """File name → input name: the file's stem without its date digits."""
+    out: dict[str, str] = {}
+    for p in profiles:
+        base = re.sub(r"[_\-]?\d{6,8}", "", p.path.stem).strip("_-") or "input"
+        name, n = base, 2
+        while name in out.values():
+            name, n = f"{base}{n}", n + 1
+        out[p.name] = name
+    return out
+
+
+def file_pattern(p: FileProfile) -> str:
+    return p.name.replace(p.file_date, "*") if p.file_date else p.name
+
+
+def name_regex(p: FileProfile) -> str:
+    rest = p.name.split(p.file_date, 1)[1] if p.file_date else ""
+    return "(\\d{8})" + re.escape(rest) + "$"
+
+
+def field_names(p: FileProfile, matches: list[Match]) -> dict[int, str]:
+    """Fixed width: field position → its name in the layout (the contract header it was matched to)."""
+    names: dict[int, str] = {}
+    for m in matches:
+        for a in m.assigns:
+            if a.source is not None and a.source.position not in names:
+                names[a.source.position] = a.column.header
+    return {c.position: names.get(c.position, f"項目{c.position}") for c in p.columns}
+
+
+def ref(p: FileProfile, prof: ColumnProfile, names: dict[int, str]) -> str:
+    if p.format == "fixed":
+        return plain(names[prof.position])
+    if not p.header:
+        return str(prof.position)
+    return plain(prof.header or "")
+
+
+# --------------------------------------------------------------------------- inputs
+
+
+def _input(lines: Lines, name: str, p: FileProfile, names: dict[int, str]) -> None:
+    lines.add(f"  - name: {plain(name)}", f"{p.name}: {p.records}行、{len(p.columns)}列")
+    pattern = file_pattern(p)
+    why = "ファイル名の日付（8桁）を * にしました" if p.file_date else "ファイル名そのまま"
+    lines.add(f"    files: {q(pattern)}", why)
+    lines.add(f"    format: {p.format}", _format_note(p))
+    enc = "utf-8" if p.encoding == "utf-8-sig" else ("cp932" if p.encoding == "utf-8" and p.ascii_only else p.encoding)
+    if p.format != "xlsx":
+        lines.add(f"    encoding: {enc}", f"判定: {ENCODING_JA.get(p.encoding, p.encoding)}" + _ascii_note(p))
+    if p.format == "fixed":
+        _fixed(lines, p, names)
+        return
+    skips = []
+    if p.header:
+        row = p.title_lines + 1
+        above = f"、その上に表題など{p.title_lines}行" if p.title_lines else ""
+        lines.add(f"    header: {row}", f"見出し行（信頼度 {p.header_confidence}）{above}")
+    else:
+        lines.add("    header: none", f"見出し行なし（信頼度 {p.header_confidence}）: 列は番号（1, 2, …）で指定")
+        if p.title_lines:
+            skips.append((f"{{first: {p.title_lines}}}", "表題など（列の数がデータと違う）"))
+    if p.trailer_lines:
+        skips.append((f"{{last: {p.trailer_lines}}}", "末尾の合計行など（列の数や形がデータと違う）"))
+    if skips:
+        lines.add("    skip:")
+        for text, why in skips:
+            lines.add(f"      - {text}", why)
+
+
+def _ascii_note(p: FileProfile) -> str:
+    return "（英数字だけのファイル: cp932 でも utf-8 でも読めます）" if p.encoding == "utf-8" and p.ascii_only else ""
+
+
+def _format_note(p: FileProfile) -> str:
+    if p.format == "fixed":
+        return f"固定長: 1レコード {p.line_length}{'バイト' if p.units == 'bytes' else '文字'}（{p.records}件）"
+    if p.format == "tsv":
+        return "タブ区切り"
+    return "カンマ区切り" if p.format == "csv" else "Excel（最初のシート）"
+
+
+def _fixed(lines: Lines, p: FileProfile, names: dict[int, str]) -> None:
+    unit = "バイト（CP932 の全角は2）" if p.units == "bytes" else "文字"
+    lines.add(f"    units: {p.units}", f"位置の数え方: {unit}。ベンダーのレイアウト表と同じ数え方にしてください")
+    lines.add(f"    line_length: {p.line_length}")
+    if p.record_marks:
+        lines.add("    skip:")
+        for where, mark in p.record_marks:
+            what = "先頭のヘッダレコード" if where == "first" else "末尾のトレーラレコード（件数など）"
+            lines.add(f"      - line_matches: '^{mark}'", what)
+    lines.add("    layout:", "境界は値の並びからの推定です。レイアウト表と照らして確かめてください")
+    for i, c in enumerate(p.columns):
+        nxt = p.columns[i + 1].boundary if i + 1 < len(p.columns) else "高"
+        sure = "高" if c.boundary == nxt == "高" else ("低" if "低" in (c.boundary, nxt) else "中")
+        what = "この項目か" if names[c.position].startswith("項目") else f"「{names[c.position]}」の項目か"
+        note = f"{TODO} 確認: 位置・長さと、{what}をレイアウト表で確かめる · 境界の信頼度 {sure} · {_shape(c)}"
+        lines.add(
+            f"      - {{name: {plain(names[c.position])}, start: {c.start}, length: {c.end - c.start + 1}}}", note
+        )
+
+
+def _shape(c: ColumnProfile) -> str:
+    out = KIND_JA[c.kind]
+    if c.date_style:
+        out += f"（{STYLE_JA.get(c.date_style, c.date_style)}）"
+    elif c.kind == "date":
+        out += "（書き方が混在）"
+    if c.blanks:
+        out += f"、空欄{c.blanks}件"
+    return out
+
+
+# --------------------------------------------------------------------------- outputs
+
+
+def _codes(lines: Lines, pad: str, a: Assign) -> None:
+    col, prof = a.column, a.source
+    targets = _targets(col)
+    shown = prof.shown_codes(personal=personal(col), code_column=True)
+    if shown is None:
+        why = (
+            f"{prof.distinct}種類"
+            + ("以上" if prof.overflow else "")
+            + "。値は表示しません（表示の決まり: docs/onboarding.md）"
+        )
+        lines.add(
+            f"{pad}  codes: {{}}",
+            f"{TODO} {why}。元のシステムのコード表から {{元の値: 契約の値}} を書く（契約の値: {targets}）",
+        )
+    else:
+        lines.add(f"{pad}  codes:", f"届いた値 {len(shown)}種類。それぞれに契約の値（{targets}）を書く")
+        for v in shown:
+            lines.add(f"{pad}    {q(v)}:", f"{TODO} 契約の値を書く")
+    if prof.blanks and (col.required or col.base_type == "flag"):
+        lines.add(f'{pad}  blank: ""', f"{TODO} 空欄（{prof.blanks}件）のときの契約の値（{targets}）を書く")
+
+
+def _targets(col: ColumnSpec) -> str:
+    if col.base_type == "flag":
+        return "/".join(col.flag_labels)
+    return "・".join(f"{c}={lab}" if c != lab else c for c, lab in col.codes.items())
+
+
+def _column(lines: Lines, pad: str, m: Match, a: Assign, names: dict[int, str]) -> None:
+    col, p = a.column, m.profile
+    key = f"{pad}{plain(col.header)}:"
+    if a.from_file_name:
+        lines.add(
+            f"{key} {{from_file_name: '{name_regex(p)}', date: yyyymmdd}}", f"信頼度 {confidence(a.score)}: {a.why}"
+        )
+        return
+    if a.source is None:
+        need = "必須" if col.required else "任意"
+        text = f"{pad}# {TODO + ' ' if col.required else ''}{need}: {col.header}（{col.type}）に合う列が見つかりません"
+        lines.append(
+            f"{text}。from / constant / from_file_name のどれかで書く"
+            if col.required
+            else text + "（書かなければ空欄）"
+        )
+        return
+    # no header: a guess from the order; a weak match by shape alone: a guess too (fixed width: its layout)
+    guessed = (not p.header and p.format != "fixed") or a.score < 0.5
+    note = f"信頼度 {confidence(a.score)}: {a.why} · {_shape(a.source)}"
+    if guessed:
+        note = f"{TODO} 確認: この列で正しいか確かめる · " + note
+    src = ref(p, a.source, names)
+    if col.base_type in ("date", "date_end", "month"):
+        style = a.source.date_style
+        if style is None and a.source.kind == "date":
+            note = (
+                f"{TODO} 書き方が混在: 1つの列には1つの書き方しか書けません。元のシステムの出力を揃えてもらう · " + note
+            )
+        elif style is None:
+            note = f"{TODO} 日付の書き方を書く（値から判定できません） · " + note
+        lines.add(f"{key} {{from: {src}, date: {style or q('')}}}", note)
+    elif col.base_type in ("code", "flag") and not contract_values(col, a.source):
+        lines.add(key, note)
+        lines.add(f"{pad}  from: {src}")
+        _codes(lines, pad, a)
+    else:
+        lines.add(f"{key} {src}", note + ("（値はすべて契約の値）" if col.base_type in ("code", "flag") else ""))
+
+
+def _where(lines: Lines, pad: str, m: Match, names: dict[int, str]) -> None:
+    prof = m.split_on
+    shown = prof.shown_codes()
+    values = "・".join(shown) if shown else f"{prof.distinct}種類。値は表示しません"
+    others = "、".join(s.file for s in m.together)
+    lines.add(
+        f'{pad}where: {{column: {ref(m.profile, prof, names)}, equals: ""}}',
+        f"{TODO} 分け方: 「{prof.label()}」の値（{values}）のうち、この契約ファイルの行の値を書く（ほかは {others}）",
+    )
+
+
+def _output(lines: Lines, spec: FileSpec, parts: list[tuple[str, Match, dict[int, str]]]) -> None:
+    score = max(m.score for _, m, _ in parts)
+    lines.add(f"  - file: {spec.file}", f"一致度 {score:.2f}（{confidence(score)}）")
+    if len(parts) == 1:
+        name, m, names = parts[0]
+        lines.add(f"    from: {plain(name)}")
+        if m.split_on is not None:
+            _where(lines, "    ", m, names)
+        lines.add("    columns:")
+        for a in m.assigns:
+            _column(lines, "      ", m, a, names)
+        return
+    lines.add("    from:", f"{len(parts)}つのファイルの行を足して1つの契約ファイルにします")
+    for name, m, names in parts:
+        lines.add(f"      - input: {plain(name)}")
+        lines.add("        columns:")
+        for a in m.assigns:
+            _column(lines, "          ", m, a, names)
+
+
+def render_draft(source: Source, matched: list[tuple[FileProfile, list[Match]]]) -> str:
+    names = input_names([p for p, _ in matched])
+    lines = Lines(
+        [
+            f"# 対応表の下書き: {source.source}（{source.department}）。bin/mimamori sources profile が"
+            f" {dt.date.today().isoformat()} に作成。",
+            "# 手順は docs/onboarding.md。コメントに「ＴＯＤＯ」の印がある行は、人が確かめて直し、印を消してください。",
+            "# 印が1つでも残っている間、bin/mimamori sources check は合格しません。",
+            "# コメントの「信頼度」は推定の確からしさです（高 / 中 / 低）。ファイルの値そのものは書いていません。",
+            f"source: {source.source}",
+            "inputs:",
+        ]
+    )
+    outputs: dict[str, list] = defaultdict(list)
+    specs: dict[str, FileSpec] = {}
+    for p, matches in matched:
+        fields = field_names(p, matches)
+        if not matches:
+            lines.append(
+                f"  # {TODO} {p.name}: どの契約ファイルにも合いませんでした。手で書くか、このファイルを外してください"
+            )
+            continue
+        _input(lines, names[p.name], p, fields)
+        for m in matches:
+            outputs[m.spec.file].append((names[p.name], m, fields))
+            specs[m.spec.file] = m.spec
+    lines.append("outputs:")
+    for file, parts in outputs.items():
+        _output(lines, specs[file], parts)
+    return "\n".join(lines) + "\n"
+
+
+# --------------------------------------------------------------------------- the screen report
+
+
+def _column_report(c: ColumnProfile, where: dict[int, list[str]], p: FileProfile) -> str:
+    label = f"{c.start}〜{c.end}" if p.format == "fixed" else c.label()
+    distinct = "多数" if c.overflow else f"{c.distinct}種類"
+    text = f"  {c.position:>3}. {label}: {_shape(c)}、{c.rows}件・{distinct}"
+    mapped = where.get(c.position, [])
+    shown = c.shown_codes(
+        personal=any(m.startswith("!") for m in mapped), code_column=any(m.startswith("*") for m in mapped)
+    )
+    if shown is not None:
+        text += f"、値: {' / '.join(shown)}"
+    targets = [m.lstrip("!*") for m in mapped]
+    return text + (f" → {'、'.join(targets)}" if targets else " → （対応なし）")
+
+
+def _contract_layout(p: FileProfile, spec: FileSpec) -> bool:
+    return p.header and p.name == spec.file and [c.header for c in p.columns] == spec.headers
+
+
+def render_report(matched: list[tuple[FileProfile, list[Match]]]) -> str:
+    """What each file looks like, by counts; never a value of a person."""
+    out = []
+    for p, matches in matched:
+        out.append(f"■ {p.name}")
+        out.append(f"  文字コード: {ENCODING_JA.get(p.encoding, p.encoding)}{_ascii_note(p)} · 形式: {_format_note(p)}")
+        if p.format != "fixed":
+            head = f"{p.title_lines + 1}行目（信頼度 {p.header_confidence}）" if p.header else "なし"
+            out.append(f"  見出し: {head} · 表題など: {p.title_lines}行 · 末尾の合計行など: {p.trailer_lines}行")
+        else:
+            marks = "、".join(f"{'先頭' if w == 'first' else '末尾'} {m}" for w, m in p.record_marks) or "なし"
+            out.append(f"  ヘッダ・トレーラレコード: {marks}")
+        out.append(
+            f"  データ: {p.records}行 × {len(p.columns)}列" + (f"（列の数が違う行 {p.odd_rows}）" if p.odd_rows else "")
+        )
+        out.extend(f"  注意: {n}" for n in p.notes)
+        if any(_contract_layout(p, m.spec) for m in matches):
+            out.append(
+                "  契約どおりの形です: このファイルには対応表は要りません（outputs から外せば契約の形で読みます）"
+            )
+        where: dict[int, list[str]] = defaultdict(list)
+        for m in matches:
+            for a in m.assigns:
+                if a.source is not None:
+                    mark = "!" if personal(a.column) else ("*" if a.column.base_type in ("code", "flag") else "")
+                    where[a.source.position].append(f"{mark}{m.spec.file} {a.column.header}（{confidence(a.score)}）")
+        out.extend(_column_report(c, where, p) for c in p.columns)
+        if not matches:
+            out.append("  → どの契約ファイルにも合いませんでした / no contract file matches")
+    return "\n".join(out) + "\n"

@@ -1,0 +1,188 @@
+"""Fixed-width (固定長) files: the record length, HDR/TRL records, and proposed field boundaries.
+
+A fixed-width export has no delimiter: every record has the same length (bytes for CP932, where a
+全角 character is two; characters for UTF-8). Boundaries are *proposed* from the records
+position by position, and each says how sure it is — a person confirms them against the vendor's
+layout document (レイアウト表) before the mapping is used:
+
+- 高: a position that is nearly always filled right after one that is often a space (a
+  left-aligned field after the padding of the one before);
+- 中: the kind of character changes for good (digits → 全角, 全角 → digits);
+- 低: inside a run of digits — a position that is always the same digit right after one that
+  varies (the zero padding of the next number), or a date written in a known style at the start
+  of the run (7 digits 元号コード, 8 digits YYYYMMDD) with something else after it.
+
+Two numbers written back to back without padding or a change of kind cannot be told apart; the
+draft then shows one field, and the person splits it as the layout document says.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+from mimamori.sources.profile import ColumnProfile, FileProfile, _styles_of
+
+_MARK = re.compile(r"^([A-Z]{2,4})")
+_CLASSES = ("space", "digit", "alpha", "wide", "other")
+
+
+def _units(encoding: str) -> str:
+    return "bytes" if encoding == "cp932" else "chars"
+
+
+def _record(line: str, encoding: str):
+    return line.encode("cp932") if encoding == "cp932" else line
+
+
+def looks_fixed(lines: list[str], encoding: str) -> bool:
+    """Most records the same length, and long enough to hold several fields."""
+    if len(lines) < 3:
+        return False
+    lengths = Counter(len(_record(ln, encoding)) for ln in lines)
+    length, n = lengths.most_common(1)[0]
+    return length >= 12 and n >= 0.9 * len(lines)
+
+
+def _class(ch: str) -> str:
+    if ch == " ":
+        return "space"
+    if ch.isascii():
+        return "digit" if ch.isdigit() else ("alpha" if ch.isalpha() else "other")
+    return "wide"
+
+
+def _units_of(record, encoding: str):
+    """(class, value) per position: a CP932 全角 character gives its class to both its bytes."""
+    if encoding != "cp932":
+        return [(_class(ch), ch) for ch in record]
+    out = []
+    for ch in record.decode("cp932", errors="replace"):
+        out.extend([(_class(ch), ch)] * len(ch.encode("cp932", errors="replace")))
+    return out
+
+
+class _Columns:
+    """Per position: how often each kind of character, and which values (while few)."""
+
+    def __init__(self, length: int, encoding: str):
+        self.n = 0
+        self.encoding = encoding
+        self.kinds = [Counter() for _ in range(length)]
+        self.values = [Counter() for _ in range(length)]
+
+    def add(self, record) -> None:
+        self.n += 1
+        for p, (kind, unit) in enumerate(_units_of(record, self.encoding)[: len(self.kinds)]):
+            self.kinds[p][kind] += 1
+            if len(self.values[p]) < 12 or unit in self.values[p]:
+                self.values[p][unit] += 1
+
+    def space(self, p: int) -> float:
+        return self.kinds[p]["space"] / self.n
+
+    def dominant(self, p: int) -> str | None:
+        filled = {k: v for k, v in self.kinds[p].items() if k != "space"}
+        total = sum(filled.values())
+        if total < 3:
+            return None
+        kind, count = max(filled.items(), key=lambda kv: kv[1])
+        return kind if count >= 0.9 * total else None
+
+
+def _boundaries(cols: _Columns, length: int) -> dict[int, str]:
+    """0-based start position → confidence (高/中/低) of each field start after the first."""
+    found: dict[int, str] = {0: "高"}
+    for p in range(1, length):
+        before, here = cols.space(p - 1), cols.space(p)
+        if (before >= 0.3 and here <= before - 0.3) or (before == 1.0 and here < 1.0):
+            found[p] = "高" if here < 0.05 and before > 0.5 else "中"
+            continue
+        a, b = cols.dominant(p - 1), cols.dominant(p)
+        if a and b and a != b:
+            found[p] = "中"
+        elif a == b == "digit" and len(cols.values[p - 1]) >= 3 and len(cols.values[p]) == 1 and here == 0:
+            found[p] = "低"
+    return found
+
+
+def _segments(cols: _Columns, length: int) -> list[tuple[int, int, str]]:
+    """(start, end exclusive, confidence); an all-space stretch joins the field before it (its padding)."""
+    starts = _boundaries(cols, length)
+    points = sorted(starts)
+    out: list[tuple[int, int, str]] = []
+    for i, s in enumerate(points):
+        e = points[i + 1] if i + 1 < len(points) else length
+        if out and all(cols.space(p) == 1.0 for p in range(s, e)):
+            ps, _, pc = out[-1]
+            out[-1] = (ps, e, pc)
+        else:
+            out.append((s, e, starts[s]))
+    return out
+
+
+def _date_split(records: list, s: int, e: int) -> int | None:
+    """Inside a digit field: the length of a date at its start (7 元号コード / 8 YYYYMMDD), if the rest is more."""
+    whole = [v for v in (_text(r[s:e]) for r in records[:500]) if v]
+    if whole and sum(bool(_styles_of(v)) for v in whole) >= 0.95 * len(whole):
+        return None  # the field is a date as it stands
+    for size in (8, 7):
+        if e - s <= size:
+            continue
+        sample = [_text(r[s : s + size]) for r in records[:500]]
+        filled = [v for v in sample if v]
+        if filled and sum(bool(_styles_of(v)) for v in filled) >= 0.95 * len(filled):
+            return size
+    return None
+
+
+def _text(unit_slice) -> str:
+    if isinstance(unit_slice, bytes):
+        return unit_slice.decode("cp932", errors="replace").strip(" \u3000")
+    return unit_slice.strip(" \u3000")
+
+
+def _split_dates(records: list, segments: list[tuple[int, int, str]], cols: _Columns) -> list[tuple[int, int, str]]:
+    out = []
+    for s, e, conf in segments:
+        while cols.dominant(s) == "digit" and (size := _date_split(records, s, e)):
+            out.append((s, s + size, conf))
+            s, conf = s + size, "低"
+        out.append((s, e, conf))
+    return out
+
+
+def _marks(lines: list[str]) -> list[tuple[str, str]]:
+    """A first or last record starting with 2–4 capital letters where the data do not: HDR, TRL."""
+    marks = []
+    for where, line in (("first", lines[0]), ("last", lines[-1])):
+        m = _MARK.match(line)
+        if m and not any(ln.startswith(m[1]) for ln in lines[1:-1][:1000]):
+            marks.append((where, m[1]))
+    return marks
+
+
+def profile_fixed(out: FileProfile, lines: list[str], tick) -> FileProfile:
+    """Fill ``out`` for a fixed-width file: line length, HDR/TRL marks, fields with their types."""
+    enc = out.encoding
+    out.units = _units(enc)
+    out.record_marks = _marks(lines)
+    body = lines[1 if any(w == "first" for w, _ in out.record_marks) else 0 :]
+    if any(w == "last" for w, _ in out.record_marks):
+        body = body[:-1]
+    records = [_record(ln, enc) for ln in body]
+    out.line_length = Counter(len(r) for r in records).most_common(1)[0][0]
+    cols = _Columns(out.line_length, enc)
+    for n, r in enumerate(records, 1):
+        tick(n, out.name)
+        cols.add(r)
+    segments = _split_dates(records, _segments(cols, out.line_length), cols)
+    out.odd_rows = sum(len(r) != out.line_length for r in records)
+    out.records = len(records)
+    for i, (s, e, conf) in enumerate(segments, 1):
+        col = ColumnProfile(i, start=s + 1, end=e, boundary=conf)
+        for r in records:
+            col.add(_text(r[s:e]))
+        col.classify()
+        out.columns.append(col)
+    return out

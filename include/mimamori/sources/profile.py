@@ -1,0 +1,213 @@
+"""What a delivered file looks like, counted and never shown (``bin/mimamori sources profile``).
+
+:func:`mimamori.sources.scan.profile_file` reads one export the town has never mapped and finds its encoding, its
+delimiter or fixed width, a title line, a header row (or none), trailer lines, and per column a
+type — id, code (few distinct short values), integer, text, kana, date — and a date style. Values
+are only *counted*: a :class:`ColumnProfile` keeps the distinct values of a column only while
+they are few, and :meth:`ColumnProfile.shown_codes` is the one place that decides whether they
+may be shown (the rule is in docs/onboarding.md, 「画面に出すもの」):
+
+- the column looks like a code: at most :data:`SHOW_MAX_DISTINCT` distinct values, each at most
+  :data:`SHOW_MAX_CHARS` characters long and each found in at least :data:`SHOW_MIN_ROWS` rows;
+- no value is a date, a run of more than four digits, or katakana/hiragana of two or more
+  characters (a name's reading);
+- the column is not matched to a contract column that holds a person's identity (an id, free
+  text such as a name or an address, a date);
+- unless the column is matched to a contract code or flag column, every value is ASCII letters and
+  digits or a single character (○, 有): a short word in an unknown column may be a surname.
+
+Everything else — names, addresses, birth dates, ids, free text — is described by counts,
+lengths and shapes only. Fixed-width boundaries are proposed by :mod:`mimamori.sources.fixedguess`.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mimamori.ingest.parse import ParseError, normalise
+from mimamori.sources.dates import DATE_STYLES, DateStyle, StyleError, parse_styled_date
+
+#: Distinct values a column keeps (beyond that it is certainly not a code).
+KEEP_DISTINCT = 40
+#: A code column: at most this many distinct values …
+CODE_MAX_DISTINCT = 12
+#: … each at most this long.
+CODE_MAX_CHARS = 6
+SHOW_MAX_DISTINCT = 12
+SHOW_MAX_CHARS = 4
+SHOW_MIN_ROWS = 2
+#: Values tried against every date style per column (the rest are counted, not parsed).
+DATE_SAMPLE = 3000
+#: A style is the column's when this share of the tried values is written in it.
+STYLE_SHARE = 0.9
+
+_KANA = re.compile(r"^[\u3040-\u30ff\uff66-\uff9f\u3000 ・ー]+$")
+_DIGITS = re.compile(r"^\d+$")
+_ALNUM = re.compile(r"^[0-9A-Za-z\-_]+$")
+_EIGHT_DIGITS = re.compile(r"(?<!\d)(\d{8})(?!\d)")
+
+
+@dataclass
+class ColumnProfile:
+    """One delivered column (or fixed-width field), by counts. ``position`` is 1-based."""
+
+    position: int
+    header: str | None = None
+    rows: int = 0
+    blanks: int = 0
+    values: Counter = field(default_factory=Counter)
+    overflow: bool = False
+    min_len: int = 0
+    max_len: int = 0
+    digits: int = 0
+    kana: int = 0
+    alnum: int = 0
+    date_tried: int = 0
+    date_hits: Counter = field(default_factory=Counter)
+    date_any: int = 0  # tried values that are a date in some style (several styles: a mixed column)
+    kind: str = "blank"
+    date_style: str | None = None
+    #: fixed width: 1-based first and last position, and how sure the boundary is (高/中/低)
+    start: int | None = None
+    end: int | None = None
+    boundary: str = ""
+
+    def add(self, raw) -> None:
+        if isinstance(raw, float) and raw.is_integer():  # an xlsx number cell: 45383.0 is 45383
+            raw = int(raw)
+        value = normalise(str(raw)).strip() if raw is not None else ""
+        if not value:
+            self.blanks += 1
+            return
+        n = len(value)
+        self.min_len = n if self.rows == 0 else min(self.min_len, n)
+        self.max_len = max(self.max_len, n)
+        self.rows += 1
+        if value in self.values or len(self.values) < KEEP_DISTINCT:
+            self.values[value] += 1
+        else:
+            self.overflow = True
+        self.digits += bool(_DIGITS.match(value))
+        self.kana += bool(_KANA.match(value))
+        self.alnum += bool(_ALNUM.match(value))
+        if self.date_tried < DATE_SAMPLE:
+            self.date_tried += 1
+            styles = _styles_of(value)
+            self.date_any += bool(styles)
+            for style in styles:
+                self.date_hits[style] += 1
+
+    @property
+    def distinct(self) -> int:
+        return len(self.values)
+
+    def classify(self) -> None:
+        self.kind, self.date_style = _classify(self)
+
+    def label(self) -> str:
+        return self.header if self.header else f"{self.position}列目"
+
+    def shown_codes(self, personal: bool = False, code_column: bool = False) -> list[str] | None:
+        """The distinct values, when the safe rule lets them be shown; else None.
+
+        ``personal``: the column is matched to a contract column of a person's identity (never shown);
+        ``code_column``: it is matched to a contract code or flag column (short words may be shown),
+        else only ASCII letters and digits or one character (○, 有) are."""
+        if self.kind != "code" or personal or self.overflow:
+            return None
+        if self.distinct > SHOW_MAX_DISTINCT:
+            return None
+        for value, count in self.values.items():
+            if len(value) > SHOW_MAX_CHARS or count < SHOW_MIN_ROWS or _personal_shape(value):
+                return None
+            if not code_column and len(value) > 1 and not value.isascii():
+                return None
+        return sorted(self.values)
+
+
+def _personal_shape(value: str) -> bool:
+    if re.fullmatch(r"\d{5,}", value):
+        return True
+    if len(value) >= 2 and re.fullmatch(r"[\u3040-\u30ff\uff66-\uff9fー]+", value):
+        return True
+    return bool(_styles_of(value))
+
+
+def _styles_of(value: str) -> list[str]:
+    """The date styles ``value`` is a real date in (a 30 February or 明治00年 is no evidence of a style)."""
+    out = []
+    for name in DATE_STYLES:
+        if name == "excel_serial" and not re.fullmatch(r"[1-7]\d{4}", value):
+            continue  # 1927-09-26 … 2119-…: plain counts and short ids are not serials
+        if name == "yyyymmdd" and not re.fullmatch(r"(18[6-9]\d|19\d\d|20\d\d|21\d\d)\d{4}", value):
+            continue
+        try:
+            parse_styled_date(value, DateStyle(name))
+        except (StyleError, ParseError):
+            continue
+        out.append(name)
+    return out
+
+
+def _classify(c: ColumnProfile) -> tuple[str, str | None]:
+    n = c.rows
+    if n == 0:
+        return "blank", None
+    if c.date_tried:
+        style, hits = max(c.date_hits.items(), key=lambda kv: kv[1], default=(None, 0))
+        if style and hits >= STYLE_SHARE * c.date_tried:
+            return "date", style
+        if c.date_any >= STYLE_SHARE * c.date_tried:
+            return "date", None  # dates, written in several styles
+    if not c.overflow and c.distinct <= CODE_MAX_DISTINCT and c.max_len <= CODE_MAX_CHARS:
+        if n >= 2 * c.distinct or (c.distinct == 1 and c.blanks):  # a mark (○) or a code list
+            return "code", None
+    unique_share = 1.0 if c.overflow else c.distinct / n
+    if c.digits == n:
+        zero_led = any(v.startswith("0") and len(v) > 1 for v in c.values)
+        if (zero_led or c.min_len >= 6) and c.max_len - c.min_len <= 2 and unique_share >= 0.3:
+            return "id", None
+        return "integer", None
+    if c.alnum == n and c.max_len <= 20 and c.max_len - c.min_len <= 2 and unique_share >= 0.3:
+        return "id", None
+    if c.kana == n:
+        return "kana", None
+    return "text", None
+
+
+# --------------------------------------------------------------------------- the file
+
+
+@dataclass
+class FileProfile:
+    path: Path
+    encoding: str  # cp932 | utf-8 | utf-8-sig | xlsx | unknown
+    format: str  # csv | tsv | xlsx | fixed
+    delimiter: str = ","
+    title_lines: int = 0
+    header: bool = False
+    header_confidence: str = ""
+    trailer_lines: int = 0
+    records: int = 0
+    columns: list[ColumnProfile] = field(default_factory=list)
+    odd_rows: int = 0  # delimited: rows whose field count differs from the usual
+    ascii_only: bool = False  # readable as CP932 and as UTF-8 alike
+    # fixed width
+    units: str = ""
+    line_length: int = 0
+    record_marks: list[tuple[str, str]] = field(default_factory=list)  # (first|last, prefix)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return unicodedata.normalize("NFC", self.path.name)
+
+    @property
+    def file_date(self) -> str | None:
+        """The 8-digit date in the file name (an export date), if there is exactly one."""
+        found = _EIGHT_DIGITS.findall(self.path.stem)
+        return found[0] if len(found) == 1 and _styles_of(found[0]) else None

@@ -1,0 +1,153 @@
+"""Reading one export to profile it (``bin/mimamori sources profile``): what :mod:`mimamori.sources.profile`
+counts, found in a CSV/TSV, an xlsx sheet or a fixed-width file (:mod:`mimamori.sources.fixedguess`).
+
+Only counts leave this module: each value is added to its :class:`~mimamori.sources.profile.ColumnProfile`
+and dropped. A file that cannot be read is a finding named by the kind of failure, never its text.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import sys
+from collections import Counter
+from pathlib import Path
+
+from mimamori.ingest.parse import detect_encoding, normalise
+from mimamori.sources import fixedguess
+from mimamori.sources.profile import _DIGITS, ColumnProfile, FileProfile, _styles_of
+
+#: A line of progress on stderr every so many rows of a long file.
+PROGRESS_EVERY = 10000
+
+
+def _progress(quiet: bool):
+    def tick(n: int, name: str) -> None:
+        if not quiet and n and n % PROGRESS_EVERY == 0:
+            print(f"  … {name}: {n}行 / rows", file=sys.stderr, flush=True)
+
+    return tick
+
+
+def profile_file(path: Path, *, quiet: bool = False) -> FileProfile:
+    """Profile one delivered file (CSV/TSV, fixed width, xlsx); one that cannot be read is said so, by the
+    kind of failure only (an exception's text may quote the file)."""
+    try:
+        return _profile_file(path, quiet)
+    except Exception as exc:  # noqa: BLE001 - a broken export is a finding, not a crash of the tool
+        out = FileProfile(path, "unknown", "csv")
+        out.notes.append(f"このファイルは調べられません（{exc.__class__.__name__}） / cannot be profiled")
+        return out
+
+
+def _profile_file(path: Path, quiet: bool) -> FileProfile:
+    raw = path.read_bytes()
+    encoding = detect_encoding(raw)
+    ascii_only = raw.isascii()
+    if encoding == "xlsx":
+        return _profile_rows(FileProfile(path, "xlsx", "xlsx"), _xlsx_rows(path), quiet)
+    if encoding not in ("cp932", "utf-8", "utf-8-sig"):  # UTF-16/32 or none: no mapping reads it
+        out = FileProfile(path, "unknown", "csv")
+        out.notes.append(f"文字コード {encoding}: CP932 / UTF-8 のどちらでもないため読めません / unreadable encoding")
+        return out
+    text = raw.decode("utf-8-sig" if encoding == "utf-8-sig" else encoding)
+    lines = [ln for ln in re.split(r"\r\n|\r|\n", text) if ln.strip()]
+    if not lines:
+        out = FileProfile(path, encoding, "csv")
+        out.notes.append("空のファイルです / empty file")
+        return out
+    delimiter = _delimiter(lines)
+    if delimiter is None and fixedguess.looks_fixed(lines, encoding):
+        return fixedguess.profile_fixed(
+            FileProfile(path, encoding, "fixed", ascii_only=ascii_only), lines, _progress(quiet)
+        )
+    fmt = "tsv" if delimiter == "\t" else "csv"
+    out = FileProfile(path, encoding, fmt, delimiter=delimiter or ",", ascii_only=ascii_only)
+    rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=out.delimiter))
+    return _profile_rows(out, [r for r in rows if any(c.strip() for c in r)], quiet)
+
+
+def _delimiter(lines: list[str]) -> str | None:
+    """Comma or tab: the one giving the same field count (above one) on most lines."""
+    sample = lines[:200]
+    best, best_share = None, 0.0
+    for delim in (",", "\t"):
+        counts = Counter(len(next(csv.reader([ln], delimiter=delim))) for ln in sample)
+        width, n = counts.most_common(1)[0]
+        share = n / len(sample)
+        if width > 1 and share > best_share:
+            best, best_share = delim, share
+    return best if best_share >= 0.5 else None
+
+
+def _xlsx_rows(path: Path) -> list[list]:
+    import openpyxl
+
+    book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    try:
+        return [list(r) for r in book.worksheets[0].iter_rows(values_only=True) if any(v not in (None, "") for v in r)]
+    finally:
+        book.close()
+
+
+def _profile_rows(out: FileProfile, rows: list[list], quiet: bool) -> FileProfile:
+    if not rows:
+        out.notes.append("データ行がありません / no rows")
+        return out
+    widths = Counter(len(r) for r in rows)
+    width = widths.most_common(1)[0][0]
+    while out.title_lines < min(3, len(rows) - 1) and _title_like(rows[out.title_lines], width):
+        out.title_lines += 1
+    body = rows[out.title_lines :]
+    while out.trailer_lines < min(3, len(body) - 1) and len(body[-1 - out.trailer_lines]) != width:
+        out.trailer_lines += 1
+    data = body[: len(body) - out.trailer_lines]
+    if not out.trailer_lines and _shape_trailer(data):
+        out.trailer_lines, data = 1, data[:-1]
+    first = [str(v) if v is not None else "" for v in data[0]]
+    out.header, out.header_confidence = _is_header(first, data[1:])
+    names = first if out.header else [None] * width
+    out.columns = [ColumnProfile(i + 1, (names[i] or "").strip() or None if out.header else None) for i in range(width)]
+    tick = _progress(quiet)
+    n = 0
+    for n, row in enumerate(data[1:] if out.header else data, 1):
+        tick(n, out.name)
+        if len(row) != width:
+            out.odd_rows += 1
+        for col, value in zip(out.columns, row, strict=False):
+            col.add(value)
+    out.records = n
+    for col in out.columns:
+        col.classify()
+    return out
+
+
+def _title_like(row: list, width: int) -> bool:
+    """A title above the header: fewer fields than the data, or (an xlsx row, as wide as the sheet) one filled cell."""
+    filled = sum(v not in (None, "") and str(v).strip() != "" for v in row)
+    return len(row) < width or (width >= 3 and filled <= 1)
+
+
+def _is_header(first: list[str], rest: list[list]) -> tuple[bool, str]:
+    """A header: every cell filled, distinct, none a number or a date; 高 when the data below differ in shape."""
+    cells = [normalise(c).strip() for c in first]
+    if not all(cells) or len(set(cells)) != len(cells):
+        return False, "高"
+    if any(_DIGITS.match(c) or _styles_of(c) for c in cells):
+        return False, "高"
+    differs = 0
+    for i, c in enumerate(cells):
+        below = [normalise(str(r[i])).strip() for r in rest[:200] if i < len(r) and r[i] not in (None, "")]
+        differs += bool(below) and c not in below
+    return True, "高" if differs == len(cells) else "中"
+
+
+def _shape_trailer(data: list[list]) -> bool:
+    """A last row whose first cell is not like the column (合計 under ids) is a trailer too."""
+    if len(data) < 4:
+        return False
+    last = normalise(str(data[-1][0] if data[-1] else "")).strip()
+    above = [normalise(str(r[0])).strip() for r in data[1:-1][-500:] if r]
+    digits = sum(bool(_DIGITS.match(v)) for v in above)
+    return bool(last) and not _DIGITS.match(last) and digits >= 0.95 * len(above)
