@@ -462,7 +462,7 @@ class Month:
         for r in t.childcare:
             if r["enrolled_on"] > end or not self.on_file(r["pid"]):
                 continue
-            if r["left_on"] and r["left_on"] < end - timedelta(days=92):
+            if r["left_on"] and r["left_on"] < end - timedelta(days=365):
                 continue
             p = t.people[r["pid"]]
             left = r["left_on"] if r["left_on"] else (p.left_on if not p.resident else None)
@@ -719,6 +719,14 @@ class Month:
                 rate += 0.15
         return int(round(days * rate))
 
+    def aid(self, p, fy: int) -> bool:
+        """就学援助 for a fiscal year, decided once (on the household's circumstances then)."""
+        key = (p.pid, fy)
+        if key not in self.t.aid_decisions:
+            h, t = self.t.hh[p.hid], self.t
+            self.t.aid_decisions[key] = (h.hardship and t.u("aid", p.hid, fy) < 0.75) or t.u("aid2", p.hid, fy) < 0.035
+        return self.t.aid_decisions[key]
+
     def gakko(self):
         t, end, ex = self.t, self.end, self.extracted("gakko")
         mi = (self.end.month - 4) % 12
@@ -755,17 +763,19 @@ class Month:
                     extracted_on=ex,
                 )
             )
-            aid = (h.hardship and t.u("aid", p.hid, self.sy) < 0.75) or t.u("aid2", p.hid, self.sy) < 0.035
-            if aid:
-                out["就学援助.csv"].append(
-                    dict(
-                        student_no=sno,
-                        name=self.name(p, variant),
-                        birth_date=p.birth,
-                        fiscal_year=self.sy,
-                        extracted_on=ex,
+            aid = self.aid(p, self.sy)
+            # the system keeps this and last fiscal year's certifications (key: student number + year)
+            for fy in (self.sy - 1, self.sy):
+                if self.aid(p, fy) and (fy == self.sy or g > 1):
+                    out["就学援助.csv"].append(
+                        dict(
+                            student_no=sno,
+                            name=self.name(p, variant),
+                            birth_date=p.birth,
+                            fiscal_year=fy,
+                            extracted_on=ex,
+                        )
                     )
-                )
             if school == PRIVATE_JH:
                 continue
             # attendance (this school year so far; last year's when the pupil was here)
@@ -804,19 +814,27 @@ class Month:
                     )
                 )
                 break
-            owes = (
-                (h.hardship and not aid and t.u("owe", p.hid, self.sy) < 0.45)
-                or (t.maltreated(p, end) and t.u("owe2", p.hid, self.sy) < 0.25)
-                or t.u("owe3", p.hid, self.sy) < 0.012
-            )
-            if owes and mi >= int(t.u("owe_start", p.hid, self.sy) * 4):
+
+            def owes(sy, aid_then, h=h, p=p):
+                return (
+                    (h.hardship and not aid_then and t.u("owe", p.hid, sy) < 0.45)
+                    or (t.maltreated(p, end) and t.u("owe2", p.hid, sy) < 0.25)
+                    or t.u("owe3", p.hid, sy) < 0.012
+                )
+
+            aid_last = self.aid(p, self.sy - 1)
+            # arrears build up during the school year; last year's are carried into the spring
+            this_year = owes(self.sy, aid) and mi >= int(t.u("owe_start", p.hid, self.sy) * 4)
+            carried = owes(self.sy - 1, aid_last) and mi <= 2 and t.u("carry", p.hid, self.sy) < 0.7 and g > 1
+            if this_year or carried:
                 out["給食費.csv"].append(
                     dict(
                         student_no=sno,
                         name=self.name(p, variant),
                         birth_date=p.birth,
                         school=school,
-                        months_in_arrears=1 + min(mi, int(t.u("owe_m", p.hid, self.sy, mi) * 6)),
+                        months_in_arrears=(1 + min(mi, int(t.u("owe_m", p.hid, self.sy, mi) * 6)))
+                        + (2 + int(t.u("owe_c", p.hid, self.sy) * 5) if carried else 0),
                         extracted_on=ex,
                     )
                 )

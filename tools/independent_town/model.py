@@ -29,12 +29,12 @@ BASE = {
     "parent_mi": 0.055,  # * a parent lives with a mental illness
     "dv_couple": 0.025,  # * intimate-partner violence in a couple household
     "dv_single": 0.10,  # * a single mother who left a violent partner
-    "maltreat_base": 0.012,  # * household-level neglect/abuse, before risk factors
+    "maltreat_base": 0.018,  # * household-level neglect/abuse, before risk factors
     "neuro_boy": 0.075,  # * neurodevelopmental condition
     "neuro_girl": 0.035,  # *
     "avoid_base": 0.025,  # * school avoidance after its onset age
     "pnd_base": 0.09,  # * perinatal depression of the mother for one birth
-    "carer_base": 0.18,  # * a child takes on care when someone at home needs it
+    "carer_base": 0.25,  # * a child takes on care when someone at home needs it
 }
 SCALED = {
     "hardship_single",
@@ -78,6 +78,12 @@ VACCINES = [
 ]
 CHECKUPS = [("4か月", 4), ("1歳6か月", 18), ("3歳", 36)]
 CARE_LEVELS = ["要支援1", "要支援2", "要介護1", "要介護2", "要介護3", "要介護4", "要介護5"]
+
+
+def given_names(sex: int, birth: date) -> list:
+    """Names of the birth's generation (the lists run from recent to older fashions)."""
+    names = GIVEN_M if sex == 1 else GIVEN_F
+    return names[:12] if birth.year >= 1992 else names[8:]
 
 
 def add_months(d: date, n: int) -> date:
@@ -170,6 +176,7 @@ class Town:
         self.assistance: list[dict] = []
         self.dis_medical: dict[str, dict] = {}
         self.maternity: dict[str, dict] = {}
+        self.aid_decisions: dict = {}
         self.now = add_months(first_month, -BURN_IN)
 
     # ---- keyed randomness -----------------------------------------------------------------------
@@ -225,7 +232,7 @@ class Town:
         self, h: Household, surname: int, sex: int, birth: date, rel: str, since: date, moved_in, mother=None
     ):
         pid = self.new_pid()
-        given = self.pick(GIVEN_M if sex == 1 else GIVEN_F, "given", pid)
+        given = self.pick(given_names(sex, birth), "given", pid)
         p = Person(pid, h.hid, surname, given, sex, birth, rel, since, moved_in, mother=mother)
         self.people[pid] = p
         h.members.append(pid)
@@ -243,14 +250,14 @@ class Town:
         kind_r = self.u("kind", hid)
         # the town's household mix (its own): young families over-represented in arrivals
         mix = [
-            ("old1", 0.14),
+            ("old1", 0.15),
             ("old2", 0.13),
-            ("single", 0.2),
-            ("couple", 0.14),
-            ("family", 0.205),
-            ("lone_parent", 0.05),
-            ("threegen", 0.05),
-            ("adult_parent", 0.085),
+            ("single", 0.22),
+            ("couple", 0.15),
+            ("family", 0.18),
+            ("lone_parent", 0.045),
+            ("threegen", 0.045),
+            ("adult_parent", 0.08),
         ]
         if moved_in:
             mix = [
@@ -334,7 +341,8 @@ class Town:
                     t = self.add_person(
                         h, sur, 1 + (self.u("tsex", hid, i) < 0.5), k.birth, "子", k.since, moved_in, k.mother
                     )
-                    t.given = self.pick(GIVEN_M if t.sex == 1 else GIVEN_F, "tgiven", hid, i)
+                    pool = [g for g in given_names(t.sex, t.birth) if g != k.given]
+                    t.given = self.pick(pool, "tgiven", hid, i)
             if kind == "threegen":
                 member(1, mom_age + 24, mom_age + 32, "父", "gf")
                 member(2, mom_age + 22, mom_age + 30, "母", "gm")
@@ -412,6 +420,10 @@ class Town:
         h = self.hh[p.hid]
         needing = [self.people[m] for m in h.members if m != p.pid and self.needs_care(self.people[m], d)]
         if not needing:
+            # looking after small siblings in place of a lone parent who works or is unwell
+            small = [self.people[m] for m in h.members if age_on(self.people[m].birth, d) < 7]
+            if a >= 10 and h.single and small and (h.hardship or h.parent_mi):
+                return self.u("carer_sib", p.pid) < min(0.9, self.rates["carer_base"] * 0.8)
             return False
         adults_fit = [x for x in self.adults(h, d) if x not in needing]
         prob = self.rates["carer_base"] * (1 + 1.2 * (len(adults_fit) <= 1) + 0.6 * h.hardship + 0.5 * (a >= 12))
