@@ -147,7 +147,8 @@ def write_month(tables: dict, out: Path, m: date):
 
 def _jumin(rows, out: Path, ym: str):
     """住民記録システム: fixed width, CP932, header/data/trailer records (1 = header, 2 = data, 9 = trailer)."""
-    lines = [fixed(f"1JUMIN{ym}", 200)]
+    width = 199  # every record the same length, as the vendor's layout says
+    lines = [fixed(f"1JUMIN{ym}", width)]
     for r in rows:
         lines.append(
             "2"
@@ -164,7 +165,8 @@ def _jumin(rows, out: Path, ym: str):
             + ("1" if r["has_dv_protection"] else "0")
             + ymd(r["extracted_on"])
         )
-    lines.append(fixed(f"9{len(rows):08d}", 200))
+    lines.append(fixed(f"9{len(rows):08d}", width))
+    assert all(len(line.encode("cp932")) == width for line in lines)
     write_text(out / f"JUKI{ym}.DAT", "\r\n".join(lines) + "\r\n", "cp932")
 
 
