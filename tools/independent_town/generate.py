@@ -818,14 +818,9 @@ class Month:
                 )
 
             aid_last = self.aid(p, self.sy - 1)
-            # arrears build up during the school year; last year's are carried into the spring
+            # arrears build up during the school year; last year's stay listed until paid (within nine months)
             this_year = owes(self.sy, aid) and mi >= int(t.u("owe_start", p.hid, self.sy) * 9)
-            carried = (
-                owes(self.sy - 1, aid_last)
-                and g > 1
-                and t.u("carry", p.hid, self.sy) < 0.85
-                and mi <= int(t.u("carry_len", p.hid, self.sy) * 9)
-            )
+            carried = owes(self.sy - 1, aid_last) and g > 1 and mi <= int(t.u("carry_len", p.hid, self.sy) * 9)
             if this_year or carried:
                 out["給食費.csv"].append(
                     dict(
