@@ -216,8 +216,8 @@ def build_cache(
     def report(month: str, counts: tuple[int, int], t0: float) -> None:
         skipped, seconds = ingested[month][1], ingested[month][2]
         say(
-            f"[learning] {town_dir.name} {month}: {counts[0]} children, {counts[1]} matches "
-            f"{', skipped ' + ' '.join(skipped) if skipped else ''}(ingest {seconds:.0f}s, "
+            f"[learning] {town_dir.name} {month}: {counts[0]} children, {counts[1]} matches"
+            f"{', skipped ' + ' '.join(skipped) if skipped else ''} (ingest {seconds:.0f}s, "
             f"dbt + cache {time.monotonic() - t0:.0f}s)"
         )
 
