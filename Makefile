@@ -161,9 +161,9 @@ bench-febrl: $(LOCAL)/venv/airflow/.synced env ## FEBRL 3/4 through make match's
 	$(PY) -m mimamori.bench.febrl
 
 .PHONY: bench-learning
-bench-learning: setup ## current rule vs single-town and pooled proposals on 5 held-out synthetic towns (docs/evaluation.md §5; hours on 2 cores; smaller: FIRST=6 SCALE=0.25)
+bench-learning: setup ## current rule vs single-town and pooled proposals on 5 held-out synthetic towns (docs/evaluation.md §5; hours on 2 cores; smaller: FIRST=6 SCALE=0.25; other towns: BENCH_ARGS='--town N=DIR …')
 	@mkdir -p $(LOCAL)/bench/learning
-	nice -n 10 $(PY) -m mimamori.bench.learning $(if $(MONTHS),--months $(MONTHS)) $(if $(FIRST),--first $(FIRST)) $(if $(SCALE),--scale $(SCALE)) --out $(LOCAL)/bench/learning/results$(if $(MONTHS)$(FIRST)$(SCALE),-m$(MONTHS)-f$(FIRST)-s$(SCALE)).md
+	nice -n 10 $(PY) -m mimamori.bench.learning $(if $(MONTHS),--months $(MONTHS)) $(if $(FIRST),--first $(FIRST)) $(if $(SCALE),--scale $(SCALE)) $(BENCH_ARGS) --out $(LOCAL)/bench/learning/results$(if $(MONTHS)$(FIRST)$(SCALE),-m$(MONTHS)-f$(FIRST)-s$(SCALE)).md
 
 .PHONY: bench
 bench: setup ## measure the month stage by stage at scales 1, 10, 100 and identity vs Splink → docs/benchmarks.md (about an hour)

@@ -50,7 +50,7 @@ from mimamori.stack.envfile import ensure_env  # noqa: E402
 ensure_env(REPO)
 get_settings.cache_clear()
 
-from town_fixtures import judged_town  # noqa: E402, F401  (one judged town for the whole session)
+from town_fixtures import judged_town, published_town  # noqa: E402, F401  (one judged town for the whole session)
 
 
 @pytest.fixture(scope="session")

@@ -2,8 +2,8 @@
 
 They reuse the judged synthetic town of tests/judgement (``judged_town``: seed 42, scale 1, run
 month 2026-10, one ``dbt build``) and publish that month once, so the case screen and the
-transparency report read a real published month (``judged_town`` is the suite-wide fixture of
-tests/town_fixtures.py, built once per session).
+transparency report read a real published month (``judged_town`` and ``published_town`` are the
+suite-wide fixtures of tests/town_fixtures.py, built once per session).
 """
 
 from __future__ import annotations
@@ -11,29 +11,9 @@ from __future__ import annotations
 import re
 
 import pytest
-from town_fixtures import MONTH
+from town_fixtures import MONTH  # noqa: F401  (the governance tests import the month from here)
 
 PREV_MONTH = "2026-09"
-
-
-@pytest.fixture(scope="session")
-def published_town(judged_town):
-    """The judged month published (published.* and history.*), as the DAG's publish task does."""
-    from mimamori import pipeline, publish
-
-    settings = judged_town.settings
-    tables, pseudo = pipeline.published_relations(settings)
-    publish.publish(
-        settings,
-        MONTH,
-        tables,
-        pseudo,
-        gate_summary={
-            "raw": {s: {"status": "passed", "failed": 0} for s in ("jumin", "kodomo_shien", "fukushi")},
-            "marts": {"judgement": {"status": "passed", "failed": 0}},
-        },
-    )
-    return judged_town
 
 
 @pytest.fixture()

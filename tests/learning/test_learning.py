@@ -3,7 +3,8 @@
 * re-scoring the judged month's matched items in Python gives exactly the marts' scores, flags,
   total points and proposed households — the benchmark and the what-if try rule variants with
   this code, so it must be the rules' own arithmetic;
-* conference outcomes become the outcome history and the per-type yield with the right counts;
+* conference outcomes, recorded by a coordinator on the case screen (HTTP: login, CSRF, the form),
+  become the outcome history and the per-type yield with the right counts;
 * the benchmark's code path on one month: simulated conferences, margins, a fit that stays at the
   current points with a handful of outcomes, thresholds, what-if, guard, proposal files.
 Personal values are wrapped (learning.helpers.Hidden) so a failure prints counts, never an id.
@@ -63,71 +64,46 @@ def test_rescoring_equals_the_marts(judged_conn, rules):
     assert list(ours_hh["is_proposed"]) == [p for _, _, p in theirs_hh]
 
 
-def test_outcomes_become_history_and_yield(judged_town, judged_conn, rules):
-    """Outcomes for the proposed children of the month: the history carries each with its
-    judgement; the yield counts them per type; known-to-the-town follows the seed."""
-    from mimamori import dbt
+def test_outcomes_become_history_and_yield(conference, judged_conn, rules):
+    """The outcomes the coordinator recorded on the case screen for the month's proposed children:
+    the history carries each with its judgement; the yield counts them per type; known-to-the-town
+    follows the seed."""
     from mimamori.synth.conferences import known_to_town, load_known_registers
 
-    proposed = judged_conn.execute(
-        "select unnest(string_to_array(person_ids, ' ')), household_id from marts.household_candidates"
-        " where is_proposed order by household_rank"
+    assert len(conference) >= 3
+    history = judged_conn.execute(
+        "select person_id, outcome, flagged_types, is_known from marts.conference_outcome_history"
+        " where judged_run_month = %s",
+        (MONTH,),
     ).fetchall()
-    assert len(proposed) >= 3
-    chosen = proposed[:4]
-    outcomes = ["要支援", "支援不要", "経過観察", "要支援"][: len(chosen)]
-    ids = []
-    try:
-        for (person, household), outcome in zip(chosen, outcomes, strict=True):
-            ids.append(
-                judged_conn.execute(
-                    "insert into casework.conference_outcomes (person_id, household_id, judged_run_month, outcome,"
-                    " decided_by) values (%s, %s, %s, %s, 'test') returning outcome_id",
-                    (person, household, MONTH, outcome),
-                ).fetchone()[0]
-            )
-        lines: list[str] = []
-        result = dbt.run(
-            judged_town.settings,
-            ["build", "--select", "evaluation_children", "conference_outcome_history", "outcome_yield"],
-            run_month=MONTH,
-            log=lines.append,
-        )
-        assert result.ok, "dbt build of the evaluation marts failed: " + ", ".join(result.failures)
-        history = judged_conn.execute(
-            "select person_id, outcome, flagged_types, is_known from marts.conference_outcome_history"
+    assert sorted((Hidden(p), o) for p, o, *_ in history) == sorted((Hidden(p), o) for p, o in conference)
+    md = month_from_marts(judged_conn, MONTH)
+    known = known_to_town(md, load_known_registers(), set())
+    assert all(bool(k) == bool(known[p]) for p, _, _, k in history), "known to the town differs from the seed's rule"
+    flagged = dict(judged_conn.execute("select person_id, flagged_types from marts.child_scores").fetchall())
+    expected: dict[str, list[int]] = {}
+    for person, outcome in conference:
+        for t in ["_any", *(flagged[person] or "").split()]:
+            e = expected.setdefault(t, [0, 0, 0])
+            e[0] += 1
+            e[1] += outcome == "要支援"
+            e[2] += outcome in ("要支援", "調査継続", "経過観察")
+    got = {
+        t: [d, n, c]
+        for t, d, n, c in judged_conn.execute(
+            "select type_code, discussed_count, needs_support_count, concern_count from marts.outcome_yield"
+            " where judged_run_month = %s and discussed_count > 0",
+            (MONTH,),
         ).fetchall()
-        assert sorted(Hidden(p) for p, *_ in history) == sorted(Hidden(p) for p, _ in chosen)
-        md = month_from_marts(judged_conn, MONTH)
-        known = known_to_town(md, load_known_registers(), set())
-        assert all(bool(k) == bool(known[p]) for p, _, _, k in history), (
-            "known to the town differs from the seed's rule"
-        )
-        flagged = dict(judged_conn.execute("select person_id, flagged_types from marts.child_scores").fetchall())
-        expected: dict[str, list[int]] = {}
-        for (person, _), outcome in zip(chosen, outcomes, strict=True):
-            for t in ["_any", *(flagged[person] or "").split()]:
-                e = expected.setdefault(t, [0, 0, 0])
-                e[0] += 1
-                e[1] += outcome == "要支援"
-                e[2] += outcome in ("要支援", "調査継続", "経過観察")
-        got = {
-            t: [d, n, c]
-            for t, d, n, c in judged_conn.execute(
-                "select type_code, discussed_count, needs_support_count, concern_count from marts.outcome_yield"
-                " where judged_run_month = %s and discussed_count > 0",
-                (MONTH,),
-            ).fetchall()
-        }
-        assert got == expected
-        lo, hi, share = judged_conn.execute(
-            "select needs_support_lower, needs_support_upper, needs_support_share from marts.outcome_yield"
-            " where type_code = '_any'"
-        ).fetchone()
-        assert 0 <= lo <= share <= hi <= 1
-    finally:
-        for outcome_id in ids:
-            judged_conn.execute("delete from casework.conference_outcomes where outcome_id = %s", (outcome_id,))
+    }
+    assert got == expected
+    assert expected["_any"][1] < expected["_any"][0], "every outcome 要支援: the shares would prove nothing"
+    lo, hi, share = judged_conn.execute(
+        "select needs_support_lower, needs_support_upper, needs_support_share from marts.outcome_yield"
+        " where type_code = '_any' and judged_run_month = %s",
+        (MONTH,),
+    ).fetchone()
+    assert 0 <= lo <= share <= hi <= 1
 
 
 def test_the_benchmark_code_path_on_one_month(judged_town, judged_conn, rules, tmp_path):

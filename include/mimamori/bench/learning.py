@@ -24,7 +24,13 @@ at 0.6–1.0 × Kaisei, 12 months) takes hours on two cores; ``--months`` and ``
 smaller one (each combination has its own cache under ``<root>``). Usage::
 
     python -m mimamori.bench.learning [--root .local/bench/learning] [--months 12] [--scale 1.0]
-        [--town NAME=DIR ...] [--latent-map FILE] [--out results.md]
+        [--town NAME=DIR ...] [--fit-town NAME=DIR ...] [--latent-map FILE]
+        [--fit-towns LIST|none] [--test-towns LIST|none] [--out results.md]
+
+Towns of another generator (``--town`` held out, ``--fit-town`` fitted: e.g. the mirror run that
+fits on them and holds out this project's) are read through the same contract as ours; their
+truth columns are mapped to types by ``--latent-map``. Each town set is printed with the
+generator it came from (``generator`` of the town's ``manifest.json``, else ``--generator``).
 """
 
 from __future__ import annotations
@@ -81,6 +87,37 @@ def town_months(root: Path, name: str, town_dir: Path, latents, settings, say, f
     return out
 
 
+SYNTH = "mimamori.synth"
+
+
+def generator_of(town_dir: Path, default: str) -> str:
+    """The generator that wrote a town: its manifest's ``generator`` (or ``generator.name``), else ``default``."""
+    import json
+
+    manifest = Path(town_dir) / "manifest.json"
+    if manifest.exists():
+        try:
+            g = json.loads(manifest.read_text(encoding="utf-8")).get("generator")
+        except (ValueError, AttributeError):
+            g = None
+        if isinstance(g, dict):
+            g = g.get("name")
+        if isinstance(g, str) and g:
+            return g
+    return default
+
+
+def town_set(names: list[str], generators: dict[str, str]) -> str:
+    """``a, b (generator G); c (generator H)`` in the order given."""
+    groups: list[tuple[str, list[str]]] = []
+    for n in names:
+        if groups and groups[-1][0] == generators[n]:
+            groups[-1][1].append(n)
+        else:
+            groups.append((generators[n], [n]))
+    return "; ".join(f"{', '.join(ns)} (generator {g})" for g, ns in groups) or "none"
+
+
 def measure(history: pd.DataFrame, types: list[str]) -> dict[str, tuple[int, int, int]]:
     """type → (proposed children flagged in it, … with its latent difficulty, … of those not known)."""
     out = {}
@@ -106,16 +143,37 @@ def main(argv: list[str] | None = None) -> int:
         action="append",
         default=[],
         metavar="NAME=DIR",
-        help="an extra held-out town (inbox/ and truth/<month>/children.csv)",
+        help="an extra held-out town (inbox/ and truth/<month>/children.csv), e.g. of another generator",
     )
-    parser.add_argument("--latent-map", type=Path, default=None, help="type_latents.csv for the extra towns")
+    parser.add_argument(
+        "--fit-town",
+        action="append",
+        default=[],
+        metavar="NAME=DIR",
+        help="an extra town to fit on (same format as --town): e.g. fit on another generator's towns",
+    )
+    parser.add_argument(
+        "--generator",
+        default="external",
+        help="label of the --town/--fit-town towns' generator when their manifest.json names none",
+    )
+    parser.add_argument(
+        "--latent-map",
+        type=Path,
+        default=None,
+        help="type_latents.csv for the extra towns (default: each town's own latent_map.csv, else the seed)",
+    )
     parser.add_argument("--out", type=Path, default=None, help="also write the tables here (Markdown)")
     parser.add_argument("--seed", default="bench-23", help="key of the conference's draws")
     parser.add_argument(
         "--pg-port", default=PG_PORT, help=f"port of the benchmark's own PostgreSQL cluster (default {PG_PORT})"
     )
-    parser.add_argument("--fit-towns", default=None, help="comma-separated towns to fit on (default: the five)")
-    parser.add_argument("--test-towns", default=None, help="comma-separated held-out towns (default: the five)")
+    parser.add_argument(
+        "--fit-towns", default=None, help="comma-separated synthetic towns to fit on (default: the five; 'none')"
+    )
+    parser.add_argument(
+        "--test-towns", default=None, help="comma-separated synthetic held-out towns (default: the five; 'none')"
+    )
     parser.add_argument("--months", type=int, default=12, help="months of conferences per town (default 12)")
     parser.add_argument(
         "--first",
@@ -158,26 +216,50 @@ def analyst_threshold() -> int:
         return next(int(r["threshold"]) for r in csv.DictReader(f) if r["audience"] == "analyst")
 
 
-def _towns(args, work: Path, settings, latents, extra_latents, say) -> tuple[dict, list[str], list[str]]:
-    """1. The fitting and held-out towns' months: (data per town, fitting names, held-out names)."""
+def _towns(args, work: Path, settings, latents, extra_latents, say) -> dict[str, Any]:
+    """1. The fitting and held-out towns' months: data per town, fitting and held-out names, the
+    generator of each town and the pipeline's cost (seconds, town-months built)."""
     from mimamori.learning import towns
 
     by_name = {t[0]: t for t in towns.FIT_TOWNS + towns.HELD_OUT_TOWNS}
-    fit_specs = [by_name[n] for n in args.fit_towns.split(",")] if args.fit_towns else list(towns.FIT_TOWNS)
-    test_specs = [by_name[n] for n in args.test_towns.split(",")] if args.test_towns else list(towns.HELD_OUT_TOWNS)
-    if set(t[0] for t in fit_specs) & set(t[0] for t in test_specs):
-        say("[bench] WARNING: a town is both fitted and evaluated: not a held-out measure")
-    data = {}
+
+    def specs(arg, default):
+        if arg is None:
+            return list(default)
+        return [] if arg == "none" else [by_name[n] for n in arg.split(",")]
+
+    fit_specs = specs(args.fit_towns, towns.FIT_TOWNS)
+    test_specs = specs(args.test_towns, towns.HELD_OUT_TOWNS)
+    data, generators, cost = {}, {}, []
+
+    def build(name: str, town_dir: Path, town_latents) -> None:
+        t1, n1 = time.monotonic(), towns.cached_count(work / "cache" / name)
+        data[name] = town_months(work, name, town_dir, town_latents, settings, say, first=args.first)
+        cost.append((time.monotonic() - t1, towns.cached_count(work / "cache" / name) - n1))
+
     for name, seed, scale, prevalence in fit_specs + test_specs:
         d = towns.synth_town(work / "towns", name, seed, round(scale * args.scale, 3), prevalence, months=args.months)
-        data[name] = town_months(work, name, d, latents, settings, say, first=args.first)
+        build(name, d, latents)
+        generators[name] = SYNTH
     fit_names = [t[0] for t in fit_specs]
     test_names = [t[0] for t in test_specs]
-    for spec in args.town:
+    for spec, names in [(s, fit_names) for s in args.fit_town] + [(s, test_names) for s in args.town]:
         name, _, path = spec.partition("=")
-        data[name] = town_months(work, name, Path(path), extra_latents, settings, say, first=args.first)
-        test_names.append(name)
-    return data, fit_names, test_names
+        build(name, Path(path), extra_latents(path))
+        generators[name] = generator_of(Path(path), args.generator)
+        names.append(name)
+    if not fit_names or not test_names:
+        raise SystemExit("no town to fit on or none held out")
+    if set(fit_names) & set(test_names):
+        say("[bench] WARNING: a town is both fitted and evaluated: not a held-out measure")
+    return {
+        "data": data,
+        "fit_names": fit_names,
+        "test_names": test_names,
+        "generators": generators,
+        "built_s": sum(c[0] for c in cost),
+        "built_n": sum(c[1] for c in cost),
+    }
 
 
 def _fits(args, rules, data: dict, fit_names: list[str], say) -> dict[str, Any]:
@@ -259,6 +341,28 @@ def _yield_rows(df, types, variants: dict) -> list[str]:
     return lines
 
 
+def _header(args, rules, towns_: dict) -> list[str]:
+    """The table's head: which towns (and generators) were held out and fitted, months, sizes."""
+    data, generators = towns_["data"], towns_["generators"]
+    fit_names, test_names = towns_["fit_names"], towns_["test_names"]
+
+    def spans(names):
+        return sorted({f"{len(data[n])} months ({data[n][0].month}–{data[n][-1].month})" for n in names})
+
+    return [
+        f"held-out towns: {town_set(test_names, generators)}",
+        f"fitted on: {town_set(fit_names, generators)}",
+        f"capacity {rules.households_per_month} households/month; held out: {', '.join(spans(test_names))}; "
+        f"fitted: {', '.join(spans(fit_names))}; synthetic town sizes × {args.scale:g}",
+        "children per town (first month): "
+        + ", ".join(f"{n} {len(data[n][0].children)}" for n in [*fit_names, *test_names]),
+        "",
+        "| type | rule | proposed (sum) | yield mean [95% t] | yield pooled [Wilson] | Δ yield vs current [95% t] "
+        "| found (sum) | discovery mean [95% t] |",
+        "|---|---|---:|---|---|---|---:|---|",
+    ]
+
+
 def _run(args, work: Path, settings) -> int:
     from mimamori import pool
     from mimamori.learning import fit
@@ -268,33 +372,31 @@ def _run(args, work: Path, settings) -> int:
     rules = RuleSet.load()
     types = rules.enabled_types()
     latents = conf.load_type_latents()
-    extra_latents = conf.load_type_latents(args.latent_map) if args.latent_map else latents
+
+    def extra_latents(town_dir):
+        own = Path(town_dir) / "latent_map.csv"
+        path = args.latent_map or (own if own.exists() else None)
+        return conf.load_type_latents(path) if path else latents
+
     say = lambda line: print(line, file=sys.stderr, flush=True)  # noqa: E731
     t0 = time.monotonic()
-    data, fit_names, test_names = _towns(args, work, settings, latents, extra_latents, say)
+    towns_ = _towns(args, work, settings, latents, extra_latents, say)
+    data, fit_names, test_names = towns_["data"], towns_["fit_names"], towns_["test_names"]
     say(f"[bench] towns ready in {time.monotonic() - t0:.0f}s")
     fitted = _fits(args, rules, data, fit_names, say)
     fits, exports = fitted["fits"], fitted["exports"]
     variants = {"current": None, **{name: fit.proposed_weights(f) for name, f in fits.items()}}
     df, guard_notes = _held_out(args, rules, types, variants, data, test_names)
-    span = [md.month for md in data[test_names[0]]]
-    lines = [
-        f"held-out towns: {', '.join(test_names)}; fitted on: {', '.join(fit_names)}; capacity "
-        f"{rules.households_per_month} households/month; {len(span)} months each ({span[0]}–{span[-1]}); "
-        f"town sizes × {args.scale:g}",
-        "",
-        "| type | rule | proposed (sum) | yield mean [95% t] | yield pooled [Wilson] | Δ yield vs current [95% t] "
-        "| found (sum) | discovery mean [95% t] |",
-        "|---|---|---:|---|---|---|---:|---|",
-        *_yield_rows(df, types, variants),
-    ]
+    lines = [*_header(args, rules, towns_), *_yield_rows(df, types, variants)]
     changed = {name: sum(1 for f in fs if f.points != f.current_points) for name, fs in fits.items()}
+    built_s, built_n = towns_["built_s"], towns_["built_n"]
     lines += [
         "",
         f"features whose points changed: {changed} (of {len(fits['single'])})",
         f"guard refusals on held-out towns (town, rule, refusals): {guard_notes}",
         f"export cells hidden per fitting town: {[e['suppressed'] for e in exports]} of {len(exports[0]['cells'])}",
-        f"seconds: {time.monotonic() - t0:.0f}",
+        f"seconds: {time.monotonic() - t0:.0f}"
+        + (f"; pipeline {built_s:.0f} s for {built_n} town-months ({built_s / built_n:.0f} s each)" if built_n else ""),
     ]
     text = "\n".join(lines)
     print(text)
