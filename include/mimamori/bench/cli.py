@@ -104,7 +104,8 @@ def machine(state: Path) -> dict:
             cpu = line.split(":", 1)[1].strip()
             break
     mem = measure.parse_kb_fields(Path("/proc/meminfo").read_text())
-    disk = shutil.disk_usage(state)
+    # the state folder may not exist yet (a fresh checkout): its nearest existing parent's disk
+    disk = shutil.disk_usage(next(p for p in (state, *state.parents) if p.exists()))
     pg_version = "?"
     try:
         from mimamori.stack import pg
