@@ -7,11 +7,12 @@ all of it; this module writes:
 
 * ``models/staging/<source>/_<source>__sources.yml`` — the raw tables as dbt sources;
 * ``models/staging/<source>/stg_<raw_table>.sql`` and ``_<source>__models.yml`` — the run month's
-  rows with record ids (the contract's raw name: ``stg_<raw_table>``);
+  rows with record ids (the contract's raw name: ``stg_<raw_table>``); each model is one call,
+  ``{{ staging_model('<raw_table>') }}`` (macros/staging/staging_model.sql);
 * ``models/intermediate/identity/linked/linked_<raw_table>.sql`` and their YAML — each record
   with its resident, what item rules read through ``linked('<raw_table>')``;
-* ``macros/generated/registry_files.sql`` — the registry's files as a list the identity record list
-  (``int_identity__records``) iterates over;
+* ``macros/generated/registry_files.sql`` — the registry's files as a list: what each staging model
+  differs by, and what the identity record list (``int_identity__records``) iterates over;
 * ``models/intermediate/items/int_items__facts.sql`` — the union of every ``int_items__facts_*``
   model in that folder (the item rules themselves are written by hand).
 
@@ -42,34 +43,20 @@ FACTS_PREFIX = "int_items__facts_"
 #: dbt names a unit test's input ``__dbt__cte__<model>``; PostgreSQL cuts identifiers at 63 bytes
 #: (tests/unit/test_dbt_conventions.py): a generated model name longer than this fails here, naming the raw table.
 MAX_MODEL_NAME = 51
-LINEAGE = ("run_month", "source_file", "source_row_number", "file_sha256", "loaded_at")
-#: Normalised identity columns a staging model adds when the file has the column (macros/identity).
+#: The normalised identity columns staging_model() adds when the file has the column (macros/identity),
+#: with their descriptions for the models YAML.
 NORMALISED = {
     "name": [
-        (
-            "name_norm",
-            "identity_name_norm('name')",
-            "氏名 NFKC, spaces removed, variant kanji folded (seed kanji_variants)",
-        ),
-        ("surname_norm", "identity_name_part('name', 1)", "姓 (when the name has a space), normalised like name_norm"),
-        ("given_norm", "identity_name_part('name', 2)", "名 (when the name has a space), normalised like name_norm"),
+        ("name_norm", "氏名 NFKC, spaces removed, variant kanji folded (seed kanji_variants)"),
+        ("surname_norm", "姓 (when the name has a space), normalised like name_norm"),
+        ("given_norm", "名 (when the name has a space), normalised like name_norm"),
     ],
     "name_kana": [
-        (
-            "kana_norm",
-            "identity_kana_norm('name_kana')",
-            "カナ氏名 NFKC, katakana, spaces removed, small kana / ヂヅ / long vowels folded",
-        ),
-        ("surname_kana_norm", "identity_kana_part('name_kana', 1)", "セイ, normalised like kana_norm"),
-        ("given_kana_norm", "identity_kana_part('name_kana', 2)", "メイ, normalised like kana_norm"),
+        ("kana_norm", "カナ氏名 NFKC, katakana, spaces removed, small kana / ヂヅ / long vowels folded"),
+        ("surname_kana_norm", "セイ, normalised like kana_norm"),
+        ("given_kana_norm", "メイ, normalised like kana_norm"),
     ],
-    "address": [
-        (
-            "address_norm",
-            "identity_address_norm('address')",
-            "住所 without the town's prefix, digits, 丁目/番地/号/の → '-', ヶ/が → ケ",
-        ),
-    ],
+    "address": [("address_norm", "住所 without the town's prefix, digits, 丁目/番地/号/の → '-', ヶ/が → ケ")],
 }
 
 
@@ -124,48 +111,19 @@ def sources_yaml(source: Source) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _record_key(spec: FileSpec) -> list[str]:
-    """The record key expression: the contract key joined, or a hash of the identifying columns."""
-    if spec.keys:
-        parts = [f"coalesce({k}::text, '')" for k in spec.keys]
-        lines = [f"'{spec.raw_table}:' || {parts[0]}"]
-        lines += [f"    || '|' || {p}" for p in parts[1:]]
-    else:
-        cols = ", ".join(f"{c}::text" for c in spec.record_key)
-        lines = [f"'{spec.raw_table}:'", f"    || md5(concat_ws('|', {cols}))"]
-    lines[-1] += " as record_key"
-    return lines
-
-
-def _normalised(spec: FileSpec) -> list[tuple[str, str, str]]:
+def _normalised(spec: FileSpec) -> list[tuple[str, str]]:
     names = {c.column for c in spec.columns}
     return [n for col, cols in NORMALISED.items() if col in names for n in cols]
 
 
 def staging_sql(source: Source, spec: FileSpec) -> str:
+    """A stub: the SQL is macros/staging/staging_model.sql, what differs comes from registry_files()."""
     extra = " and normalised identity columns" if _normalised(spec) else ""
-    select = [f"{{{{ record_id('{spec.raw_table}', '{spec.file}') }}}} as record_id", *_record_key(spec)]
-    select += [c.column for c in spec.columns]
-    select += [f"{{{{ {macro} }}}} as {name}" for name, macro, _ in _normalised(spec)]
-    select += list(LINEAGE)
-    body = ",\n".join(f"        {line}" for line in select)
-    body = body.replace(",\n        " + "    ||", "\n            ||")
     return (
         f"{SQL_HEADER}\n"
         f"{{#- {spec.file} ({source.department}): the run month's rows, contract column names kept, "
-        f"plus record ids{extra}. -#}}\n"
-        "with\n\n"
-        "source as (\n\n"
-        f"    select * from {{{{ source('{source.source}', '{source_table(source, spec)}') }}}}\n"
-        "    where run_month = {{ run_month() }}\n"
-        "        and run_id = {{ attempt_id() }}\n\n"
-        "),\n\n"
-        "final as (\n\n"
-        "    select\n"
-        f"{body}\n\n"
-        "    from source\n\n"
-        ")\n\n"
-        "select * from final\n"
+        f"plus record ids{extra} (macros/staging/staging_model.sql). -#}}\n"
+        f"{{{{ staging_model('{spec.raw_table}') }}}}\n"
     )
 
 
@@ -191,7 +149,7 @@ def staging_models_yaml(source: Source) -> str:
                 lines.append("        data_tests: [unique, not_null]  # the spine: one row per resident")
             elif spec.spine and col.column == "setai_no":
                 lines.append("        data_tests: [not_null]  # every resident is in a household")
-        for name, _, desc in _normalised(spec):
+        for name, desc in _normalised(spec):
             lines += [f"      - name: {name}", f"        description: {_y(desc)}"]
     return "\n".join(lines) + "\n"
 
@@ -235,25 +193,30 @@ def _linked_files(registry: dict[str, Source]) -> list[FileSpec]:
     return [spec for source in registry.values() for spec in source.files if not spec.spine]
 
 
+def _list(values) -> str:
+    return "[" + ", ".join(f"'{v}'" for v in values) + "]"
+
+
 def registry_macro(registry: dict[str, Source]) -> str:
-    """``registry_files()``: every non-spine file with what identity resolution needs from it."""
+    """``registry_files()``: every file with what its staging model and identity resolution need."""
     entries = []
     for source in registry.values():
         for spec in source.files:
-            if spec.spine:
-                continue
-            columns = ", ".join(f"'{c.column}'" for c in spec.columns)
             entries.append(
                 f"        {{'raw_table': '{spec.raw_table}', 'source': '{source.source}', "
-                f"'model': '{staging_model(spec)}', 'claims': '{spec.claims}',\n"
-                f"         'columns': [{columns}]}},"
+                f"'table': '{source_table(source, spec)}', 'model': '{staging_model(spec)}', 'file': '{spec.file}', "
+                f"'spine': {str(spec.spine).lower()}, 'claims': '{spec.claims}', "
+                f"'contract_key': {_list(spec.keys)}, 'key_hash': {_list(spec.record_key)}, "
+                f"'columns': {_list(c.column for c in spec.columns)}}},"
             )
     return (
         f"{SQL_HEADER}\n"
         "{#-\n"
-        "    The source registry's files, spine aside: raw table, source, staging model, the column naming\n"
-        "    the person a record claims (claims, '' when none) and the contract columns. Read by\n"
-        "    int_identity__records (the identity record list) and linked().\n"
+        "    The source registry's files: raw table, source and dbt source table, staging model, contract\n"
+        "    file, whether it is the identity spine, the column naming the person a record claims (claims,\n"
+        "    '' when none), the contract key (contract_key) or the columns hashed into the record key when\n"
+        "    there is none (key_hash), and the contract columns. Read by staging_model() (every staging model),\n"
+        "    int_identity__records (the identity record list, spine aside) and linked().\n"
         "-#}\n"
         "{% macro registry_files() -%}\n"
         "    {{ return([\n" + "\n".join(entries) + "\n    ]) }}\n"

@@ -188,8 +188,10 @@ def problems(settings, root: Path, tmp: Path) -> list[str]:
     spec = registry["kodomo_katei"].file("予防接種.csv")
     if COLUMN not in [c.column for c in spec.columns]:
         found.append("the registry has no column for the new header")
-    staging = root / "dbt_project" / "models" / "staging" / "kodomo_katei" / f"stg_{RAW_TABLE}.sql"
-    if f"        {COLUMN},\n" not in staging.read_text(encoding="utf-8"):
+    # every staging model is staging_model('<raw_table>'), its columns the generated registry_files()
+    generated = (root / "dbt_project" / "macros" / "generated" / "registry_files.sql").read_text(encoding="utf-8")
+    entry = next((line for line in generated.splitlines() if f"'raw_table': '{RAW_TABLE}'" in line), "")
+    if f"'{COLUMN}'" not in entry.partition("'columns':")[2]:
         found.append("the staging model does not carry the new column")
     found += scaffold.check(registry, root / "dbt_project")
     try:

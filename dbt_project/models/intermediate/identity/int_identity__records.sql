@@ -9,7 +9,7 @@
 -#}
 with
 
-{% for f in registry_files() %}
+{% for f in registry_files() if not f.spine %}
 {%- set has = f.columns -%}
 {%- set named = 'name' in has -%}
 {{ f.model }} as (
@@ -45,7 +45,7 @@ with
 
 unioned as (
 
-    {% for f in registry_files() %}
+    {% for f in registry_files() if not f.spine %}
     select * from {{ f.model }}
     {% if not loop.last %}union all{% endif %}
     {% endfor %}
