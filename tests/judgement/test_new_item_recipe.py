@@ -5,8 +5,15 @@ editing exactly the five files the manual lists — the contract, one fact model
 seed, the type-items seed, one unit test — and running the two generators (registry, scaffold).
 The copy then holds: the registry and the dbt scaffolding carry the column, the item matches in
 a dbt unit test (run by dbt against the suite's PostgreSQL), the vocabulary the case screen reads
-labels it, the staff audience may see it on the child page and enter it by hand, and hand entry
-validation accepts it. Leaving out any one step makes a check fail.
+labels it, the staff audience may see it and enter it by hand, the case screen's child page
+template lists it with its label and offers it for hand entry, and hand entry validation accepts
+it. Leaving out any one step makes a check fail.
+
+The child page is the template rendered with the copy's catalogue, not the running screen over
+HTTP: the screen reads its catalogue and audience declaration once, at import, from its own
+checkout (mimamori.settings.REPO_ROOT), so showing the copy's item there would take a second
+checkout of the code with its own state, and the page's item statuses a full build and
+publication of the copy.
 """
 
 from __future__ import annotations
@@ -176,6 +183,38 @@ def _dbt_unit_test(settings, root: Path, tmp: Path) -> str | None:
     return None if ok else "\n".join(proc.stdout.splitlines()[-15:])
 
 
+def _child_page(root: Path) -> str:
+    """The case screen's child page (templates/child.html with the app's filters) for a staff member,
+    its item list made as Repo.item_labels()/item_matches() make it (every catalogue item the
+    audience sees, 'データなし' until a month publishes a match) but from the copy's catalogue and
+    audience declaration: the running screen reads both once, at import, from its own checkout."""
+    from types import SimpleNamespace
+
+    import jinja2
+    from mimamori import access, vocabulary
+    from mimamori.casescreen import app as screen
+    from mimamori.casescreen.vocab import COMPARISON_LABELS, ROLES, STATUS_LABELS, STATUS_MARKS, TYPE_LABELS
+
+    declaration = access.load_declaration(root)
+    labels = {c: i.label for c, i in vocabulary.items(root).items() if c in declaration.visible_items("staff")}
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(screen.HERE / "templates"), autoescape=True, undefined=jinja2.ChainableUndefined
+    )
+    env.filters.update(d=screen._fmt_date, sex=screen._sex, num=screen._num)
+    env.globals.update(ROLES=ROLES, TYPE_LABELS=TYPE_LABELS, COMPARISON_LABELS=COMPARISON_LABELS)
+    unknown = {"status": "unknown", "status_label": STATUS_LABELS["unknown"], "status_mark": STATUS_MARKS["unknown"]}
+    return env.get_template("child.html").render(
+        person={"person_id": "recipe"},
+        items=[{"code": code, "label": label, **unknown} for code, label in labels.items()],
+        item_labels=labels,
+        editable_labels={c: label for c, label in labels.items() if c in declaration.editable_items("staff")},
+        staff=SimpleNamespace(may=lambda action: True, display_name="", role_label=""),
+        history=SimpleNamespace(types={}, months=[], flags={}),
+        form={},
+        errors={},
+    )
+
+
 def problems(settings, root: Path, tmp: Path) -> list[str]:
     """Every way the copy falls short of the recipe's promise (empty: the item is in)."""
     from mimamori import access, scaffold, vocabulary
@@ -213,6 +252,12 @@ def problems(settings, root: Path, tmp: Path) -> list[str]:
     declaration = access.load_declaration(root)
     if CODE not in declaration.visible_items("staff") or CODE not in declaration.editable_items("staff"):
         found.append("the staff audience may not see or enter the item")
+    page = _child_page(root)
+    label = items[CODE].label
+    if f'data-item="{CODE}">\n  <td>{CODE}</td><td>{label}</td>' not in page:
+        found.append("the child page does not list the item with its label")
+    if f'<option value="{CODE}" >{CODE} {label}</option>' not in page:
+        found.append("the child page's hand entry does not offer the item")
     labels = {code: item.label for code, item in items.items()}
     entry = validate_hand_entry(
         {"item_code": CODE, "value": "true", "as_of_date": "2026-10-01", "origin": "paper"},
