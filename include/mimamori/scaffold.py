@@ -86,6 +86,11 @@ def sources_yaml(source: Source) -> str:
         YAML_HEADER,
         "version: 2",
         "",
+        "anchors:",
+        "  - &run_month",
+        "    name: run_month",
+        "    data_tests: [not_null]",
+        "",
         "sources:",
         f"  - name: {source.source}",
         f"    description: {_y(source.department)}",
@@ -107,7 +112,7 @@ def sources_yaml(source: Source) -> str:
                     f"            description: {_y(col.header)}",
                     "            data_tests: [not_null]",
                 ]
-        lines += ["          - name: run_month", "            data_tests: [not_null]"]
+        lines.append("          - *run_month")
     return "\n".join(lines) + "\n"
 
 
@@ -128,20 +133,33 @@ def staging_sql(source: Source, spec: FileSpec) -> str:
 
 
 def staging_models_yaml(source: Source) -> str:
-    lines = [YAML_HEADER, "version: 2", "", "models:"]
+    """The columns every staging model shares are written once (YAML anchors) and named per model."""
+    normalised = {name: desc for spec in source.files for name, desc in _normalised(spec)}
+    lines = [
+        YAML_HEADER,
+        "version: 2",
+        "",
+        "anchors:",
+        "  - &record_id",
+        "    name: record_id",
+        "    description: <raw_table>:<row> of the attempt (macros/record_id.sql), unique in the month",
+        "    data_tests: [unique, not_null]",
+        "  - &record_key",
+        "    name: record_key",
+        "    description: stable across months; what manual identity decisions refer to",
+        "    data_tests: [not_null]",
+    ]
+    for name, desc in normalised.items():
+        lines += [f"  - &{name}", f"    name: {name}", f"    description: {_y(desc)}"]
+    lines += ["", "models:"]
     for spec in source.files:
         key = "the contract key" if spec.keys else "a hash of " + ", ".join(spec.record_key)
         lines += [
             f"  - name: {staging_model(spec)}",
-            "    description: >",
-            f"      {spec.file} of the run month (raw.{spec.raw_table}), contract column names kept; record_id",
-            f"      ({spec.raw_table}:<row>) is unique in the month, record_key is stable across months ({key})",
-            "      and is what manual identity decisions refer to.",
+            f"    description: {_y(f'{spec.file} of the run month (raw.{spec.raw_table}); record_key: {key}')}",
             "    columns:",
-            "      - name: record_id",
-            "        data_tests: [unique, not_null]",
-            "      - name: record_key",
-            "        data_tests: [not_null]",
+            "      - *record_id",
+            "      - *record_key",
         ]
         for col in spec.columns:
             lines += [f"      - name: {col.column}", f"        description: {_y(f'{col.header} ({col.type})')}"]
@@ -149,8 +167,7 @@ def staging_models_yaml(source: Source) -> str:
                 lines.append("        data_tests: [unique, not_null]  # the spine: one row per resident")
             elif spec.spine and col.column == "setai_no":
                 lines.append("        data_tests: [not_null]  # every resident is in a household")
-        for name, desc in _normalised(spec):
-            lines += [f"      - name: {name}", f"        description: {_y(desc)}"]
+        lines += [f"      - *{name}" for name, _ in _normalised(spec)]
     return "\n".join(lines) + "\n"
 
 
@@ -167,24 +184,34 @@ def linked_sql(spec: FileSpec) -> str:
 
 
 def linked_models_yaml(registry: dict[str, Source]) -> str:
-    lines = [YAML_HEADER, "version: 2", "", "models:"]
+    """Every linked view has the same description and tests: written once (YAML anchors), named per view."""
+    lines = [
+        YAML_HEADER,
+        "version: 2",
+        "",
+        "anchors:",
+        "  - &linked_description >",
+        "    The staging model of the same raw table (stg_<raw_table>) plus the identity link: person_id",
+        "    (宛名番号 of the resident on the spine, null unless link_status = 'linked'), household_id (the",
+        "    resident's 世帯番号, or the row's own 世帯番号 for a household-only row), link_status",
+        "    ('linked','review','unmatched'), link_method, match_score.",
+        "  - &linked_columns",
+        "    - name: record_id",
+        "      data_tests: [unique, not_null]",
+        "    - name: link_status",
+        "      data_tests:",
+        "        - not_null",
+        "        - accepted_values:",
+        "            arguments:",
+        "              values: [linked, review, unmatched]",
+        "",
+        "models:",
+    ]
     for spec in _linked_files(registry):
         lines += [
             f"  - name: {linked_model(spec)}",
-            "    description: >",
-            f"      {staging_model(spec)} plus the identity link: person_id (宛名番号 of the resident on the",
-            "      spine, null unless link_status = 'linked'), household_id (the resident's 世帯番号, or the",
-            "      row's own 世帯番号 for a household-only row), link_status ('linked','review','unmatched'),",
-            "      link_method, match_score.",
-            "    columns:",
-            "      - name: record_id",
-            "        data_tests: [unique, not_null]",
-            "      - name: link_status",
-            "        data_tests:",
-            "          - not_null",
-            "          - accepted_values:",
-            "              arguments:",
-            "                values: [linked, review, unmatched]",
+            "    description: *linked_description",
+            "    columns: *linked_columns",
         ]
     return "\n".join(lines) + "\n"
 
