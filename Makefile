@@ -174,6 +174,10 @@ bench: setup ## measure the month stage by stage at scales 1, 10, 100 and identi
 lint: setup ## ruff (lint + format check) and sqlfluff (the dbt SQL, .sqlfluff): the checks the suite and the git hooks run
 	$(PY) -m mimamori.lint
 
+.PHONY: scaffold
+scaffold: $(LOCAL)/venv/airflow/.synced ## regenerate the dbt scaffolding from the source registry (staging, linked views, record list, facts union)
+	$(PY) -m mimamori.scaffold
+
 .PHONY: hooks
 hooks: setup ## install the git pre-commit hooks (.pre-commit-config.yaml: local hooks, the locked ruff and sqlfluff)
 	$(LOCAL)/venv/dbt/bin/pre-commit install

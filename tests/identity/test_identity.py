@@ -29,7 +29,7 @@ IDENTITY_SELECTOR = [
     "+int_identity__links",
     "+int_identity__findings",
     "+identity_review_queue",
-    "+int_gakko__school_registers_linked",
+    "+linked_gakko__school_register",
 ]
 
 

@@ -65,10 +65,18 @@ def test_every_model_reading_raw_reads_one_attempt():
         doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         raw_sources |= {s["name"] for s in doc.get("sources") or [] if s.get("schema") == "raw"}
     assert raw_sources, "no raw source found: the check would prove nothing"
+    # a staging model is {{ staging_model('<raw_table>') }}: the macro reads raw, for the registry's file
+    staging = (DBT / "macros" / "staging" / "staging_model.sql").read_text(encoding="utf-8")
+    assert "source(f.source, f.table)" in staging and "run_id = {{ attempt_id() }}" in staging
+    for path in (DBT / "macros").rglob("*.sql"):
+        if "source(" in path.read_text(encoding="utf-8").replace("{{ source(f.source, f.table) }}", ""):
+            raise AssertionError(f"{path.name}: a macro reading a source other than through staging_model()")
     readers = []
     for path in (DBT / "models").rglob("*.sql"):
         sql = path.read_text(encoding="utf-8")
-        if any(re.search(rf"source\(\s*'{name}'", sql) for name in raw_sources):
+        if re.search(r"\{\{ staging_model\('[^']+'\) \}\}", sql):
+            readers.append(path.stem)
+        elif any(re.search(rf"source\(\s*'{name}'", sql) for name in raw_sources):
             readers.append(path.stem)
             assert "run_id = {{ attempt_id() }}" in sql, f"{path.stem} reads raw without the attempt filter"
     assert len(readers) == 20, readers
@@ -84,8 +92,16 @@ def test_record_ids_name_the_contract_file_of_their_raw_table():
     with (DBT.parent / "docs" / "contract" / "extracts.csv").open(encoding="utf-8") as f:
         contract = {row["raw_table"]: row["file"] for row in csv.DictReader(f)}
     calls = {}
+    # staging_model() calls record_id(f.raw_table, f.file) with the file the generated registry_files() names
+    assert "record_id(f.raw_table, f.file)" in (DBT / "macros" / "staging" / "staging_model.sql").read_text("utf-8")
+    listing = (DBT / "macros" / "generated" / "registry_files.sql").read_text("utf-8")
+    files = dict(re.findall(r"'raw_table': '([^']+)'.*?'file': '([^']+)'", listing))
     for path in (DBT / "models").rglob("*.sql"):
-        for raw_table, file in re.findall(r"record_id\(\s*'([^']+)'\s*,\s*'([^']+)'\s*\)", path.read_text("utf-8")):
+        text = path.read_text("utf-8")
+        for raw_table in re.findall(r"\{\{ staging_model\('([^']+)'\) \}\}", text):
+            calls[(path.stem, raw_table)] = file = files.get(raw_table)
+            assert contract.get(raw_table) == file, f"{path.stem}: registry_files() names {file} for {raw_table}"
+        for raw_table, file in re.findall(r"record_id\(\s*'([^']+)'\s*,\s*'([^']+)'\s*\)", text):
             calls[(path.stem, raw_table)] = file
             assert contract.get(raw_table) == file, f"{path.stem}: record_id('{raw_table}', '{file}')"
     assert sorted({t for _, t in calls}) == sorted(contract), "every raw table has its record ids"

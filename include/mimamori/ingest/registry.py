@@ -102,6 +102,12 @@ class FileSpec:
     keys: tuple[str, ...]
     columns: tuple[ColumnSpec, ...]
     notes: str = ""
+    #: the column naming the person (宛名番号) a record is about; ``atena_no`` when the file has one
+    claims: str = ""
+    #: the columns whose hash is the stable record key when the contract names no key (e.g. 氏名+生年月日)
+    record_key: tuple[str, ...] = ()
+    #: the file is the identity spine (住民記録): every other record is linked to its residents
+    spine: bool = False
 
     @property
     def headers(self) -> list[str]:
@@ -159,6 +165,29 @@ def _require(mapping: dict, key: str, where: str):
     if key not in mapping or mapping[key] in (None, ""):
         raise RegistryError(f"{where}: missing {key!r}")
     return mapping[key]
+
+
+#: Per-file fields that the contract does not hold; generation keeps them (see render_yaml).
+FILE_EXTRAS = ("claims", "record_key", "spine")
+
+
+def _identity_roles(f: dict, where: str, names: set[str], keys: tuple[str, ...]) -> tuple[str, tuple[str, ...], bool]:
+    """``claims``, ``record_key`` and ``spine`` of one file entry, checked against its columns."""
+    claims = str(f.get("claims") or ("atena_no" if "atena_no" in names else ""))
+    if claims and claims not in names:
+        raise RegistryError(f"{where}: claims {claims!r} is not one of the file's columns")
+    record_key = tuple(str(k) for k in (f.get("record_key") or []))
+    for col in record_key:
+        if col not in names:
+            raise RegistryError(f"{where}: record_key column {col!r} is not one of the file's columns")
+    if keys and record_key:
+        raise RegistryError(f"{where}: record_key is for files without contract keys (the keys are the record key)")
+    if not keys and not record_key:
+        raise RegistryError(f"{where}: the contract names no key, so record_key must list the identifying columns")
+    spine = f.get("spine", False)
+    if not isinstance(spine, bool):
+        raise RegistryError(f"{where}: spine must be true or false")
+    return claims, record_key, spine
 
 
 def source_from_dict(data: dict, where: str = "<registry>") -> Source:
@@ -221,6 +250,7 @@ def source_from_dict(data: dict, where: str = "<registry>") -> Source:
         for key in keys:
             if key not in names:
                 raise RegistryError(f"{w}: key {key!r} is not one of the file's columns")
+        claims, record_key, spine = _identity_roles(f, w, names, keys)
         files.append(
             FileSpec(
                 file=fname,
@@ -229,6 +259,9 @@ def source_from_dict(data: dict, where: str = "<registry>") -> Source:
                 keys=keys,
                 columns=tuple(cols),
                 notes=str(f.get("notes") or ""),
+                claims=claims,
+                record_key=record_key,
+                spine=spine,
             )
         )
     if not files:
@@ -376,7 +409,8 @@ def render_yaml(source: str, meta: dict, files: list[dict]) -> str:
     lines = [
         f"# Source registry entry for {source}. Generated from docs/contract/extracts.csv by",
         "#   python -m mimamori.ingest.registry generate --contract docs/contract/extracts.csv --out include/sources",
-        "# department, label, data_owners and on_failure are kept on regeneration; edit them here.",
+        "# department, label, data_owners and on_failure (per file: spine, claims, record_key) are kept on",
+        "# regeneration; edit them here. The dbt scaffolding is generated from here: bin/mimamori scaffold.",
         "# A header change must agree with the contract (tests/ingest/test_registry.py checks it).",
         f"source: {_q(source)}",
         f"department: {_q(meta['department'])}",
@@ -398,6 +432,12 @@ def render_yaml(source: str, meta: dict, files: list[dict]) -> str:
         lines.append(f"    keys: [{', '.join(_q(k) for k in f['keys'])}]")
         if f.get("notes"):
             lines.append(f"    notes: {_q(f['notes'])}")
+        if f.get("spine"):
+            lines.append("    spine: true")
+        if f.get("claims"):
+            lines.append(f"    claims: {_q(f['claims'])}")
+        if f.get("record_key"):
+            lines.append(f"    record_key: [{', '.join(_q(k) for k in f['record_key'])}]")
         lines.append("    columns:")
         for c in f["columns"]:
             req = "true" if c["required"] else "false"
@@ -419,6 +459,10 @@ def generate(contract: Path | str, out: Path | str) -> list[Path]:
         if target.exists():
             existing = yaml.safe_load(target.read_text(encoding="utf-8")) or {}
             meta = {k: existing.get(k) for k in ("department", "label", "data_owners", "on_failure") if existing.get(k)}
+            kept = {f.get("file"): f for f in existing.get("files") or []}
+            files = [
+                {**f, **{k: kept[f["file"]][k] for k in FILE_EXTRAS if kept.get(f["file"], {}).get(k)}} for f in files
+            ]
         # a new source: placeholders a person replaces (the YAML is the truth from then on)
         defaults = {
             "department": "TODO: 部署名",

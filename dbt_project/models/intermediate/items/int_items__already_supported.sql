@@ -13,21 +13,21 @@ children as (
 
 yotaikyo as (
 
-    select * from {{ linked('yotaikyo') }}
+    select * from {{ linked('kodomo_shien__yotaikyo') }}
     where link_status = 'linked'
 
 ),
 
 checkups as (
 
-    select * from {{ linked('infant_checkups') }}
+    select * from {{ linked('kodomo_katei__infant_checkups') }}
     where link_status = 'linked'
 
 ),
 
 service_certificates as (
 
-    select * from {{ linked('service_certificates') }}
+    select * from {{ linked('fukushi__disabled_child_service_certificates') }}
     where link_status = 'linked'
 
 ),

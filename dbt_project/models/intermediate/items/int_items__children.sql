@@ -15,7 +15,7 @@ residents as (
 
 school_register as (
 
-    select * from {{ linked('school_register') }}
+    select * from {{ linked('gakko__school_register') }}
     where link_status = 'linked'
 
 ),

@@ -31,35 +31,35 @@ residents as (
 
 attendance as (
 
-    select * from {{ linked('attendance') }}
+    select * from {{ linked('gakko__attendance') }}
     where link_status = 'linked'
 
 ),
 
 school_checkups as (
 
-    select * from {{ linked('school_checkups') }}
+    select * from {{ linked('gakko__school_checkups') }}
     where link_status = 'linked'
 
 ),
 
 checkups as (
 
-    select * from {{ linked('infant_checkups') }}
+    select * from {{ linked('kodomo_katei__infant_checkups') }}
     where link_status = 'linked'
 
 ),
 
 vaccinations as (
 
-    select * from {{ linked('vaccinations') }}
+    select * from {{ linked('kodomo_katei__vaccinations') }}
     where link_status = 'linked'
 
 ),
 
 maternity as (
 
-    select * from {{ linked('maternity') }}
+    select * from {{ linked('kodomo_katei__maternity') }}
     where link_status = 'linked'
 
 ),

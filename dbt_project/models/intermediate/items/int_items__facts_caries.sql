@@ -13,14 +13,14 @@ catalogue as (
 
 infant_checkups as (
 
-    select * from {{ linked('infant_checkups') }}
+    select * from {{ linked('kodomo_katei__infant_checkups') }}
     where link_status = 'linked'
 
 ),
 
 school_checkups as (
 
-    select * from {{ linked('school_checkups') }}
+    select * from {{ linked('gakko__school_checkups') }}
     where link_status = 'linked'
 
 ),

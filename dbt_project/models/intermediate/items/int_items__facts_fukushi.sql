@@ -8,35 +8,35 @@ with
 
 certificates as (
 
-    select * from {{ linked('disability_certificates') }}
+    select * from {{ linked('fukushi__disability_certificates') }}
     where link_status = 'linked'
 
 ),
 
 care_needs as (
 
-    select * from {{ linked('care_needs') }}
+    select * from {{ linked('fukushi__care_need_certifications') }}
     where link_status = 'linked'
 
 ),
 
 public_assistance as (
 
-    select * from {{ linked('public_assistance') }}
+    select * from {{ linked('fukushi__public_assistance') }}
     where link_status = 'linked'
 
 ),
 
 disability_medical as (
 
-    select * from {{ linked('disability_medical') }}
+    select * from {{ linked('fukushi__disability_medical') }}
     where link_status = 'linked'
 
 ),
 
 consultations as (
 
-    select * from {{ linked('fukushi_consultations') }}
+    select * from {{ linked('fukushi__consultations') }}
     where link_status = 'linked'
         or (atena_no is null and setai_no is not null)
 

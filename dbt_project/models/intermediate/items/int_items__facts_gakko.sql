@@ -13,21 +13,21 @@ catalogue as (
 
 school_register as (
 
-    select * from {{ linked('school_register') }}
+    select * from {{ linked('gakko__school_register') }}
     where link_status = 'linked'
 
 ),
 
 attendance as (
 
-    select * from {{ linked('attendance') }}
+    select * from {{ linked('gakko__attendance') }}
     where link_status = 'linked'
 
 ),
 
 school_checkups as (
 
-    select * from {{ linked('school_checkups') }}
+    select * from {{ linked('gakko__school_checkups') }}
     where link_status = 'linked'
         and examined_on <= {{ as_of_date() }}
 
@@ -35,14 +35,14 @@ school_checkups as (
 
 school_aid as (
 
-    select * from {{ linked('school_aid') }}
+    select * from {{ linked('gakko__school_aid') }}
     where link_status = 'linked'
 
 ),
 
 lunch_arrears as (
 
-    select * from {{ linked('lunch_arrears') }}
+    select * from {{ linked('gakko__school_lunch_arrears') }}
     where link_status = 'linked'
 
 ),

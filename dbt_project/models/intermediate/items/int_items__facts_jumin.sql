@@ -19,7 +19,7 @@ residents as (
 
 enrolments as (
 
-    select * from {{ linked('childcare_enrolments') }}
+    select * from {{ linked('kodomo_shien__childcare_enrolments') }}
     where link_status = 'linked'
 
 ),

@@ -14,28 +14,28 @@ catalogue as (
 
 checkups as (
 
-    select * from {{ linked('infant_checkups') }}
+    select * from {{ linked('kodomo_katei__infant_checkups') }}
     where link_status = 'linked'
 
 ),
 
 vaccinations as (
 
-    select * from {{ linked('vaccinations') }}
+    select * from {{ linked('kodomo_katei__vaccinations') }}
     where link_status = 'linked'
 
 ),
 
 maternity as (
 
-    select * from {{ linked('maternity') }}
+    select * from {{ linked('kodomo_katei__maternity') }}
     where link_status = 'linked'
 
 ),
 
 yotaikyo as (
 
-    select * from {{ linked('yotaikyo') }}
+    select * from {{ linked('kodomo_shien__yotaikyo') }}
     where link_status = 'linked'
 
 ),

@@ -10,21 +10,21 @@ with
 
 yotaikyo as (
 
-    select * from {{ linked('yotaikyo') }}
+    select * from {{ linked('kodomo_shien__yotaikyo') }}
     where link_status = 'linked'
 
 ),
 
 allowances as (
 
-    select * from {{ linked('child_rearing_allowances') }}
+    select * from {{ linked('kodomo_shien__child_rearing_allowance') }}
     where link_status = 'linked'
 
 ),
 
 consultations as (
 
-    select * from {{ linked('shien_consultations') }}
+    select * from {{ linked('kodomo_shien__consultations') }}
     where link_status = 'linked'
         or (atena_no is null and setai_no is not null)
 

@@ -6,7 +6,7 @@ with
 
 service_certificates as (
 
-    select * from {{ linked('service_certificates') }}
+    select * from {{ linked('fukushi__disabled_child_service_certificates') }}
     where link_status = 'linked'
 
 ),

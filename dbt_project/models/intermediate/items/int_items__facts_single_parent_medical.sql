@@ -6,7 +6,7 @@ with
 
 single_parent_medical as (
 
-    select * from {{ linked('single_parent_medical') }}
+    select * from {{ linked('kodomo_shien__single_parent_medical') }}
     where link_status = 'linked'
 
 ),

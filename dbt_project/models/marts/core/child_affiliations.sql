@@ -13,14 +13,14 @@ children as (
 
 school_register as (
 
-    select * from {{ ref('int_gakko__school_registers_linked') }}
+    select * from {{ ref('linked_gakko__school_register') }}
     where link_status = 'linked'
 
 ),
 
 childcare as (
 
-    select * from {{ ref('int_kodomo_shien__childcare_enrolments_linked') }}
+    select * from {{ ref('linked_kodomo_shien__childcare_enrolments') }}
     where
         link_status = 'linked'
         and enrolled_on <= {{ as_of_date() }}

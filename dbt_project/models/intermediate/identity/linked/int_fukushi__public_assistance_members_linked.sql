@@ -1,2 +1,0 @@
-{#- stg_fukushi__public_assistance_members with the resident each record is linked to (macros/identity/linked_records.sql). -#}
-{{ identity_linked_records(ref('stg_fukushi__public_assistance_members')) }}

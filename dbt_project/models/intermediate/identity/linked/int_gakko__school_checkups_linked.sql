@@ -1,2 +1,0 @@
-{#- stg_gakko__school_checkups with the resident each record is linked to (macros/identity/linked_records.sql). -#}
-{{ identity_linked_records(ref('stg_gakko__school_checkups')) }}
