@@ -11,6 +11,25 @@ SOURCE = "fukushi"
 
 
 def build(town, month, as_of):
+    techo, jukyu, kaigo, iryo = _person_rows(town, as_of)
+    hogo, consult = _household_rows(town, as_of)
+    for rows in (techo, kaigo, iryo):
+        rows.sort(key=lambda r: (r.values["宛名番号"], str(list(r.values.values())[1])))
+    jukyu.sort(key=lambda r: r.values["受給者証番号"])
+    hogo.sort(key=lambda r: (r.values["ケース番号"], r.values["宛名番号"]))
+    consult.sort(key=lambda r: r.values["相談番号"])
+    return {
+        "障害者手帳.csv": techo,
+        "障害児受給者証.csv": jukyu,
+        "要介護認定.csv": kaigo,
+        "生活保護.csv": hogo,
+        "障がい者医療.csv": iryo,
+        "相談記録.csv": consult,
+    }
+
+
+def _person_rows(town, as_of):
+    """The person-held records: 障害者手帳 (latest of each type), 受給者証, 要介護認定, 障がい者医療."""
     techo, jukyu, kaigo, iryo = [], [], [], []
     for p in _persons(town, as_of):
         present = p.present(as_of)
@@ -60,6 +79,11 @@ def build(town, month, as_of):
                         p.setai,
                     )
                 )
+    return techo, jukyu, kaigo, iryo
+
+
+def _household_rows(town, as_of):
+    """The household-held records: 生活保護 (one row per member) and 福祉 相談記録."""
     hogo, consult = [], []
     for hh in town.households.values():
         if hh.gone_on is not None and hh.gone_on <= as_of - timedelta(days=KEEP_LEFT_DAYS):
@@ -100,16 +124,4 @@ def build(town, month, as_of):
                         hh.setai,
                     )
                 )
-    for rows in (techo, kaigo, iryo):
-        rows.sort(key=lambda r: (r.values["宛名番号"], str(list(r.values.values())[1])))
-    jukyu.sort(key=lambda r: r.values["受給者証番号"])
-    hogo.sort(key=lambda r: (r.values["ケース番号"], r.values["宛名番号"]))
-    consult.sort(key=lambda r: r.values["相談番号"])
-    return {
-        "障害者手帳.csv": techo,
-        "障害児受給者証.csv": jukyu,
-        "要介護認定.csv": kaigo,
-        "生活保護.csv": hogo,
-        "障がい者医療.csv": iryo,
-        "相談記録.csv": consult,
-    }
+    return hogo, consult
