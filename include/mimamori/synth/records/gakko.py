@@ -85,21 +85,8 @@ def build(town, month, as_of):
     mi = _month_index(as_of)
     elem, junior = school_names(town.scale)
     register, attendance, checkups, aid, lunch = [], [], [], [], []
-    pupils = []
-    for hh in town.households.values():
-        for a in hh.members:
-            p = town.persons[a]
-            if not p.present(as_of):
-                continue
-            g = school_grade(p.birth, as_of)
-            if 1 <= g <= 9:
-                pupils.append((p, g, hh))
-    for p, g, _hh in pupils:
-        if p.student_no is None:
-            p.student_no = f"{fiscal_year(as_of) - g + 1:04d}{town.next_no('student')}"
-    pupils.sort(key=lambda t: t[0].student_no)
     class_count: dict[tuple[str, int], int] = {}
-    for p, g, hh in pupils:
+    for p, g, hh in _pupils(town, as_of):
         private = g >= 7 and p.private_junior
         if private:
             school = PRIVATE_JUNIOR
@@ -108,49 +95,13 @@ def build(town, month, as_of):
         else:
             school = junior[hh.address.area % len(junior)]
         grade = g if g <= 6 else g - 6
-        register.append(
-            Row(
-                {
-                    "児童生徒番号": p.student_no,
-                    "宛名番号": p.atena,
-                    "氏名": None,
-                    "カナ氏名": None,
-                    "生年月日": p.birth,
-                    "性別": p.sex,
-                    "住所": hh.address,
-                    "学校": school,
-                    "学年": grade,
-                    "特別支援学級": "有" if (p.special_class and not private) else "無",
-                },
-                p.atena,
-                p.setai,
-            )
-        )
+        register.append(_register_row(p, hh, school, grade, private))
         if private:
             continue
         y = _year(town, p, fy)
         k = class_count.get((school, grade), 0)
         class_count[(school, grade)] = k + 1
-        last = None
-        if g >= 2 and p.resident_since <= date(fy - 1, 4, 1):
-            last = sum(_year(town, p, fy - 1)["abs"])
-        attendance.append(
-            Row(
-                {
-                    "学校": school,
-                    "学年": grade,
-                    "組": str(k // 35 + 1),
-                    "児童生徒番号": p.student_no,
-                    "氏名": None,
-                    "生年月日": p.birth,
-                    "欠席日数": sum(y["abs"][: mi + 1]),
-                    "前年度欠席日数": last,
-                    "遅刻早退回数": sum(y["late"][: mi + 1]),
-                },
-                p.atena,
-                p.setai,
-            )
-        )
+        attendance.append(_attendance_row(town, p, g, y, school, grade, k, fy, mi))
         if y["exam_on"] <= as_of and p.resident_since <= y["exam_on"]:
             checkups.append(
                 Row(
@@ -166,18 +117,7 @@ def build(town, month, as_of):
                     p.setai,
                 )
             )
-        for year_fy in (fy - 1, fy):
-            if year_fy < fy and (g < 2 or p.resident_since > date(fy - 1, 4, 1)):
-                continue
-            ya = y if year_fy == fy else _year(town, p, year_fy)
-            if ya["aid_on"] and ya["aid_on"] <= as_of:
-                aid.append(
-                    Row(
-                        {"児童生徒番号": p.student_no, "氏名": None, "生年月日": p.birth, "認定年度": year_fy},
-                        p.atena,
-                        p.setai,
-                    )
-                )
+        aid.extend(_aid_rows(town, p, g, y, fy, as_of))
         if y["arrears_from"] is not None and y["arrears_from"] <= mi:
             n = min(y["arrears_n"], mi - y["arrears_from"] + 1)
             lunch.append(
@@ -196,3 +136,81 @@ def build(town, month, as_of):
         "就学援助.csv": aid,
         "給食費.csv": lunch,
     }
+
+
+def _pupils(town, as_of) -> list:
+    """The present pupils of 小1–中3 as (person, grade 1–9, household), by 児童生徒番号; a pupil seen
+    for the first time gets the next number (in household order, so numbers follow the town)."""
+    pupils = []
+    for hh in town.households.values():
+        for a in hh.members:
+            p = town.persons[a]
+            if not p.present(as_of):
+                continue
+            g = school_grade(p.birth, as_of)
+            if 1 <= g <= 9:
+                pupils.append((p, g, hh))
+    for p, g, _hh in pupils:
+        if p.student_no is None:
+            p.student_no = f"{fiscal_year(as_of) - g + 1:04d}{town.next_no('student')}"
+    pupils.sort(key=lambda t: t[0].student_no)
+    return pupils
+
+
+def _register_row(p, hh, school: str, grade: int, private: bool) -> Row:
+    return Row(
+        {
+            "児童生徒番号": p.student_no,
+            "宛名番号": p.atena,
+            "氏名": None,
+            "カナ氏名": None,
+            "生年月日": p.birth,
+            "性別": p.sex,
+            "住所": hh.address,
+            "学校": school,
+            "学年": grade,
+            "特別支援学級": "有" if (p.special_class and not private) else "無",
+        },
+        p.atena,
+        p.setai,
+    )
+
+
+def _attendance_row(town, p, g: int, y: dict, school: str, grade: int, k: int, fy: int, mi: int) -> Row:
+    """出欠 as 年度累計; k is the pupil's place in its grade (35 to a class)."""
+    last = None
+    if g >= 2 and p.resident_since <= date(fy - 1, 4, 1):
+        last = sum(_year(town, p, fy - 1)["abs"])
+    return Row(
+        {
+            "学校": school,
+            "学年": grade,
+            "組": str(k // 35 + 1),
+            "児童生徒番号": p.student_no,
+            "氏名": None,
+            "生年月日": p.birth,
+            "欠席日数": sum(y["abs"][: mi + 1]),
+            "前年度欠席日数": last,
+            "遅刻早退回数": sum(y["late"][: mi + 1]),
+        },
+        p.atena,
+        p.setai,
+    )
+
+
+def _aid_rows(town, p, g: int, y: dict, fy: int, as_of) -> list[Row]:
+    """就学援助 of last school year (if the pupil was here for it) and this one, once granted."""
+    rows = []
+    for year_fy in (fy - 1, fy):
+        if year_fy < fy and (g < 2 or p.resident_since > date(fy - 1, 4, 1)):
+            continue
+        ya = y if year_fy == fy else _year(town, p, year_fy)
+        if ya["aid_on"] and ya["aid_on"] <= as_of:
+            rows.append(
+                Row(
+                    {"児童生徒番号": p.student_no, "氏名": None, "生年月日": p.birth, "認定年度": year_fy},
+                    p.atena,
+                    p.setai,
+                )
+            )
+    return rows
