@@ -29,7 +29,6 @@ EXCEPTIONS = {
     # data, not the warehouse.
     "include/mimamori/synth/population.py::add_family": "synthetic generator: draw order fixes the town",
     "include/mimamori/synth/generate.py::generate": "synthetic generator: draw order fixes the town",
-    "include/mimamori/synth/reference.py::items_for_children": "the generator's independent reference evaluator",
 }
 
 

@@ -63,13 +63,36 @@ def items_for_children(town, recs: dict, as_of: date) -> dict[str, set]:
     age = {a: town.persons[a].age(as_of) for a in spine}
     per = defaultdict(set)  # person-level facts: atena → codes
     hh = defaultdict(set)  # household-level facts: setai → codes
-    three_years = as_of - timedelta(days=365 * 3)
 
     def add_h(atena, setai, code):
         s = setai or setai_of.get(atena)
         if s:
             hh[s].add(code)
 
+    latest_checkup = _kodomo_items(recs, as_of, per, add_h, setai_of)
+    _fukushi_items(recs, as_of, per, hh, add_h, setai_of)
+    school_checkup = _gakko_items(recs, fy, per)
+    # I21a: latest checkup of either source
+    for a in set(latest_checkup) | set(school_checkup):
+        cands = []
+        if a in latest_checkup:
+            cands.append((latest_checkup[a][0], latest_checkup[a][1]))
+        if a in school_checkup:
+            cands.append(school_checkup[a])
+        if max(cands)[1] is not None and max(cands)[1] >= 4:
+            per[a].add("I21a")
+
+    out = {}
+    for a, r in spine.items():
+        if age[a] > 18:
+            continue
+        out[a] = _child_items(a, r, per, hh, members, setai_of, age, as_of)
+    return out
+
+
+def _kodomo_items(recs: dict, as_of: date, per, add_h, setai_of) -> dict[str, tuple]:
+    """子ども支援班 and 子ども家庭班 items; returns each child's latest 乳幼児健診 (date, caries, smoking)."""
+    three_years = as_of - timedelta(days=365 * 3)
     for r in recs[("kodomo_shien", "要対協.csv")]:
         if r.values["区分"] in ("要保護", "要支援"):
             per[r.atena].add("I01")
@@ -100,6 +123,12 @@ def items_for_children(town, recs: dict, as_of: date) -> dict[str, set]:
     for r in recs[("kodomo_katei", "妊産婦.csv")]:
         if r.values["EPDS点数"] is not None and r.values["EPDS点数"] >= 9:
             per[r.atena].add("I28")
+    return latest_checkup
+
+
+def _fukushi_items(recs: dict, as_of: date, per, hh, add_h, setai_of) -> None:
+    """福祉班 items, and the person marks (techo, dev_mental, jukyu, care, iryo) a household member passes on."""
+    three_years = as_of - timedelta(days=365 * 3)
     for r in recs[("fukushi", "障害者手帳.csv")]:
         per[r.atena].add("techo")
         if r.values["手帳種別"] == "精神" and r.values["発達障害"] == "有":
@@ -122,6 +151,10 @@ def items_for_children(town, recs: dict, as_of: date) -> dict[str, set]:
                 hh[s].add("I17")
             elif r.values["相談種別"] in ("児童相談", "養護相談"):
                 hh[s].add("I18")
+
+
+def _gakko_items(recs: dict, fy: int, per) -> dict[str, tuple]:
+    """学校教育課 items; returns each pupil's 学校健診 of this school year (date, caries)."""
     for r in recs[("gakko", "学齢簿.csv")]:
         per[r.atena].add("on_register")
         if r.values["特別支援学級"] == "有":
@@ -141,44 +174,34 @@ def items_for_children(town, recs: dict, as_of: date) -> dict[str, set]:
     for r in recs[("gakko", "給食費.csv")]:
         if r.values["滞納月数"] >= 1:
             per[r.atena].add("I33")
-    # I21a: latest checkup of either source
-    for a in set(latest_checkup) | set(school_checkup):
-        cands = []
-        if a in latest_checkup:
-            cands.append((latest_checkup[a][0], latest_checkup[a][1]))
-        if a in school_checkup:
-            cands.append(school_checkup[a])
-        if max(cands)[1] is not None and max(cands)[1] >= 4:
-            per[a].add("I21a")
+    return school_checkup
 
-    out = {}
-    for a, r in spine.items():
-        if age[a] > 18:
-            continue
-        s = setai_of[a]
-        others = [m for m in members[s] if m != a]
-        items = {c for c in per[a] if c.startswith("I")} | set(hh[s])
-        if "dev_mental" in per[a]:
-            items.add("I04b")
-        if "jukyu" in per[a]:
-            items.add("I05b")
-        if any("dev_mental" in per[m] for m in others):
-            items.add("I04a")
-        if any("jukyu" in per[m] for m in others):
-            items.add("I05a")
-        if any("care" in per[m] for m in others):
-            items.add("I07")
-        if any("iryo" in per[m] for m in others):
-            items.add("I12")
-        if any("techo" in per[m] for m in others):
-            items.add("I25")
-        moved = r.values["転入日"]
-        if moved is not None and moved > as_of - timedelta(days=365):
-            items.add("I14")
-        if sum(1 for m in members[s] if age[m] <= 18) >= 3:
-            items.add("I19")
-        out[a] = items
-    return out
+
+def _child_items(a, r, per, hh, members, setai_of, age, as_of: date) -> set:
+    """One child's items: its own, its household's, and those its household members pass on."""
+    s = setai_of[a]
+    others = [m for m in members[s] if m != a]
+    items = {c for c in per[a] if c.startswith("I")} | set(hh[s])
+    if "dev_mental" in per[a]:
+        items.add("I04b")
+    if "jukyu" in per[a]:
+        items.add("I05b")
+    if any("dev_mental" in per[m] for m in others):
+        items.add("I04a")
+    if any("jukyu" in per[m] for m in others):
+        items.add("I05a")
+    if any("care" in per[m] for m in others):
+        items.add("I07")
+    if any("iryo" in per[m] for m in others):
+        items.add("I12")
+    if any("techo" in per[m] for m in others):
+        items.add("I25")
+    moved = r.values["転入日"]
+    if moved is not None and moved > as_of - timedelta(days=365):
+        items.add("I14")
+    if sum(1 for m in members[s] if age[m] <= 18) >= 3:
+        items.add("I19")
+    return items
 
 
 def score(items: set, rule) -> tuple[int, bool]:
