@@ -28,7 +28,6 @@ EXCEPTIONS = {
     # these functions without moving a draw is possible but risky for little gain: they are test
     # data, not the warehouse.
     "include/mimamori/synth/population.py::add_family": "synthetic generator: draw order fixes the town",
-    "include/mimamori/synth/generate.py::generate": "synthetic generator: draw order fixes the town",
 }
 
 

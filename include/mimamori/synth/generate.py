@@ -117,98 +117,118 @@ def generate(
         summary.events[month] = town.advance(month)
         recs = build_month(town, month, as_of)
         spine = recs[("jumin", "住民.csv")]
-        atena_list = [r.atena for r in spine]
         summary.residents[month] = len(spine)
         summary.households[month] = len({r.values["世帯番号"] for r in spine})
-        context = {
-            "atena_list": atena_list,
-            "student_nos": {r.values["児童生徒番号"] for r in recs[("gakko", "学齢簿.csv")]},
-        }
-        truth_rows = []
-        summary.rows[month] = {}
-        source_done: dict[str, int] = {}
-        for (source, file), fs in spec.items():
-            rows = recs[(source, file)]
-            cells = noise.render(town, file, rows, fs.types, context)
-            ex = extract_date(seed, month, source, file)
-            ex_cell = (
-                datetime(ex.year, ex.month, ex.day)
-                if fs.encoding == "xlsx"
-                else noise.fmt_date(ex, noise.FILE_DATE_STYLE[file])
-            )
-            for c in cells:
-                c.append(ex_cell)
-            prep = faults_mod.Prepared(
-                spec=fs,
-                headers=list(fs.headers),
-                rows=cells,
-                truth=[[r.atena or "", list(r.noise)] for r in rows],
-                encoding=fs.encoding,
-                extract_on=ex,
-            )
-            skip = False
-            if last:
-                frng = keyed_rng(seed, "fault", month, source, file)
-                for f in fault_list:
-                    if f.kind == "missing_source" and f.source == source:
-                        skip = True
-                    elif f.source == source and f.file == file:
-                        faults_mod.apply(f, prep, month, frng)
-            summary.fault_entries.extend(prep.applied)
-            rel = f"inbox/{month}/{source}/{file}"
-            summary.rows[month][f"{source}/{file}"] = len(prep.rows) if not skip else 0
-            if skip:
-                continue
-            if prep.encoding == "xlsx":
-                data = writers.xlsx_bytes(prep.headers, prep.rows)
-            else:
-                data = writers.csv_bytes(prep.headers, prep.rows, prep.encoding)
-            if "truncate" in prep.raw_transform:
-                data = data[: len(data) // 2]
-            if "empty" in prep.raw_transform:
-                data = b""
-            writers.write(out / rel, data)
-            summary.bytes_written += len(data)
-            manifest_files[rel] = {"rows": len(prep.rows), "sha256": hashlib.sha256(data).hexdigest()}
-            for i, (atena, codes) in enumerate(prep.truth):
-                truth_rows.append((source, file, i + 2, atena, "|".join(codes)))
-            source_done[source] = source_done.get(source, 0) + len(prep.rows)
-        for f in fault_list:
-            if last and f.kind == "missing_source":
-                summary.fault_entries.append(
-                    {
-                        "kind": f.kind,
-                        "target": f.target,
-                        "file": f.source,
-                        "rows": [],
-                        "detail": f"folder inbox/{month}/{f.source} absent",
-                    }
-                )
-        for source, n in source_done.items():
-            say(f"[synth] {month} {source}: {n} rows")
-        # truth
-        tdir = out / "truth" / month
-        writers.write(tdir / "records.csv", truth.csv_text(truth.RECORD_HEADERS, truth_rows))
-        children = []
-        scope = [town.persons[a] for a in atena_list if town.persons[a].age(as_of) <= 18]
-        for p in scope:
-            lat = truth.child_latent(town, p, as_of)
-            children.append((p.atena, p.setai, p.age(as_of), *lat.values(), int(p.twin), int(p.same_name_pair)))
-        writers.write(tdir / "children.csv", truth.csv_text(truth.CHILD_HEADERS, children))
-        flags = reference.evaluate(town, recs, as_of)
-        flag_rows = [(a, *(f[t] for t in FLAG_TYPES), int(any(f.values()))) for a, f in sorted(flags.items())]
-        writers.write(tdir / "expected_flags.csv", truth.csv_text(("atena_no", *FLAG_TYPES, "any"), flag_rows))
-        summary.children_in_scope[month] = len(scope)
-        summary.flagged[month] = {t: sum(f[t] for f in flags.values()) for t in FLAG_TYPES}
-        summary.flagged[month]["any"] = sum(1 for f in flags.values() if any(f.values()))
-        if last:
-            summary.twins_in_scope = sum(1 for p in scope if p.twin)
-        fl = summary.flagged[month]
-        say(
-            f"[synth] {month}: residents {len(spine)}, children 0-18 {len(scope)}, "
-            f"flagged {fl['any']} ({100 * fl['any'] / max(1, len(scope)):.1f}%)"
-        )
+        truth_rows = _write_inbox(out, town, seed, month, last, recs, spec, fault_list, summary, manifest_files, say)
+        _write_truth(out, town, month, as_of, last, recs, truth_rows, summary, say)
     summary.seconds = round(time.monotonic() - t0, 2)
+    _write_manifest(out, seed, scale, month_list, end_month, horizon, summary, manifest_files)
+    say(f"[synth] done in {summary.seconds:.1f}s, {summary.bytes_written / 1e6:.1f} MB")
+    return summary
+
+
+def _write_inbox(out, town, seed, month, last, recs, spec, fault_list, summary, manifest_files, say) -> list:
+    """Render, fault and write the month's extracts under inbox/; return the truth rows (which person and noise
+    each written row carries)."""
+    atena_list = [r.atena for r in recs[("jumin", "住民.csv")]]
+    context = {
+        "atena_list": atena_list,
+        "student_nos": {r.values["児童生徒番号"] for r in recs[("gakko", "学齢簿.csv")]},
+    }
+    truth_rows = []
+    summary.rows[month] = {}
+    source_done: dict[str, int] = {}
+    for (source, file), fs in spec.items():
+        rows = recs[(source, file)]
+        cells = noise.render(town, file, rows, fs.types, context)
+        ex = extract_date(seed, month, source, file)
+        ex_cell = (
+            datetime(ex.year, ex.month, ex.day)
+            if fs.encoding == "xlsx"
+            else noise.fmt_date(ex, noise.FILE_DATE_STYLE[file])
+        )
+        for c in cells:
+            c.append(ex_cell)
+        prep = faults_mod.Prepared(
+            spec=fs,
+            headers=list(fs.headers),
+            rows=cells,
+            truth=[[r.atena or "", list(r.noise)] for r in rows],
+            encoding=fs.encoding,
+            extract_on=ex,
+        )
+        skip = False
+        if last:
+            frng = keyed_rng(seed, "fault", month, source, file)
+            for f in fault_list:
+                if f.kind == "missing_source" and f.source == source:
+                    skip = True
+                elif f.source == source and f.file == file:
+                    faults_mod.apply(f, prep, month, frng)
+        summary.fault_entries.extend(prep.applied)
+        rel = f"inbox/{month}/{source}/{file}"
+        summary.rows[month][f"{source}/{file}"] = len(prep.rows) if not skip else 0
+        if skip:
+            continue
+        if prep.encoding == "xlsx":
+            data = writers.xlsx_bytes(prep.headers, prep.rows)
+        else:
+            data = writers.csv_bytes(prep.headers, prep.rows, prep.encoding)
+        if "truncate" in prep.raw_transform:
+            data = data[: len(data) // 2]
+        if "empty" in prep.raw_transform:
+            data = b""
+        writers.write(out / rel, data)
+        summary.bytes_written += len(data)
+        manifest_files[rel] = {"rows": len(prep.rows), "sha256": hashlib.sha256(data).hexdigest()}
+        for i, (atena, codes) in enumerate(prep.truth):
+            truth_rows.append((source, file, i + 2, atena, "|".join(codes)))
+        source_done[source] = source_done.get(source, 0) + len(prep.rows)
+    for f in fault_list:
+        if last and f.kind == "missing_source":
+            summary.fault_entries.append(
+                {
+                    "kind": f.kind,
+                    "target": f.target,
+                    "file": f.source,
+                    "rows": [],
+                    "detail": f"folder inbox/{month}/{f.source} absent",
+                }
+            )
+    for source, n in source_done.items():
+        say(f"[synth] {month} {source}: {n} rows")
+    return truth_rows
+
+
+def _write_truth(out, town, month, as_of, last, recs, truth_rows, summary, say) -> None:
+    """Write truth/<month>/ (records.csv, children.csv, expected_flags.csv) and the month's counts."""
+    spine = recs[("jumin", "住民.csv")]
+    atena_list = [r.atena for r in spine]
+    tdir = out / "truth" / month
+    writers.write(tdir / "records.csv", truth.csv_text(truth.RECORD_HEADERS, truth_rows))
+    children = []
+    scope = [town.persons[a] for a in atena_list if town.persons[a].age(as_of) <= 18]
+    for p in scope:
+        lat = truth.child_latent(town, p, as_of)
+        children.append((p.atena, p.setai, p.age(as_of), *lat.values(), int(p.twin), int(p.same_name_pair)))
+    writers.write(tdir / "children.csv", truth.csv_text(truth.CHILD_HEADERS, children))
+    flags = reference.evaluate(town, recs, as_of)
+    flag_rows = [(a, *(f[t] for t in FLAG_TYPES), int(any(f.values()))) for a, f in sorted(flags.items())]
+    writers.write(tdir / "expected_flags.csv", truth.csv_text(("atena_no", *FLAG_TYPES, "any"), flag_rows))
+    summary.children_in_scope[month] = len(scope)
+    summary.flagged[month] = {t: sum(f[t] for f in flags.values()) for t in FLAG_TYPES}
+    summary.flagged[month]["any"] = sum(1 for f in flags.values() if any(f.values()))
+    if last:
+        summary.twins_in_scope = sum(1 for p in scope if p.twin)
+    fl = summary.flagged[month]
+    say(
+        f"[synth] {month}: residents {len(spine)}, children 0-18 {len(scope)}, "
+        f"flagged {fl['any']} ({100 * fl['any'] / max(1, len(scope)):.1f}%)"
+    )
+
+
+def _write_manifest(out, seed, scale, month_list, end_month, horizon, summary, manifest_files) -> None:
+    """Write manifest.json: the run's parameters, the faults applied and each inbox file's rows and sha256."""
     manifest = {
         "generator": "mimamori.synth",
         "seed": seed,
@@ -222,8 +242,6 @@ def generate(
     (out / "manifest.json").write_text(
         json.dumps(manifest, ensure_ascii=False, indent=1, sort_keys=True) + "\n", encoding="utf-8"
     )
-    say(f"[synth] done in {summary.seconds:.1f}s, {summary.bytes_written / 1e6:.1f} MB")
-    return summary
 
 
 def stderr_progress(line: str) -> None:
