@@ -23,11 +23,6 @@ EXCEPTIONS = {
     # the source mappings are being reworked on another branch (issue #21); split when that lands
     "include/mimamori/sources/mapping.py::_rule": "include/mimamori/sources/ is reworked by issue #21",
     "include/mimamori/sources/mapping.py::_input": "include/mimamori/sources/ is reworked by issue #21",
-    # The synthetic town's generator: a seed must give the same town (the tests' towns and the demo
-    # compare against fixed numbers), so its random draws must stay in the same order. Splitting
-    # these functions without moving a draw is possible but risky for little gain: they are test
-    # data, not the warehouse.
-    "include/mimamori/synth/population.py::add_family": "synthetic generator: draw order fixes the town",
 }
 
 

@@ -126,7 +126,60 @@ class Town:
 
     # --- families with children -------------------------------------------------------------
     def add_family(self, rng, ref: date, moved_in: date | None, youngest_age: int | None = None) -> Household:
-        """A household with children; `ref` is the date the ages refer to."""
+        """A household with children; `ref` is the date the ages refer to.
+
+        The steps draw from `rng` in a fixed order (a seed must give the same town): shape, household,
+        surnames, grandparents, parents, children, the separate grandparents' household, the latents."""
+        kind, ages, mother_age, father_age = self._family_shape(rng, youngest_age)
+        hh = self._household(moved_in)
+        hh.single_parent = kind != "couple"
+        hh.poverty = rng.random() < circ.P_POVERTY[kind] + (0.1 if mother_age - ages[-1] < 23 else 0)
+        since = moved_in or date(1900, 1, 1)
+
+        three_gen = rng.random() < (0.09 if kind == "couple" else 0.30)
+        paternal = kind != "single_mother" and rng.random() < 0.7
+        fam_surname = self._registry_surname(rng)
+        mother_maiden = self._registry_surname(rng)
+        rel_parent, rel_kid, grand = _grandparents(
+            rng, kind, three_gen, paternal, father_age, mother_age, fam_surname, mother_maiden
+        )
+        mother, father = self._adults(
+            rng,
+            hh,
+            ref,
+            kind,
+            paternal,
+            grand,
+            (father_age, mother_age),
+            (fam_surname, mother_maiden),
+            rel_parent,
+            since,
+            moved_in,
+        )
+        kid_surname, divorced_on = _kid_surname(rng, kind, ref, ages, fam_surname, mother)
+        kids = self._children(
+            rng, hh, ref, ages, (kid_surname, fam_surname), rel_kid, (since, moved_in), (mother, father), divorced_on
+        )
+        if mother:
+            mother.smoker = rng.random() < circ.P_SMOKER * (2.4 if hh.poverty else 1.0)
+        # 世帯分離: grandparents at the same address in their own household
+        if not three_gen and rng.random() < 0.05:
+            self._separate_grandparents(
+                rng, hh, ref, father, (father_age, mother_age), (fam_surname, mother_maiden), since, moved_in
+            )
+        # DV 支援措置 for a small share of single-mother households
+        if kind == "single_mother" and rng.random() < DV_SHARE * 25:
+            for a in hh.members:
+                self.persons[a].dv = True
+        for kid in kids:
+            circ.assign_child_latent(rng, kid, hh)
+            if kid.age(ref) <= 1:
+                kid.ppd = rng.random() < circ.P_PPD * (1.5 if hh.poverty else 1.0)
+        self._finish_household(rng, hh, ref)
+        return hh
+
+    def _family_shape(self, rng, youngest_age: int | None) -> tuple[str, list[int], int, int]:
+        """The family kind, the children's ages (eldest first) and the parents' ages."""
         kind = rng.choices(("couple", "single_mother", "single_father"), (91, 7.6, 1.4))[0]
         n_births = rng.choices((1, 2, 3, 4), (47, 46, 6.3, 0.7))[0]
         if youngest_age is None:
@@ -143,29 +196,14 @@ class Town:
         if mother_age - ages[-1] > 46:
             mother_age = 46 + ages[-1]
         father_age = max(18, int(mother_age + rng.gauss(2.0, 3.0)))
-        hh = self._household(moved_in)
-        hh.single_parent = kind != "couple"
-        hh.poverty = rng.random() < circ.P_POVERTY[kind] + (0.1 if mother_age - ages[-1] < 23 else 0)
-        since = moved_in or date(1900, 1, 1)
-        born_here_cut = moved_in  # children born after moving in were born here
+        return kind, ages, mother_age, father_age
 
-        three_gen = rng.random() < (0.09 if kind == "couple" else 0.30)
-        paternal = kind != "single_mother" and rng.random() < 0.7
-        fam_surname = self._registry_surname(rng)
-        mother_maiden = self._registry_surname(rng)
-        rel_parent, rel_kid = "世帯主", "子"
-        grand = []
-        if three_gen:
-            gp_age = (father_age if paternal else mother_age) + int(rng.gauss(30, 3))
-            which = rng.choices(("both", "gm", "gf"), (60, 30, 10))[0]
-            gp_surname = fam_surname if (paternal or kind == "single_mother") else mother_maiden
-            if kind == "single_mother":
-                gp_surname = mother_maiden
-            if paternal or kind == "single_mother":
-                rel_parent, rel_kid = "子", "孫"
-            for sex, present in ((1, which in ("both", "gf")), (2, which in ("both", "gm"))):
-                if present:
-                    grand.append((sex, gp_age + (0 if sex == 1 else -2), gp_surname))
+    def _adults(
+        self, rng, hh, ref, kind, paternal, grand, parent_ages, surnames, rel_parent, since, moved_in
+    ) -> tuple[Person | None, Person | None]:
+        """The household's grandparents and parents, in household order; returns (mother, father)."""
+        father_age, mother_age = parent_ages
+        fam_surname, mother_maiden = surnames
         mother = father = None
         gp_rel_head = paternal or kind == "single_mother"
         # grandparents first when they head the household
@@ -212,21 +250,14 @@ class Town:
                 )
         if len(gps) == 2:
             gps[0].spouse, gps[1].spouse = gps[1].atena, gps[0].atena
-        # children
-        kid_surname = fam_surname
-        divorced_on = None
-        if kind == "single_mother":
-            divorced = rng.random() < 0.78
-            if divorced:
-                divorced_on = _rand_between(rng, ref - timedelta(days=365 * ages[-1]), ref - timedelta(days=20))
-                ex_surname = fam_surname
-                if rng.random() < 0.35:  # 婚氏続称: she keeps the married surname
-                    mother.surname, mother.surname_kana = ex_surname
-                else:
-                    mother.former.append((ex_surname[0], ex_surname[1], divorced_on))
-                kid_surname = (mother.surname, mother.surname_kana)
-            else:
-                kid_surname = (mother.surname, mother.surname_kana)
+        return mother, father
+
+    def _children(self, rng, hh, ref, ages, surnames, rel_kid, arrival, parents, divorced_on) -> list[Person]:
+        """The children by age (twins drawn per birth; grown-up ones may have left home), their school surnames."""
+        kid_surname, fam_surname = surnames
+        since, moved_in = arrival
+        mother, father = parents
+        born_here_cut = moved_in  # children born after moving in were born here
         prev_given = None
         kids = []
         for a in ages:
@@ -274,41 +305,31 @@ class Town:
                     for f in ("学齢簿.csv", "出欠.xlsx", "学校健診.csv", "就学援助.csv", "給食費.csv")
                     if rng.random() < (0.3 if f == "学齢簿.csv" else 0.6)
                 )
-        if mother:
-            mother.smoker = rng.random() < circ.P_SMOKER * (2.4 if hh.poverty else 1.0)
-        # 世帯分離: grandparents at the same address in their own household
-        if not three_gen and rng.random() < 0.05:
-            gp_age = (father_age if father else mother_age) + int(rng.gauss(30, 3))
-            g_hh = self._household(moved_in, address=hh.address)
-            g_hh.poverty = rng.random() < 0.05
-            n = rng.choice((1, 2))
-            sn = fam_surname if father else mother_maiden
-            g1 = self._person(
-                rng,
-                g_hh,
-                1 if n == 2 else rng.choice((1, 2)),
-                _rand_date_in_year_before(rng, ref, gp_age),
-                sn,
-                "世帯主",
-                since,
-                moved_in,
-            )
-            if n == 2:
-                g2 = self._person(
-                    rng, g_hh, 2, _rand_date_in_year_before(rng, ref, gp_age - 2), sn, "妻", since, moved_in
-                )
-                g1.spouse, g2.spouse = g2.atena, g1.atena
-            self._finish_household(rng, g_hh, ref)
-        # DV 支援措置 for a small share of single-mother households
-        if kind == "single_mother" and rng.random() < DV_SHARE * 25:
-            for a in hh.members:
-                self.persons[a].dv = True
-        for kid in kids:
-            circ.assign_child_latent(rng, kid, hh)
-            if kid.age(ref) <= 1:
-                kid.ppd = rng.random() < circ.P_PPD * (1.5 if hh.poverty else 1.0)
-        self._finish_household(rng, hh, ref)
-        return hh
+        return kids
+
+    def _separate_grandparents(self, rng, hh, ref, father, parent_ages, surnames, since, moved_in) -> None:
+        """世帯分離: grandparents at the same address in their own household."""
+        father_age, mother_age = parent_ages
+        fam_surname, mother_maiden = surnames
+        gp_age = (father_age if father else mother_age) + int(rng.gauss(30, 3))
+        g_hh = self._household(moved_in, address=hh.address)
+        g_hh.poverty = rng.random() < 0.05
+        n = rng.choice((1, 2))
+        sn = fam_surname if father else mother_maiden
+        g1 = self._person(
+            rng,
+            g_hh,
+            1 if n == 2 else rng.choice((1, 2)),
+            _rand_date_in_year_before(rng, ref, gp_age),
+            sn,
+            "世帯主",
+            since,
+            moved_in,
+        )
+        if n == 2:
+            g2 = self._person(rng, g_hh, 2, _rand_date_in_year_before(rng, ref, gp_age - 2), sn, "妻", since, moved_in)
+            g1.spouse, g2.spouse = g2.atena, g1.atena
+        self._finish_household(rng, g_hh, ref)
 
     def _finish_household(self, rng, hh: Household, ref: date) -> None:
         """Generate the facts of every member and the household, from their arrival on."""
@@ -670,6 +691,43 @@ class Town:
         if twins:
             a, b = [self.persons[x] for x in hh.members[-2:]]
             b.ppd = a.ppd
+
+
+def _grandparents(rng, kind, three_gen, paternal, father_age, mother_age, fam_surname, mother_maiden):
+    """Grandparents living with the family, as (sex, age, surname), and the relations that follow."""
+    rel_parent, rel_kid = "世帯主", "子"
+    grand = []
+    if three_gen:
+        gp_age = (father_age if paternal else mother_age) + int(rng.gauss(30, 3))
+        which = rng.choices(("both", "gm", "gf"), (60, 30, 10))[0]
+        gp_surname = fam_surname if (paternal or kind == "single_mother") else mother_maiden
+        if kind == "single_mother":
+            gp_surname = mother_maiden
+        if paternal or kind == "single_mother":
+            rel_parent, rel_kid = "子", "孫"
+        for sex, present in ((1, which in ("both", "gf")), (2, which in ("both", "gm"))):
+            if present:
+                grand.append((sex, gp_age + (0 if sex == 1 else -2), gp_surname))
+    return rel_parent, rel_kid, grand
+
+
+def _kid_surname(rng, kind, ref, ages, fam_surname, mother):
+    """The children's surname and, for a divorced single mother, the divorce date (her surname follows it)."""
+    kid_surname = fam_surname
+    divorced_on = None
+    if kind == "single_mother":
+        divorced = rng.random() < 0.78
+        if divorced:
+            divorced_on = _rand_between(rng, ref - timedelta(days=365 * ages[-1]), ref - timedelta(days=20))
+            ex_surname = fam_surname
+            if rng.random() < 0.35:  # 婚氏続称: she keeps the married surname
+                mother.surname, mother.surname_kana = ex_surname
+            else:
+                mother.former.append((ex_surname[0], ex_surname[1], divorced_on))
+            kid_surname = (mother.surname, mother.surname_kana)
+        else:
+            kid_surname = (mother.surname, mother.surname_kana)
+    return kid_surname, divorced_on
 
 
 def _rand_between(rng, a: date, b: date) -> date:
