@@ -1,0 +1,48 @@
+"""How ``sources profile`` matches an export never seen to the contract (issue 21, the independent
+town's trial): headers in half-width kana, blank columns, a title row, trailer rows, month columns.
+Small synthetic files written here; only the match (columns, styles, counts) is asserted."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from mimamori.sources.draft import best_matches
+from mimamori.sources.scan import profile_file
+
+
+def _write(path: Path, rows: list[list[str]], encoding: str = "cp932", delimiter: str = ",") -> Path:
+    path.write_bytes(("\r\n".join(delimiter.join(r) for r in rows) + "\r\n").encode(encoding))
+    return path
+
+
+def _assigned(path: Path, source) -> tuple[str, dict[str, tuple[int | None, float]]]:
+    """The contract file the export is matched to, and per contract header (position, score)."""
+    (m, *_) = best_matches(profile_file(path, quiet=True), source)
+    return m.spec.file, {a.column.header: (a.source.position if a.source else None, a.score) for a in m.assigns}
+
+
+def _assistance(n: int = 30, ended: bool = True) -> list[list[str]]:
+    return [
+        [
+            f"K{i:05d}",
+            f"31{i:08d}",
+            f"2024{1 + i % 12:02d}{1 + i % 27:02d}",
+            f"2025{1 + i % 12:02d}15" if ended else "",
+            "20261101",
+        ]
+        for i in range(n)
+    ]
+
+
+def test_half_width_kana_headers_match_the_contract_columns_by_their_reading(tmp_path, registry):
+    path = _write(tmp_path / "ｾｲﾎ_20261101.csv", [["ｹｰｽNO", "ｱﾃﾅNO", "ｶｲｼﾋﾞ", "ﾊｲｼﾋﾞ", "ﾁｭｳｼｭﾂﾋﾞ"], *_assistance()])
+    file, got = _assigned(path, registry["fukushi"])
+    assert file == "生活保護.csv"
+    assert {h: pos for h, (pos, _) in got.items()} == {
+        "ケース番号": 1,
+        "宛名番号": 2,
+        "開始日": 3,
+        "廃止日": 4,
+        "抽出日": 5,
+    }
+    assert all(score >= 0.85 for _, score in got.values())
