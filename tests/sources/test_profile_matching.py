@@ -46,3 +46,31 @@ def test_half_width_kana_headers_match_the_contract_columns_by_their_reading(tmp
         "抽出日": 5,
     }
     assert all(score >= 0.85 for _, score in got.values())
+
+
+def test_a_blank_column_is_matched_by_its_header(tmp_path, registry):
+    rows = [["ケース番号", "宛名番号", "開始日", "廃止日", "抽出日"], *_assistance(ended=False)]
+    file, got = _assigned(_write(tmp_path / "生保_20261101.csv", rows), registry["fukushi"])
+    assert file == "生活保護.csv"
+    assert got["廃止日"][0] == 4 and got["抽出日"][0] == 5
+
+
+def test_a_constant_date_column_is_the_extraction_date_by_its_shape(tmp_path, registry):
+    # neither the extraction date's header nor the end date's is a name the profiler knows; the extraction
+    # date is the same on every row (the file name's date)
+    rows = [["ｹｰｽNO", "ｱﾃﾅNO", "ｶｲｼﾋﾞ", "ﾃﾞｰﾀﾋﾂﾞｹ", "ｿﾉﾀﾋﾞ"], *([r[0], r[1], r[2], r[4], r[3]] for r in _assistance())]
+    file, got = _assigned(_write(tmp_path / "ｾｲﾎ_20261101.csv", rows), registry["fukushi"])
+    assert file == "生活保護.csv"
+    assert got["抽出日"][0] == 4 and got["廃止日"][0] == 5
+
+
+def test_a_blank_date_column_takes_the_files_date_style_and_a_year_month_file_name_a_wildcard(tmp_path, registry):
+    from mimamori.sources.draft import choose_source
+    from mimamori.sources.drafttext import render_draft
+
+    rows = [["ケース番号", "宛名番号", "開始日", "廃止日", "抽出日"], *_assistance(ended=False)]
+    profile = profile_file(_write(tmp_path / "生保_202610.csv", rows), quiet=True)
+    source = choose_source([profile], registry, "fukushi")
+    text = render_draft(source, [(profile, best_matches(profile, source))])
+    assert 'files: "生保_*.csv"' in text
+    assert "廃止日: {from: 廃止日, date: yyyymmdd}" in text

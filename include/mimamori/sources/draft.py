@@ -172,8 +172,22 @@ def _by_header(profile: FileProfile, spec: FileSpec) -> list[Assign]:
             elif ns >= 0.85:
                 pairs.append((0.3, col, prof, why + "、ただし値の形が合わない"))
             elif ok and prof.kind != "blank":
-                pairs.append((0.2, col, prof, "値の形だけが合う（見出しは似ていない）"))
+                pairs.append(_by_shape(col, prof))
     return _greedy(spec, pairs)
+
+
+def constant_date(prof: ColumnProfile) -> bool:
+    """Every row holds the same date (an extraction date: 抽出日 by its shape)."""
+    return prof.kind == "date" and prof.distinct == 1 and not prof.overflow and prof.rows >= 2 and not prof.blanks
+
+
+def _by_shape(col: ColumnSpec, prof: ColumnProfile) -> tuple:
+    """A pair by the values' shape alone: a constant date is the extraction date, and unlikely any other."""
+    if constant_date(prof):
+        if col.column == "extracted_on":
+            return 0.8, col, prof, "どの行も同じ日付（抽出日の形）"
+        return 0.1, col, prof, "値の形だけが合う（見出しは似ていない。どの行も同じ日付）"
+    return 0.2, col, prof, "値の形だけが合う（見出しは似ていない）"
 
 
 def _greedy(spec: FileSpec, pairs: list) -> list[Assign]:

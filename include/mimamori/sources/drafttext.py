@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
-from collections import defaultdict
+from collections import Counter, defaultdict
 
 from mimamori.ingest.registry import ColumnSpec, FileSpec, Source
 from mimamori.sources.dates import STYLE_JA
@@ -63,7 +63,7 @@ def input_names(profiles: list[FileProfile]) -> dict[str, str]:
 
 
 def file_pattern(p: FileProfile) -> str:
-    return p.name.replace(p.file_date, "*") if p.file_date else p.name
+    return p.name.replace(p.name_period, "*") if p.name_period else p.name
 
 
 def name_regex(p: FileProfile) -> str:
@@ -224,6 +224,11 @@ def _column(lines: Lines, pad: str, m: Match, a: Assign, names: dict[int, str]) 
             note = (
                 f"{TODO} 書き方が混在: 1つの列には1つの書き方しか書けません。元のシステムの出力を揃えてもらう · " + note
             )
+        elif style is None and a.source.kind == "blank" and (style := _file_style(p)):
+            note = (
+                f"空欄の列のため、同じファイルの日付の列の書き方（{STYLE_JA.get(style, style)}）を書いています · "
+                + note
+            )
         elif style is None:
             note = f"{TODO} 日付の書き方を書く（値から判定できません） · " + note
         lines.add(f"{key} {{from: {src}, date: {style or q('')}}}", note)
@@ -233,6 +238,12 @@ def _column(lines: Lines, pad: str, m: Match, a: Assign, names: dict[int, str]) 
         _codes(lines, pad, a)
     else:
         lines.add(f"{key} {src}", note + ("（値はすべて契約の値）" if col.base_type in ("code", "flag") else ""))
+
+
+def _file_style(p: FileProfile) -> str | None:
+    """The date style most of the file's dated columns are written in (for a column that is all blank)."""
+    styles = Counter(c.date_style for c in p.columns if c.date_style)
+    return styles.most_common(1)[0][0] if styles else None
 
 
 def _where(lines: Lines, pad: str, m: Match, names: dict[int, str]) -> None:

@@ -211,3 +211,16 @@ class FileProfile:
         """The 8-digit date in the file name (an export date), if there is exactly one."""
         found = _EIGHT_DIGITS.findall(self.path.stem)
         return found[0] if len(found) == 1 and _styles_of(found[0]) else None
+
+    @property
+    def name_period(self) -> str | None:
+        """The date in the file name that changes each delivery: 8 digits, or a year-month (202610)."""
+        if self.file_date:
+            return self.file_date
+        found = re.findall(r"(?<!\d)(\d{6})(?!\d)", self.path.stem)
+        return found[0] if len(found) == 1 and yyyymm(found[0]) else None
+
+
+def yyyymm(value: str) -> bool:
+    """Six digits that are a plausible year (1900–2099) and a month."""
+    return bool(re.fullmatch(r"(19|20)\d\d(0[1-9]|1[0-2])", value))
