@@ -74,3 +74,34 @@ def test_a_blank_date_column_takes_the_files_date_style_and_a_year_month_file_na
     text = render_draft(source, [(profile, best_matches(profile, source))])
     assert 'files: "生保_*.csv"' in text
     assert "廃止日: {from: 廃止日, date: yyyymmdd}" in text
+
+
+def _checkups(n: int = 30) -> list[list[str]]:
+    marks = ["○", ""]
+    return [
+        [f"31{i:08d}", f"2026{1 + i % 9:02d}", f"2026{1 + i % 9:02d}{1 + i % 27:02d}", marks[i % 2], str(i % 3)]
+        + [marks[i % 3 == 0], marks[i % 5 == 0], "20261101"]
+        for i in range(n)
+    ]
+
+
+def test_a_yyyymm_column_is_a_month_and_goes_to_the_month_column(tmp_path, registry):
+    from mimamori.sources.profile import ColumnProfile
+
+    path = _write(
+        tmp_path / "健診_4M_20261101.csv",
+        [
+            ["宛名番号", "対象年月", "受診年月日", "問診要観察", "う歯数", "母喫煙", "要フォロー", "作成日"],
+            *_checkups(),
+        ],
+    )
+    profile = profile_file(path, quiet=True)
+    assert (profile.columns[1].kind, profile.columns[1].date_style) == ("month", "yyyymm")
+    file, got = _assigned(path, registry["kodomo_katei"])
+    assert file == "乳幼児健診.csv" and got["対象月"][0] == 2 and got["受診日"][0] == 3
+    for values, style in (("R8.10", "wareki"), ("令和8年1月", "wareki"), ("2026-10", "ym"), ("202613", None)):
+        col = ColumnProfile(1)
+        for _ in range(5):
+            col.add(values)
+        col.classify()
+        assert col.date_style == style and (col.kind == "month") == (style is not None)

@@ -42,7 +42,7 @@ _COMPATIBLE = {
     "flag": {"code"},
     "date": {"date"},
     "date_end": {"date"},
-    "month": {"date"},
+    "month": {"month", "date"},
     "int": {"integer", "code"},
 }
 #: Contract columns that hold a person's identity: their values are never shown, not even as codes.

@@ -24,6 +24,7 @@ KIND_JA = {
     "text": "文字",
     "kana": "カナ",
     "date": "日付",
+    "month": "年月",
     "blank": "すべて空欄",
 }
 ENCODING_JA = {
