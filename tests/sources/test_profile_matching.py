@@ -105,3 +105,20 @@ def test_a_yyyymm_column_is_a_month_and_goes_to_the_month_column(tmp_path, regis
             col.add(values)
         col.classify()
         assert col.date_style == style and (col.kind == "month") == (style is not None)
+
+
+def test_a_title_row_above_the_header_in_xlsx_and_in_a_padded_csv(tmp_path):
+    import openpyxl
+
+    header = ["学籍番号", "学校", "欠席日数", "出力日"]
+    data = [[f"S{i:06d}", f"第{1 + i % 3}小", i % 9, "20261101"] for i in range(20)]
+    book = openpyxl.Workbook()
+    sheet = book.active
+    for row in [["出欠集計（令和8年10月）"], header, *data]:
+        sheet.append(row)
+    book.save(tmp_path / "出欠_202610.xlsx")
+    csv_rows = [["出欠集計（令和8年10月）", "", "", ""], header, *([str(v) for v in r] for r in data)]
+    for path in (tmp_path / "出欠_202610.xlsx", _write(tmp_path / "出欠_202610.csv", csv_rows)):
+        profile = profile_file(path, quiet=True)
+        assert (profile.title_lines, profile.header, profile.records) == (1, True, 20), path.suffix
+        assert [c.header for c in profile.columns] == header

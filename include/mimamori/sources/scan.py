@@ -97,7 +97,7 @@ def _profile_rows(out: FileProfile, rows: list[list], quiet: bool) -> FileProfil
         return out
     widths = Counter(len(r) for r in rows)
     width = widths.most_common(1)[0][0]
-    while out.title_lines < min(3, len(rows) - 1) and len(rows[out.title_lines]) < width:
+    while out.title_lines < min(3, len(rows) - 1) and _is_title(rows, out.title_lines, width):
         out.title_lines += 1
     body = rows[out.title_lines :]
     while out.trailer_lines < min(3, len(body) - 1) and len(body[-1 - out.trailer_lines]) != width:
@@ -121,6 +121,21 @@ def _profile_rows(out: FileProfile, rows: list[list], quiet: bool) -> FileProfil
     for col in out.columns:
         col.classify()
     return out
+
+
+def _filled(row: list) -> int:
+    return sum(v is not None and str(v).strip() != "" for v in row)
+
+
+def _is_title(rows: list[list], i: int, width: int) -> bool:
+    """Row ``i`` is a title: shorter than the file's rows, or (an xlsx sheet, a CSV padded with commas) one filled
+    cell above a row of distinct text cells that is a header."""
+    if len(rows[i]) < width:
+        return True
+    if width < 2 or _filled(rows[i]) != 1 or _filled(rows[i + 1]) < 2:
+        return False
+    below = [str(v) if v is not None else "" for v in rows[i + 1]]
+    return _is_header(below, rows[i + 2 :])[0]
 
 
 def _is_header(first: list[str], rest: list[list]) -> tuple[bool, str]:
