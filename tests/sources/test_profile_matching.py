@@ -122,3 +122,16 @@ def test_a_title_row_above_the_header_in_xlsx_and_in_a_padded_csv(tmp_path):
         profile = profile_file(path, quiet=True)
         assert (profile.title_lines, profile.header, profile.records) == (1, True, 20), path.suffix
         assert [c.header for c in profile.columns] == header
+
+
+def test_total_rows_as_wide_as_the_data_are_trailers(tmp_path):
+    header = ["学籍番号", "氏名", "学校", "未納月数", "出力日"]
+    data = [[f"E{i:07d}", "ー" * (2 + i % 3), "第一小", str(1 + i % 4), "20261101"] for i in range(20)]
+    for name, tail in (
+        ("blank_id", [["", "", "", "47", ""]]),  # the id column blank, a sum below 未納月数
+        ("words", [["合計", "", "", "47", ""], ["件数", "20", "", "", ""]]),
+    ):
+        profile = profile_file(_write(tmp_path / f"{name}_202610.csv", [header, *data, *tail]), quiet=True)
+        assert (profile.trailer_lines, profile.records) == (len(tail), 20), name
+    profile = profile_file(_write(tmp_path / "none_202610.csv", [header, *data]), quiet=True)
+    assert (profile.trailer_lines, profile.records) == (0, 20)
