@@ -133,5 +133,7 @@ def test_total_rows_as_wide_as_the_data_are_trailers(tmp_path):
     ):
         profile = profile_file(_write(tmp_path / f"{name}_202610.csv", [header, *data, *tail]), quiet=True)
         assert (profile.trailer_lines, profile.records) == (len(tail), 20), name
+    small = profile_file(_write(tmp_path / "small_202610.csv", [header, *data[:4], ["", "", "", "9", ""]]), quiet=True)
+    assert (small.trailer_lines, small.records) == (1, 4)  # a small town's file: four rows and the total
     profile = profile_file(_write(tmp_path / "none_202610.csv", [header, *data]), quiet=True)
     assert (profile.trailer_lines, profile.records) == (0, 20)

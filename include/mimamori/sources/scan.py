@@ -180,7 +180,7 @@ def _shape_trailers(data: list[list]) -> int:
     column — an id on every other row — is blank or no id there. (``data[0]`` may be the header.)"""
     if len(data) < 5:
         return 0
-    above = data[1:-MAX_TRAILERS][-500:]
+    above = (data[1:-MAX_TRAILERS] if len(data) > MAX_TRAILERS + 4 else data[1:-1])[-500:]
     id_col = _id_column(above) if len(above) >= 3 else None
     n = 0
     while n < MAX_TRAILERS:
