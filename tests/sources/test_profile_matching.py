@@ -137,3 +137,41 @@ def test_total_rows_as_wide_as_the_data_are_trailers(tmp_path):
     assert (small.trailer_lines, small.records) == (1, 4)  # a small town's file: four rows and the total
     profile = profile_file(_write(tmp_path / "none_202610.csv", [header, *data]), quiet=True)
     assert (profile.trailer_lines, profile.records) == (0, 20)
+
+
+def test_a_school_checkup_export_is_not_split_into_an_unrelated_contract_file(tmp_path, registry):
+    header = ["氏名", "生年月日", "学校", "実施日", "要精検", "DMF歯数", "抽出日"]
+    rows = [
+        ["ー" * (2 + i % 3), f"H{20 + i % 3}/0{1 + i % 9}/1{i % 9}", f"第{1 + i % 2}小", "R8/05/1" + str(i % 9)]
+        + [("要", "否")[i % 4 > 0], str(i % 5), "R8/11/01"]
+        for i in range(40)
+    ]
+    matches = best_matches(
+        profile_file(_write(tmp_path / "定期健康診断_202610.tsv", [header, *rows], "utf-8", "\t"), quiet=True),
+        registry["gakko"],
+    )
+    assert [m.spec.file for m in matches] == ["学校健診.csv"]
+    assert matches[0].split_on is None
+
+
+def test_a_merge_of_a_file_lacking_required_columns_is_marked_for_a_person_and_a_split_needs_support(
+    tmp_path, registry
+):
+    from mimamori.sources.draft import choose_source
+    from mimamori.sources.drafttext import render_draft
+
+    arrears = [["学籍番号", "氏名", "生年月日", "学校", "未納月数", "出力日"]]
+    arrears += [[f"E{i:07d}", "ー" * 3, "20150401", "第一小", str(1 + i % 3), "20261101"] for i in range(10)]
+    # a second file sharing names and dates but without a student number nor anything like 滞納月数
+    other = [["氏名", "生年月日", "学校", "出力日", "区分"]]
+    other += [["ー" * 3, "20150401", "第一小", "20261101", "AB"[i % 2]] for i in range(10)]
+    profiles = [
+        profile_file(_write(tmp_path / "未納_202610.csv", arrears), quiet=True),
+        profile_file(_write(tmp_path / "名簿_202610.csv", other), quiet=True),
+    ]
+    source = choose_source(profiles, registry, "gakko")
+    matched = [(p, best_matches(p, source)) for p in profiles]
+    assert all(m.split_on is None for _, ms in matched for m in ms)  # 区分 splits nothing: no file fits by header
+    text = render_draft(source, matched)
+    assert "- input: 名簿" in text  # merged into 給食費 by its names and dates …
+    assert "TODO 確認: 2つのファイルの行を足す案" in text  # … which the draft says is weak, for a person to confirm

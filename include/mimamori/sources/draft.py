@@ -231,6 +231,16 @@ def match(profile: FileProfile, spec: FileSpec) -> Match:
     return Match(profile, spec, assigns, score)
 
 
+def supported(m: Match, ids_only: bool = False) -> bool:
+    """Every required column of the contract file (``ids_only``: every required id column) is found by its header,
+    its position in a file without one, or the file name — none by the shape of its values alone."""
+    return all(
+        a.from_file_name or (a.source is not None and a.score >= 0.5)
+        for a in m.assigns
+        if a.column.required and (a.column.base_type == "id" or not ids_only)
+    )
+
+
 def _split_column(m: Match) -> ColumnProfile | None:
     used = {a.source.position for a in m.assigns if a.source is not None}
     for prof in m.profile.columns:
@@ -248,7 +258,9 @@ def best_matches(profile: FileProfile, source: Source) -> list[Match]:
     split = _split_column(top)
     if split is None:
         return [top]
-    near = [m for m in ranked[1:] if m.score >= SPLIT_SHARE * top.score][: split.distinct - 1]
+    near = [m for m in ranked[1:] if m.score >= SPLIT_SHARE * top.score and supported(m)][: split.distinct - 1]
+    if not near or not supported(top):  # a split needs every file's required columns found by their headers
+        return [top]
     group = [top, *near]
     for m in group:
         m.split_on = split

@@ -14,7 +14,7 @@ from collections import Counter, defaultdict
 
 from mimamori.ingest.registry import ColumnSpec, FileSpec, Source
 from mimamori.sources.dates import STYLE_JA
-from mimamori.sources.draft import Assign, Match, confidence, contract_values, personal, q
+from mimamori.sources.draft import Assign, Match, confidence, contract_values, personal, q, supported
 from mimamori.sources.profile import ColumnProfile, FileProfile
 
 KIND_JA = {
@@ -270,7 +270,16 @@ def _output(lines: Lines, spec: FileSpec, parts: list[tuple[str, Match, dict[int
         for a in m.assigns:
             _column(lines, "      ", m, a, names)
         return
-    lines.add("    from:", f"{len(parts)}つのファイルの行を足して1つの契約ファイルにします")
+    weak = [name for name, m, _ in parts if not supported(m, ids_only=True)]
+    if weak:
+        low = min(m.score for _, m, _ in parts)
+        lines.add(
+            "    from:",
+            f"{TODO} 確認: {len(parts)}つのファイルの行を足す案ですが、{'・'.join(weak)} は契約の必須の番号の列が"
+            f"見出しで見つからず根拠が弱い（一致度 {low:.2f}（{confidence(min(low, 0.49))}））。違うなら外す",
+        )
+    else:
+        lines.add("    from:", f"{len(parts)}つのファイルの行を足して1つの契約ファイルにします")
     for name, m, names in parts:
         lines.add(f"      - input: {plain(name)}")
         lines.add("        columns:")
