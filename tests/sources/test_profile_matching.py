@@ -175,3 +175,22 @@ def test_a_merge_of_a_file_lacking_required_columns_is_marked_for_a_person_and_a
     text = render_draft(source, matched)
     assert "- input: 名簿" in text  # merged into 給食費 by its names and dates …
     assert "TODO 確認: 2つのファイルの行を足す案" in text  # … which the draft says is weak, for a person to confirm
+
+
+def test_a_code_column_constant_per_file_is_proposed_from_the_file_name(tmp_path, registry):
+    from mimamori.sources.draft import choose_source
+    from mimamori.sources.drafttext import render_draft
+
+    rows = [
+        ["宛名番号", "対象年月", "受診年月日", "問診要観察", "う歯数", "母喫煙", "要フォロー", "作成日"],
+        *_checkups(),
+    ]
+    profiles = [
+        profile_file(_write(tmp_path / name, rows), quiet=True) for name in ("健診_3歳_202610.csv", "健診_B_202610.csv")
+    ]
+    source = choose_source(profiles, registry, "kodomo_katei")
+    matched = [(p, best_matches(p, source)) for p in profiles]
+    checkup = {p.name: next(a for a in ms[0].assigns if a.column.header == "健診区分") for p, ms in matched}
+    assert all(a.source is None for a in checkup.values())  # the ○/blank column is no 健診区分
+    text = render_draft(source, matched)
+    assert '健診区分: {constant: "3歳"}' in text and '健診区分: {constant: ""}' in text

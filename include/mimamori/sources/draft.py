@@ -154,6 +154,8 @@ def compatible(col: ColumnSpec, prof: ColumnProfile) -> bool:
         return False
     if col.base_type == "flag":
         return prof.distinct <= 2
+    if col.base_type == "code" and prof.distinct == 1 and prof.blanks and not contract_values(col, prof):
+        return False  # a mark (○ or blank) is no code of several values
     if col.base_type == "int" and prof.kind == "code":
         return prof.digits == prof.rows
     return True

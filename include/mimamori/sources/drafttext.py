@@ -204,6 +204,9 @@ def _column(lines: Lines, pad: str, m: Match, a: Assign, names: dict[int, str]) 
             f"{key} {{from_file_name: '{name_regex(p)}', date: yyyymmdd}}", f"信頼度 {confidence(a.score)}: {a.why}"
         )
         return
+    if a.source is None and col.base_type == "code" and col.required:
+        _constant(lines, key, col, p)
+        return
     if a.source is None:
         need = "必須" if col.required else "任意"
         text = f"{pad}# {TODO + ' ' if col.required else ''}{need}: {col.header}（{col.type}）に合う列が見つかりません"
@@ -239,6 +242,30 @@ def _column(lines: Lines, pad: str, m: Match, a: Assign, names: dict[int, str]) 
         _codes(lines, pad, a)
     else:
         lines.add(f"{key} {src}", note + ("（値はすべて契約の値）" if col.base_type in ("code", "flag") else ""))
+
+
+def _constant(lines: Lines, key: str, col: ColumnSpec, p: FileProfile) -> None:
+    """A code column the file has not: one value per file (健診区分 of a checkup file) — from the file name when it
+    holds exactly one of the contract's values, else a constant for a person to write."""
+    stem = unicodedata.normalize("NFKC", p.path.stem)
+    named = {
+        lab
+        for code, lab in col.codes.items()
+        for v in {code, lab}
+        if len(v) >= 2 and unicodedata.normalize("NFKC", v) in stem
+    }
+    if len(named) == 1:
+        value = named.pop()
+        lines.add(
+            f"{key} {{constant: {q(value)}}}",
+            f"{TODO} 確認: ファイル名に「{value}」。このファイルの行はすべてこの値か確かめる",
+        )
+        return
+    lines.add(
+        f'{key} {{constant: ""}}',
+        f"{TODO} 必須: {col.header}（{col.type}）に合う列がありません。ファイルごとに1つの値なら、契約の値（{_targets(col)}）を書く。"
+        "そうでなければ from / from_file_name で書く",
+    )
 
 
 def _file_style(p: FileProfile) -> str | None:
