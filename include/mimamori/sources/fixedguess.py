@@ -111,12 +111,13 @@ def _boundaries(cols: _Columns, length: int) -> dict[int, str]:
 
 
 def _padding_ends(cols: _Columns, p: int) -> bool:
-    """Position ``p`` starts a field after a 全角 field's padding: always filled, after spaces that grow towards it
-    (trailing padding) — not after the one space between a family and a given name (filled just before it)."""
+    """Position ``p`` starts a field after a 全角 field's padding: always filled, after a position blank on most rows
+    (≥ 0.7) in a run of spaces that grows towards it — not after the space between a family and a given name
+    (blank on fewer rows, moving with the family name's length)."""
     unit = 2 if cols.encoding == "cp932" else 1
     before = cols.space(p - 1)
     earlier = cols.space(p - 1 - unit) if p - 1 - unit >= 0 else 0.0
-    return cols.space(p) <= 0.05 and before >= 0.3 and earlier >= 0.8 * before
+    return cols.space(p) <= 0.05 and before >= 0.7 and earlier >= 0.8 * before
 
 
 def _segments(cols: _Columns, length: int) -> list[tuple[int, int, str]]:
