@@ -13,7 +13,6 @@ Failures name files, tables, columns and counts only, never a value.
 
 from __future__ import annotations
 
-import re
 import shutil
 import subprocess
 import sys
@@ -125,10 +124,6 @@ def test_the_onboarded_vendor_delivery_builds_the_same_marts_as_the_contract_del
     assert sum(c.total() for _, c in contract.values()) > 0
     differences = _differences(contract, vendor)  # names and counts only
     del contract, vendor, marts
-    # Known gap (issue 21, reported): the town's fixed-width 住民記録 writes addresses with full-width
-    # digits (２丁目２７番) where its contract delivery has half-width ones, and a mapping has no way to
-    # normalise the width of a text column, so marts.residents.address differs and nothing else does.
-    # When the gap is closed this assertion fails and is to become `assert not differences`.
-    assert len(differences) == 1 and re.fullmatch(
-        r"marts\.residents: (\d+) vs \1 rows; columns differing: address", differences[0]
-    ), differences
+    # The fixed-width 住民記録 writes addresses with full-width digits (２丁目２７番); jumin.yaml's
+    # `normalize: nfkc` gives the contract delivery's form, so the marts are the same (issue 21).
+    assert not differences, differences

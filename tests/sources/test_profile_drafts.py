@@ -51,7 +51,7 @@ PERSON = {
         fill(r"file: ひとり親医療", r"^\s+where:", 'where: {column: 制度, equals: "02"}'),
         fill(r"file: 児童扶養手当", r"^\s+where:", 'where: {column: 制度, equals: "01"}'),
         # 保育所入所 from two exports: 地域型 has no 種別 column; 認可保育's 種別 codes.
-        fill(r"input: 地域型", r"^\s+# TODO 必須: 施設種別", "施設種別: {constant: 地域型保育}"),
+        fill(r"input: 地域型", r"^\s+施設種別: \{constant: \"\"\}", "施設種別: {constant: 地域型保育}"),
         fill(r"input: 認可保育", r'^\s+"1":', '"1": 保育所'),
         fill(r"input: 認可保育", r'^\s+"2":', '"2": 認定こども園'),
         fill(r"input: 認可保育", r'^\s+"3":', '"3": 幼稚園'),

@@ -289,6 +289,8 @@ def _convert(rule: ColumnRule, value: Any, got: Delivered, row: int, problems: _
     """One delivered value → the contract's cell (text in a form the contract parses), or FAILED."""
     col = rule.column
     label = _label(rule, got)
+    if rule.normalize == "nfkc" and isinstance(value, str):
+        value = unicodedata.normalize("NFKC", value)
     if is_blank(value):
         if rule.codes is not None and "" in rule.codes:
             return rule.codes[""]

@@ -42,21 +42,64 @@ _COMPATIBLE = {
     "flag": {"code"},
     "date": {"date"},
     "date_end": {"date"},
-    "month": {"date"},
+    "month": {"month", "date"},
     "int": {"integer", "code"},
 }
 #: Contract columns that hold a person's identity: their values are never shown, not even as codes.
 PERSONAL_TYPES = ("id", "text", "date", "date_end", "month")
 
 
+#: A header spelled in at most this many readings (a long header of many words is not spelled out).
+MAX_READINGS = 64
+_SEPARATORS = re.compile(r"[\s\u3000・･_\-‐－/／()（）\[\]［］【】「」.．:：]+")
+
+
+@lru_cache(maxsize=1)
+def _synonyms_file() -> dict:
+    return yaml.safe_load(SYNONYMS.read_text(encoding="utf-8")) or {}
+
+
+@lru_cache(maxsize=1)
+def _reading_words() -> dict[str, tuple[str, ...]]:
+    """Word → its readings (``_readings:`` in header_synonyms.yaml) and itself (宛名No), in :func:`_key` form."""
+    words = _synonyms_file().get("_readings") or {}
+    return {_key(w): tuple(dict.fromkeys(_key(r) for r in [*rs, w])) for w, rs in words.items()}
+
+
+@lru_cache(maxsize=4096)
+def readings(text: str) -> frozenset[str]:
+    """``text`` spelled in the readings of its words (宛名番号 → アテナno, アテナバンゴウ …); the longest
+    listed word is read first and a character of no listed word is kept as it is."""
+    key, words = _key(text), _reading_words()
+    longest = max(map(len, words), default=0)
+    spelled, i = [""], 0
+    while i < len(key):
+        word = next((key[i : i + n] for n in range(min(longest, len(key) - i), 0, -1) if key[i : i + n] in words), None)
+        if word is None:
+            spelled, i = [s + key[i] for s in spelled], i + 1
+            continue
+        spelled = [s + r for s in spelled for r in words[word]][:MAX_READINGS]
+        i += len(word)
+    return frozenset(spelled) - {key}
+
+
 @lru_cache(maxsize=1)
 def synonyms() -> dict[str, frozenset[str]]:
-    data = yaml.safe_load(SYNONYMS.read_text(encoding="utf-8")) or {}
-    return {column: frozenset(_key(n) for n in names) for column, names in data.items()}
+    """Contract column → the other headers it goes by: the names listed, and their readings."""
+    out = {}
+    for column, names in _synonyms_file().items():
+        if column.startswith("_"):
+            continue
+        keys = {_key(n) for n in names}
+        out[column] = frozenset(keys.union(*(readings(n) for n in names)))
+    return out
 
 
 def _key(text: str) -> str:
-    return re.sub(r"[\s\u3000]+", "", unicodedata.normalize("NFKC", str(text))).lower()
+    """A header as compared: NFKC (ｱﾃﾅＮＯ → アテナNO), hiragana as katakana, lower case, without spaces and
+    separators."""
+    text = _SEPARATORS.sub("", unicodedata.normalize("NFKC", str(text)))
+    return "".join(chr(ord(c) + 0x60) if "\u3041" <= c <= "\u3096" else c for c in text).lower()
 
 
 def confidence(score: float) -> str:
@@ -89,11 +132,17 @@ def _name_score(header: str, col: ColumnSpec) -> tuple[float, str]:
     h = _key(header)
     if h == _key(col.header) or h == _key(col.column):
         return 1.0, "見出しが契約と同じ"
+    if h in readings(col.header):
+        return 0.9, "見出しが契約の列名の読み（カナ）"
     if h in synonyms().get(col.column, ()):
         return 0.85, "見出しが契約の列の別名（header_synonyms.yaml）"
-    a, b = _bigrams(h), _bigrams(_key(col.header))
-    sim = 2 * len(a & b) / (len(a) + len(b)) if a and b else 0.0
+    a = _bigrams(h)
+    sim = max((_dice(a, _bigrams(k)) for k in {_key(col.header), *readings(col.header)}), default=0.0)
     return (0.6 * sim, "見出しが似ている") if sim >= 0.4 else (0.0, "")
+
+
+def _dice(a: set[str], b: set[str]) -> float:
+    return 2 * len(a & b) / (len(a) + len(b)) if a and b else 0.0
 
 
 def _bigrams(s: str) -> set[str]:
@@ -105,6 +154,8 @@ def compatible(col: ColumnSpec, prof: ColumnProfile) -> bool:
         return False
     if col.base_type == "flag":
         return prof.distinct <= 2
+    if col.base_type == "code" and prof.distinct == 1 and prof.blanks and not contract_values(col, prof):
+        return False  # a mark (○ or blank) is no code of several values
     if col.base_type == "int" and prof.kind == "code":
         return prof.digits == prof.rows
     return True
@@ -123,8 +174,22 @@ def _by_header(profile: FileProfile, spec: FileSpec) -> list[Assign]:
             elif ns >= 0.85:
                 pairs.append((0.3, col, prof, why + "、ただし値の形が合わない"))
             elif ok and prof.kind != "blank":
-                pairs.append((0.2, col, prof, "値の形だけが合う（見出しは似ていない）"))
+                pairs.append(_by_shape(col, prof))
     return _greedy(spec, pairs)
+
+
+def constant_date(prof: ColumnProfile) -> bool:
+    """Every row holds the same date (an extraction date: 抽出日 by its shape)."""
+    return prof.kind == "date" and prof.distinct == 1 and not prof.overflow and prof.rows >= 2 and not prof.blanks
+
+
+def _by_shape(col: ColumnSpec, prof: ColumnProfile) -> tuple:
+    """A pair by the values' shape alone: a constant date is the extraction date, and unlikely any other."""
+    if constant_date(prof):
+        if col.column == "extracted_on":
+            return 0.8, col, prof, "どの行も同じ日付（抽出日の形）"
+        return 0.1, col, prof, "値の形だけが合う（見出しは似ていない。どの行も同じ日付）"
+    return 0.2, col, prof, "値の形だけが合う（見出しは似ていない）"
 
 
 def _greedy(spec: FileSpec, pairs: list) -> list[Assign]:
@@ -168,6 +233,16 @@ def match(profile: FileProfile, spec: FileSpec) -> Match:
     return Match(profile, spec, assigns, score)
 
 
+def supported(m: Match, ids_only: bool = False) -> bool:
+    """Every required column of the contract file (``ids_only``: every required id column) is found by its header,
+    its position in a file without one, or the file name — none by the shape of its values alone."""
+    return all(
+        a.from_file_name or (a.source is not None and a.score >= 0.5)
+        for a in m.assigns
+        if a.column.required and (a.column.base_type == "id" or not ids_only)
+    )
+
+
 def _split_column(m: Match) -> ColumnProfile | None:
     used = {a.source.position for a in m.assigns if a.source is not None}
     for prof in m.profile.columns:
@@ -185,7 +260,9 @@ def best_matches(profile: FileProfile, source: Source) -> list[Match]:
     split = _split_column(top)
     if split is None:
         return [top]
-    near = [m for m in ranked[1:] if m.score >= SPLIT_SHARE * top.score][: split.distinct - 1]
+    near = [m for m in ranked[1:] if m.score >= SPLIT_SHARE * top.score and supported(m)][: split.distinct - 1]
+    if not near or not supported(top):  # a split needs every file's required columns found by their headers
+        return [top]
     group = [top, *near]
     for m in group:
         m.split_on = split

@@ -10,11 +10,11 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
-from collections import defaultdict
+from collections import Counter, defaultdict
 
 from mimamori.ingest.registry import ColumnSpec, FileSpec, Source
 from mimamori.sources.dates import STYLE_JA
-from mimamori.sources.draft import Assign, Match, confidence, contract_values, personal, q
+from mimamori.sources.draft import Assign, Match, confidence, contract_values, personal, q, supported
 from mimamori.sources.profile import ColumnProfile, FileProfile
 
 KIND_JA = {
@@ -24,6 +24,7 @@ KIND_JA = {
     "text": "文字",
     "kana": "カナ",
     "date": "日付",
+    "month": "年月",
     "blank": "すべて空欄",
 }
 ENCODING_JA = {
@@ -63,7 +64,7 @@ def input_names(profiles: list[FileProfile]) -> dict[str, str]:
 
 
 def file_pattern(p: FileProfile) -> str:
-    return p.name.replace(p.file_date, "*") if p.file_date else p.name
+    return p.name.replace(p.name_period, "*") if p.name_period else p.name
 
 
 def name_regex(p: FileProfile) -> str:
@@ -203,6 +204,9 @@ def _column(lines: Lines, pad: str, m: Match, a: Assign, names: dict[int, str]) 
             f"{key} {{from_file_name: '{name_regex(p)}', date: yyyymmdd}}", f"信頼度 {confidence(a.score)}: {a.why}"
         )
         return
+    if a.source is None and col.base_type == "code" and col.required:
+        _constant(lines, key, col, p)
+        return
     if a.source is None:
         need = "必須" if col.required else "任意"
         text = f"{pad}# {TODO + ' ' if col.required else ''}{need}: {col.header}（{col.type}）に合う列が見つかりません"
@@ -224,6 +228,11 @@ def _column(lines: Lines, pad: str, m: Match, a: Assign, names: dict[int, str]) 
             note = (
                 f"{TODO} 書き方が混在: 1つの列には1つの書き方しか書けません。元のシステムの出力を揃えてもらう · " + note
             )
+        elif style is None and a.source.kind == "blank" and (style := _file_style(p)):
+            note = (
+                f"空欄の列のため、同じファイルの日付の列の書き方（{STYLE_JA.get(style, style)}）を書いています · "
+                + note
+            )
         elif style is None:
             note = f"{TODO} 日付の書き方を書く（値から判定できません） · " + note
         lines.add(f"{key} {{from: {src}, date: {style or q('')}}}", note)
@@ -233,6 +242,36 @@ def _column(lines: Lines, pad: str, m: Match, a: Assign, names: dict[int, str]) 
         _codes(lines, pad, a)
     else:
         lines.add(f"{key} {src}", note + ("（値はすべて契約の値）" if col.base_type in ("code", "flag") else ""))
+
+
+def _constant(lines: Lines, key: str, col: ColumnSpec, p: FileProfile) -> None:
+    """A code column the file has not: one value per file (健診区分 of a checkup file) — from the file name when it
+    holds exactly one of the contract's values, else a constant for a person to write."""
+    stem = unicodedata.normalize("NFKC", p.path.stem)
+    named = {
+        lab
+        for code, lab in col.codes.items()
+        for v in {code, lab}
+        if len(v) >= 2 and unicodedata.normalize("NFKC", v) in stem
+    }
+    if len(named) == 1:
+        value = named.pop()
+        lines.add(
+            f"{key} {{constant: {q(value)}}}",
+            f"{TODO} 確認: ファイル名に「{value}」。このファイルの行はすべてこの値か確かめる",
+        )
+        return
+    lines.add(
+        f'{key} {{constant: ""}}',
+        f"{TODO} 必須: {col.header}（{col.type}）に合う列がありません。ファイルごとに1つの値なら、契約の値（{_targets(col)}）を書く。"
+        "そうでなければ from / from_file_name で書く",
+    )
+
+
+def _file_style(p: FileProfile) -> str | None:
+    """The date style most of the file's dated columns are written in (for a column that is all blank)."""
+    styles = Counter(c.date_style for c in p.columns if c.date_style)
+    return styles.most_common(1)[0][0] if styles else None
 
 
 def _where(lines: Lines, pad: str, m: Match, names: dict[int, str]) -> None:
@@ -258,7 +297,16 @@ def _output(lines: Lines, spec: FileSpec, parts: list[tuple[str, Match, dict[int
         for a in m.assigns:
             _column(lines, "      ", m, a, names)
         return
-    lines.add("    from:", f"{len(parts)}つのファイルの行を足して1つの契約ファイルにします")
+    weak = [name for name, m, _ in parts if not supported(m, ids_only=True)]
+    if weak:
+        low = min(m.score for _, m, _ in parts)
+        lines.add(
+            "    from:",
+            f"{TODO} 確認: {len(parts)}つのファイルの行を足す案ですが、{'・'.join(weak)} は契約の必須の番号の列が"
+            f"見出しで見つからず根拠が弱い（一致度 {low:.2f}（{confidence(min(low, 0.49))}））。違うなら外す",
+        )
+    else:
+        lines.add("    from:", f"{len(parts)}つのファイルの行を足して1つの契約ファイルにします")
     for name, m, names in parts:
         lines.add(f"      - input: {plain(name)}")
         lines.add("        columns:")

@@ -45,7 +45,7 @@ def looks_fixed(lines: list[str], encoding: str) -> bool:
 
 
 def _class(ch: str) -> str:
-    if ch == " ":
+    if ch in " \u3000":  # a full-width space pads a 全角 field as a space pads the others
         return "space"
     if ch.isascii():
         return "digit" if ch.isdigit() else ("alpha" if ch.isalpha() else "other")
@@ -95,6 +95,10 @@ def _boundaries(cols: _Columns, length: int) -> dict[int, str]:
     found: dict[int, str] = {0: "高"}
     for p in range(1, length):
         before, here = cols.space(p - 1), cols.space(p)
+        unit = 2 if cols.encoding == "cp932" else 1
+        prev = cols.dominant(p - 1) or (cols.dominant(p - 1 - unit) if p - 1 - unit >= 0 else None)
+        if prev == cols.dominant(p) == "wide" and not _padding_ends(cols, p):
+            continue  # inside a 全角 field: the space between family and given name is no padding
         if (before >= 0.3 and here <= before - 0.3) or (before == 1.0 and here < 1.0):
             found[p] = "高" if here < 0.05 and before > 0.5 else "中"
             continue
@@ -104,6 +108,16 @@ def _boundaries(cols: _Columns, length: int) -> dict[int, str]:
         elif a == b == "digit" and len(cols.values[p - 1]) >= 3 and len(cols.values[p]) == 1 and here == 0:
             found[p] = "低"
     return found
+
+
+def _padding_ends(cols: _Columns, p: int) -> bool:
+    """Position ``p`` starts a field after a 全角 field's padding: always filled, after a position blank on most rows
+    (≥ 0.7) in a run of spaces that grows towards it — not after the space between a family and a given name
+    (blank on fewer rows, moving with the family name's length)."""
+    unit = 2 if cols.encoding == "cp932" else 1
+    before = cols.space(p - 1)
+    earlier = cols.space(p - 1 - unit) if p - 1 - unit >= 0 else 0.0
+    return cols.space(p) <= 0.05 and before >= 0.7 and earlier >= 0.8 * before
 
 
 def _segments(cols: _Columns, length: int) -> list[tuple[int, int, str]]:
@@ -148,18 +162,43 @@ def _split_dates(records: list, segments: list[tuple[int, int, str]], cols: _Col
         while cols.dominant(s) == "digit" and (size := _date_split(records, s, e)):
             out.append((s, s + size, conf))
             s, conf = s + size, "低"
-        out.append((s, e, conf))
+        tail = _date_tail(records, s, e) if cols.dominant(e - 1) == "digit" else None
+        if tail:
+            out.extend([(s, e - tail, conf), (e - tail, e, "低")])
+        else:
+            out.append((s, e, conf))
     return out
 
 
+def _date_tail(records: list, s: int, e: int) -> int | None:
+    """Inside a digit field: the length of a date at its end (8 YYYYMMDD / 7 元号コード) after a short code (0/1)."""
+    for size in (8, 7):
+        if e - s <= size or e - s > size + 2:
+            continue
+        filled = [v for v in (_text(r[e - size : e]) for r in records[:500]) if v]
+        if filled and sum(bool(_styles_of(v)) for v in filled) >= 0.95 * len(filled):
+            return size
+    return None
+
+
 def _marks(lines: list[str]) -> list[tuple[str, str]]:
-    """A first or last record starting with 2–4 capital letters where the data do not: HDR, TRL."""
+    """A first or last record starting with 2–4 capital letters where the data do not (HDR, TRL), or whose first
+    character differs from the one every data record starts with (a record type: 1 header, 2 data, 9 trailer)."""
     marks = []
+    data = lines[1:-1][:1000]
+    kinds = {ln[:1] for ln in data}
     for where, line in (("first", lines[0]), ("last", lines[-1])):
         m = _MARK.match(line)
-        if m and not any(ln.startswith(m[1]) for ln in lines[1:-1][:1000]):
+        if m and not any(ln.startswith(m[1]) for ln in data):
             marks.append((where, m[1]))
+        elif len(data) >= 2 and len(kinds) == 1 and line[:1] and line[:1] not in kinds and line[:1].strip():
+            marks.append((where, line[:1]))
     return marks
+
+
+def _record_type(records: list, marks: list[tuple[str, str]]) -> bool:
+    """The data records start with one constant character and the header/trailer with another: a record type."""
+    return any(len(prefix) == 1 for _, prefix in marks) and len({r[:1] for r in records}) == 1
 
 
 def profile_fixed(out: FileProfile, lines: list[str], tick) -> FileProfile:
@@ -176,7 +215,10 @@ def profile_fixed(out: FileProfile, lines: list[str], tick) -> FileProfile:
     for n, r in enumerate(records, 1):
         tick(n, out.name)
         cols.add(r)
-    segments = _split_dates(records, _segments(cols, out.line_length), cols)
+    segments = _segments(cols, out.line_length)
+    if _record_type(records, out.record_marks) and segments and segments[0][1] > 1:
+        segments[0:1] = [(0, 1, "高"), (1, segments[0][1], segments[0][2])]
+    segments = _split_dates(records, segments, cols)
     out.odd_rows = sum(len(r) != out.line_length for r in records)
     out.records = len(records)
     for i, (s, e, conf) in enumerate(segments, 1):

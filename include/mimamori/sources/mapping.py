@@ -71,7 +71,9 @@ _INPUT_KEYS = {
 }
 _OUTPUT_KEYS = {"file", "from", "where", "columns", "note"}
 _PART_KEYS = {"input", "columns", "note"}
-_RULE_KEYS = {"from", "join", "codes", "blank", "date", "constant", "from_file_name", "note"}
+_RULE_KEYS = {"from", "join", "codes", "blank", "date", "constant", "from_file_name", "normalize", "note"}
+#: ``normalize:`` values a column rule accepts (nfkc: full-width digits/letters → half-width, ｶﾅ → カナ).
+NORMALIZE_FORMS = ("nfkc",)
 _WHERE_KEYS = {"column", "equals", "in", "not_in", "matches", "blank"}
 _SKIP_KEYS = {"first", "last", "where", "line_matches", "note"}
 _FIELD_KEYS = {"name", "start", "length", "end", "note"}
@@ -183,6 +185,7 @@ class ColumnRule:
     file_pattern: re.Pattern | None = None
     line: int = 0
     codes_line: int = 0
+    normalize: str | None = None  # "nfkc": the value is NFKC-normalised before anything else
 
     @property
     def label(self) -> str:
@@ -724,6 +727,7 @@ def _rule(r: _Reader, spec: FileSpec, key: Scalar, node) -> ColumnRule | None:
                     )
             else:
                 blank = s.value
+    normalize = _normalize_form(r, node.get("normalize"), node.line)
     if kind != "from" and (node.get("join") is not None):
         r.err(node.get("join").line, "join は from に複数の列を書くときだけ使います", "join needs several from columns")
     return ColumnRule(
@@ -737,7 +741,28 @@ def _rule(r: _Reader, spec: FileSpec, key: Scalar, node) -> ColumnRule | None:
         file_pattern=file_pattern,
         line=key.line,
         codes_line=codes_line,
+        normalize=normalize,
     )
+
+
+def _normalize_form(r: _Reader, node, line: int) -> str | None:
+    """``normalize: nfkc`` — or nothing; another word is a mistake said as such."""
+    if node is None:
+        return None
+    s = r.scalar(node, line, "normalize")
+    if s is None:
+        return None
+    form = s.value.strip().lower()
+    if form in NONE_WORDS:
+        return None
+    if form not in NORMALIZE_FORMS:
+        r.err(
+            s.line,
+            f"normalize「{s.value}」は使えません（使えるもの: {', '.join(NORMALIZE_FORMS)}）",
+            f"unknown normalize {s.value!r} (allowed: {', '.join(NORMALIZE_FORMS)})",
+        )
+        return None
+    return form
 
 
 def _columns(r: _Reader, spec: FileSpec, node) -> dict[str, ColumnRule]:

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mimamori.ingest.parse import ParseError, normalise
-from mimamori.sources.dates import DATE_STYLES, DateStyle, StyleError, parse_styled_date
+from mimamori.sources.dates import DATE_STYLES, DateStyle, StyleError, parse_styled_date, parse_styled_month
 
 #: Distinct values a column keeps (beyond that it is certainly not a code).
 KEEP_DISTINCT = 40
@@ -69,6 +69,7 @@ class ColumnProfile:
     date_tried: int = 0
     date_hits: Counter = field(default_factory=Counter)
     date_any: int = 0  # tried values that are a date in some style (several styles: a mixed column)
+    month_hits: Counter = field(default_factory=Counter)  # tried values that are a year-month (202610, R8.10)
     kind: str = "blank"
     date_style: str | None = None
     #: fixed width: 1-based first and last position, and how sure the boundary is (高/中/低)
@@ -98,8 +99,8 @@ class ColumnProfile:
             self.date_tried += 1
             styles = _styles_of(value)
             self.date_any += bool(styles)
-            for style in styles:
-                self.date_hits[style] += 1
+            for style in styles or _month_styles_of(value):
+                (self.date_hits if styles else self.month_hits)[style] += 1
 
     @property
     def distinct(self) -> int:
@@ -153,6 +154,29 @@ def _styles_of(value: str) -> list[str]:
     return out
 
 
+#: Month styles a column of year-months is recognised in (a year and a month, nothing else).
+_MONTH_SHAPES = {
+    "yyyymm": re.compile(r"(19|20)\d\d(0[1-9]|1[0-2])"),
+    "ym": re.compile(r"(19|20)\d\d[-/.年]\s*\d{1,2}月?"),
+    "wareki": re.compile(r"[^\d\s]{1,2}\s*(元|\d{1,2})[.．/年]\s*\d{1,2}月?"),
+}
+
+
+def _month_styles_of(value: str) -> list[str]:
+    """The month styles ``value`` (no date) is a real year-month in: 202610 (a plausible year and a month), 2026-10,
+    令和8年10月 / R8.10."""
+    out = []
+    for name, shape in _MONTH_SHAPES.items():
+        if not shape.fullmatch(value):
+            continue
+        try:
+            parse_styled_month(value, DateStyle(name))
+        except (StyleError, ParseError, ValueError):
+            continue
+        out.append(name)
+    return out
+
+
 def _classify(c: ColumnProfile) -> tuple[str, str | None]:
     n = c.rows
     if n == 0:
@@ -163,6 +187,9 @@ def _classify(c: ColumnProfile) -> tuple[str, str | None]:
             return "date", style
         if c.date_any >= STYLE_SHARE * c.date_tried:
             return "date", None  # dates, written in several styles
+        style, hits = max(c.month_hits.items(), key=lambda kv: kv[1], default=(None, 0))
+        if style and hits >= STYLE_SHARE * c.date_tried:
+            return "month", style
     if not c.overflow and c.distinct <= CODE_MAX_DISTINCT and c.max_len <= CODE_MAX_CHARS:
         if n >= 2 * c.distinct or (c.distinct == 1 and c.blanks):  # a mark (○) or a code list
             return "code", None
@@ -211,3 +238,16 @@ class FileProfile:
         """The 8-digit date in the file name (an export date), if there is exactly one."""
         found = _EIGHT_DIGITS.findall(self.path.stem)
         return found[0] if len(found) == 1 and _styles_of(found[0]) else None
+
+    @property
+    def name_period(self) -> str | None:
+        """The date in the file name that changes each delivery: 8 digits, or a year-month (202610)."""
+        if self.file_date:
+            return self.file_date
+        found = re.findall(r"(?<!\d)(\d{6})(?!\d)", self.path.stem)
+        return found[0] if len(found) == 1 and yyyymm(found[0]) else None
+
+
+def yyyymm(value: str) -> bool:
+    """Six digits that are a plausible year (1900–2099) and a month."""
+    return bool(re.fullmatch(r"(19|20)\d\d(0[1-9]|1[0-2])", value))

@@ -97,14 +97,14 @@ def _profile_rows(out: FileProfile, rows: list[list], quiet: bool) -> FileProfil
         return out
     widths = Counter(len(r) for r in rows)
     width = widths.most_common(1)[0][0]
-    while out.title_lines < min(3, len(rows) - 1) and _title_like(rows[out.title_lines], width):
+    while out.title_lines < min(3, len(rows) - 1) and _is_title(rows, out.title_lines, width):
         out.title_lines += 1
     body = rows[out.title_lines :]
     while out.trailer_lines < min(3, len(body) - 1) and len(body[-1 - out.trailer_lines]) != width:
         out.trailer_lines += 1
     data = body[: len(body) - out.trailer_lines]
-    if not out.trailer_lines and _shape_trailer(data):
-        out.trailer_lines, data = 1, data[:-1]
+    if shaped := _shape_trailers(data):
+        out.trailer_lines, data = out.trailer_lines + shaped, data[:-shaped]
     first = [str(v) if v is not None else "" for v in data[0]]
     out.header, out.header_confidence = _is_header(first, data[1:])
     names = first if out.header else [None] * width
@@ -123,10 +123,19 @@ def _profile_rows(out: FileProfile, rows: list[list], quiet: bool) -> FileProfil
     return out
 
 
-def _title_like(row: list, width: int) -> bool:
-    """A title above the header: fewer fields than the data, or (an xlsx row, as wide as the sheet) one filled cell."""
-    filled = sum(v not in (None, "") and str(v).strip() != "" for v in row)
-    return len(row) < width or (width >= 3 and filled <= 1)
+def _filled(row: list) -> int:
+    return sum(v is not None and str(v).strip() != "" for v in row)
+
+
+def _is_title(rows: list[list], i: int, width: int) -> bool:
+    """Row ``i`` is a title: shorter than the file's rows, or (an xlsx sheet, a CSV padded with commas) one filled
+    cell above a row of distinct text cells that is a header."""
+    if len(rows[i]) < width:
+        return True
+    if width < 2 or _filled(rows[i]) != 1 or _filled(rows[i + 1]) < 2:
+        return False
+    below = [str(v) if v is not None else "" for v in rows[i + 1]]
+    return _is_header(below, rows[i + 2 :])[0]
 
 
 def _is_header(first: list[str], rest: list[list]) -> tuple[bool, str]:
@@ -143,11 +152,41 @@ def _is_header(first: list[str], rest: list[list]) -> tuple[bool, str]:
     return True, "高" if differs == len(cells) else "中"
 
 
-def _shape_trailer(data: list[list]) -> bool:
-    """A last row whose first cell is not like the column (合計 under ids) is a trailer too."""
-    if len(data) < 4:
-        return False
-    last = normalise(str(data[-1][0] if data[-1] else "")).strip()
-    above = [normalise(str(r[0])).strip() for r in data[1:-1][-500:] if r]
-    digits = sum(bool(_DIGITS.match(v)) for v in above)
-    return bool(last) and not _DIGITS.match(last) and digits >= 0.95 * len(above)
+#: A row whose first filled cell is one of these words (alone, or before a number or a colon) is a total line —
+#: not a surname that begins with 計.
+TOTAL_WORDS = re.compile(
+    r"^(合計|総計|小計|計|総数|件数|人数|以上|total|count)(\s|[:：=＝]|\d|件|人|名|$)", re.IGNORECASE
+)
+_ID_LIKE = re.compile(r"^[0-9A-Za-z\-]{3,}$")
+#: At most this many total/trailer lines at the end of a file.
+MAX_TRAILERS = 3
+
+
+def _cell(row: list, i: int) -> str:
+    return normalise(str(row[i])).strip() if i < len(row) and row[i] is not None else ""
+
+
+def _id_column(rows: list[list]) -> int | None:
+    """The first column that holds an id-like value (ASCII letters and digits) on almost every row."""
+    width = max((len(r) for r in rows), default=0)
+    for i in range(width):
+        if sum(bool(_ID_LIKE.match(_cell(r, i))) for r in rows) >= 0.95 * len(rows):
+            return i
+    return None
+
+
+def _shape_trailers(data: list[list]) -> int:
+    """Last rows that are totals though as wide as the data: the first filled cell is 合計/計/件数…, or the id
+    column — an id on every other row — is blank or no id there. (``data[0]`` may be the header.)"""
+    if len(data) < 5:
+        return 0
+    above = (data[1:-MAX_TRAILERS] if len(data) > MAX_TRAILERS + 4 else data[1:-1])[-500:]
+    id_col = _id_column(above) if len(above) >= 3 else None
+    n = 0
+    while n < MAX_TRAILERS:
+        row = data[-1 - n]
+        first = next((c for c in (_cell(row, i) for i in range(len(row))) if c), "")
+        if not (TOTAL_WORDS.match(first) or (id_col is not None and not _ID_LIKE.match(_cell(row, id_col)))):
+            break
+        n += 1
+    return n
