@@ -19,11 +19,7 @@ MAX_LINES = 100
 SKIP_PARTS = ("__pycache__", ".local")
 
 #: "path::function" → why it may stay long (for now)
-EXCEPTIONS = {
-    # the source mappings are being reworked on another branch (issue #21); split when that lands
-    "include/mimamori/sources/mapping.py::_rule": "include/mimamori/sources/ is reworked by issue #21",
-    "include/mimamori/sources/mapping.py::_input": "include/mimamori/sources/ is reworked by issue #21",
-}
+EXCEPTIONS: dict[str, str] = {}
 
 
 def _python_files() -> list[Path]:

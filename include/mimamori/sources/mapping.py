@@ -480,50 +480,8 @@ def _input(r: _Reader, node, index: int) -> InputSpec | None:
     if fmt not in FORMATS:
         r.err(fmt_node.line, f"format は {' / '.join(FORMATS)} のどれかです", f"format must be one of {FORMATS}")
         return None
-    encoding = None
-    enc_node = node.get("encoding")
-    if fmt == "xlsx":
-        if enc_node is not None:
-            r.err(enc_node.line, "xlsx には encoding を書きません", "xlsx takes no encoding")
-    elif enc_node is None:
-        r.err(line, f"入力「{name}」の encoding（cp932 / utf-8）を書いてください", "encoding missing")
-    else:
-        s = r.scalar(enc_node, line, "encoding")
-        if s is not None:
-            encoding = ENCODINGS.get(s.value.strip().lower())
-            if encoding is None:
-                r.err(s.line, f"encoding は {' / '.join(ENCODINGS)} のどれかです", "unknown encoding")
-    delimiter = "\t" if fmt == "tsv" else ","
-    if node.get("delimiter") is not None:
-        s = r.scalar(node.get("delimiter"), line, "delimiter")
-        if s is not None:
-            text = {"tab": "\t", "\\t": "\t", "タブ": "\t"}.get(s.value, s.value)
-            if len(text) != 1 or fmt not in ("csv", "tsv"):
-                r.err(s.line, "delimiter は csv / tsv の1文字（tab はタブ）です", "delimiter: one character")
-            else:
-                delimiter = text
-    quote: str | None = '"'
-    if node.get("quote") is not None:
-        s = r.scalar(node.get("quote"), line, "quote")
-        if s is not None:
-            quote = None if s.value.strip().lower() in NONE_WORDS else s.value
-            if quote is not None and len(quote) != 1:
-                r.err(s.line, "quote は1文字か none です", "quote: one character or none")
-    sheet: str | int = 1
-    if node.get("sheet") is not None:
-        if fmt != "xlsx":
-            r.err(node.get("sheet").line, "sheet は xlsx だけに書きます", "sheet is for xlsx only")
-        ref = r.ref(node.get("sheet"), line, "sheet")
-        if ref is not None:
-            sheet = ref.position if ref.position is not None else ref.name
-    header: int | None = None if fmt == "fixed" else 1
-    if node.get("header") is not None:
-        s = r.scalar(node.get("header"), line, "header")
-        if s is not None:
-            if s.value.strip().lower() in NONE_WORDS:
-                header = None
-            else:
-                header = r.integer(s, line, "header")
+    encoding, delimiter, quote = _input_text(r, node, line, name, fmt)
+    sheet, header = _input_sheet_header(r, node, line, fmt)
     units = "bytes"
     if node.get("units") is not None:
         s = r.scalar(node.get("units"), line, "units")
@@ -555,6 +513,60 @@ def _input(r: _Reader, node, index: int) -> InputSpec | None:
         line_length=line_length,
         line=line,
     )
+
+
+def _input_text(r: _Reader, node: Map, line: int, name: str, fmt: str) -> tuple[str | None, str, str | None]:
+    """A delivered file's encoding, delimiter and quote character (xlsx has no encoding)."""
+    encoding = None
+    enc_node = node.get("encoding")
+    if fmt == "xlsx":
+        if enc_node is not None:
+            r.err(enc_node.line, "xlsx には encoding を書きません", "xlsx takes no encoding")
+    elif enc_node is None:
+        r.err(line, f"入力「{name}」の encoding（cp932 / utf-8）を書いてください", "encoding missing")
+    else:
+        s = r.scalar(enc_node, line, "encoding")
+        if s is not None:
+            encoding = ENCODINGS.get(s.value.strip().lower())
+            if encoding is None:
+                r.err(s.line, f"encoding は {' / '.join(ENCODINGS)} のどれかです", "unknown encoding")
+    delimiter = "\t" if fmt == "tsv" else ","
+    if node.get("delimiter") is not None:
+        s = r.scalar(node.get("delimiter"), line, "delimiter")
+        if s is not None:
+            text = {"tab": "\t", "\\t": "\t", "タブ": "\t"}.get(s.value, s.value)
+            if len(text) != 1 or fmt not in ("csv", "tsv"):
+                r.err(s.line, "delimiter は csv / tsv の1文字（tab はタブ）です", "delimiter: one character")
+            else:
+                delimiter = text
+    quote: str | None = '"'
+    if node.get("quote") is not None:
+        s = r.scalar(node.get("quote"), line, "quote")
+        if s is not None:
+            quote = None if s.value.strip().lower() in NONE_WORDS else s.value
+            if quote is not None and len(quote) != 1:
+                r.err(s.line, "quote は1文字か none です", "quote: one character or none")
+    return encoding, delimiter, quote
+
+
+def _input_sheet_header(r: _Reader, node: Map, line: int, fmt: str) -> tuple[str | int, int | None]:
+    """The xlsx sheet (name or position) and the header row (a number, or none)."""
+    sheet: str | int = 1
+    if node.get("sheet") is not None:
+        if fmt != "xlsx":
+            r.err(node.get("sheet").line, "sheet は xlsx だけに書きます", "sheet is for xlsx only")
+        ref = r.ref(node.get("sheet"), line, "sheet")
+        if ref is not None:
+            sheet = ref.position if ref.position is not None else ref.name
+    header: int | None = None if fmt == "fixed" else 1
+    if node.get("header") is not None:
+        s = r.scalar(node.get("header"), line, "header")
+        if s is not None:
+            if s.value.strip().lower() in NONE_WORDS:
+                header = None
+            else:
+                header = r.integer(s, line, "header")
+    return sheet, header
 
 
 def _contract_column(spec: FileSpec, key: str) -> ColumnSpec | None:
@@ -615,7 +627,38 @@ def _rule(r: _Reader, spec: FileSpec, key: Scalar, node) -> ColumnRule | None:
             f"{key.value}: one of from, constant, from_file_name",
         )
         return None
-    kind = kinds[0]
+    origin = _rule_origin(r, node, kinds[0])
+    if origin is None:
+        return None
+    sources, constant, file_pattern = origin
+    join = DEFAULT_JOIN
+    if node.get("join") is not None:
+        s = node.get("join")
+        join = s.value if isinstance(s, Scalar) else DEFAULT_JOIN
+    date = _rule_date(r, key, col, node)
+    codes, codes_line = _rule_codes(r, key, col, node)
+    blank = _rule_blank(r, col, node)
+    normalize = _normalize_form(r, node.get("normalize"), node.line)
+    if kinds[0] != "from" and (node.get("join") is not None):
+        r.err(node.get("join").line, "join は from に複数の列を書くときだけ使います", "join needs several from columns")
+    return ColumnRule(
+        column=col,
+        sources=tuple(sources),
+        join=join,
+        codes=codes,
+        blank=blank,
+        date=date,
+        constant=constant,
+        file_pattern=file_pattern,
+        line=key.line,
+        codes_line=codes_line,
+        normalize=normalize,
+    )
+
+
+def _rule_origin(r: _Reader, node: Map, kind: str) -> tuple[list[Ref], str | None, re.Pattern | None] | None:
+    """Where a column's value comes from: (source columns, constant, file-name pattern), or None when
+    the one given is unusable (the mistake is recorded)."""
     sources: list[Ref] = []
     constant = None
     file_pattern = None
@@ -637,10 +680,11 @@ def _rule(r: _Reader, spec: FileSpec, key: Scalar, node) -> ColumnRule | None:
             return None
         if file_pattern.groups > 1:
             r.err(node.line, "from_file_name の正規表現の ( ) は1組までです", "from_file_name: at most one group")
-    join = DEFAULT_JOIN
-    if node.get("join") is not None:
-        s = node.get("join")
-        join = s.value if isinstance(s, Scalar) else DEFAULT_JOIN
+    return sources, constant, file_pattern
+
+
+def _rule_date(r: _Reader, key: Scalar, col: ColumnSpec, node: Map) -> DateStyle | None:
+    """A date column's declared style (``date: wareki`` or ``date: {format: …}``)."""
     base = col.base_type
     date = None
     if node.get("date") is not None:
@@ -677,6 +721,12 @@ def _rule(r: _Reader, spec: FileSpec, key: Scalar, node) -> ColumnRule | None:
                     )
                 else:
                     date = DateStyle(name)
+    return date
+
+
+def _rule_codes(r: _Reader, key: Scalar, col: ColumnSpec, node: Map) -> tuple[dict[str, str] | None, int]:
+    """A code column's map from delivered values to the contract's, and the line it starts on."""
+    base = col.base_type
     codes = None
     codes_line = 0
     if node.get("codes") is not None:
@@ -713,6 +763,12 @@ def _rule(r: _Reader, spec: FileSpec, key: Scalar, node) -> ColumnRule | None:
                     )
                     continue
                 codes[norm] = contract_value
+    return codes, codes_line
+
+
+def _rule_blank(r: _Reader, col: ColumnSpec, node: Map) -> str | None:
+    """What a blank delivered value becomes (a contract value for codes, flags and integers)."""
+    base = col.base_type
     blank = None
     if node.get("blank") is not None:
         s = r.scalar(node.get("blank"), node.line, "blank")
@@ -727,22 +783,7 @@ def _rule(r: _Reader, spec: FileSpec, key: Scalar, node) -> ColumnRule | None:
                     )
             else:
                 blank = s.value
-    normalize = _normalize_form(r, node.get("normalize"), node.line)
-    if kind != "from" and (node.get("join") is not None):
-        r.err(node.get("join").line, "join は from に複数の列を書くときだけ使います", "join needs several from columns")
-    return ColumnRule(
-        column=col,
-        sources=tuple(sources),
-        join=join,
-        codes=codes,
-        blank=blank,
-        date=date,
-        constant=constant,
-        file_pattern=file_pattern,
-        line=key.line,
-        codes_line=codes_line,
-        normalize=normalize,
-    )
+    return blank
 
 
 def _normalize_form(r: _Reader, node, line: int) -> str | None:
