@@ -125,5 +125,5 @@ def test_the_onboarded_vendor_delivery_builds_the_same_marts_as_the_contract_del
     differences = _differences(contract, vendor)  # names and counts only
     del contract, vendor, marts
     # The fixed-width 住民記録 writes addresses with full-width digits (２丁目２７番); jumin.yaml's
-    # `normalize: nfkc` gives the contract delivery's form, so the marts are the same (issue 21).
+    # `normalize: width` gives the contract delivery's form, so the marts are the same (issue 21).
     assert not differences, differences

@@ -13,7 +13,7 @@ from mimamori.sources.mapping import MappingError, parse_mapping
 
 MONTH = "2026-10"
 LIMITS = Limits(max_file_bytes=1 << 24, max_rows=100_000, max_line_bytes=65536, max_field_chars=4096)
-WIDE = "２７ﾎｲｸ"  # full-width digits and half-width kana appended to every 施設 value
+WIDE = "\u3000２７ﾎｲｸ"  # a 全角 space, full-width digits and half-width kana appended to every 施設 value
 
 
 def _widen(folder: Path) -> None:
@@ -47,7 +47,7 @@ def test_normalize_nfkc_gives_half_width_digits_and_full_width_kana(registry, tm
     normalised = _facilities(registry, folder, "{from: 施設, normalize: nfkc}")
     assert len(normalised) == len(kept)
     assert not any("２" in v or "ﾎ" in v for v in normalised)
-    assert sum(v.endswith("27ホイク") for v in normalised) == sum(v.endswith(WIDE) for v in kept)
+    assert sum(v.endswith(" 27ホイク") for v in normalised) == sum(v.endswith(WIDE) for v in kept)
 
 
 def test_an_unknown_normalize_form_is_a_mapping_error(registry):
@@ -55,3 +55,14 @@ def test_an_unknown_normalize_form_is_a_mapping_error(registry):
     with pytest.raises(MappingError) as err:
         parse_mapping(text, Path("kodomo_shien.yaml"), registry)
     assert any("normalize" in p.message_en for p in err.value.problems)
+
+
+def test_normalize_width_keeps_the_full_width_space(registry, tmp_path):
+    folder = deliver(tmp_path / MONTH / "kodomo_shien", MONTH)
+    _widen(folder)
+    kept = _facilities(registry, folder, "施設")
+    width = _facilities(registry, folder, "{from: 施設, normalize: width}")
+    assert sum(v.endswith("27ホイク") for v in width) == sum(v.endswith(WIDE) for v in kept) > 0
+    assert sum(v.count("\u3000") for v in width) == sum(v.count("\u3000") for v in kept)
+    nfkc = _facilities(registry, folder, "{from: 施設, normalize: nfkc}")
+    assert not any("\u3000" in v for v in nfkc)

@@ -38,7 +38,16 @@ from mimamori.ingest.validate import (
     make_rejection,
 )
 from mimamori.sources.dates import StyleError, parse_styled_date, parse_styled_month
-from mimamori.sources.mapping import ColumnRule, InputSpec, Mapping, MappingError, OutputSpec, Part, normalise_code
+from mimamori.sources.mapping import (
+    ColumnRule,
+    InputSpec,
+    Mapping,
+    MappingError,
+    OutputSpec,
+    Part,
+    normalise_code,
+    normalize_value,
+)
 from mimamori.sources.readers import Delivered, cell_text, header_count, read_input, resolve, where_holds
 
 log = logging.getLogger("mimamori.sources")
@@ -289,8 +298,8 @@ def _convert(rule: ColumnRule, value: Any, got: Delivered, row: int, problems: _
     """One delivered value → the contract's cell (text in a form the contract parses), or FAILED."""
     col = rule.column
     label = _label(rule, got)
-    if rule.normalize == "nfkc" and isinstance(value, str):
-        value = unicodedata.normalize("NFKC", value)
+    if rule.normalize and isinstance(value, str):
+        value = normalize_value(value, rule.normalize)
     if is_blank(value):
         if rule.codes is not None and "" in rule.codes:
             return rule.codes[""]

@@ -72,8 +72,20 @@ _INPUT_KEYS = {
 _OUTPUT_KEYS = {"file", "from", "where", "columns", "note"}
 _PART_KEYS = {"input", "columns", "note"}
 _RULE_KEYS = {"from", "join", "codes", "blank", "date", "constant", "from_file_name", "normalize", "note"}
-#: ``normalize:`` values a column rule accepts (nfkc: full-width digits/letters → half-width, ｶﾅ → カナ).
-NORMALIZE_FORMS = ("nfkc",)
+#: ``normalize:`` values a column rule accepts — width: full-width ASCII letters, digits and signs → half-width and
+#: half-width ｶﾅ → カナ, nothing else (a 全角 space stays); nfkc: all of Unicode NFKC (a 全角 space becomes " " too).
+NORMALIZE_FORMS = ("width", "nfkc")
+_HALF_KANA = re.compile(r"[\uff61-\uff9f]+")
+_FULL_ASCII = {c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)}
+
+
+def normalize_value(value: str, form: str) -> str:
+    """A delivered text value in the ``normalize:`` form of its column rule."""
+    if form == "nfkc":
+        return unicodedata.normalize("NFKC", value)
+    return _HALF_KANA.sub(lambda m: unicodedata.normalize("NFKC", m[0]), value.translate(_FULL_ASCII))
+
+
 _WHERE_KEYS = {"column", "equals", "in", "not_in", "matches", "blank"}
 _SKIP_KEYS = {"first", "last", "where", "line_matches", "note"}
 _FIELD_KEYS = {"name", "start", "length", "end", "note"}
@@ -185,7 +197,7 @@ class ColumnRule:
     file_pattern: re.Pattern | None = None
     line: int = 0
     codes_line: int = 0
-    normalize: str | None = None  # "nfkc": the value is NFKC-normalised before anything else
+    normalize: str | None = None  # "width" | "nfkc": the value's form is made so before anything else
 
     @property
     def label(self) -> str:
@@ -787,7 +799,7 @@ def _rule_blank(r: _Reader, col: ColumnSpec, node: Map) -> str | None:
 
 
 def _normalize_form(r: _Reader, node, line: int) -> str | None:
-    """``normalize: nfkc`` — or nothing; another word is a mistake said as such."""
+    """``normalize: width`` / ``nfkc`` — or nothing; another word is a mistake said as such."""
     if node is None:
         return None
     s = r.scalar(node, line, "normalize")
