@@ -1,10 +1,14 @@
 """Generate an independent synthetic town: contract inbox, latent truth, optional vendor exports.
 
     python tools/independent_town/generate.py --seed S --residents N --months 12 \
-        --first-month 2026-01 --out DIR [--prevalence-scale X] [--vendor-layout]
+        --first-month 2026-01 --out DIR [--prevalence-scale X] [--vendor-layout [a|b]]
 
 Writes DIR/inbox/<YYYY-MM>/<source>/<file> (the input contract's layout), DIR/truth/<YYYY-MM>/
-children.csv, DIR/latent_map.csv and, with --vendor-layout, DIR/vendor/ (README.md).
+children.csv, DIR/latent_map.csv and, with --vendor-layout, the same months as one family of the
+departments' own systems exports them: DIR/vendor/<YYYY-MM>/<source>/, DIR/vendor/README.txt and
+DIR/vendor/docs/ (per department a file list, a layout document and code tables). Layout a
+(vendor.py, the default) is documented in README.md; layout b (vendor_b.py) is left undocumented
+on purpose: a person maps it blind (issue #21).
 Standalone: the standard library, numpy/pandas/openpyxl only; nothing from the project.
 """
 
@@ -974,7 +978,7 @@ def generate(
     months: int,
     first_month: str,
     prevalence: float = 1.0,
-    vendor: bool = False,
+    vendor: str | None = None,
     say=print,
 ) -> Path:
     first = date.fromisoformat(first_month + "-01")
@@ -983,6 +987,11 @@ def generate(
     m = add_months(first, -36)
     out = Path(out)
     summary = []
+    if vendor:
+        import vendor as vendor_a
+        import vendor_b
+
+        delivery = vendor_b.Delivery()
     while m < add_months(first, months):
         town.step(m)
         if m >= first:
@@ -991,20 +1000,20 @@ def generate(
             write_contract(tables, out / "inbox" / label)
             truth = Month(town, m).truth()
             write_truth(truth, out / "truth" / label / "children.csv")
-            if vendor:
-                import vendor as vendor_layout
-
-                vendor_layout.write_month(tables, out / "vendor" / label, m)
+            if vendor == "a":
+                vendor_a.write_month(tables, out / "vendor" / label, m)
+            elif vendor == "b":
+                vendor_b.write_month(tables, out / "vendor" / label, m, delivery)
             counts = {f"{s}/{f}": len(r) for (s, f), r in tables.items()}
             prev = {c: sum(r[c] for r in truth) for c, _, _ in LATENTS}
             summary.append(dict(month=label, children=len(truth), latent=prev, rows=counts))
             say(f"{label}: residents {len(tables[('jumin', '住民.csv')])}, children 0-18 {len(truth)}, latent {prev}")
         m = add_months(m, 1)
     write_latent_map(out / "latent_map.csv")
-    if vendor:
-        import vendor as vendor_layout
-
-        vendor_layout.write_readme(out / "vendor")
+    if vendor == "a":
+        vendor_a.write_readme(out / "vendor")
+    elif vendor == "b":
+        vendor_b.write_docs(out / "vendor", delivery)
     (out / "independent_town.json").write_text(
         json.dumps(
             dict(
@@ -1013,6 +1022,7 @@ def generate(
                 months=months,
                 first_month=first_month,
                 prevalence_scale=prevalence,
+                vendor_layout=vendor,
                 summary=summary,
             ),
             ensure_ascii=False,
@@ -1031,7 +1041,13 @@ def main(argv=None):
     ap.add_argument("--first-month", default="2026-01")
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--prevalence-scale", type=float, default=1.0)
-    ap.add_argument("--vendor-layout", action="store_true")
+    ap.add_argument(
+        "--vendor-layout",
+        nargs="?",
+        const="a",
+        choices=["a", "b"],
+        help="also write the departments' own exports: a (default) or b, another vendor family",
+    )
     ap.add_argument("-q", "--quiet", action="store_true")
     a = ap.parse_args(argv)
     generate(

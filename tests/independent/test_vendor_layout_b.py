@@ -1,0 +1,202 @@
+"""The independent town's second vendor family (tools/independent_town, --vendor-layout b).
+
+Layout b is mapped blind (issue #21): this test knows nothing of its files but what the delivery's
+own documents say (vendor/docs: ファイル一覧, レイアウト定義書, コード表 per department), and checks
+that those documents carry a person — every delivered file is listed, decodes as its listed
+encoding, has exactly the fields its layout document names (in order; for the fixed-width file the
+positions tile the record and every line has the listed length and record type), and every coded
+field has a code table holding each value the file uses. The delivery is deterministic per seed
+(another seed gives other files), lies outside the month folders the pipeline reads, and holds, per
+department, as many records as the contract delivery of the same month. Failures name files,
+fields and counts, never a value.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import subprocess
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+MONTHS = ["2026-03", "2026-04"]
+CODEC = {"Shift_JIS（CP932）": "cp932", "UTF-8（BOM付き）": "utf-8-sig", "UTF-8（BOMなし）": "utf-8"}
+BLANK = "（空欄）"
+
+
+def _generate(out: Path, seed: int) -> Path:
+    subprocess.run(
+        [sys.executable, str(REPO / "tools" / "independent_town" / "generate.py"), "--seed", str(seed),
+         "--residents", "900", "--months", "2", "--first-month", MONTHS[0], "--out", str(out),
+         "--vendor-layout", "b", "-q"],
+        check=True, timeout=300,
+    )  # fmt: skip
+    return out
+
+
+@pytest.fixture(scope="module")
+def towns(tmp_path_factory) -> tuple[Path, Path, Path]:
+    base = tmp_path_factory.mktemp("layout_b")
+    return _generate(base / "one", 5), _generate(base / "again", 5), _generate(base / "other", 6)
+
+
+def _read_csv(path: Path) -> list[dict]:
+    with path.open(encoding="cp932", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def _docs(vendor: Path) -> dict[str, dict]:
+    """department → {"files": ファイル一覧 rows, "fields": {file: [レイアウト rows]}, "codes": {table: {code}}}."""
+    out = {}
+    for listing in sorted((vendor / "docs").glob("ファイル一覧_*.csv")):
+        dept = listing.stem.split("_", 1)[1]
+        fields = defaultdict(list)
+        for r in _read_csv(vendor / "docs" / f"レイアウト定義書_{dept}.csv"):
+            if r["項目名"]:
+                fields[r["ファイル名"]].append(r)
+        codes = defaultdict(set)
+        for r in _read_csv(vendor / "docs" / f"コード表_{dept}.csv"):
+            codes[r["コード表名"]].add(r["コード"])
+        out[dept] = {"files": _read_csv(listing), "fields": fields, "codes": codes}
+    return out
+
+
+def _pattern(name: str) -> re.Pattern:
+    rx = re.escape(name).replace(re.escape("<年月日>"), r"\d{8}").replace(re.escape("<年月>"), r"\d{6}")
+    return re.compile(rx + "$")
+
+
+def _delivered(vendor: Path, month: str) -> list[Path]:
+    return sorted(p for p in (vendor / month).rglob("*") if p.is_file())
+
+
+def _records(path: Path, spec: dict, fields: list[dict]) -> tuple[list[str] | None, list[list[str]]]:
+    """(the header as delivered, the data records cut into fields), as the file list says."""
+    header_row = None if spec["項目名の行"] == "なし" else int(spec["項目名の行"])
+    first, tail = int(spec["データ開始行"]), int(spec["末尾の集計行数"])
+    if spec["形式"] == "Excel":
+        from openpyxl import load_workbook
+
+        wb = load_workbook(path, read_only=True)
+        ws = wb[spec["シート"].split("（")[0]]
+        lines = [["" if v is None else str(v) for v in row] for row in ws.iter_rows(values_only=True)]
+    else:
+        raw = path.read_bytes()
+        codec = CODEC[spec["文字コード"]]
+        assert raw.startswith(b"\xef\xbb\xbf") == (codec == "utf-8-sig"), f"{path.name}: BOM as listed"
+        text = raw.decode(codec)  # strict: a byte outside the listed encoding fails here
+        if spec["形式"] == "固定長":
+            length = int(spec["レコード長（バイト）"])
+            raw_lines = text.removeprefix("\ufeff").split("\r\n")
+            assert raw_lines[-1] == "", f"{path.name}: CRLF after every record"
+            raw_lines = raw_lines[:-1]
+            assert all(len(x.encode(codec)) == length for x in raw_lines), f"{path.name}: record length"
+            lines = []
+            for x in raw_lines:
+                b = x.encode(codec)
+                cells = []
+                for f in fields:
+                    start, width = int(f["開始位置"]), int(f["桁数（バイト）"])
+                    cells.append(b[start - 1 : start - 1 + width].decode(codec).strip(" \u3000"))
+                lines.append(cells)
+        else:
+            delimiter = {"カンマ": ",", "タブ": "\t"}[spec["区切り文字"]]
+            lines = list(csv.reader(io.StringIO(text.removeprefix("\ufeff"), newline=""), delimiter=delimiter))
+    header = lines[header_row - 1] if header_row else None
+    data = lines[first - 1 : len(lines) - tail]
+    return header, data
+
+
+def test_every_file_is_listed_and_described_and_every_code_has_a_table(towns):
+    vendor = towns[0] / "vendor"
+    docs = _docs(vendor)
+    assert docs, "no ファイル一覧 in vendor/docs"
+    listed = {
+        (dept, spec["ファイル名"]): spec for dept, d in docs.items() for spec in d["files"]
+    }  # every listed file has a layout
+    for (dept, name), _spec in listed.items():
+        assert docs[dept]["fields"].get(name), f"{dept} {name}: no fields in レイアウト定義書"
+    for month in MONTHS:
+        seen = set()
+        for path in _delivered(vendor, month):
+            hits = [k for k in listed if _pattern(k[1]).match(path.name)]
+            assert len(hits) == 1, f"{month} {path.name}: matches {len(hits)} entries of the file lists"
+            dept, name = hits[0]
+            seen.add(hits[0])
+            spec, fields, codes = listed[hits[0]], docs[dept]["fields"][name], docs[dept]["codes"]
+            header, data = _records(path, spec, fields)
+            assert data, f"{month} {path.name}: no data records"
+            names = [f["項目名"] for f in fields]
+            if header is not None:
+                assert [h.strip() for h in header if h.strip()] == names, f"{path.name}: header ≠ レイアウト定義書"
+            else:  # fixed width: the fields tile the record, data records carry the listed type
+                pos = 1
+                for f in fields:
+                    assert int(f["開始位置"]) == pos, f"{name} {f['項目名']}: start"
+                    pos += int(f["桁数（バイト）"])
+                assert pos - 1 == int(spec["レコード長（バイト）"]), f"{name}: fields ≠ record length"
+                assert {r[0] for r in data} == {fields[0]["レコード区分"]}, f"{path.name}: data record type"
+            for i, f in enumerate(fields):
+                assert f["型"], f"{name} {f['項目名']}: no type"
+                if f["型"] != "コード":
+                    continue
+                table = codes.get(f["コード表"])
+                assert table, f"{name} {f['項目名']}: code table {f['コード表']!r} missing from コード表_{dept}.csv"
+                allowed = {c for c in table if c != BLANK} | ({""} if BLANK in table else set())
+                unknown = {r[i].strip() for r in data if i < len(r)} - allowed
+                assert not unknown, f"{month} {path.name} {f['項目名']}: {len(unknown)} value(s) not in {f['コード表']}"
+        assert seen == set(listed), f"{month}: {len(set(listed) - seen)} listed file(s) not delivered"
+
+
+def test_layout_b_is_deterministic_per_seed_and_outside_the_inbox(towns):
+    one, again, other = (t / "vendor" for t in towns)
+    files = [p.relative_to(one) for p in sorted(one.rglob("*")) if p.is_file()]
+    assert files == [p.relative_to(again) for p in sorted(again.rglob("*")) if p.is_file()]
+    differ = 0
+    for rel in files:
+        a, b = one / rel, again / rel
+        if rel.suffix == ".xlsx":  # the workbook's zip carries a save time: compare the cells
+            from openpyxl import load_workbook
+
+            def cells(p):
+                return [[list(r) for r in ws.iter_rows(values_only=True)] for ws in load_workbook(p).worksheets]
+
+            assert cells(a) == cells(b), f"{rel}: differs between two runs of one seed"
+        else:
+            assert a.read_bytes() == b.read_bytes(), f"{rel}: differs between two runs of one seed"
+        o = other / rel
+        differ += not o.exists() or (rel.suffix != ".xlsx" and o.read_bytes() != a.read_bytes())
+    assert differ > len(files) // 2, "another seed should give other files"
+    for month in MONTHS:
+        assert not (one / month / "docs").exists()
+        assert all(p.parent.parent.name == month for p in _delivered(one, month)), "month/<source>/<file> only"
+    assert {p.parent.name for p in (one / "docs").iterdir()} == {"docs"}
+    assert not list(towns[0].rglob("*.yaml")), "no mapping is written"
+
+
+def test_layout_b_holds_the_contract_deliverys_records(towns):
+    """Per department and month, the data records of layout b = the rows of the contract files."""
+    town = towns[0]
+    docs = _docs(town / "vendor")
+    listed = {spec["ファイル名"]: (dept, spec) for dept, d in docs.items() for spec in d["files"]}
+    for month in MONTHS:
+        contract = defaultdict(int)
+        for path in (town / "inbox" / month).glob("*/*"):
+            if path.suffix == ".xlsx":
+                from openpyxl import load_workbook
+
+                contract[path.parent.name] += load_workbook(path, read_only=True).worksheets[0].max_row - 1
+            else:
+                enc = "utf-8-sig" if path.read_bytes().startswith(b"\xef\xbb\xbf") else "cp932"
+                contract[path.parent.name] += len(list(csv.reader(io.StringIO(path.read_text(enc), newline="")))) - 1
+        vendor = defaultdict(int)
+        for path in _delivered(town / "vendor", month):
+            name = next(n for n in listed if _pattern(n).match(path.name))
+            dept, spec = listed[name]
+            vendor[path.parent.name] += len(_records(path, spec, docs[dept]["fields"][name])[1])
+        assert dict(vendor) == dict(contract), f"{month}: records per department differ"
