@@ -1,14 +1,15 @@
-"""The independent town's second vendor family (tools/independent_town, --vendor-layout b).
+"""The independent town's vendor deliveries (tools/independent_town, --vendor-layout a|b).
 
 Layout b is mapped blind (issue #21): this test knows nothing of its files but what the delivery's
 own documents say (vendor/docs: ファイル一覧, レイアウト定義書, コード表 per department), and checks
 that those documents carry a person — every delivered file is listed, decodes as its listed
-encoding, has exactly the fields its layout document names (in order; for the fixed-width file the
-positions tile the record and every line has the listed length and record type), and every coded
-field has a code table holding each value the file uses. The delivery is deterministic per seed
-(another seed gives other files), lies outside the month folders the pipeline reads, and holds, per
-department, as many records as the contract delivery of the same month. Failures name files,
-fields and counts, never a value.
+encoding, has exactly the fields its layout document names (in order, each record as many as
+there are; for fixed width the positions tile the record and every line has the listed length and
+record type), and every coded field has a code table holding each value the file uses. The same
+holds for layout a's documents. Layout b is deterministic per seed (another seed gives other
+files), its documents lie outside the month folders the pipeline reads, and each delivery holds,
+per department and month, as many records as the contract delivery. Failures name files, fields
+and counts, never a value.
 """
 
 from __future__ import annotations
@@ -29,11 +30,11 @@ CODEC = {"Shift_JIS（CP932）": "cp932", "UTF-8（BOM付き）": "utf-8-sig", "
 BLANK = "（空欄）"
 
 
-def _generate(out: Path, seed: int) -> Path:
+def _generate(out: Path, seed: int, layout: str = "b") -> Path:
     subprocess.run(
         [sys.executable, str(REPO / "tools" / "independent_town" / "generate.py"), "--seed", str(seed),
          "--residents", "900", "--months", "2", "--first-month", MONTHS[0], "--out", str(out),
-         "--vendor-layout", "b", "-q"],
+         "--vendor-layout", layout, "-q"],
         check=True, timeout=300,
     )  # fmt: skip
     return out
@@ -43,6 +44,16 @@ def _generate(out: Path, seed: int) -> Path:
 def towns(tmp_path_factory) -> tuple[Path, Path, Path]:
     base = tmp_path_factory.mktemp("layout_b")
     return _generate(base / "one", 5), _generate(base / "again", 5), _generate(base / "other", 6)
+
+
+@pytest.fixture(scope="module")
+def town_a(tmp_path_factory) -> Path:
+    return _generate(tmp_path_factory.mktemp("layout_a") / "town", 5, "a")
+
+
+@pytest.fixture(params=["a", "b"])
+def delivered_town(request) -> Path:
+    return request.getfixturevalue("town_a") if request.param == "a" else request.getfixturevalue("towns")[0]
 
 
 def _read_csv(path: Path) -> list[dict]:
@@ -112,8 +123,8 @@ def _records(path: Path, spec: dict, fields: list[dict]) -> tuple[list[str] | No
     return header, data
 
 
-def test_every_file_is_listed_and_described_and_every_code_has_a_table(towns):
-    vendor = towns[0] / "vendor"
+def test_every_file_is_listed_and_described_and_every_code_has_a_table(delivered_town):
+    vendor = delivered_town / "vendor"
     docs = _docs(vendor)
     assert docs, "no ファイル一覧 in vendor/docs"
     listed = {
@@ -134,7 +145,10 @@ def test_every_file_is_listed_and_described_and_every_code_has_a_table(towns):
             names = [f["項目名"] for f in fields]
             if header is not None:
                 assert [h.strip() for h in header if h.strip()] == names, f"{path.name}: header ≠ レイアウト定義書"
-            else:  # fixed width: the fields tile the record, data records carry the listed type
+            if spec["形式"] in ("CSV", "TSV"):
+                bad = sum(len(r) != len(names) for r in data)
+                assert not bad, f"{month} {path.name}: {bad} record(s) with another number of fields"
+            if spec["形式"] == "固定長":  # the fields tile the record, data records carry the listed type
                 pos = 1
                 for f in fields:
                     assert int(f["開始位置"]) == pos, f"{name} {f['項目名']}: start"
@@ -179,9 +193,9 @@ def test_layout_b_is_deterministic_per_seed_and_outside_the_inbox(towns):
     assert not list(towns[0].rglob("*.yaml")), "no mapping is written"
 
 
-def test_layout_b_holds_the_contract_deliverys_records(towns):
-    """Per department and month, the data records of layout b = the rows of the contract files."""
-    town = towns[0]
+def test_the_vendor_delivery_holds_the_contract_deliverys_records(delivered_town):
+    """Per department and month, the data records of the vendor files = the rows of the contract files."""
+    town = delivered_town
     docs = _docs(town / "vendor")
     listed = {spec["ファイル名"]: (dept, spec) for dept, d in docs.items() for spec in d["files"]}
     for month in MONTHS:

@@ -7,7 +7,7 @@ Writes DIR/inbox/<YYYY-MM>/<source>/<file> (the input contract's layout), DIR/tr
 children.csv, DIR/latent_map.csv and, with --vendor-layout, the same months as one family of the
 departments' own systems exports them: DIR/vendor/<YYYY-MM>/<source>/, DIR/vendor/README.txt and
 DIR/vendor/docs/ (per department a file list, a layout document and code tables). Layout a
-(vendor.py, the default) is documented in README.md; layout b (vendor_b.py) is left undocumented
+(vendor.py, the default; its documents in vendor_a_docs.py) is documented in README.md; layout b (vendor_b.py) is left undocumented
 on purpose: a person maps it blind (issue #21).
 Standalone: the standard library, numpy/pandas/openpyxl only; nothing from the project.
 """
@@ -1011,7 +1011,10 @@ def generate(
         m = add_months(m, 1)
     write_latent_map(out / "latent_map.csv")
     if vendor == "a":
+        import vendor_a_docs
+
         vendor_a.write_readme(out / "vendor")
+        vendor_b.write_docs(out / "vendor", vendor_a_docs.delivery(), readme=False)
     elif vendor == "b":
         vendor_b.write_docs(out / "vendor", delivery)
     (out / "independent_town.json").write_text(

@@ -70,7 +70,7 @@ def _h(*key) -> float:
 class Field:
     name: str
     kind: str  # 型 as the vendor's document says: 数字 / 英数字 / 文字 / 日付 / 年月 / コード / 数値
-    get: Callable[[dict], object]
+    get: Callable[[dict], object] | None  # None: documented only (layout a writes its files by hand)
     note: str = ""
     code: str | None = None  # the code table of a コード field
     width: int | None = None  # bytes, for fixed width; 桁 for the document otherwise
@@ -91,14 +91,15 @@ class FileDoc:
     record_length: int | None = None
     notes: list[str] = field(default_factory=list)
     records: list[tuple[str, str]] = field(default_factory=list)  # fixed width: (区分, what the record is)
+    data_mark: str = ""  # fixed width: the record type of the data records
 
 
 @dataclass
 class Delivery:
     files: dict[str, list[FileDoc]] = field(default_factory=dict)  # source → documents (first month)
-    codes: dict[str, dict[str, list[tuple[str, str]]]] = field(default_factory=dict)  # source → table → rows
+    codes: dict[str, dict[str, list[tuple[str, ...]]]] = field(default_factory=dict)  # source → table → rows
 
-    def add(self, source: str, doc: FileDoc, tables: dict[str, list[tuple[str, str]]]):
+    def add(self, source: str, doc: FileDoc, tables: dict[str, list[tuple[str, ...]]]):
         docs = self.files.setdefault(source, [])
         if all(d.name != doc.name for d in docs):
             docs.append(doc)
@@ -128,11 +129,12 @@ def write_delimited(path: Path, doc: FileDoc, rows: list[dict], title=(), traile
 
 
 # ---- code tables --------------------------------------------------------------------------------------
-def table(*pairs: tuple[str, str]) -> list[tuple[str, str]]:
-    return list(pairs)
+def table(*rows: tuple[str, ...]) -> list[tuple[str, ...]]:
+    """(コード, 内容[, 備考]) rows of one code table."""
+    return list(rows)
 
 
-CODES: dict[str, list[tuple[str, str]]] = {
+CODES: dict[str, list[tuple[str, ...]]] = {
     "元号コード": table(("1", "明治"), ("2", "大正"), ("3", "昭和"), ("4", "平成"), ("5", "令和")),
     "性別コード": table(("1", "男"), ("2", "女")),
     "続柄コード": table(
@@ -157,12 +159,12 @@ CODES: dict[str, list[tuple[str, str]]] = {
     ),
     "支給区分": table(("1", "全部支給"), ("2", "一部支給"), ("3", "全部停止")),
     "施設コード": table(
-        ("P01", "しおかぜ保育園（認可保育所）"),
-        ("P02", "みさき保育所（認可保育所）"),
-        ("P03", "緑ヶ丘保育園（認可保育所）"),
-        ("N01", "浜見台こども園（幼保連携型認定こども園）"),
-        ("K01", "松風幼稚園（幼稚園）"),
-        ("S01", "ひよこ小規模保育室（小規模保育事業 A型）"),
+        ("P01", "しおかぜ保育園", "認可保育所"),
+        ("P02", "みさき保育所", "認可保育所"),
+        ("P03", "緑ヶ丘保育園", "認可保育所"),
+        ("N01", "浜見台こども園", "幼保連携型認定こども園"),
+        ("K01", "松風幼稚園", "幼稚園（新制度移行）"),
+        ("S01", "ひよこ小規模保育室", "小規模保育事業 A型（地域型保育事業）"),
     ),
     "健診種別": table(("04", "4か月児健康診査"), ("18", "1歳6か月児健康診査"), ("36", "3歳児健康診査")),
     "問診判定": table(("1", "所見なし"), ("2", "要観察"), ("（空欄）", "未受診")),
@@ -228,12 +230,14 @@ CODES: dict[str, list[tuple[str, str]]] = {
         ("E", "こころの健康"),
         ("F", "家庭問題"),
     ),
-    "福祉相談種別": table(("11", "児童虐待に関する相談"), ("12", "児童に関する一般相談"), ("13", "養護相談"), ("99", "その他")),
+    "福祉相談種別": table(
+        ("11", "児童虐待に関する相談"), ("12", "児童に関する一般相談"), ("13", "養護相談"), ("99", "その他")
+    ),
     "学校コード": table(
         ("101", "しおかぜ東小学校"),
         ("102", "しおかぜ西小学校"),
         ("201", "しおかぜ中学校"),
-        ("901", "私立みさき学園中学校（区域外就学・私立）"),
+        ("901", "私立みさき学園中学校", "私立（区域外）。出欠・健診の報告なし"),
     ),
     "性別区分": table(("M", "男"), ("F", "女")),
     "学級種別": table(("1", "通常の学級"), ("2", "特別支援学級")),
@@ -254,8 +258,26 @@ FACILITY = {
     "ひよこ小規模保育室": "S01",
 }
 CHECKUP = {"4か月": "04", "1歳6か月": "18", "3歳": "36"}
-VACCINE_KIND = {"ヒブ": "01", "小児用肺炎球菌": "02", "B型肝炎": "03", "五種混合": "04", "BCG": "05", "MR": "06", "水痘": "07", "日本脳炎": "08"}
-VACCINE_DOSE = {"": "00", "1回目": "01", "2回目": "02", "3回目": "03", "4回目": "04", "追加": "05", "1期": "11", "2期": "12"}
+VACCINE_KIND = {
+    "ヒブ": "01",
+    "小児用肺炎球菌": "02",
+    "B型肝炎": "03",
+    "五種混合": "04",
+    "BCG": "05",
+    "MR": "06",
+    "水痘": "07",
+    "日本脳炎": "08",
+}
+VACCINE_DOSE = {
+    "": "00",
+    "1回目": "01",
+    "2回目": "02",
+    "3回目": "03",
+    "4回目": "04",
+    "追加": "05",
+    "1期": "11",
+    "2期": "12",
+}
 VACCINE_DOSE |= {"1期 1回目": "21", "1期 2回目": "22"}
 CERT = {"身体": "11", "療育": "12", "精神": "13"}
 GRADE = {f"{n}級": f"{n:02d}" for n in range(1, 8)} | {"A": "11", "B": "12"}
@@ -338,7 +360,12 @@ def _jumin(t, out: Path, delivery: Delivery):
                 "都道府県から番地・号まで。数字は全角。方書は含まない",
             ),
             Field("方書", "文字", lambda r: building[r["atena_no"]], "建物名・部屋番号。数字は全角。なければ空欄"),
-            Field("住民となった年月日", "日付", lambda r: iso(r["resident_since"]), "西暦 YYYY-MM-DD（出生日または転入日）"),
+            Field(
+                "住民となった年月日",
+                "日付",
+                lambda r: iso(r["resident_since"]),
+                "西暦 YYYY-MM-DD（出生日または転入日）",
+            ),
             Field("転入年月日", "日付", lambda r: iso(r["moved_in_on"]), "西暦 YYYY-MM-DD。転入者のみ"),
             Field("支援措置", "コード", lambda r: "1" if r["has_dv_protection"] else "", "", "支援措置区分", 1),
         ],
@@ -362,7 +389,9 @@ def _kodomo_shien(t, out: Path, ym: str, delivery: Delivery):
             Field("登録年月日", "日付", lambda r: kanji_padded(r["registered_on"]), "和暦（令和06年04月01日）"),
             Field("終結年月日", "日付", lambda r: kanji_padded(r["closed_on"]), "和暦。継続中は空欄"),
             Field("一時保護", "コード", lambda r: "01" if r["had_temporary_custody"] else "00", "", "一時保護有無", 2),
-            Field("一時保護年月日", "日付", lambda r: kanji_padded(r["temporary_custody_on"]), "和暦。不明・なしは空欄"),
+            Field(
+                "一時保護年月日", "日付", lambda r: kanji_padded(r["temporary_custody_on"]), "和暦。不明・なしは空欄"
+            ),
             Field("出力年月日", "日付", lambda r: kanji_padded(r["extracted_on"]), "和暦"),
         ],
         header_row=2,
@@ -438,7 +467,14 @@ def _kodomo_shien(t, out: Path, ym: str, delivery: Delivery):
         "Shift_JIS（CP932）",
         [
             Field("児童宛名番号", "数字", lambda r: r["atena_no"], "", width=10),
-            Field("施設コード", "コード", lambda r: FACILITY[r["facility"]], "施設名・施設の種類はコード表", "施設コード", 3),
+            Field(
+                "施設コード",
+                "コード",
+                lambda r: FACILITY[r["facility"]],
+                "施設名（内容）と施設の種類（備考）はコード表",
+                "施設コード",
+                3,
+            ),
             Field("利用開始日", "日付", lambda r: kanji_abbr(r["enrolled_on"]), "和暦（令6.4.1）"),
             Field("利用終了日", "日付", lambda r: kanji_abbr(r["left_on"]), "和暦（令6.4.1）。利用中は空欄"),
             Field("基準日", "日付", lambda r: kanji_abbr(r["extracted_on"]), "和暦（令6.4.1）。データ抽出日"),
@@ -509,9 +545,18 @@ def _kodomo_katei(t, out: Path, ym: str, delivery: Delivery):
         Field("宛名番号", "数字", lambda r: r["atena_no"], "", width=10),
         Field("氏名", "文字", lambda r: names.get(r["atena_no"], ""), "全角。全角スペースで埋める", width=20),
         Field("ワクチン種類", "コード", lambda r: _vaccine(r["vaccine"])[0], "", "ワクチン種類", 2),
-        Field("接種区分", "コード", lambda r: _vaccine(r["vaccine"])[1], "ワクチン種類と組み合わせて接種を表す", "接種区分", 2),
+        Field(
+            "接種区分",
+            "コード",
+            lambda r: _vaccine(r["vaccine"])[1],
+            "ワクチン種類と組み合わせて接種を表す",
+            "接種区分",
+            2,
+        ),
         Field("接種名", "文字", lambda r: r["vaccine"].translate(ASCII_FW), "全角。表示用", width=24),
-        Field("接種期限", "日付", lambda r: letter_compact(r["due_on"]), "和暦（元号英字＋年月日6桁: R060401）", width=7),
+        Field(
+            "接種期限", "日付", lambda r: letter_compact(r["due_on"]), "和暦（元号英字＋年月日6桁: R060401）", width=7
+        ),
         Field("接種日", "日付", lambda r: letter_compact(r["given_on"]), "和暦（同上）。未接種は空白", width=7),
         Field("処理日", "日付", lambda r: ymd(r["extracted_on"]), "西暦8桁。データ抽出日", width=8),
         Field("予備", "文字", lambda r: "", "空白", width=8),
@@ -533,6 +578,7 @@ def _kodomo_katei(t, out: Path, ym: str, delivery: Delivery):
             ("20", "データレコード: 下の項目"),
             ("90", "トレーラレコード（最終行）: レコード区分 90、データ件数（8桁）、以降空白"),
         ],
+        data_mark="20",
     )
     lines = [fixed("10" + ymd(ex), length)]
     for r in vx:
@@ -601,7 +647,12 @@ def _fukushi(t, out: Path, ym: str, m: date, delivery: Delivery):
             Field("等級", "コード", lambda r: r["grade"], "手帳のみ", "等級コード", 2),
             Field("発達障害", "コード", lambda r: r["dd"], "手帳のみ", "発達障害記載", 1),
             Field("資格開始日", "日付", lambda r: letter_padded(r["start"]), "和暦（R06.04.01）。手帳は交付日"),
-            Field("資格終了日", "日付", lambda r: letter_padded(r["end"]), "和暦（R06.04.01）。受給者証は有効期限。手帳は空欄"),
+            Field(
+                "資格終了日",
+                "日付",
+                lambda r: letter_padded(r["end"]),
+                "和暦（R06.04.01）。受給者証は有効期限。手帳は空欄",
+            ),
             Field("作成日", "日付", lambda r: ymd(r["ex"]), "西暦8桁"),
         ],
     )
@@ -695,7 +746,10 @@ def _gakko(t, out: Path, ym: str, m: date, delivery: Delivery):
         Field("学級種別", "コード", lambda r: "2" if r["in_special_needs_class"] else "1", "", "学級種別", 1),
         Field("作成日", "日付", lambda r: ymd(r["extracted_on"]), "西暦8桁"),
     ]
-    for level, label, prefix in (("小学校", "小学校 学齢簿（1〜6年）", "E"), ("中学校", "中学校 学齢簿（1〜3年）", "J")):
+    for level, label, prefix in (
+        ("小学校", "小学校 学齢簿（1〜6年）", "E"),
+        ("中学校", "中学校 学齢簿（1〜3年）", "J"),
+    ):
         doc = FileDoc(f"学齢簿_{level}_<年月>.csv", label, "CSV", "Shift_JIS（CP932）", fields)
         write_delimited(out / f"学齢簿_{level}_{ym}.csv", doc, [r for r in reg if r["student_no"].startswith(prefix)])
         delivery.add("gakko", doc, CODES)
@@ -755,7 +809,9 @@ def _gakko(t, out: Path, ym: str, m: date, delivery: Delivery):
         [
             Field("学校名", "文字", lambda r: r["school"], "受診した学校"),
             Field("氏名", "文字", lambda r: r["name"], ""),
-            Field("生年月日", "日付", lambda r: wareki_kanji(r["birth_date"]), "和暦（平成27年4月1日、元年は「元年」）"),
+            Field(
+                "生年月日", "日付", lambda r: wareki_kanji(r["birth_date"]), "和暦（平成27年4月1日、元年は「元年」）"
+            ),
             Field("健診実施日", "日付", lambda r: wareki_kanji(r["examined_on"]), "和暦（同上）"),
             Field("精密検査", "コード", lambda r: "1" if r["needs_referral"] else "0", "", "精密検査区分", 1),
             Field("う歯数（DMF）", "数値", lambda r: r["caries_count"], "未処置・処置済みの合計"),
@@ -828,8 +884,19 @@ README = """しおかぜ町　各課システムの月次出力ファイル（�
 """
 
 
-def write_docs(vendor_dir: Path, delivery: Delivery):
+def write_docs(vendor_dir: Path, delivery: Delivery, readme: bool = True):
     """README.txt and docs/ファイル一覧_<課>.csv, レイアウト定義書_<課>.csv, コード表_<課>.csv (CP932)."""
+    if readme:
+        _readme(vendor_dir, delivery)
+    docs = vendor_dir / "docs"
+    for source, (dept, _system) in DEPARTMENTS.items():
+        files = delivery.files.get(source, [])
+        write_text(docs / f"ファイル一覧_{dept}.csv", _file_list(files), "cp932")
+        write_text(docs / f"レイアウト定義書_{dept}.csv", _layouts(files), "cp932")
+        write_text(docs / f"コード表_{dept}.csv", _code_tables(delivery.codes.get(source, {})), "cp932")
+
+
+def _readme(vendor_dir: Path, delivery: Delivery):
     body = []
     for source, (dept, system) in DEPARTMENTS.items():
         body.append(f"{source + '/':<14} {system}（{dept}）")
@@ -837,12 +904,6 @@ def write_docs(vendor_dir: Path, delivery: Delivery):
             body.append(f"  {d.name:<32} {d.title}")
         body.append("")
     write_text(vendor_dir / "README.txt", README.format(body="\n".join(body)).replace("\n", "\r\n"), "cp932")
-    docs = vendor_dir / "docs"
-    for source, (dept, _system) in DEPARTMENTS.items():
-        files = delivery.files.get(source, [])
-        write_text(docs / f"ファイル一覧_{dept}.csv", _file_list(files), "cp932")
-        write_text(docs / f"レイアウト定義書_{dept}.csv", _layouts(files), "cp932")
-        write_text(docs / f"コード表_{dept}.csv", _code_tables(delivery.codes.get(source, {})), "cp932")
 
 
 def _csv(rows: list[list]) -> str:
@@ -890,7 +951,7 @@ def _layouts(files: list[FileDoc]) -> str:
     rows = [["ファイル名", "レコード区分", "項番", "項目名", "型", "桁数（バイト）", "開始位置", "コード表", "備考"]]
     for d in files:
         for mark, what in d.records:
-            if mark != "20":
+            if mark != d.data_mark:
                 rows.append([d.name, mark, "", "", "", "", "", "", what])
         pos = 1
         for n, f in enumerate(d.fields, 1):
@@ -899,7 +960,7 @@ def _layouts(files: list[FileDoc]) -> str:
             rows.append(
                 [
                     d.name,
-                    "20" if d.form == "固定長" else "",
+                    d.data_mark,
                     n,
                     f.name,
                     f.kind,
@@ -912,8 +973,8 @@ def _layouts(files: list[FileDoc]) -> str:
     return _csv(rows)
 
 
-def _code_tables(tables: dict[str, list[tuple[str, str]]]) -> str:
-    rows = [["コード表名", "コード", "内容"]]
+def _code_tables(tables: dict[str, list[tuple[str, ...]]]) -> str:
+    rows = [["コード表名", "コード", "内容", "備考"]]
     for name, pairs in tables.items():
-        rows += [[name, code, label] for code, label in pairs]
+        rows += [[name, *row, *[""] * (3 - len(row))] for row in pairs]
     return _csv(rows)
