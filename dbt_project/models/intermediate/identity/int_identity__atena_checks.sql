@@ -29,13 +29,8 @@ decisions as (
 compared as (
 
     select
-        records.record_id,
-        records.record_key,
-        records.raw_table,
-        records.source_file,
-        records.claimed_atena_no,
+        records.*,
         spine.person_id,
-        records.source_row_number,
         case
             when records.birth_date is null then 'n/a'
             when records.birth_date = spine.birth_date then 'agree'

@@ -7,31 +7,17 @@ decisions as (
 
 ),
 
-latest as (
-
-    select
-        record_key,
-        person_id,
-        decision,
-        decided_by,
-        reason,
-        decided_at,
-        row_number() over (partition by record_key, person_id order by decided_at desc, decision_id desc) as recency
-    from decisions
-
-),
-
 final as (
 
-    select
+    select distinct on (record_key, person_id)
         record_key,
         person_id,
         decision,
         decided_by,
         reason,
         decided_at
-    from latest
-    where recency = 1
+    from decisions
+    order by record_key asc, person_id asc, decided_at desc, decision_id desc
 
 )
 

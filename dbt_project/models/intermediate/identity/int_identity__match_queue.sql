@@ -8,6 +8,7 @@ with
 records as (
 
     select * from {{ ref('int_identity__records') }}
+    where match_stage > 0
 
 ),
 
@@ -23,8 +24,7 @@ final as (
     from records
     left join checks
         on records.record_id = checks.record_id
-    where records.match_stage > 0
-        and not coalesce(checks.has_passed, false)
+    where not coalesce(checks.has_passed, false)
 
 )
 

@@ -11,26 +11,11 @@ children as (
 
 ),
 
-yotaikyo as (
-
-    select * from {{ linked('kodomo_shien__yotaikyo') }}
-    where link_status = 'linked'
-
-),
-
-checkups as (
-
-    select * from {{ linked('kodomo_katei__infant_checkups') }}
-    where link_status = 'linked'
-
-),
-
-service_certificates as (
-
-    select * from {{ linked('fukushi__disabled_child_service_certificates') }}
-    where link_status = 'linked'
-
-),
+{{ linked_imports(
+    yotaikyo='kodomo_shien__yotaikyo',
+    checkups='kodomo_katei__infant_checkups',
+    service_certificates='fukushi__disabled_child_service_certificates'
+) }}
 
 open_case as (
 

@@ -13,12 +13,7 @@ residents as (
 
 ),
 
-school_register as (
-
-    select * from {{ linked('gakko__school_register') }}
-    where link_status = 'linked'
-
-),
+{{ linked_imports(school_register='gakko__school_register') }}
 
 on_register as (
 

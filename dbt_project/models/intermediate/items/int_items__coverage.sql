@@ -29,40 +29,13 @@ residents as (
 
 ),
 
-attendance as (
-
-    select * from {{ linked('gakko__attendance') }}
-    where link_status = 'linked'
-
-),
-
-school_checkups as (
-
-    select * from {{ linked('gakko__school_checkups') }}
-    where link_status = 'linked'
-
-),
-
-checkups as (
-
-    select * from {{ linked('kodomo_katei__infant_checkups') }}
-    where link_status = 'linked'
-
-),
-
-vaccinations as (
-
-    select * from {{ linked('kodomo_katei__vaccinations') }}
-    where link_status = 'linked'
-
-),
-
-maternity as (
-
-    select * from {{ linked('kodomo_katei__maternity') }}
-    where link_status = 'linked'
-
-),
+{{ linked_imports(
+    attendance='gakko__attendance',
+    school_checkups='gakko__school_checkups',
+    checkups='kodomo_katei__infant_checkups',
+    vaccinations='kodomo_katei__vaccinations',
+    maternity='kodomo_katei__maternity'
+) }}
 
 params as (
 
@@ -154,39 +127,30 @@ known as (
 
 ),
 
+{#- One row per item whose source does not list everyone: when its absence is known to mean "no". -#}
 final as (
 
-    select person_id, 'I03' as item_code, has_school_checkup as is_known from known
-    union all
-    select person_id, 'I06', has_attendance from known
-    union all
-    select person_id, 'I10', is_on_register from known
-    union all
-    select person_id, 'I13', is_on_register from known
-    union all
-    select person_id, 'I33', is_on_register from known
-    union all
-    select person_id, 'I34', has_attendance from known
-    union all
-    select person_id, 'I20', has_attended_checkup from known
-    union all
-    select person_id, 'I21a', has_caries_count or has_school_checkup from known
-    union all
-    select person_id, 'I21b', has_smoking from known
-    union all
-    select person_id, 'I26', has_due_checkup from known
-    union all
-    select person_id, 'I27', has_vaccination from known
-    union all
-    select person_id, 'I28', has_epds from known
-    union all
-    select person_id, 'I29', has_week from known
-    union all
-    select person_id, 'I30', has_birth from known
-    union all
-    select person_id, 'I31', has_birth and has_mother_on_registry from known
-    union all
-    select person_id, 'I32', has_birth from known
+    select known.person_id, coverage.item_code, coverage.is_known
+    from known
+    cross join lateral (
+        values
+            ('I03', known.has_school_checkup),
+            ('I06', known.has_attendance),
+            ('I10', known.is_on_register),
+            ('I13', known.is_on_register),
+            ('I33', known.is_on_register),
+            ('I34', known.has_attendance),
+            ('I20', known.has_attended_checkup),
+            ('I21a', known.has_caries_count or known.has_school_checkup),
+            ('I21b', known.has_smoking),
+            ('I26', known.has_due_checkup),
+            ('I27', known.has_vaccination),
+            ('I28', known.has_epds),
+            ('I29', known.has_week),
+            ('I30', known.has_birth),
+            ('I31', known.has_birth and known.has_mother_on_registry),
+            ('I32', known.has_birth)
+    ) as coverage (item_code, is_known)
 
 )
 

@@ -37,79 +37,63 @@ corrections as (
 
 ),
 
-own as (
+{#-
+    How a fact reaches a child (via): 'own', the child's own record; 'member', a record of a household
+    member (the child included: is_self); 'household', a record keyed only to a member's 世帯番号 (no
+    person on the row), which is never the child's own.
+-#}
+fact_keys as (
+
+    select person_id, 'own' as via, false as is_self, person_id as owner_key
+    from children
+    union all
+    select person_id, 'member', is_self, member_person_id
+    from members
+    union all
+    select distinct person_id, 'household', false, member_household_id
+    from members
+
+),
+
+reached as (
 
     select
-        children.person_id,
+        fact_keys.person_id,
+        fact_keys.via,
+        fact_keys.is_self,
+        catalogue.level,
         facts.item_code,
-        children.person_id as via_person_id,
+        facts.person_id as via_person_id,
         facts.raw_table,
         facts.record_id,
         facts.detail,
         facts.event_date,
         facts.valid_from,
         facts.valid_through
-    from children
+    from fact_keys
     inner join facts
-        on children.person_id = facts.person_id
+        on fact_keys.owner_key = coalesce(facts.person_id, facts.household_id)
+        and (fact_keys.via = 'household') = (facts.person_id is null)
     inner join catalogue
         on facts.item_code = catalogue.item_code
-    where catalogue.level in ('C', 'M')
 
 ),
 
-household_facts as (
+{#- C and M: the child's own records. -#}
+own as (
 
-    select
-        members.person_id,
-        members.is_self,
-        facts.item_code,
-        facts.person_id as via_person_id,
-        facts.raw_table,
-        facts.record_id,
-        facts.detail,
-        facts.event_date,
-        facts.valid_from,
-        facts.valid_through
-    from members
-    inner join facts
-        on members.member_person_id = facts.person_id
-    union all
-    select
-        members.person_id,
-        members.is_self,
-        facts.item_code,
-        facts.person_id as via_person_id,
-        facts.raw_table,
-        facts.record_id,
-        facts.detail,
-        facts.event_date,
-        facts.valid_from,
-        facts.valid_through
-    from (select distinct person_id, member_household_id, false as is_self from members) as members
-    inner join facts
-        on members.member_household_id = facts.household_id
-        and facts.person_id is null
+    select * from reached
+    where via = 'own'
+        and level in ('C', 'M')
 
 ),
 
+{#- H: any member's or the household's records; O: the other members' (is_self false). -#}
 household as (
 
-    select distinct
-        household_facts.person_id,
-        household_facts.item_code,
-        household_facts.via_person_id,
-        household_facts.raw_table,
-        household_facts.record_id,
-        household_facts.detail,
-        household_facts.event_date,
-        household_facts.valid_from,
-        household_facts.valid_through
-    from household_facts
-    inner join catalogue
-        on household_facts.item_code = catalogue.item_code
-    where catalogue.level = 'H'
-        or (catalogue.level = 'O' and not household_facts.is_self)
+    select distinct * from reached
+    where via != 'own'
+        and (level = 'H' or (level = 'O' and not is_self))
 
 ),
 

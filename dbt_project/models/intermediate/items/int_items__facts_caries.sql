@@ -11,19 +11,10 @@ catalogue as (
 
 ),
 
-infant_checkups as (
-
-    select * from {{ linked('kodomo_katei__infant_checkups') }}
-    where link_status = 'linked'
-
-),
-
-school_checkups as (
-
-    select * from {{ linked('gakko__school_checkups') }}
-    where link_status = 'linked'
-
-),
+{{ linked_imports(
+    infant_checkups='kodomo_katei__infant_checkups',
+    school_checkups='gakko__school_checkups'
+) }}
 
 params as (
 

@@ -6,41 +6,14 @@
 -#}
 with
 
-certificates as (
+{{ linked_imports(
+    certificates='fukushi__disability_certificates',
+    care_needs='fukushi__care_need_certifications',
+    public_assistance='fukushi__public_assistance',
+    disability_medical='fukushi__disability_medical'
+) }}
 
-    select * from {{ linked('fukushi__disability_certificates') }}
-    where link_status = 'linked'
-
-),
-
-care_needs as (
-
-    select * from {{ linked('fukushi__care_need_certifications') }}
-    where link_status = 'linked'
-
-),
-
-public_assistance as (
-
-    select * from {{ linked('fukushi__public_assistance') }}
-    where link_status = 'linked'
-
-),
-
-disability_medical as (
-
-    select * from {{ linked('fukushi__disability_medical') }}
-    where link_status = 'linked'
-
-),
-
-consultations as (
-
-    select * from {{ linked('fukushi__consultations') }}
-    where link_status = 'linked'
-        or (atena_no is null and setai_no is not null)
-
-),
+{{ household_imports(consultations='fukushi__consultations') }}
 
 {#- 障害者手帳.csv lists the certificates currently held: valid from 交付日, no end. -#}
 certificate_held as (
@@ -118,8 +91,7 @@ consulted as (
 
     select
         item_codes.item_code,
-        case when consultations.atena_no is not null then consultations.person_id end as person_id,
-        case when consultations.atena_no is null then consultations.setai_no end as household_id,
+        {{ record_owner('consultations') }},
         'fukushi__consultations' as raw_table,
         consultations.record_id,
         consultations.field || '・' || consultations.kind as detail,

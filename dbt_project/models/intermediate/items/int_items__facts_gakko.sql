@@ -11,39 +11,18 @@ catalogue as (
 
 ),
 
-school_register as (
-
-    select * from {{ linked('gakko__school_register') }}
-    where link_status = 'linked'
-
-),
-
-attendance as (
-
-    select * from {{ linked('gakko__attendance') }}
-    where link_status = 'linked'
-
-),
+{{ linked_imports(
+    school_register='gakko__school_register',
+    attendance='gakko__attendance',
+    school_aid='gakko__school_aid',
+    lunch_arrears='gakko__school_lunch_arrears'
+) }}
 
 school_checkups as (
 
     select * from {{ linked('gakko__school_checkups') }}
     where link_status = 'linked'
         and examined_on <= {{ as_of_date() }}
-
-),
-
-school_aid as (
-
-    select * from {{ linked('gakko__school_aid') }}
-    where link_status = 'linked'
-
-),
-
-lunch_arrears as (
-
-    select * from {{ linked('gakko__school_lunch_arrears') }}
-    where link_status = 'linked'
 
 ),
 

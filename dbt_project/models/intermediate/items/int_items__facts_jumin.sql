@@ -17,12 +17,7 @@ residents as (
 
 ),
 
-enrolments as (
-
-    select * from {{ linked('kodomo_shien__childcare_enrolments') }}
-    where link_status = 'linked'
-
-),
+{{ linked_imports(enrolments='kodomo_shien__childcare_enrolments') }}
 
 params as (
 

@@ -12,33 +12,12 @@ catalogue as (
 
 ),
 
-checkups as (
-
-    select * from {{ linked('kodomo_katei__infant_checkups') }}
-    where link_status = 'linked'
-
-),
-
-vaccinations as (
-
-    select * from {{ linked('kodomo_katei__vaccinations') }}
-    where link_status = 'linked'
-
-),
-
-maternity as (
-
-    select * from {{ linked('kodomo_katei__maternity') }}
-    where link_status = 'linked'
-
-),
-
-yotaikyo as (
-
-    select * from {{ linked('kodomo_shien__yotaikyo') }}
-    where link_status = 'linked'
-
-),
+{{ linked_imports(
+    checkups='kodomo_katei__infant_checkups',
+    vaccinations='kodomo_katei__vaccinations',
+    maternity='kodomo_katei__maternity',
+    yotaikyo='kodomo_shien__yotaikyo'
+) }}
 
 residents as (
 
@@ -59,52 +38,32 @@ params as (
 
 attended as (
 
-    select *
+    select
+        *,
+        row_number() over (partition by person_id order by attended_on desc, record_id asc) = 1 as is_latest
     from checkups
     where attended_on is not null
         and attended_on <= {{ as_of_date() }}
 
 ),
 
-latest_attended as (
-
-    select distinct on (person_id) *
-    from attended
-    order by person_id asc, attended_on desc, record_id asc
-
-),
-
-questionnaire_concern as (
+{#- I20 on any attended checkup; I21b on the child's latest attended checkup only. -#}
+checkup_items as (
 
     select
-        'I20' as item_code,
-        person_id,
+        item_codes.item_code,
+        attended.person_id,
         null::text as household_id,
         'kodomo_katei__infant_checkups' as raw_table,
-        record_id,
-        checkup || '健診' as detail,
-        attended_on as event_date,
-        attended_on as valid_from,
+        attended.record_id,
+        attended.checkup || '健診' as detail,
+        attended.attended_on as event_date,
+        attended.attended_on as valid_from,
         null::date as valid_through
     from attended
-    where has_questionnaire_concern
-
-),
-
-mother_smokes as (
-
-    select
-        'I21b' as item_code,
-        person_id,
-        null::text as household_id,
-        'kodomo_katei__infant_checkups' as raw_table,
-        record_id,
-        checkup || '健診' as detail,
-        attended_on as event_date,
-        attended_on as valid_from,
-        null::date as valid_through
-    from latest_attended
-    where mother_smokes
+    inner join (values ('I20'), ('I21b')) as item_codes (item_code)
+        on (item_codes.item_code = 'I20' and attended.has_questionnaire_concern)
+        or (item_codes.item_code = 'I21b' and attended.is_latest and attended.mother_smokes)
 
 ),
 
@@ -212,9 +171,7 @@ specified_pregnancy as (
 
 final as (
 
-    select * from questionnaire_concern
-    union all
-    select * from mother_smokes
+    select * from checkup_items
     union all
     select * from missed_checkup
     union all

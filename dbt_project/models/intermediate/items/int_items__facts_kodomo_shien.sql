@@ -8,27 +8,12 @@
 -#}
 with
 
-yotaikyo as (
+{{ linked_imports(
+    yotaikyo='kodomo_shien__yotaikyo',
+    allowances='kodomo_shien__child_rearing_allowance'
+) }}
 
-    select * from {{ linked('kodomo_shien__yotaikyo') }}
-    where link_status = 'linked'
-
-),
-
-allowances as (
-
-    select * from {{ linked('kodomo_shien__child_rearing_allowance') }}
-    where link_status = 'linked'
-
-),
-
-consultations as (
-
-    select * from {{ linked('kodomo_shien__consultations') }}
-    where link_status = 'linked'
-        or (atena_no is null and setai_no is not null)
-
-),
+{{ household_imports(consultations='kodomo_shien__consultations') }}
 
 registered as (
 
@@ -85,8 +70,7 @@ consulted as (
 
     select
         item_codes.item_code,
-        case when consultations.atena_no is not null then consultations.person_id end as person_id,
-        case when consultations.atena_no is null then consultations.setai_no end as household_id,
+        {{ record_owner('consultations') }},
         'kodomo_shien__consultations' as raw_table,
         consultations.record_id,
         consultations.category as detail,

@@ -4,12 +4,7 @@
 -#}
 with
 
-service_certificates as (
-
-    select * from {{ linked('fukushi__disabled_child_service_certificates') }}
-    where link_status = 'linked'
-
-),
+{{ linked_imports(service_certificates='fukushi__disabled_child_service_certificates') }}
 
 final as (
 

@@ -4,12 +4,7 @@
 -#}
 with
 
-single_parent_medical as (
-
-    select * from {{ linked('kodomo_shien__single_parent_medical') }}
-    where link_status = 'linked'
-
-),
+{{ linked_imports(single_parent_medical='kodomo_shien__single_parent_medical') }}
 
 final as (
 

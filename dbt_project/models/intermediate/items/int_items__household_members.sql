@@ -31,28 +31,15 @@ household_mode as (
 
 ),
 
-same_household as (
+{#- Who is a member: the same 世帯番号, and with household_mode = same_address also the same address. -#}
+member_ids as (
 
-    select
-        children.person_id,
-        residents.person_id as member_person_id,
-        residents.household_id as member_household_id,
-        residents.record_id as member_record_id,
-        residents.birth_date as member_birth_date
+    select children.person_id, residents.person_id as member_person_id
     from children
     inner join residents
         on children.household_id = residents.household_id
-
-),
-
-same_address as (
-
-    select
-        children.person_id,
-        residents.person_id as member_person_id,
-        residents.household_id as member_household_id,
-        residents.record_id as member_record_id,
-        residents.birth_date as member_birth_date
+    union
+    select children.person_id, residents.person_id as member_person_id
     from children
     inner join household_mode
         on household_mode.mode = 'same_address'
@@ -61,20 +48,18 @@ same_address as (
 
 ),
 
-unioned as (
-
-    select * from same_household
-    union
-    select * from same_address
-
-),
-
 final as (
 
     select
-        unioned.*,
-        unioned.person_id = unioned.member_person_id as is_self
-    from unioned
+        member_ids.person_id,
+        residents.person_id as member_person_id,
+        residents.household_id as member_household_id,
+        residents.record_id as member_record_id,
+        residents.birth_date as member_birth_date,
+        member_ids.person_id = member_ids.member_person_id as is_self
+    from member_ids
+    inner join residents
+        on member_ids.member_person_id = residents.person_id
 
 )
 
