@@ -165,7 +165,7 @@ def _by_header(profile: FileProfile, spec: FileSpec) -> list[Assign]:
     pairs = []
     for col in spec.columns:
         for prof in profile.columns:
-            if prof.kind == "blank" and not prof.header:
+            if (prof.kind == "blank" and not prof.header) or prof.filler:
                 continue
             ns, why = _name_score(prof.header or "", col)
             ok = compatible(col, prof) or prof.kind == "blank"
@@ -205,7 +205,7 @@ def _greedy(spec: FileSpec, pairs: list) -> list[Assign]:
 
 def _by_position(profile: FileProfile, spec: FileSpec) -> list[Assign]:
     """No header: the longest in-order alignment of contract columns and delivered columns by type."""
-    cols, profs = list(spec.columns), [p for p in profile.columns if p.kind != "blank"]
+    cols, profs = list(spec.columns), [p for p in profile.columns if p.kind != "blank" and not p.filler]
     n, m = len(cols), len(profs)
     best = [[0] * (m + 1) for _ in range(n + 1)]
     for i in range(n - 1, -1, -1):

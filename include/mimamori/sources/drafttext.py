@@ -79,7 +79,7 @@ def field_names(p: FileProfile, matches: list[Match]) -> dict[int, str]:
         for a in m.assigns:
             if a.source is not None and a.source.position not in names:
                 names[a.source.position] = a.column.header
-    return {c.position: names.get(c.position, f"項目{c.position}") for c in p.columns}
+    return {c.position: names.get(c.position, f"{'予備' if c.filler else '項目'}{c.position}") for c in p.columns}
 
 
 def ref(p: FileProfile, prof: ColumnProfile, names: dict[int, str]) -> str:
@@ -147,7 +147,9 @@ def _fixed(lines: Lines, p: FileProfile, names: dict[int, str]) -> None:
     for i, c in enumerate(p.columns):
         nxt = p.columns[i + 1].boundary if i + 1 < len(p.columns) else "高"
         sure = "高" if c.boundary == nxt == "高" else ("低" if "低" in (c.boundary, nxt) else "中")
-        what = "この項目か" if names[c.position].startswith("項目") else f"「{names[c.position]}」の項目か"
+        what = "この項目か" if names[c.position].startswith(("項目", "予備")) else f"「{names[c.position]}」の項目か"
+        if c.filler:
+            what = "埋め草（予備。どの行も空白か 0）か"
         note = f"{TODO} 確認: 位置・長さと、{what}をレイアウト表で確かめる · 境界の信頼度 {sure} · {_shape(c)}"
         lines.add(
             f"      - {{name: {plain(names[c.position])}, start: {c.start}, length: {c.end - c.start + 1}}}", note
