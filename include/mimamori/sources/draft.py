@@ -225,7 +225,8 @@ def _by_position(profile: FileProfile, spec: FileSpec) -> list[Assign]:
 
 
 def match(profile: FileProfile, spec: FileSpec) -> Match:
-    assigns = _by_header(profile, spec) if profile.header else _by_position(profile, spec)
+    named = profile.header or profile.layout_doc  # a layout document names a fixed-width or headerless file's fields
+    assigns = _by_header(profile, spec) if named else _by_position(profile, spec)
     for a in assigns:
         if a.source is None and a.column.column == "extracted_on" and profile.file_date:
             a.score, a.from_file_name, a.why = 0.85, True, "ファイル名の日付（8桁）から"

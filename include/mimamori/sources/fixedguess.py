@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from collections import Counter
 
 from mimamori.sources.profile import CODE_MAX_DISTINCT, ColumnProfile, FileProfile, _month_styles_of, _styles_of
@@ -283,10 +284,10 @@ def _date_split(records: list, s: int, e: int) -> int | None:
     return None
 
 
-def _text(unit_slice) -> str:
+def _text(unit_slice, encoding: str = "cp932") -> str:
     if isinstance(unit_slice, bytes):
-        return unit_slice.decode("cp932", errors="replace").strip(" \u3000")
-    return unit_slice.strip(" \u3000")
+        return unit_slice.decode(encoding, errors="replace").strip(" \u3000")
+    return unit_slice.replace("\0", "").strip(" \u3000")
 
 
 def _split_dates(records: list, segments: list[tuple[int, int, str]], cols: _Columns) -> list[tuple[int, int, str]]:
@@ -335,14 +336,17 @@ def _record_type(records: list, marks: list[tuple[str, str]]) -> bool:
     return any(len(prefix) == 1 for _, prefix in marks) and len({r[:1] for r in records}) == 1
 
 
-def profile_fixed(out: FileProfile, lines: list[str], tick) -> FileProfile:
-    """Fill ``out`` for a fixed-width file: line length, HDR/TRL marks, fields with their types."""
+def profile_fixed(out: FileProfile, lines: list[str], tick, layout=None) -> FileProfile:
+    """Fill ``out`` for a fixed-width file: line length, HDR/TRL marks, fields with their types — the fields of
+    ``layout`` (a :class:`mimamori.sources.layoutdoc.LayoutDoc`) when one is given, else guessed."""
     enc = out.encoding
-    out.units = _units(enc)
+    out.units = (layout.units if layout is not None else None) or _units(enc)
     out.record_marks = _marks(lines)
     body = lines[1 if any(w == "first" for w, _ in out.record_marks) else 0 :]
     if any(w == "last" for w, _ in out.record_marks):
         body = body[:-1]
+    if layout is not None:
+        return _from_layout(out, body, layout, tick)
     records = [_record(ln, enc) for ln in body]
     out.line_length = Counter(len(r) for r in records).most_common(1)[0][0]
     cols = _Columns(out.line_length, enc)
@@ -362,3 +366,43 @@ def profile_fixed(out: FileProfile, lines: list[str], tick) -> FileProfile:
         col.classify()
         out.columns.append(col)
     return out
+
+
+def record_in(line: str, units: str, encoding: str):
+    """A record as ``units`` count it: bytes of the file's encoding, characters, or display width (a 全角
+    character is followed by a placeholder that :func:`_text` drops)."""
+    if units == "bytes":
+        return line.encode("cp932" if encoding == "cp932" else "utf-8")
+    if units == "width":
+        return "".join(ch + "\0" if unicodedata.east_asian_width(ch) in "WF" else ch for ch in line)
+    return line
+
+
+def _from_layout(out: FileProfile, body: list[str], layout, tick) -> FileProfile:
+    """The fields as the layout document places them; a line shorter than the document is counted, not cut."""
+    records = [record_in(ln, out.units, out.encoding) for ln in body]
+    out.line_length = Counter(len(r) for r in records).most_common(1)[0][0] if records else 0
+    if layout.end > out.line_length:
+        raise layout.error(
+            max(layout.fields, key=lambda f: f.start + f.length).row,
+            f"項目が {layout.end}{_UNIT_JA[out.units]}目まであり、ファイルの行（{out.line_length}{_UNIT_JA[out.units]}）より長い",
+        )
+    out.layout_doc = layout.name
+    if layout.zero_based:
+        out.notes.append(f"レイアウト表 {layout.name} の位置は0から数えています。対応表では1から数える位置に直しました")
+    out.odd_rows = sum(len(r) != out.line_length for r in records)
+    out.records = len(records)
+    for i, f in enumerate(layout.fields, 1):
+        s, e = f.start - 1, f.start - 1 + f.length
+        col = ColumnProfile(i, header=f.name, start=f.start, end=e, boundary="文書", doc_row=f.row)
+        col.filler = f.name.startswith("予備")
+        for n, r in enumerate(records, 1):
+            if i == 1:
+                tick(n, out.name)
+            col.add(_text(r[s:e], "cp932" if out.encoding == "cp932" else "utf-8"))
+        col.classify()
+        out.columns.append(col)
+    return out
+
+
+_UNIT_JA = {"bytes": "バイト", "chars": "文字", "width": "桁"}

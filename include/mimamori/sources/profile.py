@@ -80,6 +80,8 @@ class ColumnProfile:
     boundary: str = ""
     #: fixed width: the padding after a fixed-length value (spaces or zeros on every row), no value of its own
     filler: bool = False
+    #: the row of the layout document (``profile --layout``) the field is taken from
+    doc_row: int | None = None
 
     def add(self, raw) -> None:
         if isinstance(raw, float) and raw.is_integer():  # an xlsx number cell: 45383.0 is 45383
@@ -231,6 +233,8 @@ class FileProfile:
     units: str = ""
     line_length: int = 0
     record_marks: list[tuple[str, str]] = field(default_factory=list)  # (first|last, prefix)
+    #: the layout document the fields (fixed width) or the column names (a headerless CSV) are taken from
+    layout_doc: str | None = None
     notes: list[str] = field(default_factory=list)
 
     @property
