@@ -105,6 +105,14 @@ SPELLINGS = {
         ["項目名", "開始位置（0から）", "サイズ"],
         *[[n, s - 1, k] for n, s, k in _starts()],
     ],
+    "項目名・オフセット・終了位置（終了は含まない）": lambda: [
+        ["項目名", "オフセット", "終了位置"],
+        *[[n, s - 1, s - 1 + k] for n, s, k in _starts()],
+    ],
+    "データ項目名・属性が COBOL の PIC（桁数の列なし）": lambda: [
+        ["項番", "データ項目名", "属性", "説明"],
+        *[[i, n, f"PIC X({k})" if n != "漢字氏名" else f"N({k // 2})", ""] for i, (n, _, k) in enumerate(_starts(), 1)],
+    ],
     "項目名・バイト数だけ（順に並ぶ）、区分見出しの行": lambda: [
         ["項目名", "バイト数", "属性"],
         ["【データ部】", "", ""],
@@ -240,3 +248,21 @@ def test_a_document_that_fits_no_file_is_said_so_through_the_command(tmp_path):
     done = run_sources("profile", "--source", "jumin", "--layout", ok, "--out", tmp_path / "jumin.yaml", path.parent)
     assert done.returncode == 0, done.stderr
     assert "- {name: 宛名番号, start: 1, length: 10}" in (tmp_path / "jumin.yaml").read_text(encoding="utf-8")
+
+
+def test_a_document_with_positions_still_orders_a_headerless_csv(tmp_path):
+    """The same document for the fixed-width export and its CSV twin: in the CSV only the order counts."""
+    folder = tmp_path / "inbox" / "jumin"
+    folder.mkdir(parents=True)
+    rng = random.Random(8)
+    rows = [
+        [f"{7300000000 + 17 * i:010d}", f"H{2000000 + i:07d}", rng.choice(SURNAMES), rng.choice("12")]
+        for i in range(30)
+    ]
+    path = folder / "JUMIN_20331101.csv"
+    _csv_doc(path, [[*r, "19990101", ""] for r in rows])
+    doc = tmp_path / "layout.xlsx"
+    _xlsx_doc(doc, SPELLINGS["フィールド名・位置・長さ（バイト）・型"]())
+    (profile,) = profile_with_layouts([path], [read_layout(doc)], quiet=True)
+    assert profile.format == "csv" and not profile.header
+    assert [c.header for c in profile.columns][:4] == ["宛名番号", "世帯番号", "漢字氏名", "性別"]

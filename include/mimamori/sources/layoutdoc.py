@@ -9,7 +9,8 @@ vendor's fields as the document does, so they are matched to the contract by nam
 The document is a CSV (CP932 or UTF-8) or an xlsx sheet. Its header row is found among the first rows
 by its spellings (:data:`HEADERS`: 項目名/フィールド名, 開始位置/位置/開始, 桁数/長さ/バイト数/サイズ,
 終了位置, 型/属性, 備考 and a few more); rows above it (a title) are read only for the unit
-(「単位: バイト」). Positions may count from 1 or from 0 (a first field at 0, or a header saying
+(「単位: バイト」). A length may also be a COBOL picture in the type column (X(10), 9(8), N(20) — N is 全角,
+two bytes a character). Positions may count from 1 or from 0 (a first field at 0, or a header saying
 0から/オフセット); an end position may be inclusive or exclusive (told by how the next field starts);
 counts are bytes or characters where the header or title says so (桁数（バイト）, 文字数), else the
 file's own way (CP932 bytes, UTF-8 characters). A document without positions gives the order of the
@@ -73,6 +74,9 @@ _CHARS = re.compile(r"文字|char", re.IGNORECASE)
 _ZERO = re.compile(r"0から|0始|0起点|0オリジン|0-?origin|0-?based|オフセット|offset", re.IGNORECASE)
 _ONE = re.compile(r"1から|1始|1起点|1オリジン|1-?origin|1-?based", re.IGNORECASE)
 _TOTAL = re.compile(r"^(合計|総計|計|レコード長|総バイト数|総桁数|レコード計|total)$", re.IGNORECASE)
+#: A COBOL picture in the type column gives the length when no length is written: X(10), 9(8), N(20) (N: 全角
+#: characters, two bytes each), PIC X(10).
+_PICTURE = re.compile(r"^(?:pic(?:ture)?\s*)?([x9nk])\((\d+)\)$", re.IGNORECASE)
 _FILLER = re.compile(r"^(予備|空き|空白|filler|reserve|reserved|未使用)\d*$", re.IGNORECASE)
 
 
@@ -224,11 +228,21 @@ def read_layout(path: Path | str) -> LayoutDoc:
             continue
         name = cell.get("name", "")
         nums = {r: _number(path, i, cell[r], header[roles[r]]) for r in ("start", "length", "end") if r in cell}
-        if _TOTAL.match(_key(name)) or (doc.positions and not any(v is not None for v in nums.values())):
+        pictured = bool(_PICTURE.match(cell.get("type", "").replace(" ", "")))
+        if _TOTAL.match(_key(name)) or (
+            doc.positions and not pictured and not any(v is not None for v in nums.values())
+        ):
             doc.skipped.append(i)  # a total row, or a heading between fields
             continue
         fld = DocField(name, i, type=cell.get("type", ""), note=cell.get("note", ""))
-        raw.append((fld, nums.get("start"), nums.get("length"), nums.get("end")))
+        length = nums.get("length")
+        if length is None and nums.get("end") is None and (pic := _PICTURE.match(fld.type.replace(" ", ""))):
+            wide = pic[1].lower() in "nk"
+            length = int(pic[2]) * (2 if wide else 1)
+            doc.units = doc.units or ("bytes" if wide else None)
+        if doc.positions or length is not None:
+            doc.positions = True
+        raw.append((fld, nums.get("start"), length, nums.get("end")))
     if not raw:
         raise doc.error(None, f"{doc.header_row}行目の見出しの下に項目の行がありません")
     _name_fields(doc, [f for f, *_ in raw])

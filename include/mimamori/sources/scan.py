@@ -70,8 +70,6 @@ def _profile_file(path: Path, quiet: bool, layout=None) -> FileProfile:
         return fixedguess.profile_fixed(
             FileProfile(path, encoding, "fixed", ascii_only=ascii_only), lines, _progress(quiet), layout
         )
-    if positions:
-        raise layout.error(None, f"位置の書かれたレイアウト表ですが、{path.name} は区切り文字のあるファイルです")
     fmt = "tsv" if delimiter == "\t" else "csv"
     out = FileProfile(path, encoding, fmt, delimiter=delimiter or ",", ascii_only=ascii_only)
     rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=out.delimiter))
@@ -79,13 +77,10 @@ def _profile_file(path: Path, quiet: bool, layout=None) -> FileProfile:
 
 
 def _named(out: FileProfile, layout) -> FileProfile:
-    """A headerless CSV's columns named in the order of the layout document (its field count must be the file's)."""
+    """A headerless CSV's columns named in the order of the layout document (its field count must be the file's;
+    positions, if the document has them, do not matter in a delimited file)."""
     if layout is None:
         return out
-    if layout.positions:
-        raise layout.error(
-            None, f"位置の書かれたレイアウト表は固定長のファイルに使います（{out.name} は {out.format}）"
-        )
     if out.header:
         return out  # the file's own header spells the document's names: matched by it as it is
     if len(layout.fields) != len(out.columns):
