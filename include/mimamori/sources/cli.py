@@ -112,6 +112,8 @@ PROFILE_EPILOG = """\
       フォルダの全ファイルを調べ、下書きを画面に出す（提供元はフォルダ名から）
   bin/mimamori sources profile --source jumin --out towns/見守町/sources/jumin.yaml JUKI_20261110.DAT
       下書きをファイルに書き、調べた結果（件数と形）を画面に出す
+  bin/mimamori sources profile --layout 住基レイアウト.xlsx --out towns/見守町/sources/jumin.yaml inbox/2026-10/jumin/
+      課からもらったレイアウト表の位置と項目名で下書きを作る（固定長・見出しのない CSV）
   bin/mimamori sources check towns/見守町/sources/jumin.yaml inbox/2026-10/jumin/
       TODO を直したあと、ドライランで確かめる
 
@@ -134,6 +136,16 @@ def _profile_parser(sub) -> None:
     prof.add_argument("--out", type=Path, help="下書きの書き込み先（省略時は画面へ。調べた結果は標準エラーへ）")
     prof.add_argument("--registry", type=Path, default=None, help="提供元の登録（既定 include/sources）")
     prof.add_argument("--quiet", action="store_true", help="進捗を表示しない / no progress lines")
+    prof.add_argument(
+        "--layout",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="DOC",
+        help="課からもらったレイアウト表（CSV か xlsx。項目名・開始位置・桁数など）。固定長の位置と項目名、見出しのない"
+        "CSV の列の順番を推定せずにここから取ります（複数可。合うファイルに使います） / the vendor's layout document:"
+        " field names and positions (fixed width) or order (headerless CSV) taken from it instead of guessed",
+    )
 
 
 def _files(paths: list[Path]) -> list[Path]:
@@ -146,7 +158,8 @@ def _files(paths: list[Path]) -> list[Path]:
 def _profile(args) -> int:
     from mimamori.sources.draft import best_matches, choose_source
     from mimamori.sources.drafttext import render_draft, render_report
-    from mimamori.sources.scan import profile_file
+    from mimamori.sources.layoutdoc import LayoutDocError, read_layout
+    from mimamori.sources.scan import profile_with_layouts
 
     missing = [str(p) for p in args.files if not p.exists()]
     if missing:
@@ -160,11 +173,12 @@ def _profile(args) -> int:
     if not files:
         print("ファイルがありません / no files", file=sys.stderr)
         return 2
-    profiles = []
-    for path in files:
-        if not args.quiet:
-            print(f"調べています / profiling: {path.name}", file=sys.stderr, flush=True)
-        profiles.append(profile_file(path, quiet=args.quiet))
+    try:
+        docs = [read_layout(d) for d in args.layout]
+        profiles = profile_with_layouts(files, docs, quiet=args.quiet)
+    except LayoutDocError as exc:
+        print(f"{exc}", file=sys.stderr)
+        return 2
     source = choose_source(profiles, registry, args.source)
     matched = [(p, best_matches(p, source)) for p in profiles]
     report, draft = render_report(matched), render_draft(source, matched)

@@ -165,7 +165,7 @@ def _by_header(profile: FileProfile, spec: FileSpec) -> list[Assign]:
     pairs = []
     for col in spec.columns:
         for prof in profile.columns:
-            if prof.kind == "blank" and not prof.header:
+            if (prof.kind == "blank" and not prof.header) or prof.filler:
                 continue
             ns, why = _name_score(prof.header or "", col)
             ok = compatible(col, prof) or prof.kind == "blank"
@@ -205,7 +205,7 @@ def _greedy(spec: FileSpec, pairs: list) -> list[Assign]:
 
 def _by_position(profile: FileProfile, spec: FileSpec) -> list[Assign]:
     """No header: the longest in-order alignment of contract columns and delivered columns by type."""
-    cols, profs = list(spec.columns), [p for p in profile.columns if p.kind != "blank"]
+    cols, profs = list(spec.columns), [p for p in profile.columns if p.kind != "blank" and not p.filler]
     n, m = len(cols), len(profs)
     best = [[0] * (m + 1) for _ in range(n + 1)]
     for i in range(n - 1, -1, -1):
@@ -225,7 +225,8 @@ def _by_position(profile: FileProfile, spec: FileSpec) -> list[Assign]:
 
 
 def match(profile: FileProfile, spec: FileSpec) -> Match:
-    assigns = _by_header(profile, spec) if profile.header else _by_position(profile, spec)
+    named = profile.header or profile.layout_doc  # a layout document names a fixed-width or headerless file's fields
+    assigns = _by_header(profile, spec) if named else _by_position(profile, spec)
     for a in assigns:
         if a.source is None and a.column.column == "extracted_on" and profile.file_date:
             a.score, a.from_file_name, a.why = 0.85, True, "ファイル名の日付（8桁）から"

@@ -73,13 +73,16 @@ def name_regex(p: FileProfile) -> str:
 
 
 def field_names(p: FileProfile, matches: list[Match]) -> dict[int, str]:
-    """Fixed width: field position → its name in the layout (the contract header it was matched to)."""
+    """Fixed width: field position → its name in the layout (the layout document's, else the contract header it was
+    matched to)."""
+    if p.layout_doc:
+        return {c.position: c.header or f"項目{c.position}" for c in p.columns}
     names: dict[int, str] = {}
     for m in matches:
         for a in m.assigns:
             if a.source is not None and a.source.position not in names:
                 names[a.source.position] = a.column.header
-    return {c.position: names.get(c.position, f"項目{c.position}") for c in p.columns}
+    return {c.position: names.get(c.position, f"{'予備' if c.filler else '項目'}{c.position}") for c in p.columns}
 
 
 def ref(p: FileProfile, prof: ColumnProfile, names: dict[int, str]) -> str:
@@ -111,7 +114,11 @@ def _input(lines: Lines, name: str, p: FileProfile, names: dict[int, str]) -> No
         above = f"、その上に表題など{p.title_lines}行" if p.title_lines else ""
         lines.add(f"    header: {row}", f"見出し行（信頼度 {p.header_confidence}）{above}")
     else:
-        lines.add("    header: none", f"見出し行なし（信頼度 {p.header_confidence}）: 列は番号（1, 2, …）で指定")
+        if p.layout_doc:
+            why = f"見出し行なし: 列は番号（1, 2, …）で指定。列の名前はレイアウト表 {p.layout_doc} の順番から"
+        else:
+            why = f"見出し行なし（信頼度 {p.header_confidence}）: 列は番号（1, 2, …）で指定"
+        lines.add("    header: none", why)
         if p.title_lines:
             skips.append((f"{{first: {p.title_lines}}}", "表題など（列の数がデータと違う）"))
     if p.trailer_lines:
@@ -136,18 +143,32 @@ def _format_note(p: FileProfile) -> str:
 
 def _fixed(lines: Lines, p: FileProfile, names: dict[int, str]) -> None:
     unit = "バイト（CP932 の全角は2）" if p.units == "bytes" else "文字"
-    lines.add(f"    units: {p.units}", f"位置の数え方: {unit}。ベンダーのレイアウト表と同じ数え方にしてください")
+    unit = {"bytes": unit, "chars": "文字", "width": "桁（全角は2）"}[p.units]
+    if p.layout_doc:
+        lines.add(f"    units: {p.units}", f"位置の数え方: {unit}（レイアウト表 {p.layout_doc} から）")
+    else:
+        lines.add(f"    units: {p.units}", f"位置の数え方: {unit}。ベンダーのレイアウト表と同じ数え方にしてください")
     lines.add(f"    line_length: {p.line_length}")
     if p.record_marks:
         lines.add("    skip:")
         for where, mark in p.record_marks:
             what = "先頭のヘッダレコード" if where == "first" else "末尾のトレーラレコード（件数など）"
             lines.add(f"      - line_matches: '^{mark}'", what)
+    if p.layout_doc:
+        lines.add("    layout:", f"レイアウト表 {p.layout_doc} のとおり（位置は1から数えています）")
+        for c in p.columns:
+            lines.add(
+                f"      - {{name: {plain(names[c.position])}, start: {c.start}, length: {c.end - c.start + 1}}}",
+                f"{c.doc_row}行目 · {_shape(c)}",
+            )
+        return
     lines.add("    layout:", "境界は値の並びからの推定です。レイアウト表と照らして確かめてください")
     for i, c in enumerate(p.columns):
         nxt = p.columns[i + 1].boundary if i + 1 < len(p.columns) else "高"
         sure = "高" if c.boundary == nxt == "高" else ("低" if "低" in (c.boundary, nxt) else "中")
-        what = "この項目か" if names[c.position].startswith("項目") else f"「{names[c.position]}」の項目か"
+        what = "この項目か" if names[c.position].startswith(("項目", "予備")) else f"「{names[c.position]}」の項目か"
+        if c.filler:
+            what = "埋め草（予備。どの行も空白か 0）か"
         note = f"{TODO} 確認: 位置・長さと、{what}をレイアウト表で確かめる · 境界の信頼度 {sure} · {_shape(c)}"
         lines.add(
             f"      - {{name: {plain(names[c.position])}, start: {c.start}, length: {c.end - c.start + 1}}}", note
@@ -217,10 +238,12 @@ def _column(lines: Lines, pad: str, m: Match, a: Assign, names: dict[int, str]) 
         )
         return
     # no header: a guess from the order; a weak match by shape alone: a guess too (fixed width: its layout)
-    guessed = (not p.header and p.format != "fixed") or a.score < 0.5
+    guessed = (not p.header and p.format != "fixed" and not p.layout_doc) or a.score < 0.5
     note = f"信頼度 {confidence(a.score)}: {a.why} · {_shape(a.source)}"
     if guessed:
         note = f"{TODO} 確認: この列で正しいか確かめる · " + note
+    if p.layout_doc and not p.header and p.format != "fixed":
+        note = f"レイアウト表の「{a.source.header}」 · " + note
     src = ref(p, a.source, names)
     if col.base_type in ("date", "date_end", "month"):
         style = a.source.date_style

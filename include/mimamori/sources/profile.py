@@ -48,6 +48,8 @@ STYLE_SHARE = 0.9
 _KANA = re.compile(r"^[\u3040-\u30ff\uff66-\uff9f\u3000 ・ー]+$")
 _DIGITS = re.compile(r"^\d+$")
 _ALNUM = re.compile(r"^[0-9A-Za-z\-_]+$")
+#: An id with a prefix of one or two letters that are not ASCII (世0012345): counted as an id-like value too.
+_PREFIXED_ID = re.compile(r"^[^\W\d_]{1,2}-?\d{4,}$")
 _EIGHT_DIGITS = re.compile(r"(?<!\d)(\d{8})(?!\d)")
 
 
@@ -76,6 +78,10 @@ class ColumnProfile:
     start: int | None = None
     end: int | None = None
     boundary: str = ""
+    #: fixed width: the padding after a fixed-length value (spaces or zeros on every row), no value of its own
+    filler: bool = False
+    #: the row of the layout document (``profile --layout``) the field is taken from
+    doc_row: int | None = None
 
     def add(self, raw) -> None:
         if isinstance(raw, float) and raw.is_integer():  # an xlsx number cell: 45383.0 is 45383
@@ -94,7 +100,7 @@ class ColumnProfile:
             self.overflow = True
         self.digits += bool(_DIGITS.match(value))
         self.kana += bool(_KANA.match(value))
-        self.alnum += bool(_ALNUM.match(value))
+        self.alnum += bool(_ALNUM.match(value) or _PREFIXED_ID.match(value))
         if self.date_tried < DATE_SAMPLE:
             self.date_tried += 1
             styles = _styles_of(value)
@@ -227,6 +233,8 @@ class FileProfile:
     units: str = ""
     line_length: int = 0
     record_marks: list[tuple[str, str]] = field(default_factory=list)  # (first|last, prefix)
+    #: the layout document the fields (fixed width) or the column names (a headerless CSV) are taken from
+    layout_doc: str | None = None
     notes: list[str] = field(default_factory=list)
 
     @property

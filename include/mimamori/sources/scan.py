@@ -30,23 +30,30 @@ def _progress(quiet: bool):
     return tick
 
 
-def profile_file(path: Path, *, quiet: bool = False) -> FileProfile:
+def profile_file(path: Path, *, quiet: bool = False, layout=None) -> FileProfile:
     """Profile one delivered file (CSV/TSV, fixed width, xlsx); one that cannot be read is said so, by the
-    kind of failure only (an exception's text may quote the file)."""
+    kind of failure only (an exception's text may quote the file). ``layout`` (a
+    :class:`~mimamori.sources.layoutdoc.LayoutDoc`) gives the fields of a fixed-width file or the column names of
+    a headerless CSV instead of the guess; a document that does not fit the file raises its
+    :class:`~mimamori.sources.layoutdoc.LayoutDocError`."""
+    from mimamori.sources.layoutdoc import LayoutDocError
+
     try:
-        return _profile_file(path, quiet)
+        return _profile_file(path, quiet, layout)
+    except LayoutDocError:
+        raise
     except Exception as exc:  # noqa: BLE001 - a broken export is a finding, not a crash of the tool
         out = FileProfile(path, "unknown", "csv")
         out.notes.append(f"このファイルは調べられません（{exc.__class__.__name__}） / cannot be profiled")
         return out
 
 
-def _profile_file(path: Path, quiet: bool) -> FileProfile:
+def _profile_file(path: Path, quiet: bool, layout=None) -> FileProfile:
     raw = path.read_bytes()
     encoding = detect_encoding(raw)
     ascii_only = raw.isascii()
     if encoding == "xlsx":
-        return _profile_rows(FileProfile(path, "xlsx", "xlsx"), _xlsx_rows(path), quiet)
+        return _named(_profile_rows(FileProfile(path, "xlsx", "xlsx"), _xlsx_rows(path), quiet, layout), layout)
     if encoding not in ("cp932", "utf-8", "utf-8-sig"):  # UTF-16/32 or none: no mapping reads it
         out = FileProfile(path, "unknown", "csv")
         out.notes.append(f"文字コード {encoding}: CP932 / UTF-8 のどちらでもないため読めません / unreadable encoding")
@@ -58,14 +65,30 @@ def _profile_file(path: Path, quiet: bool) -> FileProfile:
         out.notes.append("空のファイルです / empty file")
         return out
     delimiter = _delimiter(lines)
-    if delimiter is None and fixedguess.looks_fixed(lines, encoding):
+    positions = layout is not None and layout.positions
+    if delimiter is None and (positions or fixedguess.looks_fixed(lines, encoding)):
         return fixedguess.profile_fixed(
-            FileProfile(path, encoding, "fixed", ascii_only=ascii_only), lines, _progress(quiet)
+            FileProfile(path, encoding, "fixed", ascii_only=ascii_only), lines, _progress(quiet), layout
         )
     fmt = "tsv" if delimiter == "\t" else "csv"
     out = FileProfile(path, encoding, fmt, delimiter=delimiter or ",", ascii_only=ascii_only)
     rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=out.delimiter))
-    return _profile_rows(out, [r for r in rows if any(c.strip() for c in r)], quiet)
+    return _named(_profile_rows(out, [r for r in rows if any(c.strip() for c in r)], quiet, layout), layout)
+
+
+def _named(out: FileProfile, layout) -> FileProfile:
+    """A headerless CSV's columns named in the order of the layout document (its field count must be the file's;
+    positions, if the document has them, do not matter in a delimited file)."""
+    if layout is None:
+        return out
+    if out.header:
+        return out  # the file's own header spells the document's names: matched by it as it is
+    if len(layout.fields) != len(out.columns):
+        raise layout.error(None, f"項目が{len(layout.fields)}個ありますが、{out.name} は{len(out.columns)}列です")
+    for col, f in zip(out.columns, layout.fields, strict=True):
+        col.header, col.doc_row = f.name, f.row
+    out.layout_doc = layout.name
+    return out
 
 
 def _delimiter(lines: list[str]) -> str | None:
@@ -91,7 +114,9 @@ def _xlsx_rows(path: Path) -> list[list]:
         book.close()
 
 
-def _profile_rows(out: FileProfile, rows: list[list], quiet: bool) -> FileProfile:
+def _profile_rows(out: FileProfile, rows: list[list], quiet: bool, layout=None) -> FileProfile:
+    """``layout``: the order of the fields from a layout document — the first row is a header only when it spells
+    the document's field names, else the file has none."""
     if not rows:
         out.notes.append("データ行がありません / no rows")
         return out
@@ -107,6 +132,9 @@ def _profile_rows(out: FileProfile, rows: list[list], quiet: bool) -> FileProfil
         out.trailer_lines, data = out.trailer_lines + shaped, data[:-shaped]
     first = [str(v) if v is not None else "" for v in data[0]]
     out.header, out.header_confidence = _is_header(first, data[1:])
+    if layout is not None:
+        spelled = [normalise(c).strip() for c in first] == [f.name for f in layout.fields]
+        out.header, out.header_confidence = spelled, "レイアウト表"
     names = first if out.header else [None] * width
     out.columns = [ColumnProfile(i + 1, (names[i] or "").strip() or None if out.header else None) for i in range(width)]
     tick = _progress(quiet)
@@ -190,3 +218,41 @@ def _shape_trailers(data: list[list]) -> int:
             break
         n += 1
     return n
+
+
+def profile_with_layouts(paths: list[Path], docs: list, *, quiet: bool = False) -> list[FileProfile]:
+    """Profile ``paths``, each file a layout document fits read by it: a fixed-width file whose records are as long
+    as the document's fields reach (or, when none is, the one file the document can be read into), a headerless
+    CSV with as many columns as it has fields. A document that fits no file, or a file two documents fit, is a
+    :class:`~mimamori.sources.layoutdoc.LayoutDocError`."""
+    from mimamori.sources.layoutdoc import LayoutDocError
+
+    chosen: dict[Path, object] = {}
+    for doc in docs:
+        fits, exact, why = [], [], []
+        for path in paths:
+            try:
+                prof = profile_file(path, quiet=True, layout=doc)
+            except LayoutDocError as exc:
+                why.append(str(exc))
+                continue
+            fits.append(path)
+            if prof.format != "fixed" or prof.line_length == doc.end:
+                exact.append(path)
+        targets = exact or (fits if len(fits) == 1 else [])
+        if not targets:
+            if len(why) == 1:
+                raise LayoutDocError(why[0])
+            raise doc.error(None, "どのファイルにも合いません（" + " / ".join(why or ["ファイルがありません"]) + "）")
+        for path in targets:
+            if path in chosen:
+                raise doc.error(
+                    None, f"{path.name} には {chosen[path].name} も合います。ファイルを1つずつ調べてください"
+                )
+            chosen[path] = doc
+    out = []
+    for path in paths:
+        if not quiet:
+            print(f"調べています / profiling: {path.name}", file=sys.stderr, flush=True)
+        out.append(profile_file(path, quiet=quiet, layout=chosen.get(path)))
+    return out
