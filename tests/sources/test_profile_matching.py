@@ -194,3 +194,33 @@ def test_a_code_column_constant_per_file_is_proposed_from_the_file_name(tmp_path
     assert all(a.source is None for a in checkup.values())  # the ○/blank column is no 健診区分
     text = render_draft(source, matched)
     assert '健診区分: {constant: "3歳"}' in text and '健診区分: {constant: ""}' in text
+
+
+def test_blank_rows_among_titles_and_trailers_are_counted_as_the_reader_counts_them(tmp_path):
+    """The profile leaves blank rows out, the mapping's reader counts them: the drafted ``header`` and ``skip``
+    rows must be the file's own row numbers, so the reader finds the header and every data row."""
+    import openpyxl
+    from mimamori.ingest.limits import Limits
+    from mimamori.sources.mapping import InputSpec, SkipRule
+    from mimamori.sources.readers import read_input
+
+    header = ["学籍番号", "学校", "欠席日数", "出力日"]
+    data = [[f"S{i:06d}", f"第{1 + i % 3}小", str(i % 9), "20261101"] for i in range(20)]
+    rows = [["出欠集計", "", "", ""], ["令和8年10月分", "", "", ""], ["", "", "", ""], header, *data]
+    rows += [["", "", "", ""], ["合計", "", "90", ""], ["件数", "20", "", ""]]
+    book = openpyxl.Workbook()
+    for row in rows:
+        book.active.append([v or None for v in row])
+    book.save(tmp_path / "出欠_202610.xlsx")
+    limits = Limits(max_file_bytes=1 << 24, max_rows=1000, max_line_bytes=65536, max_field_chars=4096)
+    for path in (tmp_path / "出欠_202610.xlsx", _write(tmp_path / "出欠_202610.csv", rows)):
+        fmt = path.suffix[1:]
+        profile = profile_file(path, quiet=True)
+        assert (profile.title_lines, profile.header, profile.records, profile.trailer_lines) == (2, True, 20, 2), fmt
+        assert (profile.rows_above, profile.rows_below) == (3, 3), fmt  # the blank rows are inside both
+        spec = InputSpec(
+            "x", (path.name,), fmt, None if fmt == "xlsx" else "cp932",
+            header=profile.rows_above + 1, skip=(SkipRule("last", profile.rows_below),),
+        )  # fmt: skip
+        read = read_input(path, spec, limits)
+        assert read.header == header and len(read.records) == 20 and read.numbers[0] == 5, fmt

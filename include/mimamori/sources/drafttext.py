@@ -110,8 +110,9 @@ def _input(lines: Lines, name: str, p: FileProfile, names: dict[int, str]) -> No
         return
     skips = []
     if p.header:
-        row = p.title_lines + 1
+        row = p.rows_above + 1
         above = f"、その上に表題など{p.title_lines}行" if p.title_lines else ""
+        above += f"（空行を含めて{p.rows_above}行）" if p.rows_above != p.title_lines else ""
         lines.add(f"    header: {row}", f"見出し行（信頼度 {p.header_confidence}）{above}")
     else:
         if p.layout_doc:
@@ -119,10 +120,10 @@ def _input(lines: Lines, name: str, p: FileProfile, names: dict[int, str]) -> No
         else:
             why = f"見出し行なし（信頼度 {p.header_confidence}）: 列は番号（1, 2, …）で指定"
         lines.add("    header: none", why)
-        if p.title_lines:
-            skips.append((f"{{first: {p.title_lines}}}", "表題など（列の数がデータと違う）"))
-    if p.trailer_lines:
-        skips.append((f"{{last: {p.trailer_lines}}}", "末尾の合計行など（列の数や形がデータと違う）"))
+        if p.rows_above:
+            skips.append((f"{{first: {p.rows_above}}}", "表題など（列の数がデータと違う。空行も数えます）"))
+    if p.rows_below:
+        skips.append((f"{{last: {p.rows_below}}}", "末尾の合計行など（列の数や形がデータと違う。間の空行も数えます）"))
     if skips:
         lines.add("    skip:")
         for text, why in skips:
@@ -397,7 +398,7 @@ def render_report(matched: list[tuple[FileProfile, list[Match]]]) -> str:
         out.append(f"■ {p.name}")
         out.append(f"  文字コード: {ENCODING_JA.get(p.encoding, p.encoding)}{_ascii_note(p)} · 形式: {_format_note(p)}")
         if p.format != "fixed":
-            head = f"{p.title_lines + 1}行目（信頼度 {p.header_confidence}）" if p.header else "なし"
+            head = f"{p.rows_above + 1}行目（信頼度 {p.header_confidence}）" if p.header else "なし"
             out.append(f"  見出し: {head} · 表題など: {p.title_lines}行 · 末尾の合計行など: {p.trailer_lines}行")
         else:
             marks = "、".join(f"{'先頭' if w == 'first' else '末尾'} {m}" for w, m in p.record_marks) or "なし"

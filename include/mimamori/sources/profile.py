@@ -225,6 +225,10 @@ class FileProfile:
     header: bool = False
     header_confidence: str = ""
     trailer_lines: int = 0
+    #: rows the mapping's reader skips above the header (or the first data row) and below the last data row: the
+    #: title and trailer lines with any blank rows among them (the reader counts blank rows, the profile does not)
+    rows_above: int = 0
+    rows_below: int = 0
     records: int = 0
     columns: list[ColumnProfile] = field(default_factory=list)
     odd_rows: int = 0  # delimited: rows whose field count differs from the usual

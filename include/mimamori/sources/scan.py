@@ -53,7 +53,8 @@ def _profile_file(path: Path, quiet: bool, layout=None) -> FileProfile:
     encoding = detect_encoding(raw)
     ascii_only = raw.isascii()
     if encoding == "xlsx":
-        return _named(_profile_rows(FileProfile(path, "xlsx", "xlsx"), _xlsx_rows(path), quiet, layout), layout)
+        numbers, rows = _xlsx_rows(path)
+        return _named(_profile_rows(FileProfile(path, "xlsx", "xlsx"), rows, quiet, layout, numbers), layout)
     if encoding not in ("cp932", "utf-8", "utf-8-sig"):  # UTF-16/32 or none: no mapping reads it
         out = FileProfile(path, "unknown", "csv")
         out.notes.append(f"文字コード {encoding}: CP932 / UTF-8 のどちらでもないため読めません / unreadable encoding")
@@ -73,7 +74,8 @@ def _profile_file(path: Path, quiet: bool, layout=None) -> FileProfile:
     fmt = "tsv" if delimiter == "\t" else "csv"
     out = FileProfile(path, encoding, fmt, delimiter=delimiter or ",", ascii_only=ascii_only)
     rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=out.delimiter))
-    return _named(_profile_rows(out, [r for r in rows if any(c.strip() for c in r)], quiet, layout), layout)
+    kept = [(n, r) for n, r in enumerate(rows, 1) if any(c.strip() for c in r)]
+    return _named(_profile_rows(out, [r for _, r in kept], quiet, layout, [n for n, _ in kept]), layout)
 
 
 def _named(out: FileProfile, layout) -> FileProfile:
@@ -104,19 +106,23 @@ def _delimiter(lines: list[str]) -> str | None:
     return best if best_share >= 0.5 else None
 
 
-def _xlsx_rows(path: Path) -> list[list]:
+def _xlsx_rows(path: Path) -> tuple[list[int], list[list]]:
+    """The first sheet's non-blank rows and their row numbers as the sheet (and the mapping's reader) counts them."""
     import openpyxl
 
     book = openpyxl.load_workbook(path, read_only=True, data_only=True)
     try:
-        return [list(r) for r in book.worksheets[0].iter_rows(values_only=True) if any(v not in (None, "") for v in r)]
+        rows = book.worksheets[0].iter_rows(values_only=True)
+        kept = [(n, list(r)) for n, r in enumerate(rows, 1) if any(v not in (None, "") for v in r)]
     finally:
         book.close()
+    return [n for n, _ in kept], [r for _, r in kept]
 
 
-def _profile_rows(out: FileProfile, rows: list[list], quiet: bool, layout=None) -> FileProfile:
+def _profile_rows(out: FileProfile, rows: list[list], quiet: bool, layout=None, numbers=None) -> FileProfile:
     """``layout``: the order of the fields from a layout document — the first row is a header only when it spells
-    the document's field names, else the file has none."""
+    the document's field names, else the file has none. ``rows`` are the non-blank rows, ``numbers`` their row
+    numbers in the file: the reader counts blank rows, so the header row and the rows to skip are given in them."""
     if not rows:
         out.notes.append("データ行がありません / no rows")
         return out
@@ -130,6 +136,7 @@ def _profile_rows(out: FileProfile, rows: list[list], quiet: bool, layout=None) 
     data = body[: len(body) - out.trailer_lines]
     if shaped := _shape_trailers(data):
         out.trailer_lines, data = out.trailer_lines + shaped, data[:-shaped]
+    _physical_rows(out, numbers or list(range(1, len(rows) + 1)), len(rows))
     first = [str(v) if v is not None else "" for v in data[0]]
     out.header, out.header_confidence = _is_header(first, data[1:])
     if layout is not None:
@@ -151,19 +158,31 @@ def _profile_rows(out: FileProfile, rows: list[list], quiet: bool, layout=None) 
     return out
 
 
+def _physical_rows(out: FileProfile, numbers: list[int], kept: int) -> None:
+    """The rows above the header (or first data row) and below the last data row, blank rows included."""
+    out.rows_above = numbers[out.title_lines] - 1
+    last_data = kept - out.trailer_lines - 1
+    out.rows_below = numbers[kept - 1] - numbers[last_data] if out.trailer_lines and last_data >= 0 else 0
+
+
 def _filled(row: list) -> int:
     return sum(v is not None and str(v).strip() != "" for v in row)
 
 
 def _is_title(rows: list[list], i: int, width: int) -> bool:
     """Row ``i`` is a title: shorter than the file's rows, or (an xlsx sheet, a CSV padded with commas) one filled
-    cell above a row of distinct text cells that is a header."""
+    cell above a row of distinct text cells that is a header, with at most two more such title rows between."""
     if len(rows[i]) < width:
         return True
-    if width < 2 or _filled(rows[i]) != 1 or _filled(rows[i + 1]) < 2:
+    if width < 2 or _filled(rows[i]) != 1:
         return False
-    below = [str(v) if v is not None else "" for v in rows[i + 1]]
-    return _is_header(below, rows[i + 2 :])[0]
+    for k in range(i + 1, min(i + 4, len(rows) - 1)):  # more title lines may come before the header
+        if _filled(rows[k]) >= 2:
+            below = [str(v) if v is not None else "" for v in rows[k]]
+            return _is_header(below, rows[k + 1 :])[0]
+        if _filled(rows[k]) != 1:
+            return False
+    return False
 
 
 def _is_header(first: list[str], rest: list[list]) -> tuple[bool, str]:
