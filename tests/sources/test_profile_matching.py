@@ -224,3 +224,22 @@ def test_blank_rows_among_titles_and_trailers_are_counted_as_the_reader_counts_t
         )  # fmt: skip
         read = read_input(path, spec, limits)
         assert read.header == header and len(read.records) == 20 and read.numbers[0] == 5, fmt
+
+
+def test_numeric_codes_in_a_column_the_contract_keeps_as_words_leave_a_todo(tmp_path, registry):
+    """続柄 is text in the contract (子, 妻 …). A vendor's 続柄 of numeric codes matched by its name would pass
+    ``check`` and put the codes into the marts: the draft must make a person say what the codes mean."""
+    from mimamori.sources.draft import best_matches
+    from mimamori.sources.drafttext import render_draft
+
+    header = ["宛名番号", "世帯番号", "氏名", "氏名カナ", "生年月日", "性別", "続柄", "住所", "住民となった日", "抽出日"]
+    rows = [
+        [f"{100000 + i:010d}", f"{200000 + i // 3:010d}", "ー", "ー", "20150401", str(1 + i % 2),
+         f"{1 + i % 4:02d}", "ー", "20150401", "20261101"]
+        for i in range(30)
+    ]  # fmt: skip
+    profile = profile_file(_write(tmp_path / "住民_202610.csv", [header, *rows]), quiet=True)
+    draft = render_draft(registry["jumin"], [(profile, best_matches(profile, registry["jumin"]))])
+    (line,) = [ln for ln in draft.splitlines() if ln.strip().startswith("続柄:")]
+    assert "TODO" in line and "数字のコード" in line
+    assert "codes: {}" in draft  # an empty map fails check until it is filled in or removed

@@ -264,8 +264,24 @@ def _column(lines: Lines, pad: str, m: Match, a: Assign, names: dict[int, str]) 
         lines.add(key, note)
         lines.add(f"{pad}  from: {src}")
         _codes(lines, pad, a)
+    elif _numeric_codes_for_words(col, a.source):
+        lines.add(key, f"{TODO} {_NUMERIC_CODES_NOTE.format(n=a.source.distinct)} · " + note)
+        lines.add(f"{pad}  from: {src}")
+        lines.add(f"{pad}  codes: {{}}", f"{TODO} {{元の値: 内容}} をコード表から。コードのままでよければこの行を消す")
     else:
         lines.add(f"{key} {src}", note + ("（値はすべて契約の値）" if col.base_type in ("code", "flag") else ""))
+
+
+_NUMERIC_CODES_NOTE = (
+    "値はすべて数字のコード（{n}種類）ですが、契約の列は文字（内容）です。"
+    "元のシステムのコード表から内容に置き換える（codes:）"
+)
+
+
+def _numeric_codes_for_words(col: ColumnSpec, prof: ColumnProfile) -> bool:
+    """A contract text column (続柄: 子, 妻 …) fed by a column of a few numeric codes (01, 02 …): left as it is, the
+    check passes and the marts carry the codes — a person must say what the codes mean."""
+    return col.base_type == "text" and prof.kind == "code" and prof.rows > 0 and prof.digits == prof.rows
 
 
 def _constant(lines: Lines, key: str, col: ColumnSpec, p: FileProfile) -> None:
