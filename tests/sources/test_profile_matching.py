@@ -232,7 +232,18 @@ def test_numeric_codes_in_a_column_the_contract_keeps_as_words_leave_a_todo(tmp_
     from mimamori.sources.draft import best_matches
     from mimamori.sources.drafttext import render_draft
 
-    header = ["宛名番号", "世帯番号", "氏名", "氏名カナ", "生年月日", "性別", "続柄", "住所", "住民となった日", "抽出日"]
+    header = [
+        "宛名番号",
+        "世帯番号",
+        "氏名",
+        "氏名カナ",
+        "生年月日",
+        "性別",
+        "続柄",
+        "住所",
+        "住民となった日",
+        "抽出日",
+    ]
     rows = [
         [f"{100000 + i:010d}", f"{200000 + i // 3:010d}", "ー", "ー", "20150401", str(1 + i % 2),
          f"{1 + i % 4:02d}", "ー", "20150401", "20261101"]
