@@ -16,22 +16,20 @@ import hashlib
 import json
 import re
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "include"))
+from mimamori.db import base_tables  # noqa: E402
 
 #: Lineage and build columns: where a row came from, not what it says.
 LINEAGE = re.compile(r"record_id|source_file|source_row|file_sha256|run_id|attempt|loaded_at|built_at|published_at")
 MART_SCHEMAS = ("marts", "marts_pseudo")
 
 
-def fingerprints(conn, schemas=MART_SCHEMAS) -> dict[str, dict]:
-    """{schema.table: {columns, rows, sha256}} of every base table in the schemas."""
-    tables = conn.execute(
-        "select table_schema, table_name from information_schema.tables where table_schema = any(%s)"
-        " and table_type = 'BASE TABLE' order by 1, 2",
-        (list(schemas),),
-    ).fetchall()
-    out = {}
-    for schema, table in tables:
+def mart_tables(conn, schemas=MART_SCHEMAS, lineage: re.Pattern = LINEAGE) -> Iterator[tuple[str, str, list[str]]]:
+    """(schema, table, its columns but those `lineage` matches) of every base table in the schemas."""
+    for schema, table in base_tables(conn, schemas):
         columns = [
             c
             for (c,) in conn.execute(
@@ -39,9 +37,16 @@ def fingerprints(conn, schemas=MART_SCHEMAS) -> dict[str, dict]:
                 " order by ordinal_position",
                 (schema, table),
             ).fetchall()
-            if not LINEAGE.search(c)
+            if not lineage.search(c)
         ]
-        select = ", ".join(f'coalesce("{c}"::text, \'\\N\')' for c in columns) or "1"
+        yield schema, table, columns
+
+
+def fingerprints(conn, schemas=MART_SCHEMAS) -> dict[str, dict]:
+    """{schema.table: {columns, rows, sha256}} of every base table in the schemas."""
+    out = {}
+    for schema, table, columns in mart_tables(conn, schemas):
+        select = ", ".join(f"coalesce(\"{c}\"::text, '\\N')" for c in columns) or "1"
         rows = sorted("\x1f".join(r) for r in conn.execute(f'select {select} from "{schema}"."{table}"').fetchall())
         digest = hashlib.sha256("\x1e".join(rows).encode()).hexdigest()
         out[f"{schema}.{table}"] = {"columns": columns, "rows": len(rows), "sha256": digest}

@@ -158,12 +158,7 @@ def table_checksums(settings: Settings, schemas: tuple[str, ...] = ("published",
 
     out: dict[str, str] = {}
     with db.connect(settings, autocommit=True) as conn:
-        tables = conn.execute(
-            "select table_schema, table_name from information_schema.tables where table_schema = any(%s)"
-            " and table_type = 'BASE TABLE' order by 1, 2",
-            (list(schemas),),
-        ).fetchall()
-        for schema, table in tables:
+        for schema, table in db.base_tables(conn, schemas):
             digest = conn.execute(
                 sql.SQL(
                     "select count(*)::text || ':' || coalesce(md5(string_agg(t::text, '|' order by t::text)), '')"

@@ -21,3 +21,12 @@ def connect(settings: Settings, db: str | None = None, role: str | None = None, 
     import psycopg
 
     return psycopg.connect(settings.dsn(db, role), **kwargs)
+
+
+def base_tables(conn, schemas) -> list[tuple[str, str]]:
+    """(schema, table) of every base table in `schemas`, in name order (views left out)."""
+    return conn.execute(
+        "select table_schema, table_name from information_schema.tables where table_schema = any(%s)"
+        " and table_type = 'BASE TABLE' order by 1, 2",
+        (list(schemas),),
+    ).fetchall()

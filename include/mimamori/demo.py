@@ -116,6 +116,18 @@ def _keep_output(settings, month: str, result) -> Path:
     return path
 
 
+def _attempt_rows(conn, table: str, extra: str, month: str, run_id: str) -> list:
+    """(source, file, rule, rows[, `extra` column]) of the attempt's ingest.<table>, by source, file
+    and rule; none before the table exists."""
+    if not conn.execute("select to_regclass(%s) is not null", (f"ingest.{table}",)).fetchone()[0]:
+        return []
+    columns = "source, file, rule, coalesce(cardinality(rows), 0)" + (f", {extra}" if extra else "")
+    return conn.execute(
+        f"select {columns} from ingest.{table} where run_month = %s and run_id = %s order by source, file, rule",
+        (month, run_id),
+    ).fetchall()
+
+
 def failure_summary(settings, month: str, run_id: str) -> list[str]:
     """What stopped this attempt, from the database: each failed step, each rejected file with its
     rule and row count, and who was mailed — counts, files and rules only, never a value."""
@@ -125,13 +137,7 @@ def failure_summary(settings, month: str, run_id: str) -> list[str]:
     registry = load_registry()
     with db.connect(settings, role="transformer", autocommit=True) as conn:
         done = attempts.outcome(conn, month, run_id, registry)
-        rejections = []
-        if conn.execute("select to_regclass('ingest.rejections') is not null").fetchone()[0]:
-            rejections = conn.execute(
-                "select source, file, rule, coalesce(cardinality(rows), 0), message_ja from ingest.rejections"
-                " where run_month = %s and run_id = %s order by source, file, rule",
-                (month, run_id),
-            ).fetchall()
+        rejections = _attempt_rows(conn, "rejections", "message_ja", month, run_id)
     lines = ["  止まった段階:"]
     lines += [f"    - {r['ja']}" for r in done["failed_steps"]] or ["    - （記録なし）"]
     if rejections:
@@ -162,13 +168,7 @@ def notices(settings, month: str, run_id: str) -> list[tuple[str, str, str, int]
     from mimamori.stack import pg
 
     with pg.connect(settings, role="transformer", autocommit=True) as conn:
-        ingest = []
-        if conn.execute("select to_regclass('ingest.notices') is not null").fetchone()[0]:
-            ingest = conn.execute(
-                "select source, file, rule, coalesce(cardinality(rows), 0) from ingest.notices"
-                " where run_month = %s and run_id = %s order by source, file, rule",
-                (month, run_id),
-            ).fetchall()
+        ingest = _attempt_rows(conn, "notices", "", month, run_id)
         gates = [
             (r.source, n.get("file") or "", n["check_id"], n.get("count") or 0)
             for r in pipeline.gate_results(conn, month, run_id)

@@ -20,6 +20,7 @@ import io
 import os
 import re
 import shutil
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -34,6 +35,9 @@ from mimamori.synth.vendor import (
 )
 
 REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "tools"))
+from mart_fingerprint import mart_tables  # noqa: E402  (tools/ is no package)
+
 TOWN = REPO / "towns" / "mimamori-vendor"
 VENDOR_RUN = "vendor-layout-equivalence"
 #: Lineage and build columns: where a row came from, not what it says.
@@ -51,22 +55,8 @@ RAW_KEY = {  # raw table → the column the delivered row's first field holds
 
 def _marts(conn) -> dict[str, tuple[list[str], Counter]]:
     """{schema.table: (kept columns, multiset of rows as text)} of every mart table."""
-    tables = conn.execute(
-        "select table_schema, table_name from information_schema.tables where table_schema = any(%s)"
-        " and table_type = 'BASE TABLE' order by 1, 2",
-        (list(MART_SCHEMAS),),
-    ).fetchall()
     out = {}
-    for schema, table in tables:
-        columns = [
-            c
-            for (c,) in conn.execute(
-                "select column_name from information_schema.columns where table_schema = %s and table_name = %s"
-                " order by ordinal_position",
-                (schema, table),
-            ).fetchall()
-            if not LINEAGE.search(c)
-        ]
+    for schema, table, columns in mart_tables(conn, MART_SCHEMAS, LINEAGE):
         select = ", ".join(f'"{c}"::text' for c in columns)
         rows = conn.execute(f'select {select} from "{schema}"."{table}"').fetchall()
         out[f"{schema}.{table}"] = (columns, Counter(rows))

@@ -13,7 +13,6 @@ stops it at the end when it started it. Prints counts only, never a person's val
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
@@ -29,21 +28,11 @@ def main(argv=None) -> int:
     a = ap.parse_args(argv)
     town = a.town.resolve()
     state = town.parent / (town.name + ".state")
-    os.environ["MIMAMORI_STATE_DIR"] = str(state)
-    os.environ["MIMAMORI_PG_PORT"] = str(a.pg_port)
-    os.environ.pop("MIMAMORI_WAREHOUSE_DSN", None)
     sys.path.insert(0, str(REPO / "include"))
-    from mimamori.settings import get_settings
     from mimamori.stack import pg
 
-    get_settings.cache_clear()
-    settings = get_settings()
-    was_running = pg.is_running(settings)
-    try:
+    with pg.own_cluster(state, a.pg_port) as settings:
         return _run(settings, town, a.cache or town.parent / (town.name + ".cache"), not a.no_gates)
-    finally:
-        if not was_running:
-            pg.stop(settings)
 
 
 def _run(settings, town: Path, cache: Path, gates: bool = True) -> int:

@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from mimamori.identity.evaluate import precision_recall_f1
+from mimamori.identity.evaluate import LinkRates
 
 FIELDS = [
     "name_norm", "given_norm", "kana_norm", "given_kana_norm", "sex", "address_norm",
@@ -87,23 +87,13 @@ def export(conn, work: Path, rules: list[list[str]], max_block: int) -> dict:
 
 
 @dataclass
-class Scores:
+class Scores(LinkRates):
+    PREDICTED = "links"
+
     threshold: float | None
     links: int
     true_positive: int
     truth_on_spine: int
-
-    @property
-    def precision(self) -> float:
-        return precision_recall_f1(self.true_positive, self.links, self.truth_on_spine)[0]
-
-    @property
-    def recall(self) -> float:
-        return precision_recall_f1(self.true_positive, self.links, self.truth_on_spine)[1]
-
-    @property
-    def f1(self) -> float:
-        return precision_recall_f1(self.true_positive, self.links, self.truth_on_spine)[2]
 
     def to_dict(self) -> dict:
         return {**asdict(self), "precision": self.precision, "recall": self.recall, "f1": self.f1}

@@ -38,7 +38,6 @@ from __future__ import annotations
 import argparse
 import csv
 import math
-import os
 import sys
 import time
 from pathlib import Path
@@ -192,21 +191,11 @@ def main(argv: list[str] | None = None) -> int:
     work = args.root if (args.months, args.scale) == (12, 1.0) else args.root / f"m{args.months}-s{args.scale:g}"
 
     # its own state and cluster, always: build_cache drops the warehouse of each town it runs
-    os.environ["MIMAMORI_STATE_DIR"] = str(args.root.resolve() / "state")
-    os.environ["MIMAMORI_PG_PORT"] = str(args.pg_port)
-    os.environ.pop("MIMAMORI_WAREHOUSE_DSN", None)
     sys.path.insert(0, str(REPO / "include"))
-    from mimamori.settings import get_settings
     from mimamori.stack import pg
 
-    get_settings.cache_clear()
-    settings = get_settings()
-    was_running = pg.is_running(settings)
-    try:
+    with pg.own_cluster(args.root.resolve() / "state", args.pg_port) as settings:
         return _run(args, work, settings)
-    finally:
-        if not was_running:  # the cluster this script started: never left running
-            pg.stop(settings)
 
 
 def analyst_threshold() -> int:

@@ -207,30 +207,29 @@ def authenticate(
     return staff, ""
 
 
-def _address_failures(conn, s: sql.Identifier, address: str, window: timedelta) -> int:
-    """Failed logins from `address` in the window, since its last ``unlock --address``."""
+def _failures(conn, s: sql.Identifier, which: str, reset: str, params: dict, window: timedelta) -> int:
+    """Failed logins matching `which` in the window, since the latest audit row matching `reset`."""
     return conn.execute(
         sql.SQL(
-            "select count(*) from {s}.audit_log where action = 'login_failed' and client = %(a)s "
+            "select count(*) from {s}.audit_log where action = 'login_failed' and " + which + " "
             "and logged_at > greatest(now() - %(w)s, coalesce((select max(logged_at) from {s}.audit_log "
-            "where action = 'unlock' and object_type = 'client_address' and object_id = %(a)s), '-infinity'))"
+            "where " + reset + "), '-infinity'))"
         ).format(s=s),
-        {"a": address, "w": window},
+        {**params, "w": window},
     ).fetchone()[0]
+
+
+def _address_failures(conn, s: sql.Identifier, address: str, window: timedelta) -> int:
+    """Failed logins from `address` in the window, since its last ``unlock --address``."""
+    reset = "action = 'unlock' and object_type = 'client_address' and object_id = %(a)s"
+    return _failures(conn, s, "client = %(a)s", reset, {"a": address}, window)
 
 
 def _account_failures(conn, s: sql.Identifier, name: str, window: timedelta) -> int:
     """Wrong passwords for `name` in the window, since its last successful login or unlock."""
-    return conn.execute(
-        sql.SQL(
-            "select count(*) from {s}.audit_log where action = 'login_failed' and username = %(u)s "
-            "and detail ->> 'reason_code' = 'mismatch' "
-            "and logged_at > greatest(now() - %(w)s, coalesce((select max(logged_at) from {s}.audit_log "
-            "where (action = 'login' and username = %(u)s) "
-            "or (action = 'unlock' and object_type = 'staff_user' and object_id = %(u)s)), '-infinity'))"
-        ).format(s=s),
-        {"u": name, "w": window},
-    ).fetchone()[0]
+    which = "username = %(u)s and detail ->> 'reason_code' = 'mismatch'"
+    reset = "(action = 'login' and username = %(u)s) or (action = 'unlock' and object_type = 'staff_user' and object_id = %(u)s)"
+    return _failures(conn, s, which, reset, {"u": name}, window)
 
 
 def unlock(conn, schema: str, *, username: str | None = None, address: str | None = None, by: str) -> list[str]:

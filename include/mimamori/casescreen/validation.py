@@ -55,6 +55,17 @@ def parse_date(raw: Any) -> date | None:
         return None
 
 
+def _bounded(form: dict[str, Any], result: Result, name: str, label: str, limit: int, missing: str | None) -> str:
+    """The text field `name`: `missing` is its error when it is empty (None: it may be), and it is
+    at most `limit` characters."""
+    value = _text(form.get(name))
+    if missing and not value:
+        result.errors[name] = missing
+    elif len(value) > limit:
+        result.errors[name] = f"{label}は{limit}文字以内にしてください。"
+    return value
+
+
 def validate_outcome(form: dict[str, Any], *, today: date, is_correction: bool = False) -> Result:
     """The conference-outcome form: outcome, reasons, support actions, responsible, review date."""
     result = Result()
@@ -64,11 +75,7 @@ def validate_outcome(form: dict[str, Any], *, today: date, is_correction: bool =
     run_month = _text(form.get("run_month"))
     if not _MONTH.match(run_month):
         result.errors["run_month"] = "判定の対象月（YYYY-MM）が正しくありません。画面を開き直してください。"
-    reasons = _text(form.get("reasons"))
-    if not reasons:
-        result.errors["reasons"] = "判定の理由を入力してください。"
-    elif len(reasons) > MAX_TEXT:
-        result.errors["reasons"] = f"判定の理由は{MAX_TEXT}文字以内にしてください。"
+    reasons = _bounded(form, result, "reasons", "判定の理由", MAX_TEXT, "判定の理由を入力してください。")
     actions = [_text(a) for a in (form.get("support_actions") or []) if _text(a)]
     unknown = [a for a in actions if a not in SUPPORT_ACTIONS]
     other = _text(form.get("support_action_other"))
@@ -81,11 +88,7 @@ def validate_outcome(form: dict[str, Any], *, today: date, is_correction: bool =
             actions.append(f"その他:{other}")
     if outcome == "要支援" and not actions:
         result.errors["support_actions"] = "要支援の場合は支援内容を1つ以上選んでください。"
-    responsible = _text(form.get("responsible"))
-    if not responsible:
-        result.errors["responsible"] = "担当者を入力してください。"
-    elif len(responsible) > MAX_SHORT:
-        result.errors["responsible"] = f"担当者は{MAX_SHORT}文字以内にしてください。"
+    responsible = _bounded(form, result, "responsible", "担当者", MAX_SHORT, "担当者を入力してください。")
     raw_review = _text(form.get("next_review_date"))
     review = parse_date(raw_review) if raw_review else None
     if raw_review and review is None:
@@ -102,11 +105,8 @@ def validate_outcome(form: dict[str, Any], *, today: date, is_correction: bool =
         result.errors["conference_date"] = "会議日は 2026-11-20 の形の実在する日付で入力してください。"
     elif conference > today:
         result.errors["conference_date"] = "会議日に未来の日付は入力できません。"
-    correction = _text(form.get("correction_reason"))
-    if is_correction and not correction:
-        result.errors["correction_reason"] = "既に記録された判定を訂正する場合は、訂正の理由を入力してください。"
-    elif len(correction) > MAX_TEXT:
-        result.errors["correction_reason"] = f"訂正の理由は{MAX_TEXT}文字以内にしてください。"
+    missing = "既に記録された判定を訂正する場合は、訂正の理由を入力してください。" if is_correction else None
+    correction = _bounded(form, result, "correction_reason", "訂正の理由", MAX_TEXT, missing)
     result.values = {
         "outcome": outcome,
         "run_month": run_month,
@@ -160,13 +160,11 @@ def validate_hand_entry(
             origin = f"その他:{origin_other}"
     elif origin not in HAND_ENTRY_ORIGINS:
         result.errors["origin"] = "出所（紙台帳など）を選んでください。"
-    correction = _text(form.get("correction_reason"))
-    if value is False and source_status == "true" and not correction:
-        result.errors["correction_reason"] = (
-            "連携データで「該当」となっている項目を「該当なし」にするには、訂正の理由を入力してください。"
-        )
-    elif len(correction) > MAX_TEXT:
-        result.errors["correction_reason"] = f"訂正の理由は{MAX_TEXT}文字以内にしてください。"
+    removes_a_source_true = value is False and source_status == "true"
+    missing = "連携データで「該当」となっている項目を「該当なし」にするには、訂正の理由を入力してください。"
+    correction = _bounded(
+        form, result, "correction_reason", "訂正の理由", MAX_TEXT, missing if removes_a_source_true else None
+    )
     result.values = {
         "item_code": code,
         "value": value,

@@ -44,8 +44,30 @@ def precision_recall_f1(true_positive: int, predicted: int, actual: int) -> tupl
     return precision, recall, f1
 
 
+class LinkRates:
+    """precision, recall and F1 of a record of links: `true_positive`, `truth_on_spine` and the
+    number of links it predicted (the attribute named by `PREDICTED`)."""
+
+    PREDICTED = "predicted_links"
+
+    def _rates(self) -> tuple[float, float, float]:
+        return precision_recall_f1(self.true_positive, getattr(self, self.PREDICTED), self.truth_on_spine)
+
+    @property
+    def precision(self) -> float:
+        return self._rates()[0]
+
+    @property
+    def recall(self) -> float:
+        return self._rates()[1]
+
+    @property
+    def f1(self) -> float:
+        return self._rates()[2]
+
+
 @dataclass
-class Evaluation:
+class Evaluation(LinkRates):
     records: int = 0
     predicted_links: int = 0
     true_positive: int = 0
@@ -56,18 +78,6 @@ class Evaluation:
     review: int = 0
     unmatched: int = 0
     by_file: dict = field(default_factory=dict)
-
-    @property
-    def precision(self) -> float:
-        return precision_recall_f1(self.true_positive, self.predicted_links, self.truth_on_spine)[0]
-
-    @property
-    def recall(self) -> float:
-        return precision_recall_f1(self.true_positive, self.predicted_links, self.truth_on_spine)[1]
-
-    @property
-    def f1(self) -> float:
-        return precision_recall_f1(self.true_positive, self.predicted_links, self.truth_on_spine)[2]
 
     @property
     def correct_atena_linked_pct(self) -> float:

@@ -108,13 +108,15 @@ def normalise(value: str) -> str:
     return unicodedata.normalize("NFKC", value).translate(_DASHES).strip()
 
 
-def _date_text(value: str) -> str:
-    s = normalise(value)
+def date_text(value) -> str:
+    """A date cell as text to match: normalised, a midnight time suffix dropped, no whitespace, upper case."""
+    s = normalise(str(value))
     s = _TIME_SUFFIX.sub("", s)
     return re.sub(r"\s+", "", s).upper()
 
 
-def _make_date(y: int, m: int, d: int) -> dt.date:
+def make_date(y: int, m: int, d: int) -> dt.date:
+    """The date, or ParseError("invalid_date") when there is no such calendar day."""
     try:
         return dt.date(y, m, d)
     except ValueError:
@@ -134,19 +136,19 @@ def _era_year(era_key: str, year: str) -> tuple[Era, int]:
 @lru_cache(maxsize=200_000)
 def parse_date(value: str) -> dt.date:
     """Any Gregorian or Japanese-era date form of the domain → date; ParseError otherwise."""
-    s = _date_text(value)
+    s = date_text(value)
     m = _GREG_SEP.match(s) or _GREG_KANJI.match(s)
     if m:
         g = [x for x in m.groups() if x not in ("-", "/", ".")]
-        return _make_date(int(g[0]), int(g[1]), int(g[2]))
+        return make_date(int(g[0]), int(g[1]), int(g[2]))
     m = _GREG_COMPACT.match(s)
     if m:
-        return _make_date(int(m[1]), int(m[2]), int(m[3]))
+        return make_date(int(m[1]), int(m[2]), int(m[3]))
     m = _ERA_DATE.match(s)
     if m:
         era, year = _era_year(m[1], m[2])
         month, day = (m[3], m[4]) if m[3] else (m[6], m[7])
-        d = _make_date(year, int(month), int(day))
+        d = make_date(year, int(month), int(day))
         if d < era.start or (era.end is not None and d > era.end):
             raise ParseError("era_out_of_range", f"date outside the {era.name} era")
         return d
@@ -159,14 +161,14 @@ def parse_month(value: str) -> dt.date:
 
     A full date is accepted too and truncated to its month.
     """
-    s = _date_text(value)
+    s = date_text(value)
     m = _MONTH_SEP.match(s) or _MONTH_KANJI.match(s) or _MONTH_COMPACT.match(s)
     if m:
-        return _make_date(int(m[1]), int(m[2]), 1)
+        return make_date(int(m[1]), int(m[2]), 1)
     m = _ERA_MONTH.match(s)
     if m:
         era, year = _era_year(m[1], m[2])
-        first = _make_date(year, int(m[3] or m[4]), 1)
+        first = make_date(year, int(m[3] or m[4]), 1)
         last = first.replace(day=calendar.monthrange(first.year, first.month)[1])
         if last < era.start or (era.end is not None and first > era.end):
             raise ParseError("era_out_of_range", f"month outside the {era.name} era")

@@ -207,61 +207,54 @@ def _read_one(path: Path, spec: InputSpec, limits: Limits, problems: _Problems) 
 
 def _structure_problems(got: Delivered, limits: Limits, problems: _Problems) -> None:
     spec = got.input
-    if got.short_rows:
-        for row in got.short_rows:
-            problems.add(
-                got.name,
-                "layout_mismatch",
-                None,
-                row,
-                "行がレイアウトの終わりより短い",
-                "the line is shorter than the layout",
-            )
-    if got.long_rows:
-        for row in got.long_rows:
-            problems.add(
-                got.name,
-                "layout_mismatch",
-                None,
-                row,
-                f"行が line_length（{spec.line_length}）より長い",
-                f"the line is longer than line_length ({spec.line_length})",
-            )
-    for row, fields in sorted(got.layout_bad.items()):
-        for i in sorted(fields):
-            problems.add(
-                got.name,
-                "layout_mismatch",
-                spec.layout[i].label,
-                row,
-                "項目の境目が全角文字の途中にあります",
-                "a field boundary cuts a full-width character",
-            )
-    if got.width_rows:
-        for row in got.width_rows:
-            problems.add(
-                got.name,
-                "field_count",
-                None,
-                row,
-                f"{'見出しは' if got.header is not None else '最初のデータ行は'}{got.width}項目",
-                f"the {'header' if got.header is not None else 'first data row'} has {got.width} fields",
-            )
+    first_ja, first_en = ("見出しは", "header") if got.header is not None else ("最初のデータ行は", "first data row")
+    found = [
+        (r, "layout_mismatch", None, "行がレイアウトの終わりより短い", "the line is shorter than the layout")
+        for r in got.short_rows
+    ]
+    found += [
+        (
+            r,
+            "layout_mismatch",
+            None,
+            f"行が line_length（{spec.line_length}）より長い",
+            f"the line is longer than line_length ({spec.line_length})",
+        )
+        for r in got.long_rows
+    ]
+    found += [
+        (
+            r,
+            "layout_mismatch",
+            spec.layout[i].label,
+            "項目の境目が全角文字の途中にあります",
+            "a field boundary cuts a full-width character",
+        )
+        for r, fields in sorted(got.layout_bad.items())
+        for i in sorted(fields)
+    ]
+    found += [
+        (r, "field_count", None, f"{first_ja}{got.width}項目", f"the {first_en} has {got.width} fields")
+        for r in got.width_rows
+    ]
     big: dict[int, list[int]] = defaultdict(list)
     for number, row in zip(got.numbers, got.records, strict=True):
         for i, v in enumerate(row):
             if v is not None and len(str(v)) > limits.max_field_chars:
                 big[i].append(number)
-    for i, rows in sorted(big.items()):
-        for row in rows:
-            problems.add(
-                got.name,
-                "field_too_large",
-                _column_label(got, i),
-                row,
-                f"上限は{limits.max_field_chars}文字",
-                f"the limit is {limits.max_field_chars} characters",
-            )
+    found += [
+        (
+            r,
+            "field_too_large",
+            _column_label(got, i),
+            f"上限は{limits.max_field_chars}文字",
+            f"the limit is {limits.max_field_chars} characters",
+        )
+        for i, rows in sorted(big.items())
+        for r in rows
+    ]
+    for row, rule, column, ja, en in found:
+        problems.add(got.name, rule, column, row, ja, en)
 
 
 def _column_label(got: Delivered, index: int) -> str:

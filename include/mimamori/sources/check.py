@@ -170,20 +170,21 @@ def render(report: Report, *, english: bool = False) -> str:
             if not english
             else f"  {f}: matches no input, ignored"
         )
-    if report.it:
-        lines.append(
-            f"\n■ 対応表がファイルに合わない箇所（{len(report.it)}件） — 情報システム担当が対応表を直してください"
-            if not english
-            else f"\n■ where the mapping does not fit the files ({len(report.it)}): IT fixes the mapping"
-        )
-        lines += [f"  {r.message_en if english else r.message_ja}" for r in report.it]
-    if report.owner:
-        lines.append(
-            f"\n■ データの問題（{len(report.owner)}件） — 月次処理ではデータ所有者にメールで知らせる内容です"
-            if not english
-            else f"\n■ problems in the data ({len(report.owner)}): the monthly run mails these to the data owner"
-        )
-        lines += [f"  {r.message_en if english else r.message_ja}" for r in report.owner]
+    for problems, ja, en in (
+        (
+            report.it,
+            "対応表がファイルに合わない箇所（{}件） — 情報システム担当が対応表を直してください",
+            "where the mapping does not fit the files ({}): IT fixes the mapping",
+        ),
+        (
+            report.owner,
+            "データの問題（{}件） — 月次処理ではデータ所有者にメールで知らせる内容です",
+            "problems in the data ({}): the monthly run mails these to the data owner",
+        ),
+    ):
+        if problems:
+            lines.append("\n■ " + (en if english else ja).format(len(problems)))
+            lines += [f"  {r.message_en if english else r.message_ja}" for r in problems]
     if report.passed:
         lines.append("\n結果: 合格（このまま取り込めます）" if not english else "\nresult: PASSED")
     elif report.mapping_ok:

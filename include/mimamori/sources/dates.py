@@ -35,7 +35,7 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
-from mimamori.ingest.parse import ERAS, ParseError, normalise
+from mimamori.ingest.parse import ERAS, ParseError, date_text, make_date
 
 DATE_STYLES = ("ymd", "yyyymmdd", "wareki", "wareki_code", "excel_serial")
 MONTH_STYLES = ("yyyymm", "ym", "wareki", "wareki_code")
@@ -63,7 +63,6 @@ _WAREKI = re.compile(rf"^({_ERA_KEY})(元|\d{{1,2}})(?:年(\d{{1,2}})月(\d{{1,2
 _WAREKI_COMPACT = re.compile(rf"^({_ERA_KEY})(\d{{2}})(\d{{2}})(\d{{2}})$")
 _WAREKI_CODE = re.compile(r"^([1-5])(\d{2})(\d{2})(\d{2})$")
 _SERIAL = re.compile(r"^\d{1,7}(?:\.0+)?$")
-_TIME_SUFFIX = re.compile(r"(?:T|\s+)0{1,2}:00(?::00(?:\.0+)?)?$")
 
 _YM_SEP = re.compile(r"^(\d{4})[-/.](\d{1,2})$")
 _YM_KANJI = re.compile(r"^(\d{4})年(\d{1,2})月$")
@@ -93,19 +92,6 @@ class DateStyle:
         return STYLE_JA.get(self.name, self.name) + (f"「{self.pattern}」" if self.pattern else "")
 
 
-def _text(value: Any) -> str:
-    s = normalise(str(value))
-    s = _TIME_SUFFIX.sub("", s)
-    return re.sub(r"\s+", "", s).upper()
-
-
-def _make(y: int, m: int, d: int) -> dt.date:
-    try:
-        return dt.date(y, m, d)
-    except ValueError:
-        raise ParseError("invalid_date", "no such calendar date") from None
-
-
 def _era(key: str):
     return _ERA_KANJI.get(key) or _ERA_LETTER.get(key) or _ERA_ABBR.get(key)
 
@@ -114,7 +100,7 @@ def _era_date(era, year: str, month: int, day: int) -> dt.date:
     n = 1 if year == "元" else int(year)
     if n < 1:
         raise ParseError("era_out_of_range", "year 0 of an era")
-    d = _make(era.start.year + n - 1, month, day)
+    d = make_date(era.start.year + n - 1, month, day)
     if d < era.start or (era.end is not None and d > era.end):
         raise ParseError("era_out_of_range", "date outside its era")
     return d
@@ -140,18 +126,18 @@ def parse_styled_date(value: Any, style: DateStyle) -> dt.date:
         value = int(value)
     if isinstance(value, int) and style.name not in ("excel_serial", "yyyymmdd", "wareki_code"):
         raise StyleError("a number is not a date in this style")
-    s = _text(value)
+    s = date_text(value)
     name = style.name
     if name == "ymd":
         m = _YMD_SEP.match(s) or _YMD_KANJI.match(s)
         if not m:
             raise StyleError("not ymd")
         parts = [g for g in m.groups() if g not in ("-", "/", ".")]
-        return _make(int(parts[0]), int(parts[1]), int(parts[2]))
+        return make_date(int(parts[0]), int(parts[1]), int(parts[2]))
     if name == "yyyymmdd":
         if not _DIGITS8.match(s):
             raise StyleError("not yyyymmdd")
-        return _make(int(s[:4]), int(s[4:6]), int(s[6:]))
+        return make_date(int(s[:4]), int(s[4:6]), int(s[6:]))
     if name == "wareki":
         m = _WAREKI.match(s)
         if m:
@@ -192,16 +178,16 @@ def parse_styled_month(value: Any, style: DateStyle) -> dt.date:
         return parse_styled_date(value, style).replace(day=1)
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    s = _text(value)
+    s = date_text(value)
     if name == "yyyymm":
         if not _DIGITS6.match(s):
             raise StyleError("not yyyymm")
-        return _make(int(s[:4]), int(s[4:]), 1)
+        return make_date(int(s[:4]), int(s[4:]), 1)
     if name == "ym":
         m = _YM_SEP.match(s) or _YM_KANJI.match(s)
         if not m:
             raise StyleError("not ym")
-        return _make(int(m[1]), int(m[2]), 1)
+        return make_date(int(m[1]), int(m[2]), 1)
     if name == "wareki":
         m = _WAREKI_MONTH.match(s)
         if m:
@@ -225,7 +211,7 @@ def _era_month(era, year: str, month: int) -> dt.date:
     n = 1 if year == "元" else int(year)
     if n < 1:
         raise ParseError("era_out_of_range", "year 0 of an era")
-    first = _make(era.start.year + n - 1, month, 1)
+    first = make_date(era.start.year + n - 1, month, 1)
     last_day = (first.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
     if last_day < era.start or (era.end is not None and first > era.end):
         raise ParseError("era_out_of_range", "month outside its era")

@@ -10,9 +10,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Mapping
 
 from mimamori.settings import Settings, get_settings
@@ -69,48 +66,19 @@ def running(settings: Settings) -> int | None:
 
 def start(settings: Settings, extra_env: Mapping[str, str] | None = None) -> int:
     """Start uvicorn (no-op if ours already runs); returns its PID."""
-    pid = running(settings)
+    pid = procs.ours_or_free(settings, NAME, settings.casescreen_port, "MIMAMORI_CASESCREEN_PORT")
     if pid:
         return pid
-    if procs.port_open(settings.casescreen_port):
-        raise RuntimeError(
-            f"port {settings.casescreen_port} is already in use by a process this project did not start "
-            f"(no {procs.pid_file(settings, NAME)}); stop it or set MIMAMORI_CASESCREEN_PORT"
-        )
     argv = [sys.executable, "-m", "mimamori.casescreen", "serve"]
     return procs.start(settings, NAME, argv, env=env(settings, extra_env), cwd=settings.root)
 
 
 def health(settings: Settings, timeout: float = 2.0) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url(settings)}/healthz", timeout=timeout) as resp:
-            return resp.status == 200 and resp.read().strip() == b"ok"
-    except (urllib.error.URLError, OSError):
-        return False
+    return procs.answers(f"{url(settings)}/healthz", b"ok", timeout)
 
 
 def wait_healthy(settings: Settings, timeout: float = 60) -> float:
-    started = time.monotonic()
-    while not health(settings):
-        if not running(settings):
-            raise RuntimeError(
-                f"the case screen exited during start; see {procs.log_dir(settings) / 'casescreen.log'}:\n"
-                + _log_tail(settings)
-            )
-        if time.monotonic() - started > timeout:
-            raise TimeoutError(
-                f"the case screen is not healthy at {url(settings)}/healthz after {timeout:.0f}s:\n"
-                + _log_tail(settings)
-            )
-        time.sleep(0.3)
-    return time.monotonic() - started
-
-
-def _log_tail(settings: Settings, lines: int = 30) -> str:
-    try:
-        return "\n".join((procs.log_dir(settings) / f"{NAME}.log").read_text(errors="replace").splitlines()[-lines:])
-    except FileNotFoundError:
-        return "(no log)"
+    return procs.wait_healthy(settings, NAME, "the case screen", f"{url(settings)}/healthz", b"ok", timeout, 0.3)
 
 
 def stop(settings: Settings) -> bool:

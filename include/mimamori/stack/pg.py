@@ -15,6 +15,8 @@ import pwd
 import shutil
 import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from mimamori.settings import ROLES, Settings
@@ -330,6 +332,25 @@ def ensure(settings: Settings) -> None:
     start(settings)
     if not settings.warehouse_dsn_override:
         provision(settings)
+
+
+@contextmanager
+def own_cluster(state_dir: Path, port: int) -> Iterator[Settings]:
+    """The settings of a cluster of this process's own (state under `state_dir`, on `port`, no
+    warehouse DSN override); at the end the cluster is stopped unless it was running before."""
+    os.environ["MIMAMORI_STATE_DIR"] = str(state_dir)
+    os.environ["MIMAMORI_PG_PORT"] = str(port)
+    os.environ.pop("MIMAMORI_WAREHOUSE_DSN", None)
+    from mimamori.settings import get_settings
+
+    get_settings.cache_clear()
+    settings = get_settings()
+    was_running = is_running(settings)
+    try:
+        yield settings
+    finally:
+        if not was_running:  # the cluster this process started: never left running
+            stop(settings)
 
 
 def server_available() -> bool:

@@ -7,6 +7,8 @@ import signal
 import socket
 import subprocess
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -109,6 +111,18 @@ def _group_alive(pgid: int) -> bool:
     return True
 
 
+def ours_or_free(settings: Settings, name: str, port: int, port_variable: str) -> int | None:
+    """The PID of <name> if this project's copy runs; None if `port` is free for it; an error if
+    another process holds the port."""
+    pid = read_pid(settings, name)
+    if not pid and port_open(port):
+        raise RuntimeError(
+            f"port {port} is already in use by a process this project did not start "
+            f"(no {pid_file(settings, name)}); stop it or set {port_variable}"
+        )
+    return pid
+
+
 def port_open(port: int, host: str = "127.0.0.1") -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.settimeout(0.5)
@@ -122,3 +136,39 @@ def wait_port(port: int, timeout: float, what: str, host: str = "127.0.0.1") -> 
             return
         time.sleep(0.5)
     raise TimeoutError(f"{what} did not open {host}:{port} within {timeout:.0f}s")
+
+
+def answers(url: str, body: bytes, timeout: float = 2.0) -> bool:
+    """True if GET `url` answers 200 with `body` (surrounding whitespace aside)."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as resp:
+            return resp.status == 200 and resp.read().strip() == body
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def log_tail(settings: Settings, name: str, lines: int = 30) -> str:
+    """The last `lines` lines of logs/<name>.log ("(no log)" if there is none)."""
+    try:
+        return "\n".join((log_dir(settings) / f"{name}.log").read_text(errors="replace").splitlines()[-lines:])
+    except FileNotFoundError:
+        return "(no log)"
+
+
+def wait_healthy(
+    settings: Settings, name: str, what: str, health_url: str, body: bytes, timeout: float, poll: float
+) -> float:
+    """Poll `health_url` until it answers `body`; returns the seconds waited. Fails fast (with the
+    log's tail) if the process <name> died, and after `timeout` seconds."""
+    started = time.monotonic()
+    while not answers(health_url, body):
+        if not read_pid(settings, name):
+            raise RuntimeError(
+                f"{what} exited during start; see {log_dir(settings) / f'{name}.log'}:\n" + log_tail(settings, name)
+            )
+        if time.monotonic() - started > timeout:
+            raise TimeoutError(
+                f"{what} is not healthy at {health_url} after {timeout:.0f}s:\n" + log_tail(settings, name)
+            )
+        time.sleep(poll)
+    return time.monotonic() - started

@@ -18,8 +18,6 @@ import os
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 from mimamori.settings import Settings, get_settings
@@ -254,14 +252,9 @@ def running(settings: Settings) -> int | None:
 
 def start(settings: Settings) -> int:
     """Start gunicorn on 127.0.0.1:<superset_port> (no-op if ours already runs); returns its PID."""
-    pid = running(settings)
+    pid = procs.ours_or_free(settings, NAME, settings.superset_port, "MIMAMORI_SUPERSET_PORT")
     if pid:
         return pid
-    if procs.port_open(settings.superset_port):
-        raise RuntimeError(
-            f"port {settings.superset_port} is already in use by a process this project did not start "
-            f"(no {procs.pid_file(settings, NAME)}); stop it or set MIMAMORI_SUPERSET_PORT"
-        )
     home_dir(settings).mkdir(parents=True, exist_ok=True)
     argv = [
         str(_bin(settings, "gunicorn")),
@@ -287,35 +280,12 @@ def start(settings: Settings) -> int:
 
 
 def health(settings: Settings, timeout: float = 2.0) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url(settings)}/health", timeout=timeout) as resp:
-            return resp.status == 200 and resp.read().strip() == b"OK"
-    except (urllib.error.URLError, OSError):
-        return False
+    return procs.answers(f"{url(settings)}/health", b"OK", timeout)
 
 
 def wait_healthy(settings: Settings, timeout: float = 120) -> float:
     """Poll /health until it answers OK; returns the seconds waited. Fails fast if gunicorn died."""
-    started = time.monotonic()
-    while not health(settings):
-        if not running(settings):
-            raise RuntimeError(
-                f"Superset exited during start; see {procs.log_dir(settings) / 'superset.log'}:\n" + _log_tail(settings)
-            )
-        if time.monotonic() - started > timeout:
-            raise TimeoutError(
-                f"Superset not healthy at {url(settings)}/health after {timeout:.0f}s:\n" + _log_tail(settings)
-            )
-        time.sleep(1.0)
-    return time.monotonic() - started
-
-
-def _log_tail(settings: Settings, lines: int = 30) -> str:
-    log = procs.log_dir(settings) / f"{NAME}.log"
-    try:
-        return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
-    except FileNotFoundError:
-        return "(no log)"
+    return procs.wait_healthy(settings, NAME, "Superset", f"{url(settings)}/health", b"OK", timeout, 1.0)
 
 
 def stop(settings: Settings) -> bool:

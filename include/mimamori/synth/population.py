@@ -578,6 +578,12 @@ class Town:
         if p.left_on is not None:
             return
         p.left_on = d
+        self._take_out(p, d)
+        if p.spouse and p.spouse in self.persons and self.persons[p.spouse].spouse == p.atena:
+            self.persons[p.spouse].spouse = None
+
+    def _take_out(self, p: Person, d: date) -> None:
+        """Take `p` out of their household: a new head if they headed it, gone on `d` if it empties."""
         hh = self.households.get(p.setai)
         if hh and p.atena in hh.members:
             hh.members.remove(p.atena)
@@ -585,8 +591,6 @@ class Town:
                 self._new_head(hh)
             if not hh.members:
                 hh.gone_on = d
-        if p.spouse and p.spouse in self.persons and self.persons[p.spouse].spouse == p.atena:
-            self.persons[p.spouse].spouse = None
 
     def _new_head(self, hh: Household) -> None:
         members = [self.persons[a] for a in hh.members]
@@ -618,13 +622,7 @@ class Town:
         new = self._household(None)
         new.moved_in_on = None
         for i, p in enumerate(people):
-            old = self.households.get(p.setai)
-            if old and p.atena in old.members:
-                old.members.remove(p.atena)
-                if p.rel == "世帯主":
-                    self._new_head(old)
-                if not old.members:
-                    old.gone_on = d
+            self._take_out(p, d)
             p.setai = new.setai
             new.members.append(p.atena)
             p.rel = heads_rel if i == 0 else "子"

@@ -19,6 +19,15 @@ class Row:
     noise: list = field(default_factory=list)
 
 
+def residents(town, as_of: date):
+    """(household, person) for each person present on `as_of`, in household and member order."""
+    for hh in town.households.values():
+        for a in hh.members:
+            p = town.persons[a]
+            if p.present(as_of):
+                yield hh, p
+
+
 def build_month(town, month: str, as_of: date) -> dict[tuple[str, str], list[Row]]:
     from . import fukushi, gakko, jumin, kodomo_katei, kodomo_shien
 

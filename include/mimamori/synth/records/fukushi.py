@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from . import Row
-from .kodomo_shien import KEEP_LEFT_DAYS, _end, _persons
+from .kodomo_shien import _end, _household_facts, _persons
 
 SOURCE = "fukushi"
 
@@ -85,43 +85,38 @@ def _person_rows(town, as_of):
 def _household_rows(town, as_of):
     """The household-held records: 生活保護 (one row per member) and 福祉 相談記録."""
     hogo, consult = [], []
-    for hh in town.households.values():
-        if hh.gone_on is not None and hh.gone_on <= as_of - timedelta(days=KEEP_LEFT_DAYS):
-            continue
-        for f in hh.facts:
-            if f.start > as_of:
-                continue
-            if f.kind == "hogo":
-                for a in f.data["members"]:
-                    p = town.persons[a]
-                    if p.resident_since > as_of:
-                        continue
-                    hogo.append(
-                        Row(
-                            {
-                                "ケース番号": f.data["case"],
-                                "宛名番号": a,
-                                "開始日": max(f.start, p.resident_since),
-                                "廃止日": _end(f.end, p, as_of),
-                            },
-                            a,
-                            p.setai,
-                        )
-                    )
-            elif f.kind == "consult_fukushi" and f.start >= as_of - timedelta(days=365 * 5):
-                who = f.data["atena"]
-                consult.append(
+    for hh, f in _household_facts(town, as_of):
+        if f.kind == "hogo":
+            for a in f.data["members"]:
+                p = town.persons[a]
+                if p.resident_since > as_of:
+                    continue
+                hogo.append(
                     Row(
                         {
-                            "相談番号": f.data["no"],
-                            "宛名番号": who,
-                            "世帯番号": hh.setai if f.data["with_setai"] else None,
-                            "相談日": f.start,
-                            "相談分野": f.data["field"],
-                            "相談種別": f.data["kind"],
+                            "ケース番号": f.data["case"],
+                            "宛名番号": a,
+                            "開始日": max(f.start, p.resident_since),
+                            "廃止日": _end(f.end, p, as_of),
                         },
-                        who,
-                        hh.setai,
+                        a,
+                        p.setai,
                     )
                 )
+        elif f.kind == "consult_fukushi" and f.start >= as_of - timedelta(days=365 * 5):
+            who = f.data["atena"]
+            consult.append(
+                Row(
+                    {
+                        "相談番号": f.data["no"],
+                        "宛名番号": who,
+                        "世帯番号": hh.setai if f.data["with_setai"] else None,
+                        "相談日": f.start,
+                        "相談分野": f.data["field"],
+                        "相談種別": f.data["kind"],
+                    },
+                    who,
+                    hh.setai,
+                )
+            )
     return hogo, consult

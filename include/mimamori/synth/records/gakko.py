@@ -13,7 +13,7 @@ from datetime import date, timedelta
 from ..dates import fiscal_year, school_days_elapsed, school_grade
 from ..rand import rng as keyed_rng
 from ..town import PRIVATE_JUNIOR, school_names
-from . import Row
+from . import Row, residents
 
 SOURCE = "gakko"
 MONTHS = (4, 5, 6, 7, 8, 9, 10, 11, 12, 1, 2, 3)
@@ -142,14 +142,10 @@ def _pupils(town, as_of) -> list:
     """The present pupils of 小1–中3 as (person, grade 1–9, household), by 児童生徒番号; a pupil seen
     for the first time gets the next number (in household order, so numbers follow the town)."""
     pupils = []
-    for hh in town.households.values():
-        for a in hh.members:
-            p = town.persons[a]
-            if not p.present(as_of):
-                continue
-            g = school_grade(p.birth, as_of)
-            if 1 <= g <= 9:
-                pupils.append((p, g, hh))
+    for hh, p in residents(town, as_of):
+        g = school_grade(p.birth, as_of)
+        if 1 <= g <= 9:
+            pupils.append((p, g, hh))
     for p, g, _hh in pupils:
         if p.student_no is None:
             p.student_no = f"{fiscal_year(as_of) - g + 1:04d}{town.next_no('student')}"

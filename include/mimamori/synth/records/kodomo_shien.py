@@ -17,6 +17,17 @@ def _persons(town, as_of):
             yield p
 
 
+def _household_facts(town, as_of):
+    """(household, fact) for each fact started by as_of of a household that has not left more than
+    KEEP_LEFT_DAYS ago, in the town's household order."""
+    for hh in town.households.values():
+        if hh.gone_on is not None and hh.gone_on <= as_of - timedelta(days=KEEP_LEFT_DAYS):
+            continue
+        for f in hh.facts:
+            if f.start <= as_of:
+                yield hh, f
+
+
 def _end(f_end, p, as_of):
     """A record's end date as the department sees it on as_of (moving out ends it)."""
     end = f_end if (f_end is not None and f_end <= as_of) else None
@@ -73,42 +84,37 @@ def build(town, month, as_of):
                     )
                 )
     jifu, consult = [], []
-    for hh in town.households.values():
-        if hh.gone_on is not None and hh.gone_on <= as_of - timedelta(days=KEEP_LEFT_DAYS):
-            continue
-        for f in hh.facts:
-            if f.start > as_of:
-                continue
-            if f.kind == "jifu":
-                r = town.persons[f.data["recipient"]]
-                jifu.append(
-                    Row(
-                        {
-                            "受給者宛名番号": r.atena,
-                            "世帯番号": r.setai if town.rng_flag(f"jifu-setai|{r.atena}", 0.9) else None,
-                            "認定日": f.start,
-                            "喪失日": _end(f.end, r, as_of),
-                        },
-                        r.atena,
-                        r.setai,
-                    )
+    for hh, f in _household_facts(town, as_of):
+        if f.kind == "jifu":
+            r = town.persons[f.data["recipient"]]
+            jifu.append(
+                Row(
+                    {
+                        "受給者宛名番号": r.atena,
+                        "世帯番号": r.setai if town.rng_flag(f"jifu-setai|{r.atena}", 0.9) else None,
+                        "認定日": f.start,
+                        "喪失日": _end(f.end, r, as_of),
+                    },
+                    r.atena,
+                    r.setai,
                 )
-            elif f.kind == "consult_shien" and f.start >= as_of - timedelta(days=365 * 5):
-                who = f.data["atena"]
-                jifu_setai = hh.setai if f.data["with_setai"] else None
-                consult.append(
-                    Row(
-                        {
-                            "相談番号": f.data["no"],
-                            "宛名番号": who,
-                            "世帯番号": jifu_setai,
-                            "相談日": f.start,
-                            "相談分類": f.data["category"],
-                        },
-                        who,
-                        hh.setai,
-                    )
+            )
+        elif f.kind == "consult_shien" and f.start >= as_of - timedelta(days=365 * 5):
+            who = f.data["atena"]
+            jifu_setai = hh.setai if f.data["with_setai"] else None
+            consult.append(
+                Row(
+                    {
+                        "相談番号": f.data["no"],
+                        "宛名番号": who,
+                        "世帯番号": jifu_setai,
+                        "相談日": f.start,
+                        "相談分類": f.data["category"],
+                    },
+                    who,
+                    hh.setai,
                 )
+            )
     for rows, key in ((yotaikyo, "宛名番号"), (hitori, "宛名番号"), (hoiku, "宛名番号"), (jifu, "受給者宛名番号")):
         rows.sort(key=lambda r, k=key: (r.values[k], str(list(r.values.values())[1:3])))
     consult.sort(key=lambda r: r.values["相談番号"])
