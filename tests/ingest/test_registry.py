@@ -77,6 +77,9 @@ def test_generate_keeps_owner_edits_and_reports_contract_drift(tmp_path):
         (lambda d: d["files"][0].update(encoding="latin-1"), "encoding must be one of"),
         (lambda d: d.update(data_owners=[{"name": "x", "email": "not-an-address"}]), "invalid e-mail"),
         (lambda d: d["files"][0]["columns"].pop(), "extracted_on"),
+        # what `generate` writes for a new source until a person names the department and owners
+        (lambda d: d.update(department="TODO: 部署名"), "department still the generator's placeholder"),
+        (lambda d: d["data_owners"][0].update(name="TODO: データ所有者"), "data_owners still the generator's"),
     ],
 )
 def test_invalid_registry_entries(tmp_path, edit, message):

@@ -39,9 +39,18 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-import yaml
+from recipe_steps import (
+    REPO,
+    add_type_item,
+    add_unit_test,
+    copy_checkout,
+    dbt_unit_test,
+    first_type,
+    run_generators,
+    seed_path,
+    unit_tests_expecting,
+)
 
-REPO = Path(__file__).resolve().parents[2]
 CODE = "I90"  # not in the catalogue: the recipe's new item
 LABEL = "予防接種の接種勧奨を受けた"
 COLUMN = "was_recommended"
@@ -53,11 +62,11 @@ SCREEN_SCHEMA = "recipe_casework"  # the copy's case screen writes here, not to 
 
 
 def _copy(tmp: Path) -> Path:
-    root = tmp / "repo"
-    shutil.copytree(REPO / "dbt_project", root / "dbt_project", ignore=shutil.ignore_patterns("target", "logs"))
-    # the code too: the copy's case screen runs from it (its REPO_ROOT is the copy)
-    shutil.copytree(REPO / "include", root / "include", ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copytree(REPO / "docs" / "contract", root / "docs" / "contract")
+    """The recipe's copy, and the code too: the copy's case screen runs from it (its REPO_ROOT is the copy)."""
+    root = copy_checkout(tmp)
+    shutil.copytree(
+        REPO / "include", root / "include", ignore=shutil.ignore_patterns("__pycache__"), dirs_exist_ok=True
+    )
     return root
 
 
@@ -112,12 +121,8 @@ select * from final
     )
 
 
-def _seed(root: Path, name: str) -> Path:
-    return root / "dbt_project" / "seeds" / "rules" / name
-
-
 def _catalogue(root: Path) -> None:
-    path = _seed(root, "item_catalogue.csv")
+    path = seed_path(root, "item_catalogue.csv")
     rows = list(csv.DictReader(path.read_text(encoding="utf-8").splitlines()))
     template = next(r for r in rows if r["sources"] == "kodomo_katei" and not r["param_name"])
     new = {
@@ -130,18 +135,11 @@ def _catalogue(root: Path) -> None:
         csv.DictWriter(f, fieldnames=list(rows[0]), lineterminator="\n").writerow(new)
 
 
-def _type(root: Path) -> str:
-    """The type the new item joins: the first of the type-items seed."""
-    return next(csv.DictReader(_seed(root, "type_items.csv").read_text(encoding="utf-8").splitlines()))["type_code"]
-
-
 def _type_items(root: Path) -> None:
-    with _seed(root, "type_items.csv").open("a", encoding="utf-8") as f:
-        f.write(f"{_type(root)},{CODE},1,,false\n")
+    add_type_item(root, first_type(root), CODE)
 
 
 def _unit_test(root: Path) -> None:
-    path = root / "dbt_project" / "models" / "intermediate" / "items" / "_items__unit_tests.yml"
     # the input as SQL: the suite's warehouse holds the linked view without the new column, and a
     # dict fixture would be checked against it (a real `make dbt-build` rebuilds it first)
     given = (
@@ -158,9 +156,7 @@ def _unit_test(root: Path) -> None:
         "given": [{"input": f"ref('linked_{RAW_TABLE}')", "format": "sql", "rows": given}],
         "expect": {"rows": [{"item_code": CODE, "person_id": "p1", "record_id": "v:1"}]},
     }
-    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    doc["unit_tests"].append(test)
-    path.write_text(yaml.safe_dump(doc, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    add_unit_test(root, test)
 
 
 def follow_recipe(root: Path, skip: str | None = None) -> None:
@@ -168,35 +164,7 @@ def follow_recipe(root: Path, skip: str | None = None) -> None:
     for step, edit in zip(STEPS, (_contract, _fact_model, _catalogue, _type_items, _unit_test), strict=True):
         if step != skip:
             edit(root)
-    from mimamori import scaffold
-    from mimamori.ingest import registry
-
-    registry.generate(root / "docs" / "contract" / "extracts.csv", root / "include" / "sources")
-    scaffold.generate(registry.load_registry(root / "include" / "sources"), root / "dbt_project")
-
-
-def _dbt_unit_test(settings, root: Path, tmp: Path) -> str | None:
-    """Run the recipe's dbt unit test in the copy; None when it passed, else dbt's last lines."""
-    from mimamori import dbt
-
-    env = dbt.env(settings)
-    env.update(
-        {
-            "DBT_PROFILES_DIR": str(root / "dbt_project"),
-            "DBT_TARGET_PATH": str(tmp / "target"),
-            "DBT_LOG_PATH": str(tmp / "logs"),
-        }
-    )
-    proc = subprocess.run(
-        [str(dbt.executable(settings)), "test", "--select", UNIT_TEST, "--vars", '{"run_month": "2026-10"}'],
-        cwd=root / "dbt_project",
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    ok = proc.returncode == 0 and any(UNIT_TEST in line and " PASS " in line for line in proc.stdout.splitlines())
-    return None if ok else "\n".join(proc.stdout.splitlines()[-15:])
+    run_generators(root)
 
 
 class CopyScreen:
@@ -348,7 +316,7 @@ def problems(settings, root: Path, tmp: Path, screen: CopyScreen) -> list[str]:
     from mimamori.ingest.registry import load_registry
 
     found = []
-    type_code = _type(root)
+    type_code = first_type(root)
     registry = load_registry(root / "include" / "sources")
     spec = registry["kodomo_katei"].file("予防接種.csv")
     if COLUMN not in [c.column for c in spec.columns]:
@@ -359,17 +327,14 @@ def problems(settings, root: Path, tmp: Path, screen: CopyScreen) -> list[str]:
     if f"'{COLUMN}'" not in entry.partition("'columns':")[2]:
         found.append("the staging model does not carry the new column")
     found += scaffold.check(registry, root / "dbt_project")
-    in_type = csv.DictReader(_seed(root, "type_items.csv").read_text(encoding="utf-8").splitlines())
+    in_type = csv.DictReader(seed_path(root, "type_items.csv").read_text(encoding="utf-8").splitlines())
     if not any(r["type_code"] == type_code and r["item_code"] == CODE for r in in_type):
         found.append(f"the item is not used in type {type_code}")
-    tests = []
-    for path in (root / "dbt_project" / "models").rglob("*.yml"):
-        tests += (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("unit_tests") or []
-    if not any(r.get("item_code") == CODE for t in tests for r in (t.get("expect") or {}).get("rows") or []):
+    if not unit_tests_expecting(root, CODE):
         found.append("no unit test expects the item to match")
     if found:
         return found
-    failure = _dbt_unit_test(settings, root, tmp)
+    failure = dbt_unit_test(settings, root, UNIT_TEST)
     if failure:
         return ["the dbt unit test does not pass:\n" + failure]
     # the catalogue row is what the screen reads: its label, who may see and enter the item

@@ -41,6 +41,9 @@ PLAIN_TYPES = ("id", "text", "date", "date_end", "int", "month")
 _COLUMN_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 _TABLE_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 _EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+#: what ``generate`` writes for a new source's department and data owner until a person fills them
+#: in; ``load_registry`` refuses an entry that still has it (no month runs with an unnamed owner)
+PLACEHOLDER = "TODO"
 
 
 class RegistryError(ValueError):
@@ -276,6 +279,16 @@ def source_from_dict(data: dict, where: str = "<registry>") -> Source:
     )
 
 
+def _refuse_placeholders(src: Source, where: str) -> None:
+    unfilled = ["department"] if src.department.startswith(PLACEHOLDER) else []
+    unfilled += ["data_owners"] if any(o.name.startswith(PLACEHOLDER) for o in src.data_owners) else []
+    if unfilled:
+        raise RegistryError(
+            f"{where}: {' and '.join(unfilled)} still the generator's placeholder ({PLACEHOLDER}): name the"
+            " department and its data owners (docs/manual-data-engineer.md §3.3)"
+        )
+
+
 def load_registry(path: Path | str | None = None) -> dict[str, Source]:
     """Every ``<source>.yaml`` under ``path`` (default ``include/sources``), validated.
 
@@ -294,6 +307,7 @@ def load_registry(path: Path | str | None = None) -> dict[str, Source]:
         except yaml.YAMLError as exc:
             raise RegistryError(f"{yml.name}: not valid YAML ({exc.__class__.__name__})") from None
         src = source_from_dict(data, yml.name)
+        _refuse_placeholders(src, yml.name)
         if src.source != yml.stem:
             raise RegistryError(f"{yml.name}: source {src.source!r} must match the file name")
         for spec in src.files:
@@ -465,9 +479,12 @@ def generate(contract: Path | str, out: Path | str) -> list[Path]:
             ]
         # a new source: placeholders a person replaces (the YAML is the truth from then on)
         defaults = {
-            "department": "TODO: 部署名",
+            "department": f"{PLACEHOLDER}: 部署名",
             "data_owners": [
-                {"name": "TODO: データ所有者", "email": f"{source.replace('_', '-')}-owner@kaisei-town.example"}
+                {
+                    "name": f"{PLACEHOLDER}: データ所有者",
+                    "email": f"{source.replace('_', '-')}-owner@kaisei-town.example",
+                }
             ],
         }
         meta = {"on_failure": "block", **defaults, **meta}
