@@ -19,25 +19,9 @@ reporting_areas as (
 
 ),
 
-type_scores as (
-
-    select * from {{ ref('child_type_scores') }}
-
-),
-
-scores as (
-
-    select * from {{ ref('child_scores') }}
-
-),
-
 flags as (
 
-    select person_id, type_code, is_in_age_range, is_flagged
-    from type_scores
-    union all
-    select person_id, '_any', true, is_flagged
-    from scores
+    {{ flags_by_type_and_any() }}
 
 ),
 

@@ -12,24 +12,6 @@ children as (
 
 ),
 
-residents as (
-
-    select * from {{ ref('int_items__residents') }}
-
-),
-
-type_scores as (
-
-    select * from {{ ref('child_type_scores') }}
-
-),
-
-scores as (
-
-    select * from {{ ref('child_scores') }}
-
-),
-
 reporting_areas as (
 
     select * from {{ ref('int_items__reporting_areas') }}
@@ -38,11 +20,7 @@ reporting_areas as (
 
 adults as (
 
-    select
-        household_id,
-        count(*) filter (where {{ age_on('birth_date', as_of_date()) }} >= 18) as adult_count
-    from residents
-    group by household_id
+    {{ household_adult_counts() }}
 
 ),
 
@@ -69,11 +47,7 @@ dimensions as (
 
 flags as (
 
-    select person_id, type_code, is_in_age_range, is_flagged
-    from type_scores
-    union all
-    select person_id, '_any', true, is_flagged
-    from scores
+    {{ flags_by_type_and_any() }}
 
 ),
 
