@@ -8,13 +8,7 @@ with
 
 children as (
 
-    select * from {{ ref('int_items__children') }}
-
-),
-
-reporting_areas as (
-
-    select * from {{ ref('int_items__reporting_areas') }}
+    {{ children_in_reporting_areas() }}
 
 ),
 
@@ -33,14 +27,12 @@ dimensions as (
     from children
     left join adults
         on children.household_id = adults.household_id
-    inner join reporting_areas
-        on children.person_id = reporting_areas.person_id
     cross join lateral (
         values
             ('age_band', children.age_band),
             ('sex', case children.sex when '1' then '男' when '2' then '女' else children.sex end),
             ('single_adult_household', case when coalesce(adults.adult_count, 0) = 1 then 'yes' else 'no' end),
-            ('area', reporting_areas.reporting_area)
+            ('area', children.reporting_area)
     ) as dimension (dimension, dimension_value)
 
 ),

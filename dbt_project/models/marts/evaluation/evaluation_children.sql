@@ -11,13 +11,7 @@ with
 
 children as (
 
-    select * from {{ ref('int_items__children') }}
-
-),
-
-reporting_areas as (
-
-    select * from {{ ref('int_items__reporting_areas') }}
+    {{ children_in_reporting_areas() }}
 
 ),
 
@@ -93,15 +87,13 @@ final as (
         children.household_id,
         children.age_band,
         children.sex,
-        reporting_areas.reporting_area,
+        children.reporting_area,
         children.age,
         coalesce(adults.adult_count, 0)::integer as adult_count,
         supported.person_id is not null as is_already_supported,
         known.person_id is not null as is_known,
         children.as_of_date
     from children
-    inner join reporting_areas
-        on children.person_id = reporting_areas.person_id
     left join adults
         on children.household_id = adults.household_id
     left join supported

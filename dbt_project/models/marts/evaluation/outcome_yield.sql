@@ -125,18 +125,15 @@ final as (
         judged_run_month,
         drift_direction,
         type_sort_order,
-        discussed::integer as discussed_count,
-        needs_support::integer as needs_support_count,
-        concern::integer as concern_count,
-        needs_support_new::integer as needs_support_new_count,
-        {{ share_with_bounds('needs_support', 'discussed', 'needs_support') }},
-        {{ share_with_bounds('concern', 'discussed', 'concern') }},
-        cumulative_discussed::integer as cumulative_discussed_count,
-        cumulative_needs_support::integer as cumulative_needs_support_count,
-        cumulative_concern::integer as cumulative_concern_count,
-        cumulative_needs_support_new::integer as cumulative_needs_support_new_count,
-        {{ share_with_bounds('cumulative_needs_support', 'cumulative_discussed', 'cumulative_needs_support') }},
-        {{ share_with_bounds('cumulative_concern', 'cumulative_discussed', 'cumulative_concern') }},
+        {#- the month's figures, then the same figures summed up to the month (cumulative_) -#}
+        {%- for p in ['', 'cumulative_'] %}
+        {{ p }}discussed::integer as {{ p }}discussed_count,
+        {{ p }}needs_support::integer as {{ p }}needs_support_count,
+        {{ p }}concern::integer as {{ p }}concern_count,
+        {{ p }}needs_support_new::integer as {{ p }}needs_support_new_count,
+        {{ share_with_bounds(p ~ 'needs_support', p ~ 'discussed', p ~ 'needs_support') }},
+        {{ share_with_bounds(p ~ 'concern', p ~ 'discussed', p ~ 'concern') }},
+        {%- endfor %}
         {{ share_with_bounds(
             'cumulative_needs_support_new',
             'cumulative_needs_support_new + cumulative_needs_support_known',
