@@ -20,3 +20,13 @@
 {% macro wilson_upper(k, n, z=1.96) -%}
     {{ _wilson(k, n, z, '+') }}
 {%- endmacro %}
+
+{#-
+    A proportion k / n as the three columns <name>_share, <name>_lower and <name>_upper: the share
+    rounded to 4 places (null when n = 0) and its Wilson interval at z (outcome_yield's yields).
+-#}
+{% macro share_with_bounds(k, n, name, z=1.96) -%}
+    round(({{ k }})::numeric / nullif({{ n }}, 0), 4) as {{ name }}_share,
+    {{ wilson_lower(k, n, z) }} as {{ name }}_lower,
+    {{ wilson_upper(k, n, z) }} as {{ name }}_upper
+{%- endmacro %}

@@ -9,35 +9,13 @@ with
 
 children as (
 
-    select * from {{ ref('int_items__children') }}
-
-),
-
-reporting_areas as (
-
-    select * from {{ ref('int_items__reporting_areas') }}
-
-),
-
-type_scores as (
-
-    select * from {{ ref('child_type_scores') }}
-
-),
-
-scores as (
-
-    select * from {{ ref('child_scores') }}
+    {{ children_in_reporting_areas() }}
 
 ),
 
 flags as (
 
-    select person_id, type_code, is_in_age_range, is_flagged
-    from type_scores
-    union all
-    select person_id, '_any', true, is_flagged
-    from scores
+    {{ flags_by_type_and_any() }}
 
 ),
 
@@ -46,16 +24,14 @@ final as (
     select
         {{ run_month() }} as run_month,
         children.age_band,
-        reporting_areas.reporting_area as area,
+        children.reporting_area as area,
         flags.type_code,
         count(*) filter (where flags.is_in_age_range)::integer as children_in_age_range,
         count(*) filter (where flags.is_flagged)::integer as flagged_count
     from children
-    inner join reporting_areas
-        on children.person_id = reporting_areas.person_id
     inner join flags
         on children.person_id = flags.person_id
-    group by children.age_band, reporting_areas.reporting_area, flags.type_code
+    group by children.age_band, children.reporting_area, flags.type_code
 
 )
 

@@ -8,41 +8,13 @@ with
 
 children as (
 
-    select * from {{ ref('int_items__children') }}
-
-),
-
-residents as (
-
-    select * from {{ ref('int_items__residents') }}
-
-),
-
-type_scores as (
-
-    select * from {{ ref('child_type_scores') }}
-
-),
-
-scores as (
-
-    select * from {{ ref('child_scores') }}
-
-),
-
-reporting_areas as (
-
-    select * from {{ ref('int_items__reporting_areas') }}
+    {{ children_in_reporting_areas() }}
 
 ),
 
 adults as (
 
-    select
-        household_id,
-        count(*) filter (where {{ age_on('birth_date', as_of_date()) }} >= 18) as adult_count
-    from residents
-    group by household_id
+    {{ household_adult_counts() }}
 
 ),
 
@@ -55,25 +27,19 @@ dimensions as (
     from children
     left join adults
         on children.household_id = adults.household_id
-    inner join reporting_areas
-        on children.person_id = reporting_areas.person_id
     cross join lateral (
         values
             ('age_band', children.age_band),
             ('sex', case children.sex when '1' then '男' when '2' then '女' else children.sex end),
             ('single_adult_household', case when coalesce(adults.adult_count, 0) = 1 then 'yes' else 'no' end),
-            ('area', reporting_areas.reporting_area)
+            ('area', children.reporting_area)
     ) as dimension (dimension, dimension_value)
 
 ),
 
 flags as (
 
-    select person_id, type_code, is_in_age_range, is_flagged
-    from type_scores
-    union all
-    select person_id, '_any', true, is_flagged
-    from scores
+    {{ flags_by_type_and_any() }}
 
 ),
 

@@ -11,19 +11,7 @@ with
 
 children as (
 
-    select * from {{ ref('int_items__children') }}
-
-),
-
-reporting_areas as (
-
-    select * from {{ ref('int_items__reporting_areas') }}
-
-),
-
-residents as (
-
-    select * from {{ ref('int_items__residents') }}
+    {{ children_in_reporting_areas() }}
 
 ),
 
@@ -55,52 +43,32 @@ outcomes as (
 
 adults as (
 
-    select
-        household_id,
-        count(*) filter (where {{ age_on('birth_date', as_of_date()) }} >= 18) as adult_count
-    from residents
-    group by household_id
+    {{ household_adult_counts() }}
 
 ),
 
-known_by_item as (
+{#- What each child has in the registers' terms: a register's kind and the code it lists. -#}
+register_entries as (
 
-    select distinct matches.person_id
+    select person_id, 'item' as kind, item_code as code
     from matches
-    inner join registers
-        on registers.kind = 'item'
-        and matches.item_code = registers.code
-    where matches.is_matched
-
-),
-
-known_by_support as (
-
-    select distinct already_supported.person_id
+    where is_matched
+    union all
+    select person_id, 'already_supported', rule_code
     from already_supported
-    inner join registers
-        on registers.kind = 'already_supported'
-        and already_supported.rule_code = registers.code
-
-),
-
-known_by_outcome as (
-
-    select distinct outcomes.person_id
+    union all
+    select person_id, 'outcome', outcome
     from outcomes
-    inner join registers
-        on registers.kind = 'outcome'
-        and outcomes.outcome = registers.code
 
 ),
 
 known as (
 
-    select person_id from known_by_item
-    union
-    select person_id from known_by_support
-    union
-    select person_id from known_by_outcome
+    select distinct register_entries.person_id
+    from register_entries
+    inner join registers
+        on register_entries.kind = registers.kind
+        and register_entries.code = registers.code
 
 ),
 
@@ -119,15 +87,13 @@ final as (
         children.household_id,
         children.age_band,
         children.sex,
-        reporting_areas.reporting_area,
+        children.reporting_area,
         children.age,
         coalesce(adults.adult_count, 0)::integer as adult_count,
         supported.person_id is not null as is_already_supported,
         known.person_id is not null as is_known,
         children.as_of_date
     from children
-    inner join reporting_areas
-        on children.person_id = reporting_areas.person_id
     left join adults
         on children.household_id = adults.household_id
     left join supported

@@ -125,37 +125,20 @@ final as (
         judged_run_month,
         drift_direction,
         type_sort_order,
-        discussed::integer as discussed_count,
-        needs_support::integer as needs_support_count,
-        concern::integer as concern_count,
-        needs_support_new::integer as needs_support_new_count,
-        round(needs_support::numeric / nullif(discussed, 0), 4) as needs_support_share,
-        {{ wilson_lower('needs_support', 'discussed') }} as needs_support_lower,
-        {{ wilson_upper('needs_support', 'discussed') }} as needs_support_upper,
-        round(concern::numeric / nullif(discussed, 0), 4) as concern_share,
-        {{ wilson_lower('concern', 'discussed') }} as concern_lower,
-        {{ wilson_upper('concern', 'discussed') }} as concern_upper,
-        cumulative_discussed::integer as cumulative_discussed_count,
-        cumulative_needs_support::integer as cumulative_needs_support_count,
-        cumulative_concern::integer as cumulative_concern_count,
-        cumulative_needs_support_new::integer as cumulative_needs_support_new_count,
-        round(cumulative_needs_support::numeric / nullif(cumulative_discussed, 0), 4) as cumulative_needs_support_share,
-        {{ wilson_lower('cumulative_needs_support', 'cumulative_discussed') }} as cumulative_needs_support_lower,
-        {{ wilson_upper('cumulative_needs_support', 'cumulative_discussed') }} as cumulative_needs_support_upper,
-        round(cumulative_concern::numeric / nullif(cumulative_discussed, 0), 4) as cumulative_concern_share,
-        {{ wilson_lower('cumulative_concern', 'cumulative_discussed') }} as cumulative_concern_lower,
-        {{ wilson_upper('cumulative_concern', 'cumulative_discussed') }} as cumulative_concern_upper,
-        round(
-            cumulative_needs_support_new::numeric
-            / nullif(cumulative_needs_support_new + cumulative_needs_support_known, 0),
-            4
-        ) as cumulative_discovery_share,
-        {{ wilson_lower(
-            'cumulative_needs_support_new', 'cumulative_needs_support_new + cumulative_needs_support_known'
-        ) }} as cumulative_discovery_lower,
-        {{ wilson_upper(
-            'cumulative_needs_support_new', 'cumulative_needs_support_new + cumulative_needs_support_known'
-        ) }} as cumulative_discovery_upper,
+        {#- the month's figures, then the same figures summed up to the month (cumulative_) -#}
+        {%- for p in ['', 'cumulative_'] %}
+        {{ p }}discussed::integer as {{ p }}discussed_count,
+        {{ p }}needs_support::integer as {{ p }}needs_support_count,
+        {{ p }}concern::integer as {{ p }}concern_count,
+        {{ p }}needs_support_new::integer as {{ p }}needs_support_new_count,
+        {{ share_with_bounds(p ~ 'needs_support', p ~ 'discussed', p ~ 'needs_support') }},
+        {{ share_with_bounds(p ~ 'concern', p ~ 'discussed', p ~ 'concern') }},
+        {%- endfor %}
+        {{ share_with_bounds(
+            'cumulative_needs_support_new',
+            'cumulative_needs_support_new + cumulative_needs_support_known',
+            'cumulative_discovery'
+        ) }},
         drift_direction is not null as is_drift_alarm
     from alarms
 

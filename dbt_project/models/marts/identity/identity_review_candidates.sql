@@ -35,9 +35,7 @@ ranked as (
 
     select
         pairs.*,
-        row_number() over (
-            partition by pairs.left_id order by pairs.match_score desc, pairs.right_id asc
-        ) as candidate_rank
+        {{ identity_candidate_rank('pairs') }} as candidate_rank
     from pairs
     inner join records
         on pairs.left_id = records.record_id

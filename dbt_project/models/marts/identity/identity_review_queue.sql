@@ -39,9 +39,7 @@ ranked as (
 
     select
         pairs.*,
-        row_number() over (
-            partition by pairs.left_id order by pairs.match_score desc, pairs.right_id asc
-        ) as candidate_rank
+        {{ identity_candidate_rank('pairs') }} as candidate_rank
     from pairs
     where pairs.match_score >= {{ var('identity_review_threshold') }}
 
@@ -63,10 +61,7 @@ candidates as (
 final as (
 
     select
-        links.record_id,
-        links.record_key,
-        links.raw_table,
-        links.source_file,
+        {{ identity_record_columns('links') }},
         candidates.candidate_person_ids,
         links.match_reason,
         candidates.candidate_reasons,

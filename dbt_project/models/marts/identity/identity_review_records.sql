@@ -26,10 +26,7 @@ records as (
 final as (
 
     select
-        links.record_id,
-        links.record_key,
-        links.raw_table,
-        links.source_file,
+        {{ identity_record_columns('links') }},
         links.link_status,
         links.link_method,
         case when links.link_method = 'manual' then 'not_in_town' end as decision,

@@ -8,30 +8,7 @@
 -#}
 with
 
-children as (
-
-    select * from {{ ref('int_items__children') }}
-
-),
-
-judged as (
-
-    select * from {{ ref('int_child_items_judged') }}
-
-),
-
-types as (
-
-    select * from {{ ref('types') }}
-    where is_enabled
-
-),
-
-type_items as (
-
-    select * from {{ ref('type_items') }}
-
-),
+{{ rule_scoring_imports() }},
 
 catalogue as (
 
