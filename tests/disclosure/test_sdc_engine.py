@@ -87,6 +87,18 @@ def test_the_attacker_bound_is_the_integer_one():
     assert (b.lower, b.upper, b.exact) == (1, 3, True)
 
 
+def _random_children(rng, n, bands, areas, types, flag_share):
+    """``n`` children (band, area, types in age range, types flagged), each flag with ``flag_share``."""
+    children = []
+    for _ in range(n):
+        band = rng.choice(bands)
+        age = rng.randint(band["min_age"], band["max_age"])
+        in_range = {t["type_code"] for t in types if t["min_age"] <= age <= t["max_age"]}
+        flags = {t for t in in_range if rng.random() < flag_share}
+        children.append((band["age_band"], rng.choice(areas), in_range, flags))
+    return children
+
+
 def _cells_from_children(children, bands, areas, types):
     """The report's cell model values from a list of children (band, area, in-range set, flag set)."""
     rows = []
@@ -111,13 +123,7 @@ def test_the_reports_cell_model_gives_the_same_bounds_as_the_full_joint_table():
     bands = [{"age_band": "0-2", "min_age": 0, "max_age": 2}, {"age_band": "3-9", "min_age": 3, "max_age": 9}]
     types = [{"type_code": "p", "min_age": 0, "max_age": 9}, {"type_code": "q", "min_age": 2, "max_age": 9}]
     areas = ["A", "B", "C"]
-    children = []
-    for _ in range(60):
-        band = rng.choice(bands)
-        age = rng.randint(band["min_age"], band["max_age"])
-        in_range = {t["type_code"] for t in types if t["min_age"] <= age <= t["max_age"]}
-        flags = {t for t in in_range if rng.random() < 0.15}
-        children.append((band["age_band"], rng.choice(areas), in_range, flags))
+    children = _random_children(rng, 60, bands, areas, types, 0.15)
     space, quantities = flag_model(_cells_from_children(children, [b["age_band"] for b in bands], areas, types),
                                    types, bands, None)  # fmt: skip
     protection = sdc.protect(space, quantities, 3)
@@ -180,13 +186,7 @@ def _random_flag_model(seed: int):
     types = [{"type_code": c, "min_age": lo, "max_age": hi}
              for c, lo, hi in (("p", 0, 17), ("q", 2, 10), ("r", 6, 17), ("s", 0, 5), ("u", 4, 14))]  # fmt: skip
     areas = ["A", "B", "C", "D", "E"]
-    children = []
-    for _ in range(400):
-        band = rng.choice(bands)
-        age = rng.randint(band["min_age"], band["max_age"])
-        in_range = {t["type_code"] for t in types if t["min_age"] <= age <= t["max_age"]}
-        flags = {t for t in in_range if rng.random() < 0.12}
-        children.append((band["age_band"], rng.choice(areas), in_range, flags))
+    children = _random_children(rng, 400, bands, areas, types, 0.12)
     cells = _cells_from_children(children, [b["age_band"] for b in bands], areas, types)
     households = sum(1 for c in children if c[3]) * 2 // 3
     return flag_model(cells, types, bands, households)
