@@ -204,6 +204,8 @@ class Protection:
     decisions: dict[tuple, Decision] = field(default_factory=dict)
     #: earlier releases' hidden counts, with the bounds the attacker now has on them
     released: dict[tuple, Decision] = field(default_factory=dict)
+    #: programmes the attacker solved (and solves its shortcuts saved): :attr:`Attacker.solves`
+    solves: dict[str, int] = field(default_factory=dict)
 
     def display(self, key: tuple) -> str:
         return self.decisions[key].display
@@ -278,10 +280,27 @@ class Attacker:
     is integral (these tables' systems mostly are), else the integer programme (HiGHS); if that
     hits its time limit only the incumbent — a value proven reachable — is returned (an inner
     bound, ``exact=False``), so a range is never claimed wider than proven.
+
+    Two shortcuts give the same bounds with fewer solves (``shortcuts=False`` turns them off, for
+    the test that compares): the relaxation of one ``bounds`` call is solved once per direction,
+    also when the integer range follows it; and every integer point met (an integral vertex, an
+    integer programme's optimum) is kept, so that when a kept point that satisfies the current
+    system exactly reaches the relaxation's bound rounded to a whole number, that value is the
+    integer optimum (the relaxation says no integer point is better, the point that it is reached)
+    and no integer programme is solved.
     """
 
-    def __init__(self, space: Space, quantities: Iterable[Quantity]):
+    def __init__(self, space: Space, quantities: Iterable[Quantity], *, shortcuts: bool = True):
         from scipy.sparse import csr_matrix
+
+        self.shortcuts = shortcuts
+        #: programmes solved, and solves the shortcuts saved (logged; the comparing test reads them)
+        self.solves = {"lp": 0, "milp": 0, "lp_reused": 0, "milp_proven": 0}
+        #: integer points met so far, per component (each over that component's columns)
+        self._points: dict[int, list[np.ndarray]] = {}
+        #: per system (component, shown counts, hidden counts): how many points were checked, and
+        #: the ones that satisfy it
+        self._feasible: dict[tuple, tuple[int, list[np.ndarray]]] = {}
 
         self.space = space
         self.n = space.n
@@ -352,53 +371,50 @@ class Attacker:
         a_s = self.structure[s_rows][:, columns] if len(s_rows) else None
         s_lo, s_hi = self.s_lower[s_rows], self.s_upper[s_rows]
         row = sub[self.index[target]].toarray().ravel()
-        args = (row, a_eq, b_eq, a_ge, a_s, s_lo, s_hi, eq_keys)
+        system = _System(comp, a_eq, b_eq, a_ge, a_s, s_lo, s_hi, eq_keys, frozenset(eq_keys), frozenset(ge_keys))
         relaxed = not integer
         if integer and stop_below is not None:
-            lp_lo = self._solve(*args, integer=False, time_limit=time_limit, maximise=False)
-            lp_hi = self._solve(*args, integer=False, time_limit=time_limit, maximise=True)
+            lp_lo = self._solve(row, system, integer=False, time_limit=time_limit, maximise=False)
+            lp_hi = self._solve(row, system, integer=False, time_limit=time_limit, maximise=True)
             if lp_hi[0] - lp_lo[0] < stop_below:
                 lo, hi, relaxed = lp_lo, lp_hi, True
         if not relaxed or not integer:
-            lo = self._solve(*args, integer=integer, time_limit=time_limit, maximise=False)
-            hi = self._solve(*args, integer=integer, time_limit=time_limit, maximise=True)
+            lo = self._solve(row, system, integer=integer, time_limit=time_limit, maximise=False)
+            hi = self._solve(row, system, integer=integer, time_limit=time_limit, maximise=True)
         duals: dict[int, float] = {}
         for d in (lo[2], hi[2]):
             for k, v in d.items():
                 duals[k] = max(duals.get(k, 0.0), abs(v))
         return _Bounds(lo[0], hi[0], lo[1] and hi[1] and not (relaxed and integer), duals, relaxed)
 
-    def _solve(self, row, a_eq, b_eq, a_ge, a_s, s_lo, s_hi, eq_keys, *, integer, time_limit, maximise):
-        """(bound, exact, duals by quantity index). A contradictory system raises SDCError."""
-        from scipy.optimize import Bounds, LinearConstraint, linprog, milp
-        from scipy.sparse import vstack
+    def _linprog(self, row, system: _System, maximise: bool):
+        """The relaxation (scipy's result), solved once per objective and direction when shortcuts are on."""
+        from scipy.optimize import linprog
 
-        c = -row if maximise else row
-        # inequalities as A_ub x ≤ b_ub: hidden counts ≥ 1, structure within [lower, upper]
-        ub_blocks, ub_rhs = [], []
-        if a_ge is not None:
-            ub_blocks.append(-a_ge)
-            ub_rhs.append(-np.ones(a_ge.shape[0]))
-        if a_s is not None:
-            finite_hi = np.isfinite(s_hi)
-            finite_lo = np.isfinite(s_lo)
-            if finite_hi.any():
-                ub_blocks.append(a_s[np.flatnonzero(finite_hi)])
-                ub_rhs.append(s_hi[finite_hi])
-            if finite_lo.any():
-                ub_blocks.append(-a_s[np.flatnonzero(finite_lo)])
-                ub_rhs.append(-s_lo[finite_lo])
-        a_ub = vstack(ub_blocks).tocsr() if ub_blocks else None
-        b_ub = np.concatenate(ub_rhs) if ub_rhs else None
+        key = (row.tobytes(), maximise)
+        if self.shortcuts and key in system.lp:
+            self.solves["lp_reused"] += 1
+            return system.lp[key]
+        self.solves["lp"] += 1
+        a_ub, b_ub = system.upper_rows()
         res = linprog(
-            c,
+            -row if maximise else row,
             A_ub=a_ub,
             b_ub=b_ub,
-            A_eq=a_eq,
-            b_eq=b_eq if a_eq is not None else None,
+            A_eq=system.a_eq,
+            b_eq=system.b_eq if system.a_eq is not None else None,
             bounds=(0, None),
             method="highs",
         )
+        if self.shortcuts:
+            system.lp[key] = res
+        return res
+
+    def _solve(self, row, system: _System, *, integer, time_limit, maximise):
+        """(bound, exact, duals by quantity index). A contradictory system raises SDCError."""
+        from scipy.optimize import Bounds, LinearConstraint, milp
+
+        res = self._linprog(row, system, maximise)
         if res.status == 3:
             return (math.inf if maximise else -math.inf), True, {}
         if res.status == 2:
@@ -407,17 +423,26 @@ class Attacker:
             raise SDCError(f"linear programme failed: {res.message}")
         value = -res.fun if maximise else res.fun
         duals: dict[int, float] = {}
-        if a_eq is not None and res.eqlin is not None:
-            for k, m in zip(eq_keys, res.eqlin.marginals, strict=True):
+        if system.a_eq is not None and res.eqlin is not None:
+            for k, m in zip(system.eq_keys, res.eqlin.marginals, strict=True):
                 if abs(m) > 1e-9:
                     duals[self.index[k]] = float(m)
         integral = bool(np.all(np.abs(res.x - np.round(res.x)) < 1e-7))
+        if integral:
+            self._keep(system, res.x)
         if not integer or integral:
             # an integral optimal vertex of the relaxation is the integer optimum too
             return (float(round(value)) if integral else value), True, duals
+        reached = self._reached(row, system, value, maximise)
+        if reached is not None:
+            self.solves["milp_proven"] += 1
+            return reached, True, duals
+        self.solves["milp"] += 1
+        c = -row if maximise else row
+        a_ub, b_ub = system.upper_rows()
         constraints = []
-        if a_eq is not None:
-            constraints.append(LinearConstraint(a_eq, b_eq, b_eq))
+        if system.a_eq is not None:
+            constraints.append(LinearConstraint(system.a_eq, system.b_eq, system.b_eq))
         if a_ub is not None:
             constraints.append(LinearConstraint(a_ub, -np.inf, b_ub))
         res = milp(
@@ -428,6 +453,7 @@ class Attacker:
             options={"time_limit": time_limit, "presolve": True},
         )
         if res.status == 0:
+            self._keep(system, res.x)
             return float(round(-res.fun if maximise else res.fun)), True, duals
         if res.status == 2:
             raise SDCError("the published counts contradict each other (infeasible integer system)")
@@ -436,6 +462,88 @@ class Attacker:
         if res.x is not None and res.fun is not None:
             return float(round(-res.fun if maximise else res.fun)), False, duals
         return (-math.inf if maximise else math.inf), False, duals
+
+    def _keep(self, system: _System, x) -> None:
+        if self.shortcuts and x is not None:
+            self._points.setdefault(system.component, []).append(np.round(x))
+
+    def _reached(self, row, system: _System, value: float, maximise: bool) -> float | None:
+        """The integer optimum when a kept integer point of this system reaches the relaxation's
+        optimum ``value`` rounded inwards to a whole number (no integer point can be better), else None."""
+        if not self.shortcuts:
+            return None
+        points = self._points.get(system.component, [])
+        key = (system.component, system.eq_set, system.ge_set)
+        checked, feasible = self._feasible.get(key, (0, []))
+        feasible = feasible + [x for x in points[checked:] if system.satisfied_by(x)]
+        self._feasible[key] = (len(points), feasible)
+        if not feasible:
+            return None
+        reached = np.stack(feasible) @ row
+        if maximise:
+            best, bound = float(reached.max()), math.floor(value + 1e-6)
+        else:
+            best, bound = float(reached.min()), math.ceil(value - 1e-6)
+        return float(bound) if best == bound else None
+
+
+@dataclass
+class _System:
+    """One component's system of a ``bounds`` call: what every objective over it shares."""
+
+    component: int
+    a_eq: Any
+    b_eq: np.ndarray
+    a_ge: Any
+    a_s: Any
+    s_lo: np.ndarray
+    s_hi: np.ndarray
+    eq_keys: list
+    eq_set: frozenset
+    ge_set: frozenset
+    #: the relaxation's results by (objective, direction)
+    lp: dict = field(default_factory=dict)
+    _upper: tuple | None = None
+
+    def upper_rows(self):
+        """Inequalities as A_ub x ≤ b_ub: hidden counts ≥ 1, structure within [lower, upper]."""
+        if self._upper is None:
+            self._upper = self._upper_rows()
+        return self._upper
+
+    def _upper_rows(self):
+        from scipy.sparse import vstack
+
+        ub_blocks, ub_rhs = [], []
+        if self.a_ge is not None:
+            ub_blocks.append(-self.a_ge)
+            ub_rhs.append(-np.ones(self.a_ge.shape[0]))
+        if self.a_s is not None:
+            finite_hi = np.isfinite(self.s_hi)
+            finite_lo = np.isfinite(self.s_lo)
+            if finite_hi.any():
+                ub_blocks.append(self.a_s[np.flatnonzero(finite_hi)])
+                ub_rhs.append(self.s_hi[finite_hi])
+            if finite_lo.any():
+                ub_blocks.append(-self.a_s[np.flatnonzero(finite_lo)])
+                ub_rhs.append(-self.s_lo[finite_lo])
+        a_ub = vstack(ub_blocks).tocsr() if ub_blocks else None
+        b_ub = np.concatenate(ub_rhs) if ub_rhs else None
+        return a_ub, b_ub
+
+    def satisfied_by(self, x: np.ndarray) -> bool:
+        """``x`` (whole numbers) satisfies every equation and inequality exactly."""
+        if (x < 0).any():
+            return False
+        if self.a_eq is not None and not np.array_equal(self.a_eq @ x, self.b_eq):
+            return False
+        if self.a_ge is not None and ((self.a_ge @ x) < 1).any():
+            return False
+        if self.a_s is not None:
+            s = self.a_s @ x
+            if (s > self.s_hi).any() or (s < self.s_lo).any():
+                return False
+        return True
 
 
 # --- protection ---------------------------------------------------------------------------------
@@ -582,6 +690,7 @@ def protect(
     released: Sequence[Released] = (),
     prefer: Callable[[Quantity, Quantity], float] | None = None,
     max_rounds: int = 200,
+    shortcuts: bool = True,
 ) -> Protection:
     """Decide which of ``quantities`` to show, so that no hidden count — of this release or of an
     earlier one (``released``) — can be narrowed below ``threshold`` possible values by the
@@ -590,6 +699,7 @@ def protect(
     ``prefer(narrow, candidate)`` ranks complementary candidates (lower first; default: the
     smallest count, then counts sharing atoms with the hidden one). Raises :class:`SDCError`
     when a count cannot be protected by hiding others (withhold the table instead).
+    ``shortcuts=False``: every programme solved in full (:class:`Attacker`; the same decisions).
     """
     if threshold < 1:
         # no suppression at all (e.g. the coordinator, who sees the children anyway)
@@ -603,7 +713,7 @@ def protect(
     everything = [*quantities, *known, *(r.quantity for r in released)]
     shown, reason = _first_decisions(quantities, released, threshold)
     suppression = _Suppression(
-        attacker=Attacker(space, everything),
+        attacker=Attacker(space, everything, shortcuts=shortcuts),
         by_key={q.key: q for q in everything},
         known=known,
         new_keys=set(keys),
@@ -614,7 +724,8 @@ def protect(
     )
     suppression.run(max_rounds)
     protection = suppression.protection(quantities, released)
-    log.info("sdc: %s (threshold %d)", protection.counts(), threshold)
+    protection.solves = dict(suppression.attacker.solves)
+    log.info("sdc: %s (threshold %d; solved %s)", protection.counts(), threshold, protection.solves)
     return protection
 
 

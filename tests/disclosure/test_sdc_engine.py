@@ -87,6 +87,18 @@ def test_the_attacker_bound_is_the_integer_one():
     assert (b.lower, b.upper, b.exact) == (1, 3, True)
 
 
+def _random_children(rng, n, bands, areas, types, flag_share):
+    """``n`` children (band, area, types in age range, types flagged), each flag with ``flag_share``."""
+    children = []
+    for _ in range(n):
+        band = rng.choice(bands)
+        age = rng.randint(band["min_age"], band["max_age"])
+        in_range = {t["type_code"] for t in types if t["min_age"] <= age <= t["max_age"]}
+        flags = {t for t in in_range if rng.random() < flag_share}
+        children.append((band["age_band"], rng.choice(areas), in_range, flags))
+    return children
+
+
 def _cells_from_children(children, bands, areas, types):
     """The report's cell model values from a list of children (band, area, in-range set, flag set)."""
     rows = []
@@ -111,13 +123,7 @@ def test_the_reports_cell_model_gives_the_same_bounds_as_the_full_joint_table():
     bands = [{"age_band": "0-2", "min_age": 0, "max_age": 2}, {"age_band": "3-9", "min_age": 3, "max_age": 9}]
     types = [{"type_code": "p", "min_age": 0, "max_age": 9}, {"type_code": "q", "min_age": 2, "max_age": 9}]
     areas = ["A", "B", "C"]
-    children = []
-    for _ in range(60):
-        band = rng.choice(bands)
-        age = rng.randint(band["min_age"], band["max_age"])
-        in_range = {t["type_code"] for t in types if t["min_age"] <= age <= t["max_age"]}
-        flags = {t for t in in_range if rng.random() < 0.15}
-        children.append((band["age_band"], rng.choice(areas), in_range, flags))
+    children = _random_children(rng, 60, bands, areas, types, 0.15)
     space, quantities = flag_model(_cells_from_children(children, [b["age_band"] for b in bands], areas, types),
                                    types, bands, None)  # fmt: skip
     protection = sdc.protect(space, quantities, 3)
@@ -167,3 +173,64 @@ def test_the_reports_cell_model_gives_the_same_bounds_as_the_full_joint_table():
         a = cell_attacker.bounds(key, shown, hidden, integer=True)
         b = joint_attacker.bounds(key, shown, hidden, integer=True)
         assert (a.lower, a.upper) == (b.lower, b.upper), key
+
+
+def _random_flag_model(seed: int):
+    """The report's section-1 model (mimamori.report_protection.flag_model) of a random town of 400
+    children in five age bands, five areas and five types (with the candidate households): its
+    relaxations are often fractional, so the integer programmes matter."""
+    from mimamori.report_protection import flag_model
+
+    rng = random.Random(seed)
+    bands = [{"age_band": f"{3 * i}-{3 * i + 2}", "min_age": 3 * i, "max_age": 3 * i + 2} for i in range(5)]
+    types = [{"type_code": c, "min_age": lo, "max_age": hi}
+             for c, lo, hi in (("p", 0, 17), ("q", 2, 10), ("r", 6, 17), ("s", 0, 5), ("u", 4, 14))]  # fmt: skip
+    areas = ["A", "B", "C", "D", "E"]
+    children = _random_children(rng, 400, bands, areas, types, 0.12)
+    cells = _cells_from_children(children, [b["age_band"] for b in bands], areas, types)
+    households = sum(1 for c in children if c[3]) * 2 // 3
+    return flag_model(cells, types, bands, households)
+
+
+def _outcome(protection: sdc.Protection) -> list[tuple]:
+    return [
+        (d.key, d.shown, d.reason, d.protects, d.lower, d.upper, d.exact)
+        for d in [*protection.decisions.values(), *protection.released.values()]
+    ]
+
+
+def test_the_attackers_shortcuts_decide_exactly_as_solving_every_programme():
+    """The attacker reuses a relaxation within one bounds call and proves an integer optimum from
+    an integer point it met before (mimamori.sdc.Attacker): every decision, reason and bound is the
+    one that solving every programme in full gives, and the shortcuts did save solves."""
+    saved = {"lp_reused": 0, "milp_proven": 0}
+    for seed, threshold in ((1, 5), (3, 5), (4, 3)):
+        space, quantities = _random_flag_model(seed)
+        fast = sdc.protect(space, quantities, threshold)
+        full = sdc.protect(space, quantities, threshold, shortcuts=False)
+        assert _outcome(fast) == _outcome(full), (seed, threshold)
+        assert full.solves["lp_reused"] == full.solves["milp_proven"] == 0
+        assert fast.solves["milp"] <= full.solves["milp"] and fast.solves["lp"] < full.solves["lp"]
+        for k in saved:
+            saved[k] += fast.solves[k]
+    assert saved["lp_reused"] > 0 and saved["milp_proven"] > 0, saved
+
+
+def test_an_integer_point_met_before_proves_only_the_bound_it_reaches():
+    # four counts, any two of them at most 1 together (at most 1 + z, z ≤ 1): with z = 0 the
+    # relaxation reaches 2 for their sum t (all ½), the integers only 1. A point kept from a system
+    # where z ≥ 1 reaches 2 but breaks z = 0, and the minimum's integral vertex (t = 1) does not
+    # reach 2: the integer programme has to be solved.
+    pairs = itertools.combinations(range(4), 2)
+    structure = [sdc.Constraint(((i, 1.0), (j, 1.0), (4, -1.0)), upper=1) for i, j in pairs]
+    space = sdc.Space(5, [*structure, sdc.Constraint(((4, 1.0),), upper=1)])
+    t = sdc.Quantity(("t",), frozenset(range(4)), 1)
+    z = sdc.Quantity(("z",), frozenset({4}), 0)
+    first = sdc.Quantity(("x1",), frozenset({0}), 0)
+    for shortcuts in (True, False):
+        attacker = sdc.Attacker(space, [t, z, first], shortcuts=shortcuts)
+        # z hidden (≥ 1) and t = 2 shown: integral vertices with t = 2, kept
+        attacker.bounds(("x1",), {("t",): 2}, [("z",)], integer=True)
+        b = attacker.bounds(("t",), {("z",): 0}, [("t",)], integer=True)
+        assert (b.lower, b.upper, b.exact) == (1, 1, True)
+        assert attacker.solves["milp"] == 1
