@@ -100,3 +100,37 @@ def test_check_says_which_contract_files_the_mapping_does_not_produce(tmp_path, 
         assert any(file in t and "作りません" in t for t in text.splitlines()), file
     english = render(report, english=True)
     assert "contract files this mapping does not produce" in english
+
+
+# --------------------------------------------------------------------------- an xlsx workbook of several sheets
+
+
+def _attendance_book(path: Path, *, units_row: bool = False, n: int = 30) -> Path:
+    """A cover sheet (表紙: a title and a few cells), then the data sheet; optionally a units row under the header."""
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    cover = book.active
+    cover.title = "表紙"
+    cover["A1"], cover["A3"], cover["B3"], cover["A4"], cover["B4"] = "出欠状況", "作成課", "学校教育課", "作成日", "x"
+    data = book.create_sheet("出欠状況")
+    data.append(["出欠状況一覧"])
+    data.append(["学籍番号", "氏名", "生年月日", "学校名", "欠席日数", "遅刻日数", "作成日"])
+    if units_row:
+        data.append(["", "", "", "", "日", "回", ""])
+    for i in range(n):
+        data.append(
+            [f"E{i:07d}", "ー" * 3, f"2015{1 + i % 12:02d}{1 + i % 27:02d}", "第一小", i % 9, i % 4, "20261101"]
+        )
+    book.save(path)
+    return path
+
+
+def test_an_xlsx_is_profiled_on_the_sheet_that_holds_the_table(tmp_path, registry):
+    path = _attendance_book(tmp_path / "出欠状況_202610.xlsx")
+    profile = profile_file(path, quiet=True)
+    assert profile.sheet == 2, "the cover sheet was profiled"
+    assert profile.header and profile.records == 30 and len(profile.columns) == 7
+    src = choose_source([profile], registry, "gakko")
+    text = render_draft(src, [(profile, best_matches(profile, src))])
+    assert re.search(r"^    sheet: 2\b", text, re.M), "the draft names the sheet it profiled"

@@ -105,6 +105,8 @@ def _input(lines: Lines, name: str, p: FileProfile, names: dict[int, str]) -> No
     enc = "utf-8" if p.encoding == "utf-8-sig" else ("cp932" if p.encoding == "utf-8" and p.ascii_only else p.encoding)
     if p.format != "xlsx":
         lines.add(f"    encoding: {enc}", f"判定: {ENCODING_JA.get(p.encoding, p.encoding)}" + _ascii_note(p))
+    elif p.sheets > 1:
+        lines.add(f"    sheet: {p.sheet}", f"{p.sheet}枚目のシート（全{p.sheets}枚。表のあるシートを調べました）")
     if p.format == "fixed":
         _fixed(lines, p, names)
         return
@@ -139,7 +141,9 @@ def _format_note(p: FileProfile) -> str:
         return f"固定長: 1レコード {p.line_length}{'バイト' if p.units == 'bytes' else '文字'}（{p.records}件）"
     if p.format == "tsv":
         return "タブ区切り"
-    return "カンマ区切り" if p.format == "csv" else "Excel（最初のシート）"
+    if p.format == "csv":
+        return "カンマ区切り"
+    return f"Excel（{p.sheet}枚目のシート、全{p.sheets}枚）" if p.sheets > 1 else "Excel"
 
 
 def _fixed(lines: Lines, p: FileProfile, names: dict[int, str]) -> None:

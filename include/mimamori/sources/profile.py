@@ -240,6 +240,9 @@ class FileProfile:
     #: the layout document the fields (fixed width) or the column names (a headerless CSV) are taken from
     layout_doc: str | None = None
     notes: list[str] = field(default_factory=list)
+    #: xlsx: the sheet profiled (1 = the first) and how many the workbook has
+    sheet: int = 1
+    sheets: int = 1
 
     @property
     def name(self) -> str:
