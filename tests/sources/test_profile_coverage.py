@@ -134,3 +134,42 @@ def test_an_xlsx_is_profiled_on_the_sheet_that_holds_the_table(tmp_path, registr
     src = choose_source([profile], registry, "gakko")
     text = render_draft(src, [(profile, best_matches(profile, src))])
     assert re.search(r"^    sheet: 2\b", text, re.M), "the draft names the sheet it profiled"
+
+
+# --------------------------------------------------------------------------- a row under the header that is no data
+
+
+def test_a_units_row_under_the_header_is_drafted_as_skip_first_and_the_reader_skips_it(tmp_path, registry):
+    from mimamori.ingest.limits import Limits
+    from mimamori.sources.mapping import InputSpec, SkipRule
+    from mimamori.sources.readers import read_input
+
+    limits = Limits(max_file_bytes=1 << 20, max_rows=1000, max_line_bytes=4096, max_field_chars=256)
+    csv_rows = [["学籍番号", "欠席日数", "遅刻日数", "作成日"], ["", "（日）", "（回）", ""]]
+    csv_rows += [[f"E{i:07d}", str(i % 9), str(i % 4), "20261101"] for i in range(30)]
+    files = {
+        "xlsx": _attendance_book(tmp_path / "出欠状況_202610.xlsx", units_row=True),
+        "csv": _write(tmp_path / "出欠_202610.csv", csv_rows),
+    }
+    for kind, path in files.items():
+        profile = profile_file(path, quiet=True)
+        assert profile.records == 30, (kind, profile.records)
+        kinds = {c.header: c.kind for c in profile.columns}
+        assert kinds["欠席日数"] in ("integer", "code") and kinds["遅刻日数"] in ("integer", "code"), (kind, kinds)
+        src = choose_source([profile], registry, "gakko")
+        text = render_draft(src, [(profile, best_matches(profile, src))])
+        header = int(re.search(r"^    header: (\d+)", text, re.M)[1])
+        skip = re.search(r"^      - \{first: (\d+)\}", text, re.M)
+        assert skip, (kind, "the units row is not drafted as skip first")
+        # the reader counts `first` from after the header: the drafted rule leaves exactly the data rows
+        spec = InputSpec(
+            "x",
+            (path.name,),
+            kind,
+            None if kind == "xlsx" else "cp932",
+            header=header,
+            sheet=profile.sheet,
+            skip=(SkipRule("first", int(skip[1])),),
+        )
+        read = read_input(path, spec, limits)
+        assert len(read.records) == 30, (kind, len(read.records))

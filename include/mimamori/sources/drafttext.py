@@ -116,6 +116,14 @@ def _input(lines: Lines, name: str, p: FileProfile, names: dict[int, str]) -> No
         above = f"、その上に表題など{p.title_lines}行" if p.title_lines else ""
         above += f"（空行を含めて{p.rows_above}行）" if p.rows_above != p.title_lines else ""
         lines.add(f"    header: {row}", f"見出し行（信頼度 {p.header_confidence}）{above}")
+        if p.rows_under_header:
+            skips.append(
+                (
+                    f"{{first: {p.rows_under_header}}}",
+                    f"{TODO} 確認: 見出しのすぐ下の行はデータでないと見ました（数字・日付の列に文字: 単位の行・"
+                    "見出しの2行目など）。データの行なら消す。first は見出しの次の行から数えます",
+                )
+            )
     else:
         if p.layout_doc:
             why = f"見出し行なし: 列は番号（1, 2, …）で指定。列の名前はレイアウト表 {p.layout_doc} の順番から"

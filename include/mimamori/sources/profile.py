@@ -229,6 +229,8 @@ class FileProfile:
     #: title and trailer lines with any blank rows among them (the reader counts blank rows, the profile does not)
     rows_above: int = 0
     rows_below: int = 0
+    #: rows right under the header that are no data (a units row 単位, a second header line), blank rows included
+    rows_under_header: int = 0
     records: int = 0
     columns: list[ColumnProfile] = field(default_factory=list)
     odd_rows: int = 0  # delimited: rows whose field count differs from the usual

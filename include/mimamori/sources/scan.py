@@ -8,6 +8,7 @@ and dropped. A file that cannot be read is a finding named by the kind of failur
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import re
 import sys
@@ -175,6 +176,11 @@ def _profile_rows(out: FileProfile, rows: list[list], quiet: bool, layout=None, 
     if layout is not None:
         spelled = [normalise(c).strip() for c in first] == [f.name for f in layout.fields]
         out.header, out.header_confidence = spelled, "レイアウト表"
+    if out.header and _no_data_row(data[1], data[2:]):
+        at = out.title_lines  # the header's index among the non-blank rows; the units row is the next one
+        numbers = numbers or list(range(1, len(rows) + 1))
+        out.rows_under_header = numbers[at + 1] - numbers[at]
+        data = [data[0], *data[2:]]
     names = first if out.header else [None] * width
     out.columns = [ColumnProfile(i + 1, (names[i] or "").strip() or None if out.header else None) for i in range(width)]
     tick = _progress(quiet)
@@ -189,6 +195,33 @@ def _profile_rows(out: FileProfile, rows: list[list], quiet: bool, layout=None, 
     for col in out.columns:
         col.classify()
     return out
+
+
+def _data_like(value) -> bool:
+    """A value a data row holds in a numeric or date column: a number, a date cell, digits, a date in some style."""
+    if isinstance(value, (int, float, dt.date)):
+        return True
+    text = normalise(str(value)).strip()
+    return bool(_DIGITS.match(text) or _styles_of(text))
+
+
+def _no_data_row(row: list, rest: list[list]) -> bool:
+    """The row under the header is no data (a units row 日/回, a second header line): in some column whose values below
+    are all numbers or dates it holds text that is neither, and in no such column does it hold a number or date."""
+    if len(rest) < 3:
+        return False
+    text = nums = 0
+    for i, value in enumerate(row):
+        below = [r[i] for r in rest[:200] if i < len(r) and r[i] not in (None, "") and str(r[i]).strip()]
+        if not below or not all(_data_like(v) for v in below):
+            continue
+        if value in (None, "") or not str(value).strip():
+            continue
+        if _data_like(value):
+            nums += 1
+        else:
+            text += 1
+    return text > 0 and nums == 0
 
 
 def _physical_rows(out: FileProfile, numbers: list[int], kept: int) -> None:
