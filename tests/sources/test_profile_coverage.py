@@ -68,6 +68,14 @@ def test_a_merge_into_a_partly_filled_contract_file_is_marked_for_a_person(tmp_p
     assert re.search(r"#.*\bTODO\b", inputs["施設利用"]), "a merge by shape alone must be confirmed by a person"
     assert any("保育所入所.csv" in t and "TODO" in t for t in lines)  # the file it may be is left as a TODO
     assert not re.search(r"#.*\bTODO\b", inputs["ひとり親"])  # the file that fills every column is not
+    # one export delivered in parts (the same headers): the merge itself is not in doubt
+    _, same = _draft(
+        tmp_path,
+        registry,
+        {"施設利用_東_202610.csv": _facility_children(), "施設利用_西_202610.csv": _facility_children(20)},
+        "kodomo_shien",
+    )
+    assert [t for t in same.splitlines() if "- input:" in t and "TODO" in t] == []
 
 
 def test_check_says_which_contract_files_the_mapping_does_not_produce(tmp_path, registry):

@@ -386,8 +386,9 @@ def _output(lines: Lines, spec: FileSpec, parts: list[tuple[str, Match, dict[int
         )
     else:
         lines.add("    from:", f"{len(parts)}つのファイルの行を足して1つの契約ファイルにします")
+    alike = len({tuple(c.header for c in m.profile.columns) for _, m, _ in parts}) == 1  # one export in parts
     for name, m, names in parts:
-        lines.add(f"      - input: {plain(name)}", _merge_doubt(m, source))
+        lines.add(f"      - input: {plain(name)}", "" if alike else _merge_doubt(m, source))
         lines.add("        columns:")
         for a in m.assigns:
             _column(lines, "          ", m, a, names)
