@@ -163,3 +163,39 @@ def test_a_one_digit_code_before_a_zero_led_code_that_depends_on_it(tmp_path):
         )
     fields, _ = _profile(tmp_path, body, "cp932")
     assert fields == [(1, 10), (11, 22), (23, 23), (24, 25), (26, 26)], fields
+
+
+@pytest.mark.parametrize(("head", "data", "tail"), [("10", "20", "90"), ("H1", "D1", "T1"), ("001", "002", "009")])
+def test_a_record_type_of_several_characters_is_one_field(tmp_path, head, data, tail):
+    """Record types 10/20/90 (the layout-b trial): the type is the whole constant prefix the header and trailer share
+    with the data but for its first character — not the first character alone, which shifted every boundary."""
+    k = len(data)
+    body = [
+        data
+        + f"{3100000000 + 7 * i:010d}"  # an id whose leading digits are constant too (31…)
+        + _line(NAMES[i % 4], 20)
+        + str(1 + i % 2)
+        + f"2026{1 + i % 12:02d}{1 + i % 28:02d}"
+        for i in range(30)
+    ]
+    width = k + 39
+    lines = [head + "20261101".ljust(width - k), *body, tail + f"{len(body):010d}".ljust(width - k)]
+    path = tmp_path / "YB202610.TXT"
+    path.write_bytes(("\r\n".join(lines) + "\r\n").encode("cp932"))
+    profile = profile_file(path, quiet=True)
+    assert profile.format == "fixed" and profile.line_length == width and profile.records == 30
+    assert profile.record_marks == [("first", head), ("last", tail)]
+    fields = [(c.start, c.end) for c in profile.columns]
+    assert fields[:3] == [(1, k), (k + 1, k + 10), (k + 11, k + 30)], fields
+    # the layout-document path reads the same marks: the header and trailer are skipped by their whole type
+    from mimamori.sources.layoutdoc import read_layout
+    from mimamori.sources.scan import profile_with_layouts
+
+    doc = tmp_path / "layout.csv"
+    doc.write_text(
+        f"項目名,開始位置,バイト数\nレコード区分,1,{k}\n宛名番号,{k + 1},10\n氏名,{k + 11},20\n性別,{k + 31},1\n生年月日,{k + 32},8\n",
+        encoding="utf-8",
+    )
+    (with_doc,) = profile_with_layouts([path], [read_layout(doc)], quiet=True)
+    assert with_doc.record_marks == [("first", head), ("last", tail)] and with_doc.records == 30
+    assert with_doc.columns[4].date_style == "yyyymmdd"

@@ -50,7 +50,8 @@ PERSON = {
         # ひとり親: one export, two contract files, split on 制度.
         fill(r"file: ひとり親医療", r"^\s+where:", 'where: {column: 制度, equals: "02"}'),
         fill(r"file: 児童扶養手当", r"^\s+where:", 'where: {column: 制度, equals: "01"}'),
-        # 保育所入所 from two exports: 地域型 has no 種別 column; 認可保育's 種別 codes.
+        # 保育所入所 from two exports: 地域型 has no 種別 column (its merge confirmed); 認可保育's 種別 codes.
+        confirm(r"file: 保育所入所", r"^\s+- input: 地域型"),
         fill(r"input: 地域型", r"^\s+施設種別: \{constant: \"\"\}", "施設種別: {constant: 地域型保育}"),
         fill(r"input: 認可保育", r'^\s+"1":', '"1": 保育所'),
         fill(r"input: 認可保育", r'^\s+"2":', '"2": 認定こども園'),

@@ -31,6 +31,7 @@ class Report:
     owner: list[Rejection] = field(default_factory=list)  # the data's fault
     files: list[tuple[str, int, list[str]]] = field(default_factory=list)  # contract file, rows, delivered
     not_checked: list[str] = field(default_factory=list)  # contract-layout files not given
+    not_produced: list[str] = field(default_factory=list)  # contract files of the source no output of the mapping makes
     ignored: list[str] = field(default_factory=list)  # given files no input takes
     run_month: str | None = None
     mapping: Mapping | None = None
@@ -96,6 +97,8 @@ def dry_run(
         report.problems = exc.problems
         return report
     report.mapping = mapping
+    made = {o.file for o in mapping.outputs}
+    report.not_produced = [s.file for s in registry[mapping.source].files if s.file not in made]
     if not paths:
         return report
     source = registry[mapping.source]
@@ -125,6 +128,27 @@ def dry_run(
             seen.add(r.key())
             (report.it if r.for_it else report.owner).append(r)
     return report
+
+
+def _not_produced(report: Report, english: bool) -> list[str]:
+    """The contract files the mapping does not make, said plainly: each is read only if it arrives in the contract
+    layout — a contract file forgotten in the mapping is otherwise missing without a word."""
+    if not report.not_produced:
+        return []
+    n = len(report.not_produced)
+    out = [
+        f"\n■ この対応表が作らない契約ファイル（{n}件） — 契約どおりの形式で別に届くのでなければ、outputs に書いてください"
+        if not english
+        else f"\n■ contract files this mapping does not produce ({n}): write their outputs unless they arrive in the "
+        "contract layout"
+    ]
+    for f in report.not_produced:
+        seen = f not in report.not_checked and any(c == f for c, _, _ in report.files)
+        if english:
+            out.append(f"  {f}: not produced" + ("; delivered in the contract layout, checked" if seen else ""))
+        else:
+            out.append(f"  {f}: 作りません" + ("（契約どおりの形式で届いたものを確認しました）" if seen else ""))
+    return out
 
 
 def render(report: Report, *, english: bool = False) -> str:
@@ -158,12 +182,7 @@ def render(report: Report, *, english: bool = False) -> str:
             if not english
             else f"  {contract_file}: {rows} rows (from {', '.join(delivered)})"
         )
-    for f in report.not_checked:
-        lines.append(
-            f"  {f}: 対応表になし（契約どおりの形式で届く前提。今回は確認していません）"
-            if not english
-            else f"  {f}: not in the mapping (expected in the contract layout; not checked)"
-        )
+    lines += _not_produced(report, english)
     for f in report.ignored:
         lines.append(
             f"  {f}: どの入力（inputs）にも合わないため読みません"

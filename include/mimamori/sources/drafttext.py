@@ -14,7 +14,7 @@ from collections import Counter, defaultdict
 
 from mimamori.ingest.registry import ColumnSpec, FileSpec, Source
 from mimamori.sources.dates import STYLE_JA
-from mimamori.sources.draft import Assign, Match, confidence, contract_values, personal, q, supported
+from mimamori.sources.draft import Assign, Match, confidence, contract_values, match, personal, q, supported
 from mimamori.sources.profile import ColumnProfile, FileProfile
 
 KIND_JA = {
@@ -105,6 +105,8 @@ def _input(lines: Lines, name: str, p: FileProfile, names: dict[int, str]) -> No
     enc = "utf-8" if p.encoding == "utf-8-sig" else ("cp932" if p.encoding == "utf-8" and p.ascii_only else p.encoding)
     if p.format != "xlsx":
         lines.add(f"    encoding: {enc}", f"判定: {ENCODING_JA.get(p.encoding, p.encoding)}" + _ascii_note(p))
+    elif p.sheets > 1:
+        lines.add(f"    sheet: {p.sheet}", f"{p.sheet}枚目のシート（全{p.sheets}枚。表のあるシートを調べました）")
     if p.format == "fixed":
         _fixed(lines, p, names)
         return
@@ -114,6 +116,14 @@ def _input(lines: Lines, name: str, p: FileProfile, names: dict[int, str]) -> No
         above = f"、その上に表題など{p.title_lines}行" if p.title_lines else ""
         above += f"（空行を含めて{p.rows_above}行）" if p.rows_above != p.title_lines else ""
         lines.add(f"    header: {row}", f"見出し行（信頼度 {p.header_confidence}）{above}")
+        if p.rows_under_header:
+            skips.append(
+                (
+                    f"{{first: {p.rows_under_header}}}",
+                    f"{TODO} 確認: 見出しのすぐ下の行はデータでないと見ました（数字・日付の列に文字: 単位の行・"
+                    "見出しの2行目など）。データの行なら消す。first は見出しの次の行から数えます",
+                )
+            )
     else:
         if p.layout_doc:
             why = f"見出し行なし: 列は番号（1, 2, …）で指定。列の名前はレイアウト表 {p.layout_doc} の順番から"
@@ -139,7 +149,9 @@ def _format_note(p: FileProfile) -> str:
         return f"固定長: 1レコード {p.line_length}{'バイト' if p.units == 'bytes' else '文字'}（{p.records}件）"
     if p.format == "tsv":
         return "タブ区切り"
-    return "カンマ区切り" if p.format == "csv" else "Excel（最初のシート）"
+    if p.format == "csv":
+        return "カンマ区切り"
+    return f"Excel（{p.sheet}枚目のシート、全{p.sheets}枚）" if p.sheets > 1 else "Excel"
 
 
 def _fixed(lines: Lines, p: FileProfile, names: dict[int, str]) -> None:
@@ -325,7 +337,34 @@ def _where(lines: Lines, pad: str, m: Match, names: dict[int, str]) -> None:
     )
 
 
-def _output(lines: Lines, spec: FileSpec, parts: list[tuple[str, Match, dict[int, str]]]) -> None:
+def _found(m: Match) -> int:
+    """How many of the file's columns the match finds by their header (or position), not by their shape alone."""
+    return sum(1 for a in m.assigns if a.source is not None and a.score >= 0.5)
+
+
+def _merge_doubt(m: Match, source: Source) -> str:
+    """A TODO for one file of a merge that fills the contract file only partly (a column not found, or found by the
+    shape of its values alone) or that another contract file of the source fits with more of its columns found by header."""
+    partly = [a.column.header for a in m.assigns if not a.from_file_name and (a.source is None or a.score < 0.5)]
+    better = [
+        o.spec.file
+        for o in (match(m.profile, s) for s in source.files if s.file != m.spec.file)
+        if _found(o) > _found(m) and supported(o, ids_only=True)
+    ]
+    if not partly and not better:
+        return ""
+    why = []
+    if partly:
+        why.append(f"{'・'.join(partly)} は見出しで見つからない（値の形だけか、列なし）")
+    if better:
+        why.append(f"{'・'.join(better)} のほうがこのファイルの列を見出しで多く見つける")
+    return (
+        f"{TODO} 確認: このファイルを {m.spec.file} に足す案ですが、{'。'.join(why)}。"
+        "課のファイル一覧で、このファイルがどの契約ファイルになるか確かめる"
+    )
+
+
+def _output(lines: Lines, spec: FileSpec, parts: list[tuple[str, Match, dict[int, str]]], source: Source) -> None:
     score = max(m.score for _, m, _ in parts)
     lines.add(f"  - file: {spec.file}", f"一致度 {score:.2f}（{confidence(score)}）")
     if len(parts) == 1:
@@ -347,8 +386,9 @@ def _output(lines: Lines, spec: FileSpec, parts: list[tuple[str, Match, dict[int
         )
     else:
         lines.add("    from:", f"{len(parts)}つのファイルの行を足して1つの契約ファイルにします")
+    alike = len({tuple(c.header for c in m.profile.columns) for _, m, _ in parts}) == 1  # one export in parts
     for name, m, names in parts:
-        lines.add(f"      - input: {plain(name)}")
+        lines.add(f"      - input: {plain(name)}", "" if alike else _merge_doubt(m, source))
         lines.add("        columns:")
         for a in m.assigns:
             _column(lines, "          ", m, a, names)
@@ -382,8 +422,23 @@ def render_draft(source: Source, matched: list[tuple[FileProfile, list[Match]]])
             specs[m.spec.file] = m.spec
     lines.append("outputs:")
     for file, parts in outputs.items():
-        _output(lines, specs[file], parts)
+        _output(lines, specs[file], parts, source)
+    for spec in source.files:
+        if spec.file not in outputs:
+            lines.append(_not_produced(spec, [p for p, _ in matched]))
     return "\n".join(lines) + "\n"
+
+
+def _not_produced(spec: FileSpec, profiles: list[FileProfile]) -> str:
+    """A contract file of the source no delivered file became: a TODO, never silence (``check`` fails until a person
+    writes its output or says it is not delivered)."""
+    near = max(((match(p, spec).score, p.name) for p in profiles), default=None)
+    hint = f"いちばん近いのは {near[1]}（一致度 {near[0]:.2f}）。" if near and near[0] > 0 else ""
+    return (
+        f"  # {TODO} {spec.file}: 届いたファイルのどれからも作っていません。{hint}"
+        "このファイルになる入力があれば outputs に書く（課のファイル一覧で確かめる）。"
+        "届かない・契約どおりの形で別に届くなら、TODO を消してそう書く"
+    )
 
 
 # --------------------------------------------------------------------------- the screen report

@@ -316,24 +316,54 @@ def _date_tail(records: list, s: int, e: int) -> int | None:
     return None
 
 
+#: A record type is at most this many characters (10/20/90, 001/002/009, H1/D1/T1).
+MAX_TYPE = 4
+
+
 def _marks(lines: list[str]) -> list[tuple[str, str]]:
-    """A first or last record starting with 2–4 capital letters where the data do not (HDR, TRL), or whose first
-    character differs from the one every data record starts with (a record type: 1 header, 2 data, 9 trailer)."""
-    marks = []
+    """A first or last record starting with 2–4 capital letters where the data do not (HDR, TRL), or a record type:
+    every data record starts with the same characters and the header/trailer with others of the same width (1 header,
+    2 data, 9 trailer; 10/20/90; 001/002/009)."""
+    marks, typed = [], []
     data = lines[1:-1][:1000]
-    kinds = {ln[:1] for ln in data}
+    prefix = _common_prefix(data)[:MAX_TYPE] if len(data) >= 2 else ""
     for where, line in (("first", lines[0]), ("last", lines[-1])):
         m = _MARK.match(line)
         if m and not any(ln.startswith(m[1]) for ln in data):
             marks.append((where, m[1]))
-        elif len(data) >= 2 and len(kinds) == 1 and line[:1] and line[:1] not in kinds and line[:1].strip():
-            marks.append((where, line[:1]))
-    return marks
+        elif (k := _type_width(line, prefix)) and line[:1].strip():
+            typed.append((where, line, k))
+    width = min((k for _, _, k in typed), default=0)
+    marks += [(where, line[:width]) for where, line, _ in typed if line[:width] != prefix[:width]]
+    return sorted(marks, key=lambda m: m[0] != "first")
 
 
-def _record_type(records: list, marks: list[tuple[str, str]]) -> bool:
-    """The data records start with one constant character and the header/trailer with another: a record type."""
-    return any(len(prefix) == 1 for _, prefix in marks) and len({r[:1] for r in records}) == 1
+def _common_prefix(lines: list[str]) -> str:
+    first, last = min(lines), max(lines)
+    n = next((i for i, (a, b) in enumerate(zip(first, last, strict=False)) if a != b), min(len(first), len(last)))
+    return first[:n]
+
+
+def _type_width(line: str, prefix: str) -> int:
+    """The width of ``line``'s record type against the data's common ``prefix``: from the start through the first
+    character that differs, and on while they agree again (10 against 20…: 2); 0 when ``line`` starts with ``prefix``."""
+    i = next((n for n, (a, b) in enumerate(zip(line, prefix, strict=False)) if a != b), None)
+    if i is None:
+        return 0
+    k = i + 1
+    while k < min(len(line), len(prefix)) and line[k] == prefix[k]:
+        k += 1
+    return k
+
+
+def _record_type(records: list, marks: list[tuple[str, str]]) -> int:
+    """The width of the record type when the data records start with one constant prefix as wide as the header's or
+    trailer's type (not an HDR/TRL mark); 0 when there is none."""
+    widths = {len(m) for _, m in marks if not _MARK.match(m) or len(m) == 1}
+    if len(widths) != 1:
+        return 0
+    width = widths.pop()
+    return width if len({r[:width] for r in records}) == 1 else 0
 
 
 def profile_fixed(out: FileProfile, lines: list[str], tick, layout=None) -> FileProfile:
@@ -354,8 +384,9 @@ def profile_fixed(out: FileProfile, lines: list[str], tick, layout=None) -> File
         tick(n, out.name)
         cols.add(r)
     segments = _segments(cols, out.line_length)
-    if _record_type(records, out.record_marks) and segments and segments[0][1] > 1:
-        segments[0:1] = [(0, 1, "高"), (1, segments[0][1], segments[0][2])]
+    width = _record_type(records, out.record_marks)
+    if width and segments and segments[0][1] > width:
+        segments[0:1] = [(0, width, "高"), (width, segments[0][1], segments[0][2])]
     segments = _split_fillers(cols, _split_codes(records, _split_dates(records, segments, cols), cols))
     out.odd_rows = sum(len(r) != out.line_length for r in records)
     out.records = len(records)

@@ -229,6 +229,8 @@ class FileProfile:
     #: title and trailer lines with any blank rows among them (the reader counts blank rows, the profile does not)
     rows_above: int = 0
     rows_below: int = 0
+    #: rows right under the header that are no data (a units row 単位, a second header line), blank rows included
+    rows_under_header: int = 0
     records: int = 0
     columns: list[ColumnProfile] = field(default_factory=list)
     odd_rows: int = 0  # delimited: rows whose field count differs from the usual
@@ -240,6 +242,9 @@ class FileProfile:
     #: the layout document the fields (fixed width) or the column names (a headerless CSV) are taken from
     layout_doc: str | None = None
     notes: list[str] = field(default_factory=list)
+    #: xlsx: the sheet profiled (1 = the first) and how many the workbook has
+    sheet: int = 1
+    sheets: int = 1
 
     @property
     def name(self) -> str:

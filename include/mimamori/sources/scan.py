@@ -8,6 +8,7 @@ and dropped. A file that cannot be read is a finding named by the kind of failur
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import re
 import sys
@@ -53,8 +54,7 @@ def _profile_file(path: Path, quiet: bool, layout=None) -> FileProfile:
     encoding = detect_encoding(raw)
     ascii_only = raw.isascii()
     if encoding == "xlsx":
-        numbers, rows = _xlsx_rows(path)
-        return _named(_profile_rows(FileProfile(path, "xlsx", "xlsx"), rows, quiet, layout, numbers), layout)
+        return _named(_xlsx_profile(path, quiet, layout), layout)
     if encoding not in ("cp932", "utf-8", "utf-8-sig"):  # UTF-16/32 or none: no mapping reads it
         out = FileProfile(path, "unknown", "csv")
         out.notes.append(f"文字コード {encoding}: CP932 / UTF-8 のどちらでもないため読めません / unreadable encoding")
@@ -106,17 +106,51 @@ def _delimiter(lines: list[str]) -> str | None:
     return best if best_share >= 0.5 else None
 
 
-def _xlsx_rows(path: Path) -> tuple[list[int], list[list]]:
-    """The first sheet's non-blank rows and their row numbers as the sheet (and the mapping's reader) counts them."""
+#: A sheet with fewer filled cells than this holds no table (a cover sheet: a title, a date, a department).
+MIN_TABLE_CELLS = 12
+
+
+def _xlsx_sheets(path: Path) -> list[tuple[list[int], list[list]]]:
+    """Each sheet's non-blank rows and their row numbers as the sheet (and the mapping's reader) counts them."""
     import openpyxl
 
     book = openpyxl.load_workbook(path, read_only=True, data_only=True)
     try:
-        rows = book.worksheets[0].iter_rows(values_only=True)
-        kept = [(n, list(r)) for n, r in enumerate(rows, 1) if any(v not in (None, "") for v in r)]
+        out = []
+        for sheet in book.worksheets:
+            kept = [(n, list(r)) for n, r in enumerate(sheet.iter_rows(values_only=True), 1)]
+            kept = [(n, r) for n, r in kept if any(v not in (None, "") for v in r)]
+            out.append(([n for n, _ in kept], [r for _, r in kept]))
     finally:
         book.close()
-    return [n for n, _ in kept], [r for _, r in kept]
+    return out
+
+
+def _xlsx_profile(path: Path, quiet: bool, layout) -> FileProfile:
+    """The sheet that holds the table: every sheet with enough filled cells is profiled, and the one with a header
+    and the most filled cells is kept (a cover sheet 表紙 is passed over); the others are named in a note by number."""
+    sheets = _xlsx_sheets(path)
+    tables = []
+    for i, (numbers, rows) in enumerate(sheets, 1):
+        cells = sum(_filled(r) for r in rows)
+        if cells < MIN_TABLE_CELLS and len(sheets) > 1:
+            continue
+        prof = _profile_rows(FileProfile(path, "xlsx", "xlsx"), rows, quiet, layout, numbers)
+        prof.sheet, prof.sheets = i, len(sheets)
+        tables.append(((prof.header, cells), prof))
+    if not tables:  # no sheet holds a table: the first, as it is, for the person to see
+        numbers, rows = sheets[0]
+        out = _profile_rows(FileProfile(path, "xlsx", "xlsx"), rows, quiet, layout, numbers)
+        out.sheets = len(sheets)
+        return out
+    tables.sort(key=lambda t: t[0], reverse=True)
+    best = tables[0][1]
+    others = [p.sheet for _, p in tables[1:]]
+    if others:
+        best.notes.append(
+            f"ほかに表のあるシート: {'・'.join(f'{n}枚目' for n in others)}。別の入力にするなら、同じ files で sheet を変えて書く"
+        )
+    return best
 
 
 def _profile_rows(out: FileProfile, rows: list[list], quiet: bool, layout=None, numbers=None) -> FileProfile:
@@ -142,6 +176,11 @@ def _profile_rows(out: FileProfile, rows: list[list], quiet: bool, layout=None, 
     if layout is not None:
         spelled = [normalise(c).strip() for c in first] == [f.name for f in layout.fields]
         out.header, out.header_confidence = spelled, "レイアウト表"
+    if out.header and _no_data_row(data[1], data[2:]):
+        at = out.title_lines  # the header's index among the non-blank rows; the units row is the next one
+        numbers = numbers or list(range(1, len(rows) + 1))
+        out.rows_under_header = numbers[at + 1] - numbers[at]
+        data = [data[0], *data[2:]]
     names = first if out.header else [None] * width
     out.columns = [ColumnProfile(i + 1, (names[i] or "").strip() or None if out.header else None) for i in range(width)]
     tick = _progress(quiet)
@@ -156,6 +195,33 @@ def _profile_rows(out: FileProfile, rows: list[list], quiet: bool, layout=None, 
     for col in out.columns:
         col.classify()
     return out
+
+
+def _data_like(value) -> bool:
+    """A value a data row holds in a numeric or date column: a number, a date cell, digits, a date in some style."""
+    if isinstance(value, (int, float, dt.date)):
+        return True
+    text = normalise(str(value)).strip()
+    return bool(_DIGITS.match(text) or _styles_of(text))
+
+
+def _no_data_row(row: list, rest: list[list]) -> bool:
+    """The row under the header is no data (a units row 日/回, a second header line): in some column whose values below
+    are all numbers or dates it holds text that is neither, and in no such column does it hold a number or date."""
+    if len(rest) < 3:
+        return False
+    text = nums = 0
+    for i, value in enumerate(row):
+        below = [r[i] for r in rest[:200] if i < len(r) and r[i] not in (None, "") and str(r[i]).strip()]
+        if not below or not all(_data_like(v) for v in below):
+            continue
+        if value in (None, "") or not str(value).strip():
+            continue
+        if _data_like(value):
+            nums += 1
+        else:
+            text += 1
+    return text > 0 and nums == 0
 
 
 def _physical_rows(out: FileProfile, numbers: list[int], kept: int) -> None:
