@@ -199,3 +199,36 @@ def test_a_record_type_of_several_characters_is_one_field(tmp_path, head, data, 
     (with_doc,) = profile_with_layouts([path], [read_layout(doc)], quiet=True)
     assert with_doc.record_marks == [("first", head), ("last", tail)] and with_doc.records == 30
     assert with_doc.columns[4].date_style == "yyyymmdd"
+
+
+# --------------------------------------------------------------------------- gaps of the layout-b trial (session 28)
+
+
+@pytest.mark.parametrize("encoding", ["cp932", "utf-8"])
+@pytest.mark.parametrize("eras", ["HRS", "平令昭"])
+def test_an_era_mark_and_six_digits_are_one_wareki_date(tmp_path, encoding, eras):
+    """和暦 written as an era letter (or era kanji) and yymmdd (R081001): one date field, not a code and a number;
+    the era varies from row to row and the date is blank on some rows."""
+    rng = random.Random(17)
+    ranges = {"H": (1, 30), "R": (1, 8), "S": (30, 63), "平": (1, 30), "令": (1, 8), "昭": (30, 63)}
+
+    def era_date(optional: bool) -> str:
+        era = rng.choice(eras)
+        width = len(era.encode("cp932")) if encoding == "cp932" else 1
+        if optional and rng.random() < 0.15:
+            return " " * (width + 6)
+        lo, hi = ranges[era]
+        return f"{era}{rng.randrange(lo, hi + 1):02d}{rng.randrange(1, 13):02d}{rng.randrange(1, 29):02d}"
+
+    body = [
+        f"{4200000000 + 13 * i:010d}"
+        + era_date(False)
+        + era_date(True)
+        + f"2026{rng.randrange(1, 13):02d}{rng.randrange(1, 29):02d}"
+        for i in range(400)
+    ]
+    fields, profile = _profile(tmp_path, body, encoding)
+    size = 6 + (len(eras[0].encode("cp932")) if encoding == "cp932" else 1)
+    expect = [(1, 10), (11, 10 + size), (11 + size, 10 + 2 * size), (11 + 2 * size, 18 + 2 * size)]
+    assert fields == expect, fields
+    assert [c.date_style for c in profile.columns[1:]] == ["wareki", "wareki", "yyyymmdd"]

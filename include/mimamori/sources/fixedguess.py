@@ -14,7 +14,8 @@ layout document (レイアウト表) before the mapping is used:
   other (性別 1/2 then a flag 0/1) or before a zero-led code (性別 1/2 then 続柄 01–99); or a date written in a known style at the start
   of the run (7 digits 元号コード, 8 digits YYYYMMDD) with something else after it.
 
-An id with a constant prefix of letters (H0001234, KJ-…, Ｈ…) is one field; a fixed-length value followed by
+A 和暦 date written as an era mark and six digits (R081001, 令081001; the era varies by row) is one date field, not
+a code and a number. An id with a constant prefix of letters (H0001234, KJ-…, Ｈ…) is one field; a fixed-length value followed by
 positions blank on every row (spaces, 全角 spaces) or zeros is the value and its filler (予備), two fields.
 Two numbers written back to back without padding or a change of kind cannot be told apart; the
 draft then shows one field, and the person splits it as the layout document says. A layout document
@@ -304,6 +305,43 @@ def _split_dates(records: list, segments: list[tuple[int, int, str]], cols: _Col
     return out
 
 
+#: The digits of a 和暦 date after its era mark (R081001, 令081001): yymmdd.
+ERA_DIGITS = 6
+
+
+def _join_era_dates(records: list, segments: list[tuple[int, int, str]], cols: _Columns) -> list[tuple[int, int, str]]:
+    """An era mark (a letter H/R/S or a kanji 令/平/昭, varying by row, so no constant prefix) cut off by the change of
+    kind from the six digits after it: one 和暦 date (style ``wareki``), when the mark and the digits read as dates
+    on nearly every filled row. Digits beyond the six stay a field of their own."""
+    out: list[tuple[int, int, str]] = []
+    i = 0
+    while i < len(segments):
+        s, e, conf = segments[i]
+        if i + 1 < len(segments) and _era_mark(cols, s, e) and _era_date_at(records, s, e, segments[i + 1][1]):
+            _, ne, _ = segments[i + 1]
+            out.append((s, e + ERA_DIGITS, conf))
+            if ne > e + ERA_DIGITS:
+                out.append((e + ERA_DIGITS, ne, "低"))
+            i += 2
+            continue
+        out.append((s, e, conf))
+        i += 1
+    return out
+
+
+def _era_mark(cols: _Columns, s: int, e: int) -> bool:
+    """Positions ``s``–``e`` are one letter or one 全角 character (two CP932 bytes) on every filled row."""
+    unit = 2 if cols.encoding == "cp932" and cols.dominant(s) == "wide" else 1
+    return e - s == unit and cols.dominant(s) in ("alpha", "wide")
+
+
+def _era_date_at(records: list, s: int, e: int, next_end: int) -> bool:
+    if next_end - e < ERA_DIGITS:
+        return False
+    filled = [v for v in (_text(r[s : e + ERA_DIGITS]) for r in records[:500]) if v]
+    return bool(filled) and sum("wareki" in _styles_of(v) for v in filled) >= 0.95 * len(filled)
+
+
 def _date_tail(records: list, s: int, e: int) -> int | None:
     """Inside a digit field: the length of a date at its end (8 YYYYMMDD / 7 元号コード) after short codes (at most
     :data:`CODES_MAX_RUN` digits, split by :func:`_split_codes`)."""
@@ -387,7 +425,8 @@ def profile_fixed(out: FileProfile, lines: list[str], tick, layout=None) -> File
     width = _record_type(records, out.record_marks)
     if width and segments and segments[0][1] > width:
         segments[0:1] = [(0, width, "高"), (width, segments[0][1], segments[0][2])]
-    segments = _split_fillers(cols, _split_codes(records, _split_dates(records, segments, cols), cols))
+    segments = _join_era_dates(records, _split_dates(records, segments, cols), cols)
+    segments = _split_fillers(cols, _split_codes(records, segments, cols))
     out.odd_rows = sum(len(r) != out.line_length for r in records)
     out.records = len(records)
     for i, (s, e, conf) in enumerate(segments, 1):
