@@ -232,3 +232,25 @@ def test_an_era_mark_and_six_digits_are_one_wareki_date(tmp_path, encoding, eras
     expect = [(1, 10), (11, 10 + size), (11 + size, 10 + 2 * size), (11 + 2 * size, 18 + 2 * size)]
     assert fields == expect, fields
     assert [c.date_style for c in profile.columns[1:]] == ["wareki", "wareki", "yyyymmdd"]
+
+
+@pytest.mark.parametrize("encoding", ["cp932", "utf-8"])
+def test_two_independent_two_digit_codes_are_two_fields(tmp_path, encoding):
+    """Two 2-digit codes side by side (種別 then 区分, 8 and 9 values: more pairs than one short code has) are two
+    fields; a 4-digit number and a 2-digit number of many values after them stay one field each."""
+    rng = random.Random(23)
+    kinds = ["11", "12", "13", "21", "22", "31", "41", "51"]
+    classes = ["01", "02", "03", "04", "11", "12", "21", "22", "99"]
+    body = [
+        f"{4200000000 + 13 * i:010d}"
+        + _pad(rng.choice(WIDE), 12, encoding, "　")
+        + rng.choice(kinds)
+        + rng.choice(classes)
+        + _pad(rng.choice(WIDE), 12, encoding, "　")
+        + f"{rng.randrange(0, 3000):04d}"
+        + _pad(rng.choice(WIDE), 12, encoding, "　")
+        + f"{rng.randrange(10, 100)}"
+        for i in range(400)
+    ]
+    fields, _ = _profile(tmp_path, body, encoding)
+    assert fields == [(1, 10), (11, 22), (23, 24), (25, 26), (27, 38), (39, 42), (43, 54), (55, 56)], fields

@@ -11,7 +11,7 @@ layout document (レイアウト表) before the mapping is used:
 - 低: inside a run of digits — a position that is always the same digit right after one that
   varies (the zero padding of the next number), unless it ends a short value (10/20/30); in a short
   run of digits left after the dates, a cut between two codes side by side that tell nothing about each
-  other (性別 1/2 then a flag 0/1) or before a zero-led code (性別 1/2 then 続柄 01–99); or a date written in a known style at the start
+  other (性別 1/2 then a flag 0/1; 種別 11–51 then 区分 01–99) or before a zero-led code (性別 1/2 then 続柄 01–99); or a date written in a known style at the start
   of the run (7 digits 元号コード, 8 digits YYYYMMDD) with something else after it.
 
 A 和暦 date written as an era mark and six digits (R081001, 令081001; the era varies by row) is one date field, not
@@ -204,6 +204,9 @@ def _split_fillers(cols: _Columns, segments: list[tuple[int, int, str]]) -> list
 CODES_MAX_RUN = 6
 #: … when the run takes at most this many distinct values as a whole (more: a number, an amount, an id) …
 CODES_MAX_DISTINCT = 40
+#: … or, for a cut into two parts of at least two digits each (種別 11–51 then 区分 01–99), as many as two codes of
+#: :data:`CODE_MAX_DISTINCT` values make together: a number's digits of a 2-digit part take more values than a code.
+PAIR_MAX_DISTINCT = CODE_MAX_DISTINCT**2
 #: … and two parts tell this little about each other (the uncertainty coefficient: 0 independent, 1 one determines
 #: the other). The digits of one code depend on each other (01–06 and 99: a 9 comes with a 9); two codes do not.
 CODES_MAX_SHARED = 0.05
@@ -228,10 +231,13 @@ def _shared(pairs: Counter) -> float:
 
 def _code_parts(values: list[str], s: int, e: int) -> list[tuple[int, int]]:
     """A run of digits cut where it is two independent codes (each of few values), recursively."""
-    if e - s < 2 or len(set(values)) > CODES_MAX_DISTINCT:
+    distinct = len(set(values))
+    if e - s < 2 or distinct > PAIR_MAX_DISTINCT:
         return [(s, e)]
     best = None
     for k in range(1, e - s):
+        if distinct > CODES_MAX_DISTINCT and min(k, e - s - k) < 2:
+            continue  # a 1-digit part: only within the short codes' limit (a 2-digit number 10–99 is one field)
         pairs = Counter((v[:k], v[k:]) for v in values)
         lefts, rights = {a for a, _ in pairs}, {b for _, b in pairs}
         if not (2 <= len(lefts) <= CODE_MAX_DISTINCT and 2 <= len(rights) <= CODE_MAX_DISTINCT):
