@@ -11,8 +11,9 @@ with a ``TODO`` left does not pass ``sources check``.
 
 Two files that match the same contract file become one output with both inputs (rows appended);
 a file that matches two contract files about equally and has a code column neither uses becomes
-two outputs split on that column. No value of the files is written, except code values the rule of
-:meth:`mimamori.sources.profile.ColumnProfile.shown_codes` lets through.
+two outputs split on that column; so does a file that a contract file no delivered file became fits nearly as
+well as its best match (one ledger a code column partitions, :func:`split_ledgers`). No value of the files is
+written, except code values the rule of :meth:`mimamori.sources.profile.ColumnProfile.shown_codes` lets through.
 """
 
 from __future__ import annotations
@@ -269,6 +270,50 @@ def best_matches(profile: FileProfile, source: Source) -> list[Match]:
         m.split_on = split
         m.together = [o.spec for o in group if o is not m]
     return group
+
+
+#: A contract file no delivered file became fits a file this close to the file's best match (the same 宛名番号,
+#: dates and 抽出日; the ledger's code column says which rows) …
+LEDGER_SHARE = 0.75
+
+
+def split_ledgers(matched: list[tuple[FileProfile, list[Match]]], source: Source) -> None:
+    """A contract file of ``source`` that no delivered file became, but that fits a delivered file's columns nearly
+    as well as that file's best match does (its required ids found by header): the file may be one ledger whose code
+    column partitions its rows into several contract files (資格種別 11–13 障害者手帳, 21 障害児受給者証, 31
+    障がい者医療). The match is added to the file's matches as a split on that column, its ``where`` left to a person
+    (the code table says which values go where). In place; a file without a code column no header names is not split."""
+    taken = {m.spec.file for _, ms in matched for m in ms}
+    for spec in source.files:
+        if spec.file in taken:
+            continue
+        fits = [(match(p, spec), ms) for p, ms in matched if ms and _ledger_column(ms, 1) is not None]
+        fits = [(o, ms) for o, ms in fits if supported(o, ids_only=True) and o.score >= LEDGER_SHARE * ms[0].score]
+        if not fits:
+            continue
+        o, ms = max(fits, key=lambda f: f[0].score)
+        ms.append(o)
+        column = ms[0].split_on or _ledger_column(ms, 0)
+        for m in ms:
+            m.split_on = column
+            m.together = [x.spec for x in ms if x is not m]
+        taken.add(spec.file)
+
+
+def _ledger_column(ms: list[Match], more: int) -> ColumnProfile | None:
+    """The code column a file's ``ms`` (and ``more`` contract files) split on: one split already, else a code column
+    of as many values that no match finds by its header."""
+    if ms[0].split_on is not None:
+        return ms[0].split_on if ms[0].split_on.distinct >= len(ms) + more else None
+    named = {a.source.position for m in ms for a in m.assigns if a.source is not None and a.score >= 0.5}
+    return next(
+        (
+            c
+            for c in ms[0].profile.columns
+            if c.kind == "code" and c.position not in named and c.distinct >= len(ms) + more
+        ),
+        None,
+    )
 
 
 def choose_source(profiles: list[FileProfile], registry: dict[str, Source], named: str | None) -> Source:

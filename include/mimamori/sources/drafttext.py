@@ -14,7 +14,17 @@ from collections import Counter, defaultdict
 
 from mimamori.ingest.registry import ColumnSpec, FileSpec, Source
 from mimamori.sources.dates import STYLE_JA
-from mimamori.sources.draft import Assign, Match, confidence, contract_values, match, personal, q, supported
+from mimamori.sources.draft import (
+    Assign,
+    Match,
+    confidence,
+    contract_values,
+    match,
+    personal,
+    q,
+    split_ledgers,
+    supported,
+)
 from mimamori.sources.profile import ColumnProfile, FileProfile
 
 KIND_JA = {
@@ -333,7 +343,8 @@ def _where(lines: Lines, pad: str, m: Match, names: dict[int, str]) -> None:
     others = "、".join(s.file for s in m.together)
     lines.add(
         f'{pad}where: {{column: {ref(m.profile, prof, names)}, equals: ""}}',
-        f"{TODO} 分け方: 「{prof.label()}」の値（{values}）のうち、この契約ファイルの行の値を書く（ほかは {others}）",
+        f"{TODO} 分け方: 「{prof.label()}」の値（{values}）のうち、この契約ファイルの行の値を書く（いくつかなら"
+        f' in: ["…", "…"]。ほかは {others}。課のコード表で確かめる）',
     )
 
 
@@ -395,6 +406,7 @@ def _output(lines: Lines, spec: FileSpec, parts: list[tuple[str, Match, dict[int
 
 
 def render_draft(source: Source, matched: list[tuple[FileProfile, list[Match]]]) -> str:
+    split_ledgers(matched, source)
     names = input_names([p for p, _ in matched])
     lines = Lines(
         [
