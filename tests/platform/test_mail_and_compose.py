@@ -1,5 +1,6 @@
 """Mail through Airflow's SMTP connection into the catcher; the compose file under Compose v2."""
 
+import re
 import uuid
 
 from mimamori.stack.compose import config_check
@@ -31,8 +32,13 @@ def test_compose_validation_fails_on_a_wrong_type_or_a_missing_password(settings
     bad_type = config_check(broken, settings.root / ".env.example")
     assert bad_type.returncode != 0
     broken.write_text(text)
-    empty_env = tmp_path / "empty.env"
-    empty_env.write_text("")
-    missing = config_check(broken, empty_env)
-    assert missing.returncode != 0
-    assert "MIMAMORI_" in missing.stderr and "PASSWORD" in missing.stderr
+    # compose names the first required variable it misses, in no fixed order: leave out one at a time
+    required = sorted(set(re.findall(r"\$\{([A-Z0-9_]+):\?", text)))
+    assert any(name.startswith("MIMAMORI_") and name.endswith("_PASSWORD") for name in required), required
+    example = (settings.root / ".env.example").read_text().splitlines()
+    for name in required:
+        env = tmp_path / f"without-{name}.env"
+        env.write_text("\n".join(line for line in example if not line.startswith(f"{name}=")) + "\n")
+        missing = config_check(broken, env)
+        assert missing.returncode != 0, name
+        assert name in missing.stderr, (name, missing.stderr)
