@@ -144,4 +144,6 @@ def superset_login(page, base_url: str, user: str, password: str, timeout: float
     if response.status >= 400 or "/login" in (response.headers.get("location") or "/login"):
         page.wait_for_load_state("domcontentloaded")
         raise SupersetLoginError(f"login as {user!r} failed (HTTP {response.status}); now at {page.url}")
-    page.wait_for_url(lambda u: "/login" not in urlsplit(u).path, timeout=timeout)
+    # the redirect away from /login/ is the login; the landing page's full load (Superset's largest
+    # bundles) is not waited for: the caller goes on to the page it came for
+    page.wait_for_url(lambda u: "/login" not in urlsplit(u).path, timeout=timeout, wait_until="commit")
