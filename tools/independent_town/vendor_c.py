@@ -13,7 +13,7 @@ records, mapped blind (issue #21). Its habits are ones neither a nor b has:
   (親見出し over 子見出し) for the two allowance ledgers, and facilities as "P01:name" cells whose code
   table also gives the facility type, with 全角 和暦 dates (令和６年４月１日) and a 以下余白 line.
 - kodomo_katei: the checkups as one export per 健診 (the kind only in the file name), flags as
-  ○/blank and 要/不要, 対象月 as 2026年10月; the maternity ledger as an xlsx with a title block
+  ○/× (blank: not examined) and 要/不要, 対象月 as 2026年10月; the maternity ledger as an xlsx with a title block
   (header at row 4), dates as real date cells and 全戸訪問 as ○/blank; the vaccinations as a
   two-row-header CSV in UTF-8 with BOM, dates as 2026/10/01 0:00.
 - fukushi: a welfare system's English export tool: English field names, dates as dd/mm/yyyy,
@@ -58,6 +58,7 @@ C_CODES = CODES | {
     "相談区分": table(("1", "生活困窮"), ("2", "障がい者"), ("9", "その他")),
     "担当": table(("01", "家庭相談員"), ("02", "保健師"), ("03", "社会福祉士")),
     "施設": table(*(row for row in CODES["施設コード"])),
+    "問診判定（○×）": table(("○", "要注意"), ("×", "所見なし"), ("（空欄）", "未受診")),
     "要否": table(("要", "あり"), ("不要", "なし")),
     "喫煙": table(("有", "喫煙あり"), ("無", "喫煙なし"), ("（空欄）", "未受診")),
     "YN": table(("Y", "Yes"), ("N", "No")),
@@ -72,7 +73,12 @@ CONSULT_C = {"生活困窮": "1", "障がい者": "2", "その他": "9"}
 CERT_C = {"身体": "1", "療育": "2", "精神": "3"}
 KIND_C = {"児童虐待相談": "A", "児童相談": "B", "養護相談": "C", "その他": "Z"}
 CHECKUPS = {"4か月": "4M", "1歳6か月": "18M", "3歳": "3Y"}
-TOPICS = ["家計の相談、就労について", "子の養育について\n関係機関と連絡", "学校から連絡あり、様子を確認", "来所\n継続して支援"]
+TOPICS = [
+    "家計の相談、就労について",
+    "子の養育について\n関係機関と連絡",
+    "学校から連絡あり、様子を確認",
+    "来所\n継続して支援",
+]
 
 
 def _cl(tab: str, code: str, sep: str = ":") -> str:
@@ -94,6 +100,10 @@ month_kanji = _d(lambda d: f"{d.year}年{d.month}月")
 
 def ring(v) -> str:
     return "○" if v else ""
+
+
+def mark(v) -> str:
+    return "" if v is None else ("○" if v else "×")
 
 
 def yn(v) -> str:
@@ -168,7 +178,9 @@ def _jumin(t, out: Path, delivery: Delivery):
             Field(
                 "更新日時",
                 "日付",
-                lambda r: stamp(r["resident_since"]).replace("00:00:00", "09:%02d:00" % int(_h("u", r["atena_no"]) * 60)),
+                lambda r: stamp(r["resident_since"]).replace(
+                    "00:00:00", f"09:{int(_h('u', r['atena_no']) * 60):02d}:00"
+                ),
                 "最終更新の日時",
             ),
         ],
@@ -190,7 +202,13 @@ def _kodomo_shien(t, out: Path, ym: str, delivery: Delivery):
         "Shift_JIS（CP932）",
         [
             Field("ケースNo", "英数字", lambda r: f"Y{int(r['atena_no'][-6:]):06d}", "協議会のケース番号"),
-            Field("区分", CL, lambda r: _cl("要対協区分", YT_C[r["category"]], " "), "「コード 名称」（1 要保護）", "要対協区分"),
+            Field(
+                "区分",
+                CL,
+                lambda r: _cl("要対協区分", YT_C[r["category"]], " "),
+                "「コード 名称」（1 要保護）",
+                "要対協区分",
+            ),
             Field("対象者宛名番号", "数字", lambda r: r["atena_no"], "特定妊婦は妊婦本人"),
             Field("登録日", "日付", lambda r: kanji_ad(r["registered_on"]), "西暦（2026年4月1日）"),
             Field("一時保護", "コード", lambda r: ring(r["had_temporary_custody"]), "一時保護歴", "有無（○）"),
@@ -203,7 +221,10 @@ def _kodomo_shien(t, out: Path, ym: str, delivery: Delivery):
         notes=["1〜3行目は表題・出力日・空行"],
     )
     write_delimited(
-        out / f"要対協台帳_{ym}.csv", doc, yt, title=["要保護児童対策地域協議会　ケース台帳", f"出力日：{kanji_ad(ex)}", ""]
+        out / f"要対協台帳_{ym}.csv",
+        doc,
+        yt,
+        title=["要保護児童対策地域協議会　ケース台帳", f"出力日：{kanji_ad(ex)}", ""],
     )
     delivery.add("kodomo_shien", doc, C_CODES)
 
@@ -265,7 +286,13 @@ def _kodomo_shien(t, out: Path, ym: str, delivery: Delivery):
         "CSV",
         "Shift_JIS（CP932）",
         [
-            Field("施設", CL, lambda r: _cl("施設", FACILITY[r["facility"]]), "「施設コード:施設名」。施設の種類はコード表の備考", "施設"),
+            Field(
+                "施設",
+                CL,
+                lambda r: _cl("施設", FACILITY[r["facility"]]),
+                "「施設コード:施設名」。施設の種類はコード表の備考",
+                "施設",
+            ),
             Field("児童宛名番号", "数字", lambda r: r["atena_no"], ""),
             Field("入所日", "日付", lambda r: wareki_fw(r["enrolled_on"]), "和暦、全角数字（令和６年４月１日）"),
             Field("退所日", "日付", lambda r: wareki_fw(r["left_on"]), "和暦、全角数字。在所中は空欄"),
@@ -283,9 +310,15 @@ def _kodomo_katei(t, out: Path, ym: str, delivery: Delivery):
         Field("宛名番号", "数字", lambda r: r["atena_no"], ""),
         Field("対象年月", "年月", lambda r: month_kanji(r["due_month"]), "健診の対象月（2026年4月）"),
         Field("受診日", "日付", lambda r: slash_time(r["attended_on"]), "日時（2026/04/01 0:00）。未受診は空欄"),
-        Field("問診要注意", "コード", lambda r: ring(r["has_questionnaire_concern"]), "未受診は空欄", "有無（○）"),
+        Field("問診要注意", "コード", lambda r: mark(r["has_questionnaire_concern"]), "未受診は空欄", "問診判定（○×）"),
         Field("う歯", "数値", lambda r: "" if r["caries_count"] is None else r["caries_count"], "本数。未受診は空欄"),
-        Field("母喫煙", "コード", lambda r: "" if r["mother_smokes"] is None else ("有" if r["mother_smokes"] else "無"), "", "喫煙"),
+        Field(
+            "母喫煙",
+            "コード",
+            lambda r: "" if r["mother_smokes"] is None else ("有" if r["mother_smokes"] else "無"),
+            "",
+            "喫煙",
+        ),
         Field("事後フォロー", "コード", lambda r: "要" if r["has_follow_up"] else "不要", "", "要否"),
         Field("抽出日", "日付", lambda r: slash_time(r["extracted_on"]), "日時"),
     ]
@@ -356,9 +389,17 @@ def _fukushi(t, out: Path, ym: str, delivery: Delivery):
             "障害者手帳 所持者一覧",
             [
                 Field("PersonID", "数字", lambda r: r["atena_no"], "宛名番号"),
-                Field("CertType", CL, lambda r: _cl("CertType", CERT_C[r["certificate_type"]]), "「code:名称」", "CertType"),
+                Field(
+                    "CertType",
+                    CL,
+                    lambda r: _cl("CertType", CERT_C[r["certificate_type"]]),
+                    "「code:名称」",
+                    "CertType",
+                ),
                 Field("Grade", "文字", lambda r: r["grade"], "等級（1級〜7級、A、B）"),
-                Field("DevDisability", "コード", lambda r: yn(r["has_developmental_disability"]), "発達障害の記載", "YN"),
+                Field(
+                    "DevDisability", "コード", lambda r: yn(r["has_developmental_disability"]), "発達障害の記載", "YN"
+                ),
                 Field("IssueDate", "日付", lambda r: dmy(r["issued_on"]), "dd/mm/yyyy"),
                 office,
                 Field("ExtractDate", "日付", lambda r: dmy(r["extracted_on"]), "dd/mm/yyyy"),
@@ -505,7 +546,10 @@ def _gakko(t, out: Path, ym: str, m: date, delivery: Delivery):
         notes=["見出しは2行：1行目が親見出し（児童生徒・内科・歯科）、2行目が項目名"],
     )
     write_delimited(
-        out / f"学校健診_{ym}.csv", doc, t["学校健診.csv"], title=[_header_line(["児童生徒", "", "", "健診", "内科", "歯科", ""])]
+        out / f"学校健診_{ym}.csv",
+        doc,
+        t["学校健診.csv"],
+        title=[_header_line(["児童生徒", "", "", "健診", "内科", "歯科", ""])],
     )
     delivery.add("gakko", doc, C_CODES | {"要（空欄）": table(("要", "要精密検査"), ("（空欄）", "異常なし"))})
 
@@ -548,4 +592,3 @@ def _gakko(t, out: Path, ym: str, m: date, delivery: Delivery):
 
 def write_docs(vendor_dir: Path, delivery: Delivery):
     vb.write_docs(vendor_dir, delivery, departments=DEPARTMENTS)
-
