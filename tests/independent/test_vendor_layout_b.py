@@ -1,14 +1,15 @@
-"""The independent town's vendor deliveries (tools/independent_town, --vendor-layout a|b).
+"""The independent town's vendor deliveries (tools/independent_town, --vendor-layout a|b|c).
 
-Layout b is mapped blind (issue #21): this test knows nothing of its files but what the delivery's
+Layouts b and c are mapped blind (issue #21): this test knows nothing of its files but what the delivery's
 own documents say (vendor/docs: ファイル一覧, レイアウト定義書, コード表 per department), and checks
 that those documents carry a person — every delivered file is listed, decodes as its listed
 encoding, has exactly the fields its layout document names (in order, each record as many as
 there are; for fixed width the positions tile the record and every line has the listed length and
-record type), and every coded field has a code table holding each value the file uses. The same
-holds for layout a's documents. Layout b is deterministic per seed (another seed gives other
-files), its documents lie outside the month folders the pipeline reads, and each delivery holds,
-per department and month, as many records as the contract delivery. Failures name files, fields
+record type), and every coded field has a code table holding each value the file uses (a "code:label" cell: its code
+in the table and its label the table's). The same holds for layout a's documents. Layouts b and c
+are deterministic per seed (another seed gives other files), their documents lie outside the month
+folders the pipeline reads, their contract delivery is the one layout b writes for that seed, and
+each delivery holds, per department and month, as many records as the contract delivery. Failures name files, fields
 and counts, never a value.
 """
 
@@ -28,6 +29,7 @@ REPO = Path(__file__).resolve().parents[2]
 MONTHS = ["2026-03", "2026-04"]
 CODEC = {"Shift_JIS（CP932）": "cp932", "UTF-8（BOM付き）": "utf-8-sig", "UTF-8（BOMなし）": "utf-8"}
 BLANK = "（空欄）"
+CODE_LABEL = "コード＋名称"  # 型 of a cell holding a code and its label
 
 
 def _generate(out: Path, seed: int, layout: str = "b") -> Path:
@@ -40,10 +42,20 @@ def _generate(out: Path, seed: int, layout: str = "b") -> Path:
     return out
 
 
+@pytest.fixture(scope="module", params=["b", "c"])
+def towns(request, tmp_path_factory) -> tuple[Path, Path, Path]:
+    base = tmp_path_factory.mktemp(f"layout_{request.param}")
+    return tuple(_generate(base / d, s, request.param) for d, s in (("one", 5), ("again", 5), ("other", 6)))
+
+
 @pytest.fixture(scope="module")
-def towns(tmp_path_factory) -> tuple[Path, Path, Path]:
-    base = tmp_path_factory.mktemp("layout_b")
-    return _generate(base / "one", 5), _generate(base / "again", 5), _generate(base / "other", 6)
+def town_b(tmp_path_factory) -> Path:
+    return _generate(tmp_path_factory.mktemp("layout_b1") / "town", 5, "b")
+
+
+@pytest.fixture(scope="module")
+def town_c(tmp_path_factory) -> Path:
+    return _generate(tmp_path_factory.mktemp("layout_c1") / "town", 5, "c")
 
 
 @pytest.fixture(scope="module")
@@ -51,9 +63,15 @@ def town_a(tmp_path_factory) -> Path:
     return _generate(tmp_path_factory.mktemp("layout_a") / "town", 5, "a")
 
 
-@pytest.fixture(params=["a", "b"])
+@pytest.fixture(params=["a", "b", "c"])
 def delivered_town(request) -> Path:
-    return request.getfixturevalue("town_a") if request.param == "a" else request.getfixturevalue("towns")[0]
+    return request.getfixturevalue(f"town_{request.param}")
+
+
+def _cells(path: Path) -> list:
+    from openpyxl import load_workbook
+
+    return [[list(r) for r in ws.iter_rows(values_only=True)] for ws in load_workbook(path).worksheets]
 
 
 def _read_csv(path: Path) -> list[dict]:
@@ -62,7 +80,7 @@ def _read_csv(path: Path) -> list[dict]:
 
 
 def _docs(vendor: Path) -> dict[str, dict]:
-    """department → {"files": ファイル一覧 rows, "fields": {file: [レイアウト rows]}, "codes": {table: {code}}}."""
+    """department → {"files": ファイル一覧 rows, "fields": {file: [レイアウト rows]}, "codes": {table: {code: 内容}}}."""
     out = {}
     for listing in sorted((vendor / "docs").glob("ファイル一覧_*.csv")):
         dept = listing.stem.split("_", 1)[1]
@@ -70,15 +88,16 @@ def _docs(vendor: Path) -> dict[str, dict]:
         for r in _read_csv(vendor / "docs" / f"レイアウト定義書_{dept}.csv"):
             if r["項目名"]:
                 fields[r["ファイル名"]].append(r)
-        codes = defaultdict(set)
+        codes = defaultdict(dict)
         for r in _read_csv(vendor / "docs" / f"コード表_{dept}.csv"):
-            codes[r["コード表名"]].add(r["コード"])
+            codes[r["コード表名"]][r["コード"]] = r["内容"]
         out[dept] = {"files": _read_csv(listing), "fields": fields, "codes": codes}
     return out
 
 
 def _pattern(name: str) -> re.Pattern:
     rx = re.escape(name).replace(re.escape("<年月日>"), r"\d{8}").replace(re.escape("<年月>"), r"\d{6}")
+    rx = rx.replace(re.escape("<和暦年月日>"), r"[MTSHR]\d{6}")
     return re.compile(rx + "$")
 
 
@@ -157,17 +176,21 @@ def test_every_file_is_listed_and_described_and_every_code_has_a_table(delivered
                 assert {r[0] for r in data} == {fields[0]["レコード区分"]}, f"{path.name}: data record type"
             for i, f in enumerate(fields):
                 assert f["型"], f"{name} {f['項目名']}: no type"
-                if f["型"] != "コード":
+                if f["型"] not in ("コード", CODE_LABEL):
                     continue
                 table = codes.get(f["コード表"])
                 assert table, f"{name} {f['項目名']}: code table {f['コード表']!r} missing from コード表_{dept}.csv"
-                allowed = {c for c in table if c != BLANK} | ({""} if BLANK in table else set())
-                unknown = {r[i].strip() for r in data if i < len(r)} - allowed
+                values = {r[i].strip() for r in data if i < len(r)}
+                if f["型"] == CODE_LABEL:  # "1:男", "1 要保護": the code and the table's label for it
+                    allowed = {f"{c}{sep}{label}" for c, label in table.items() for sep in ": "}
+                else:
+                    allowed = {c for c in table if c != BLANK} | ({""} if BLANK in table else set())
+                unknown = values - allowed
                 assert not unknown, f"{month} {path.name} {f['項目名']}: {len(unknown)} value(s) not in {f['コード表']}"
         assert seen == set(listed), f"{month}: {len(set(listed) - seen)} listed file(s) not delivered"
 
 
-def test_layout_b_is_deterministic_per_seed_and_outside_the_inbox(towns):
+def test_layouts_b_and_c_are_deterministic_per_seed_and_outside_the_inbox(towns, town_b):
     one, again, other = (t / "vendor" for t in towns)
     files = [p.relative_to(one) for p in sorted(one.rglob("*")) if p.is_file()]
     assert files == [p.relative_to(again) for p in sorted(again.rglob("*")) if p.is_file()]
@@ -175,12 +198,7 @@ def test_layout_b_is_deterministic_per_seed_and_outside_the_inbox(towns):
     for rel in files:
         a, b = one / rel, again / rel
         if rel.suffix == ".xlsx":  # the workbook's zip carries a save time: compare the cells
-            from openpyxl import load_workbook
-
-            def cells(p):
-                return [[list(r) for r in ws.iter_rows(values_only=True)] for ws in load_workbook(p).worksheets]
-
-            assert cells(a) == cells(b), f"{rel}: differs between two runs of one seed"
+            assert _cells(a) == _cells(b), f"{rel}: differs between two runs of one seed"
         else:
             assert a.read_bytes() == b.read_bytes(), f"{rel}: differs between two runs of one seed"
         o = other / rel
@@ -191,6 +209,13 @@ def test_layout_b_is_deterministic_per_seed_and_outside_the_inbox(towns):
         assert all(p.parent.parent.name == month for p in _delivered(one, month)), "month/<source>/<file> only"
     assert {p.parent.name for p in (one / "docs").iterdir()} == {"docs"}
     assert not list(towns[0].rglob("*.yaml")), "no mapping is written"
+    inbox, inbox_b = towns[0] / "inbox", town_b / "inbox"
+    contract = sorted(p.relative_to(inbox) for p in inbox.rglob("*") if p.is_file())
+    assert contract == sorted(p.relative_to(inbox_b) for p in inbox_b.rglob("*") if p.is_file())
+    for rel in contract:
+        same = _cells(inbox / rel) == _cells(inbox_b / rel) if rel.suffix == ".xlsx" else None
+        same = (inbox / rel).read_bytes() == (inbox_b / rel).read_bytes() if same is None else same
+        assert same, f"{rel}: contract delivery ≠ layout b's"
 
 
 def test_the_vendor_delivery_holds_the_contract_deliverys_records(delivered_town):

@@ -1,14 +1,14 @@
 """Generate an independent synthetic town: contract inbox, latent truth, optional vendor exports.
 
     python tools/independent_town/generate.py --seed S --residents N --months 12 \
-        --first-month 2026-01 --out DIR [--prevalence-scale X] [--vendor-layout [a|b]]
+        --first-month 2026-01 --out DIR [--prevalence-scale X] [--vendor-layout [a|b|c]]
 
 Writes DIR/inbox/<YYYY-MM>/<source>/<file> (the input contract's layout), DIR/truth/<YYYY-MM>/
 children.csv, DIR/latent_map.csv and, with --vendor-layout, the same months as one family of the
 departments' own systems exports them: DIR/vendor/<YYYY-MM>/<source>/, DIR/vendor/README.txt and
 DIR/vendor/docs/ (per department a file list, a layout document and code tables). Layout a
-(vendor.py, the default; its documents in vendor_a_docs.py) is documented in README.md; layout b (vendor_b.py) is left undocumented
-on purpose: a person maps it blind (issue #21).
+(vendor.py, the default; its documents in vendor_a_docs.py) is documented in README.md; layouts b (vendor_b.py) and c
+(vendor_c.py) are left undocumented on purpose: a person maps it blind (issue #21).
 Standalone: the standard library, numpy/pandas/openpyxl only; nothing from the project.
 """
 
@@ -1004,6 +1004,10 @@ def generate(
                 vendor_a.write_month(tables, out / "vendor" / label, m)
             elif vendor == "b":
                 vendor_b.write_month(tables, out / "vendor" / label, m, delivery)
+            elif vendor == "c":
+                import vendor_c
+
+                vendor_c.write_month(tables, out / "vendor" / label, m, delivery)
             counts = {f"{s}/{f}": len(r) for (s, f), r in tables.items()}
             prev = {c: sum(r[c] for r in truth) for c, _, _ in LATENTS}
             summary.append(dict(month=label, children=len(truth), latent=prev, rows=counts))
@@ -1017,6 +1021,10 @@ def generate(
         vendor_b.write_docs(out / "vendor", vendor_a_docs.delivery(), readme=False)
     elif vendor == "b":
         vendor_b.write_docs(out / "vendor", delivery)
+    elif vendor == "c":
+        import vendor_c
+
+        vendor_c.write_docs(out / "vendor", delivery)
     (out / "independent_town.json").write_text(
         json.dumps(
             dict(
@@ -1048,8 +1056,8 @@ def main(argv=None):
         "--vendor-layout",
         nargs="?",
         const="a",
-        choices=["a", "b"],
-        help="also write the departments' own exports: a (default) or b, another vendor family",
+        choices=["a", "b", "c"],
+        help="also write the departments' own exports: a (default), or b or c, two other vendor families",
     )
     ap.add_argument("-q", "--quiet", action="store_true")
     a = ap.parse_args(argv)

@@ -884,21 +884,22 @@ README = """しおかぜ町　各課システムの月次出力ファイル（�
 """
 
 
-def write_docs(vendor_dir: Path, delivery: Delivery, readme: bool = True):
+def write_docs(vendor_dir: Path, delivery: Delivery, readme: bool = True, departments: dict | None = None):
     """README.txt and docs/ファイル一覧_<課>.csv, レイアウト定義書_<課>.csv, コード表_<課>.csv (CP932)."""
+    departments = departments or DEPARTMENTS
     if readme:
-        _readme(vendor_dir, delivery)
+        _readme(vendor_dir, delivery, departments)
     docs = vendor_dir / "docs"
-    for source, (dept, _system) in DEPARTMENTS.items():
+    for source, (dept, _system) in departments.items():
         files = delivery.files.get(source, [])
         write_text(docs / f"ファイル一覧_{dept}.csv", _file_list(files), "cp932")
         write_text(docs / f"レイアウト定義書_{dept}.csv", _layouts(files), "cp932")
         write_text(docs / f"コード表_{dept}.csv", _code_tables(delivery.codes.get(source, {})), "cp932")
 
 
-def _readme(vendor_dir: Path, delivery: Delivery):
+def _readme(vendor_dir: Path, delivery: Delivery, departments: dict):
     body = []
-    for source, (dept, system) in DEPARTMENTS.items():
+    for source, (dept, system) in departments.items():
         body.append(f"{source + '/':<14} {system}（{dept}）")
         for d in delivery.files.get(source, []):
             body.append(f"  {d.name:<32} {d.title}")
