@@ -114,6 +114,8 @@ class Assign:
     score: float = 0.0
     why: str = ""
     from_file_name: bool = False
+    #: the code map proposed from a department's code table (``profile --codes``, :mod:`mimamori.sources.codemap`)
+    codes: object | None = None
 
 
 @dataclass

@@ -234,6 +234,50 @@ def _codes(lines: Lines, pad: str, a: Assign) -> None:
         lines.add(f'{pad}  blank: ""', f"{TODO} 空欄（{prof.blanks}件）のときの契約の値（{targets}）を書く")
 
 
+def _table_codes(lines: Lines, pad: str, a: Assign) -> None:
+    """The code map from the department's code table (``profile --codes``): the table's codes and labels only; a
+    delivered value the table lacks is shown only where :meth:`ColumnProfile.shown_codes` shows the column's codes."""
+    col, prof, p = a.column, a.source, a.codes
+    where = f"コード表「{p.table.name}」（{p.table.where()}）"
+    if p.by_values:
+        head = f"{TODO} 確認: 見出しが表の名前に合わず、値がすべてコードにある{where}から。この表か確かめる"
+    elif p.text:
+        head = f"{TODO} 確認: {where}の内容をそのまま書きました。契約の「{col.header}」に入れる言葉か確かめる"
+    else:
+        head = f"{where}から。契約の値（{_targets(col)}）に合わないコードに TODO"
+    lines.add(f"{pad}  codes:", head)
+    for ln in p.lines:
+        lines.add(f"{pad}    {q(ln.code)}: {plain(ln.target) if ln.target else q('')}", ln.note)
+    for v in p.missing_shown:
+        lines.add(
+            f'{pad}    {q(v)}: ""',
+            f"{TODO} 届いた値ですがコード表「{p.table.name}」にありません。課に確かめて契約の値を書く",
+        )
+    if p.missing and not p.missing_shown:
+        lines.append(
+            f"{pad}    # {TODO} 届いた値のうち {p.missing}種類がコード表「{p.table.name}」にありません（値は表示しません。"
+            "表示の決まり: docs/onboarding.md）。課に確かめて書く"
+        )
+    if p.unsure_all:
+        lines.append(
+            f"{pad}    # {TODO} 届いた値の種類が多く、すべてがコード表にあるか確かめられません。check で確かめる"
+        )
+    if p.blank is not None and p.blank.target and p.text:
+        lines.add(
+            f'{pad}  blank: ""',
+            f"{TODO} コード表の空欄: {p.blank.note}。書くなら契約の言葉で。空欄のままならこの行を消す",
+        )
+    elif p.blank is not None and p.blank.target:
+        lines.add(f"{pad}  blank: {plain(p.blank.target)}", f"コード表の空欄: {p.blank.note}")
+    elif p.blank is not None:
+        lines.add(f'{pad}  blank: ""', p.blank.note)
+    elif prof.blanks and (col.required or col.base_type == "flag"):
+        lines.add(
+            f'{pad}  blank: ""',
+            f"{TODO} 空欄（{prof.blanks}件）のときの契約の値（{_targets(col)}）を書く（コード表に空欄の行がありません）",
+        )
+
+
 def _targets(col: ColumnSpec) -> str:
     if col.base_type == "flag":
         return "/".join(col.flag_labels)
@@ -282,6 +326,10 @@ def _column(lines: Lines, pad: str, m: Match, a: Assign, names: dict[int, str]) 
         elif style is None:
             note = f"{TODO} 日付の書き方を書く（値から判定できません） · " + note
         lines.add(f"{key} {{from: {src}, date: {style or q('')}}}", note)
+    elif a.codes is not None:
+        lines.add(key, note)
+        lines.add(f"{pad}  from: {src}")
+        _table_codes(lines, pad, a)
     elif col.base_type in ("code", "flag") and not contract_values(col, a.source):
         lines.add(key, note)
         lines.add(f"{pad}  from: {src}")
