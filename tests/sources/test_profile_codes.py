@@ -163,3 +163,117 @@ def test_the_filled_draft_passes_check_once_its_todos_are_done(tmp_path):
     done = run_sources("check", mapping, tmp_path / "inbox" / "kodomo_shien")
     assert "TODO" not in mapping.read_text(encoding="utf-8")
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+# --------------------------------------------------------------------------- the rules, on profiled columns
+
+
+def _table(name: str, pairs, doc: str = "コード表.csv"):
+    from mimamori.sources.codetable import CodeTable, Entry
+
+    return CodeTable(
+        name, doc, [Entry(c, tuple(x for x in labels if x), i + 2) for i, (c, *labels) in enumerate(pairs)]
+    )
+
+
+def _column(header: str, values: dict[str, int], blanks: int = 0):
+    from mimamori.sources.profile import ColumnProfile
+
+    prof = ColumnProfile(1, header)
+    for v, n in values.items():
+        for _ in range(n):
+            prof.add(v)
+    for _ in range(blanks):
+        prof.add("")
+    prof.classify()
+    return prof
+
+
+def _spec(registry, source: str, file: str, header: str):
+    return next(c for c in registry[source].file(file).columns if c.header == header)
+
+
+def test_the_table_is_found_by_name_with_its_affixes_and_by_the_values_it_holds(registry):
+    from mimamori.sources.codemap import propose
+
+    col = _spec(registry, "fukushi", "相談記録.csv", "相談種別")
+    prof = _column("相談種別", {"11": 3, "13": 2, "99": 2})
+    other = _table("相談種別コード", [("110", "養護相談"), ("990", "その他の相談")])  # the name fits better, no value
+    mine = _table("福祉相談種別", [("11", "児童虐待に関する相談"), ("13", "養護相談"), ("99", "その他")])
+    p = propose(col, prof, [other, mine])
+    assert p.table is mine and not p.by_values
+    got = {ln.code: (ln.target, ln.todo) for ln in p.lines}
+    assert got == {"11": ("", True), "13": ("養護相談", False), "99": ("その他", False)}
+
+
+def test_zero_padding_and_width_are_spelled_as_delivered(registry):
+    from mimamori.sources.codemap import propose
+
+    col = _spec(registry, "fukushi", "要介護認定.csv", "要介護度")
+    table = _table("要介護状態区分", [("０１", "要支援１"), ("０２", "要支援２"), ("０３", "要介護１")])
+    from mimamori.sources.codetable import Entry
+
+    table.entries = [Entry("01", e.labels, e.row) for e in table.entries[:1]] + [
+        Entry(str(int(e.code.translate(str.maketrans("０１２３", "0123")))).zfill(2), e.labels, e.row)
+        for e in table.entries[1:]
+    ]
+    p = propose(col, _column("介護度", {"1": 3, "2": 2, "3": 2}), [table])
+    assert {ln.code: ln.target for ln in p.lines} == {"1": "要支援1", "2": "要支援2", "3": "要介護1"}
+    assert p.missing == 0
+
+
+def test_flag_labels_yes_no_unknown_and_the_rest(registry):
+    from mimamori.sources.codemap import propose
+
+    col = _spec(registry, "kodomo_katei", "乳幼児健診.csv", "事後フォロー")
+    table = _table("事後措置区分", [("00", "措置なし"), ("01", "経過観察"), ("02", "精密健康診査"), ("", "未受診")])
+    p = propose(col, _column("事後措置", {"00": 4, "01": 2, "02": 2}, blanks=2), [table])
+    got = {ln.code: (ln.target, ln.todo) for ln in p.lines}
+    assert got == {
+        "00": ("無", True),
+        "01": ("有", True),
+        "02": ("有", True),
+    }  # なし contained; the rest by elimination
+    assert p.blank.target == "" and p.blank.todo  # 未受診 is neither
+    col = _spec(registry, "kodomo_shien", "要対協.csv", "一時保護歴")
+    for pairs in (
+        [("1", "一時保護あり"), ("0", "一時保護なし")],
+        [("1", "該当"), ("0", "非該当")],
+        [("1", "有"), ("0", "無")],
+    ):
+        p = propose(col, _column("一時保護", {"1": 3, "0": 3}), [_table("一時保護", pairs)])
+        assert {ln.code: (ln.target, ln.todo) for ln in p.lines} == {"1": ("有", False), "0": ("無", False)}, pairs
+
+
+def test_an_integer_column_takes_the_one_number_of_each_label(registry):
+    from mimamori.sources.codemap import propose
+
+    col = _spec(registry, "gakko", "学齢簿.csv", "学年")
+    table = _table("学年", [("小1", "小学校1年"), ("中3", "中学校3年"), ("特", "特別")])
+    p = propose(col, _column("学年", {"小1": 3, "中3": 2, "特": 2}), [table])
+    assert {ln.code: (ln.target, ln.todo) for ln in p.lines} == {
+        "小1": ("1", False),
+        "中3": ("3", False),
+        "特": ("", True),
+    }
+    assert p.text  # the map as a whole carries a TODO 確認
+
+
+def test_a_split_takes_the_codes_whose_labels_name_each_contract_file():
+    from mimamori.sources.codemap import split_codes
+
+    table = _table(
+        "資格種別",
+        [
+            ("11", "身体障害者手帳"),
+            ("12", "療育手帳"),
+            ("21", "障害児通所受給者証"),
+            ("31", "重度心身障がい者医療費助成"),
+        ],
+    )
+    prof = _column("資格種別", {"11": 3, "12": 2, "21": 2, "31": 2})
+    got = split_codes(prof, ["障害者手帳.csv", "障害児受給者証.csv", "障がい者医療.csv"], [table])
+    assert [c for c, _ in got["障害者手帳.csv"].codes] == ["11"]
+    assert [c for c, _ in got["障害児受給者証.csv"].codes] == ["21"]
+    assert [c for c, _ in got["障がい者医療.csv"].codes] == ["31"]
+    assert [c for c, _ in got["障害者手帳.csv"].unassigned] == ["12"]  # names no file: left to a person

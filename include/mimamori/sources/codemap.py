@@ -62,6 +62,7 @@ class Line:
     target: str  # "" = a person writes it
     note: str
     todo: bool
+    label: str = ""  # the table's label, as written
 
 
 @dataclass
@@ -135,7 +136,7 @@ def find_table(col: ColumnSpec, prof: ColumnProfile, tables: list[CodeTable]) ->
     for t in tables:
         s = name_score(t.name, names)
         cov = coverage(t, prof)
-        if col.base_type == "text" and (s < 0.9 or cov < 1.0):
+        if col.base_type in ("text", "int") and (s < 0.9 or cov < 1.0):
             continue  # a text column (組, 続柄) takes a table only by its own name and with all of its values
         if s and (cov >= MIN_COVERAGE or not prof.values):
             ranked.append((round(cov, 1), s, -tables.index(t), t))
@@ -168,7 +169,7 @@ def propose(col: ColumnSpec, prof: ColumnProfile, tables: list[CodeTable]) -> Pr
     table, by_values = found
     values = {normalise_code(v) for v in prof.values}
     spell = _spelling(values, [e.code for e in table.entries])
-    out = Proposal(table, by_values, text=col.base_type == "text")
+    out = Proposal(table, by_values, text=col.base_type in ("text", "int"))
     for ln in _lines(col, table, spell):
         if ln.code == "":
             out.blank = ln
@@ -191,6 +192,14 @@ def _lines(col: ColumnSpec, table: CodeTable, spell) -> list[Line]:
     out = []
     for e in entries:
         code = spell(e.code)
+        if col.base_type == "int":
+            label = e.labels[0] if e.labels else ""
+            numbers = re.findall(r"\d+", normalise_code(label))
+            if len(numbers) == 1:
+                out.append(Line(code, str(int(numbers[0])), f"「{label}」の数字", False))
+            else:
+                out.append(Line(code, "", f"TODO コード表の「{label}」から数を1つに決められません。数を書く", True))
+            continue
         if col.base_type == "text":
             label = unicodedata.normalize("NFKC", e.labels[0]) if e.labels else ""
             extra = f" · 備考「{e.labels[1]}」: 確かめる" if len(e.labels) > 1 else ""
@@ -301,6 +310,17 @@ def _flag_lines(col: ColumnSpec, entries: list[Entry], spell) -> list[Line]:
         if pol:
             out.append(Line(code, yes if pol == "yes" else no, f"「{shown}」", False))
             continue
+        if _UNKNOWN.search(lab) and any(w in lab for w in _NO_WORDS if w != "未"):
+            out.append(
+                Line(
+                    code,
+                    no,
+                    f"TODO 確認: コード表の「{shown}」を{no}と見ました（{_UNKNOWN.search(lab)[0]}も含む）。"
+                    "違えば直すか、空欄のままにするならこの行を消す",
+                    True,
+                )
+            )
+            continue
         if _UNKNOWN.search(lab):
             out.append(
                 Line(
@@ -322,12 +342,17 @@ def _flag_lines(col: ColumnSpec, entries: list[Entry], spell) -> list[Line]:
             out.append(Line(code, target, f"TODO 確認: コード表の「{shown}」を{target}と見ました。違えば直す", True))
         else:
             out.append(Line(code, "", f"TODO コード表の「{shown}」が{yes}か{no}かを書く", True))
-    undecided = [ln for ln in out if not ln.target and not _UNKNOWN.search(ln.note)]
+    for ln, e in zip(out, entries, strict=True):
+        ln.label = e.labels[0] if e.labels else ""
+    undecided = [ln for ln in out if not ln.target and not _UNKNOWN.search(ln.label)]
     decided = {ln.target for ln in out if ln.target}
-    if len(undecided) == 1 and len(decided) == 1 and len(out) == 2:
-        other = no if decided == {yes} else yes
-        ln = undecided[0]
-        ln.target, ln.note = other, f"TODO 確認: もう1つのコードが{decided.pop()}のため{other}と見ました。違えば直す"
+    if undecided and len(decided) == 1 and sum(1 for ln in out if ln.target) == 1:
+        # one code says yes (or no) and the others say neither: 00 措置なし / 01 経過観察, 02 精密健康診査 …
+        seen = decided.pop()
+        other = no if seen == yes else yes
+        for ln in undecided:
+            ln.target = other
+            ln.note = f"TODO 確認: コード表の「{ln.label}」は、ほかのコードが{seen}のため{other}と見ました。違えば直す"
     return out
 
 
@@ -338,19 +363,56 @@ def attach(matched: list, tables: list[CodeTable]) -> None:
 
     if not tables:
         return
+    attach_splits(matched, tables)
     for _, matches in matched:
         for m in matches:
             for a in m.assigns:
                 prof, col = a.source, a.column
-                if prof is None or a.from_file_name or col.base_type not in ("code", "flag", "text"):
+                if prof is None or a.from_file_name or col.base_type not in ("code", "flag", "text", "int"):
                     continue
-                if col.base_type == "text" and prof.kind != "code":
+                if col.base_type in ("text", "int") and prof.kind != "code":
                     continue
+                if col.base_type == "int" and prof.digits == prof.rows:
+                    continue  # numbers already
                 if contract_values(col, prof):
                     continue
                 proposal = propose(col, prof, tables)
-                if proposal is not None and (col.base_type != "text" or not proposal.by_values):
+                if proposal is not None and (col.base_type in ("code", "flag") or not proposal.by_values):
                     a.codes = proposal
+            _rescue(m, tables)
+
+
+def _bigrams(text: str) -> set[str]:
+    k = _key(text)
+    return {k[i : i + 2] for i in range(len(k) - 1)}
+
+
+def _rescue(m, tables: list[CodeTable]) -> None:
+    """A contract code or flag column no delivered column was found for, fed by a code column the match leaves
+    unused whose code table (named by the column's header) turns every code into a contract value and whose name
+    shares a word with the contract column's (事後措置 00 措置なし, 01 経過観察 … → 事後フォロー 有/無): proposed, to be
+    confirmed (a flag of several codes is no two-valued column by shape alone)."""
+    used = {a.source.position for a in m.assigns if a.source is not None}
+    for a in m.assigns:
+        col = a.column
+        if a.source is not None or a.from_file_name or col.base_type not in ("code", "flag"):
+            continue
+        words = set().union(*(_bigrams(n) for n in (col.header, *synonyms().get(col.column, ()))))
+        for prof in m.profile.columns:
+            if prof.position in used or prof.kind != "code" or not prof.header:
+                continue
+            named = [t for t in tables if name_score(t.name, [(prof.header, 1.0)]) >= 0.9 and coverage(t, prof) == 1.0]
+            if not named or not words & (_bigrams(prof.header) | _bigrams(named[0].name)):
+                continue
+            proposal = propose(col, prof, named[:1])
+            if proposal is None or proposal.by_values or not proposal.lines:
+                continue
+            if any(not ln.target for ln in proposal.lines):
+                continue
+            a.source, a.score, a.codes = prof, 0.45, proposal
+            a.why = f"コード表「{proposal.table.name}」のコードがすべて契約の値になる（見出しは一部だけ似ている）"
+            used.add(prof.position)
+            break
 
 
 def code_report(matched: list, tables: list[CodeTable], passed: list[str]) -> str:
@@ -377,3 +439,62 @@ def code_report(matched: list, tables: list[CodeTable], passed: list[str]) -> st
     if unused:
         out.append(f"  使わなかったコード表: {'、'.join(unused)}")
     return "\n".join(out) + "\n"
+
+
+@dataclass
+class SplitCodes:
+    """The codes of a split column (資格種別, 制度) whose labels name this contract file (from its code table)."""
+
+    table: CodeTable
+    codes: list[tuple[str, str]]  # (code, label) for this contract file
+    unassigned: list[tuple[str, str]]  # codes whose label names no file of the split, or several
+
+
+def _file_key(text: str) -> str:
+    text = unicodedata.normalize("NFKC", text).rsplit(".", 1)[0]
+    return re.sub(r"\s+", "", text.replace("障がい", "障害").replace("障碍", "障害"))
+
+
+def _names_file(label: str, stem: str) -> bool:
+    """The label holds the file's name, or its characters in order (ひとり親家庭等医療費助成 → ひとり親医療)."""
+    label = _file_key(label)
+    if stem in label:
+        return True
+    it = iter(label)
+    return len(stem) >= 4 and all(ch in it for ch in stem)
+
+
+def split_codes(prof: ColumnProfile, files: list[str], tables: list[CodeTable]) -> dict[str, SplitCodes]:
+    """Per contract file of a split on ``prof``: the codes whose table label names that file (and no other)."""
+    ranked = [(name_score(t.name, [(prof.header or "", 1.0)]), coverage(t, prof), t) for t in tables]
+    ranked = [r for r in ranked if r[0] >= 0.9 and r[1] >= MIN_COVERAGE]
+    if not ranked:
+        return {}
+    table = max(ranked, key=lambda r: r[:2])[2]
+    spell = _spelling({normalise_code(v) for v in prof.values}, [e.code for e in table.entries])
+    stems = {f: _file_key(f) for f in files}
+    by_file: dict[str, list[tuple[str, str]]] = {f: [] for f in files}
+    unassigned = []
+    for e in _unique(table.entries):
+        if not e.code:
+            continue
+        label = e.labels[0] if e.labels else ""
+        named = [f for f, stem in stems.items() if any(_names_file(t, stem) for t in e.labels)]
+        if len(named) == 1:
+            by_file[named[0]].append((spell(e.code), label))
+        else:
+            unassigned.append((spell(e.code), label))
+    return {f: SplitCodes(table, codes, unassigned) for f, codes in by_file.items() if codes}
+
+
+def attach_splits(matched: list, tables: list[CodeTable]) -> None:
+    """Each split's codes per contract file from the split column's code table (in place, on the matches)."""
+    if not tables:
+        return
+    for _, matches in matched:
+        split = [m for m in matches if m.split_on is not None]
+        if not split:
+            continue
+        found = split_codes(split[0].split_on, [m.spec.file for m in split], tables)
+        for m in split:
+            m.split_codes = found.get(m.spec.file)

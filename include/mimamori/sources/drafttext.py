@@ -234,7 +234,7 @@ def _codes(lines: Lines, pad: str, a: Assign) -> None:
         lines.add(f'{pad}  blank: ""', f"{TODO} 空欄（{prof.blanks}件）のときの契約の値（{targets}）を書く")
 
 
-def _table_codes(lines: Lines, pad: str, a: Assign) -> None:
+def _table_codes(lines: Lines, pad: str, a: Assign, m: Match) -> None:
     """The code map from the department's code table (``profile --codes``): the table's codes and labels only; a
     delivered value the table lacks is shown only where :meth:`ColumnProfile.shown_codes` shows the column's codes."""
     col, prof, p = a.column, a.source, a.codes
@@ -246,7 +246,16 @@ def _table_codes(lines: Lines, pad: str, a: Assign) -> None:
     else:
         head = f"{where}から。契約の値（{_targets(col)}）に合わないコードに TODO"
     lines.add(f"{pad}  codes:", head)
+    elsewhere = set()
+    if m.split_codes is not None and m.split_on is a.source:  # the split column itself: its other files' codes
+        sc = m.split_codes
+        mine = {c for c, _ in sc.codes} | {c for c, _ in sc.unassigned}
+        elsewhere = {ln.code for ln in p.lines} - mine
+        if elsewhere:
+            lines.append(f"{pad}    # {'・'.join(sorted(elsewhere))} は where で別の契約ファイルの行です（書きません）")
     for ln in p.lines:
+        if ln.code in elsewhere:
+            continue
         lines.add(f"{pad}    {q(ln.code)}: {plain(ln.target) if ln.target else q('')}", ln.note)
     for v in p.missing_shown:
         lines.add(
@@ -329,7 +338,7 @@ def _column(lines: Lines, pad: str, m: Match, a: Assign, names: dict[int, str]) 
     elif a.codes is not None:
         lines.add(key, note)
         lines.add(f"{pad}  from: {src}")
-        _table_codes(lines, pad, a)
+        _table_codes(lines, pad, a, m)
     elif col.base_type in ("code", "flag") and not contract_values(col, a.source):
         lines.add(key, note)
         lines.add(f"{pad}  from: {src}")
@@ -389,11 +398,30 @@ def _where(lines: Lines, pad: str, m: Match, names: dict[int, str]) -> None:
     shown = prof.shown_codes()
     values = "・".join(shown) if shown else f"{prof.distinct}種類。値は表示しません"
     others = "、".join(s.file for s in m.together)
+    if m.split_codes is not None:
+        _where_from_table(lines, pad, m, ref(m.profile, prof, names), others)
+        return
     lines.add(
         f'{pad}where: {{column: {ref(m.profile, prof, names)}, equals: ""}}',
         f"{TODO} 分け方: 「{prof.label()}」の値（{values}）のうち、この契約ファイルの行の値を書く（いくつかなら"
         f' in: ["…", "…"]。ほかは {others}。課のコード表で確かめる）',
     )
+
+
+def _where_from_table(lines: Lines, pad: str, m: Match, column: str, others: str) -> None:
+    """A split's ``where`` from the split column's code table: the codes whose labels name this contract file."""
+    sc = m.split_codes
+    codes = [c for c, _ in sc.codes]
+    named = "、".join(f"{c}「{lab}」" for c, lab in sc.codes)
+    rest = "、".join(f"{c}「{lab}」" for c, lab in sc.unassigned)
+    cond = f"equals: {q(codes[0])}" if len(codes) == 1 else f"in: [{', '.join(q(c) for c in codes)}]"
+    note = (
+        f"{TODO} 確認: コード表「{sc.table.name}」（{sc.table.where()}）の内容が {m.spec.file} を指すコード: {named}。"
+        f"ほかは {others}"
+    )
+    if rest:
+        note += f"。どの契約ファイルか決められないコード: {rest}（当たるなら足す）"
+    lines.add(f"{pad}where: {{column: {column}, {cond}}}", note)
 
 
 def _found(m: Match) -> int:
