@@ -277,3 +277,30 @@ def test_a_split_takes_the_codes_whose_labels_name_each_contract_file():
     assert [c for c, _ in got["障害児受給者証.csv"].codes] == ["21"]
     assert [c for c, _ in got["障がい者医療.csv"].codes] == ["31"]
     assert [c for c, _ in got["障害者手帳.csv"].unassigned] == ["12"]  # names no file: left to a person
+
+
+def test_headers_told_by_their_ending_and_code_ranges(tmp_path):
+    """「区分CD / 区分名称」 are a code and a label column; 01～03 is three codes; a file of one table is named by its
+    file name without コード表."""
+    from mimamori.sources.codetable import read_code_tables
+
+    doc = tmp_path / "コード表_事後措置区分.csv"
+    doc.write_bytes("区分CD,区分名称\r\n00,措置なし\r\n01～03,措置あり（経過観察・精密・紹介）\r\n".encode("cp932"))
+    (table,) = read_code_tables(doc)
+    assert table.name == "事後措置区分"
+    assert [e.code for e in table.entries] == ["00", "01", "02", "03"]
+    assert table.entries[2].labels == ("措置あり（経過観察・精密・紹介）",)
+
+
+def test_a_missing_value_is_shown_only_by_the_rule_and_a_personal_column_gets_no_map(registry):
+    from mimamori.sources.codemap import propose
+
+    col = _spec(registry, "kodomo_shien", "要対協.csv", "区分")
+    table = _table("登録区分", [("1", "要保護"), ("2", "要支援")])
+    shown = propose(col, _column("登録区分", {"1": 3, "2": 3, "7": 3}), [table])
+    assert shown.missing == 1 and shown.missing_shown == ["7"]  # a code in 3 rows: shown, as the report shows it
+    once = propose(col, _column("登録区分", {"1": 3, "2": 3, "7": 1}), [table])
+    assert once.missing == 1 and once.missing_shown == []  # in one row: counted only
+    name = _spec(registry, "jumin", "住民.csv", "氏名")
+    surnames = _column("氏名", {"佐藤": 3, "林": 3})
+    assert propose(name, surnames, [_table("氏名", [("佐藤", "佐藤")])]) is None  # a text column: all values or none

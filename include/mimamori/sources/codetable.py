@@ -16,7 +16,7 @@ Shapes read (CSV/TSV in CP932 or UTF-8, or xlsx, every sheet):
 - the table's name in a column (コード表名, 項目名, コード種別 …; a blank cell carries the name above), or in a
   title row above the table (「コード表: 性別」, 【性別】, ■性別コード), else the sheet's name (a workbook with
   one sheet per table) or the file's name (コード表_性別.csv);
-- a code written 「（空欄）」/ 空白 / ブランク stands for a blank value.
+- a code written 「（空欄）」/ 空白 / ブランク stands for a blank value; a range 01～03 is each of its codes.
 
 A code table holds no person's values; still, only codes, labels and table names are ever shown.
 A file that holds no table is a :class:`CodeTableError` naming it (in a folder such files are passed over).
@@ -164,8 +164,27 @@ def _roles(row: list[str]) -> dict[str, int]:
     return out
 
 
+#: Spellings told by their ending when no exact one is in the row: 性別コード / 区分CD, 区分名称 / 内容説明.
+_CODE_END = re.compile(r"(コード|cd|code|値)$")
+_LABEL_END = re.compile(r"(名称|名|内容|意味|説明)$")
+_NOT_CODE = re.compile(r"(コード表|コード名|コード名称|コード内容|コード種別|コード区分)$")
+
+
 def _is_header(row: list[str]) -> dict[str, int] | None:
     roles = _roles(row)
+    keys = [key(c) for c in row]
+    taken = set(roles.values())
+    if "code" not in roles:
+        i = next(
+            (i for i, k in enumerate(keys) if i not in taken and _CODE_END.search(k) and not _NOT_CODE.search(k)), None
+        )
+        if i is not None:
+            roles["code"] = i
+            taken.add(i)
+    if "label" not in roles:
+        i = next((i for i, k in enumerate(keys) if i not in taken and k and _LABEL_END.search(k)), None)
+        if i is not None:
+            roles["label"] = i
     return roles if "code" in roles and "label" in roles else None
 
 
@@ -247,8 +266,25 @@ def _read_sheet(rows: list[list[str]], doc: str, default: str) -> list[CodeTable
         code_n = "" if _BLANK.match(unicodedata.normalize("NFKC", code).replace(" ", "")) else code
         code_n = unicodedata.normalize("NFKC", code_n).strip()
         labels = tuple(v for v in (label, note) if v)
-        tables.setdefault(name, CodeTable(name, doc)).entries.append(Entry(code_n, labels, n))
+        table = tables.setdefault(name, CodeTable(name, doc))
+        table.entries.extend(Entry(c, labels, n) for c in _range(code_n))
     return list(tables.values())
+
+
+#: A range of codes in one row: 01～03, 1-9 (digits of one width, or plain numbers), at most this many codes.
+_RANGE = re.compile(r"^(\d+)\s*[~～〜\-－ー]\s*(\d+)$")
+MAX_RANGE = 100
+
+
+def _range(code: str) -> list[str]:
+    m = _RANGE.match(code)
+    if not m:
+        return [code]
+    lo, hi = m[1], m[2]
+    if int(hi) <= int(lo) or int(hi) - int(lo) >= MAX_RANGE:
+        return [code]
+    width = len(lo) if len(lo) == len(hi) else 0
+    return [str(i).zfill(width) for i in range(int(lo), int(hi) + 1)]
 
 
 def _title_like(row: list[str], roles: dict[str, int]) -> bool:
