@@ -290,6 +290,10 @@ def test_headers_told_by_their_ending_and_code_ranges(tmp_path):
     assert table.name == "事後措置区分"
     assert [e.code for e in table.entries] == ["00", "01", "02", "03"]
     assert table.entries[2].labels == ("措置あり（経過観察・精密・紹介）",)
+    grouped = tmp_path / "codes.csv"
+    grouped.write_text("項目名,コード,名称\n性別,,\n,1,男\n,2,女\n続柄,,\n,01,世帯主\n", encoding="utf-8")
+    got = {t.name: [e.code for e in t.entries] for t in read_code_tables(grouped)}
+    assert got == {"性別": ["1", "2"], "続柄": ["01"]}  # a row of the name alone heads its table
 
 
 def test_a_missing_value_is_shown_only_by_the_rule_and_a_personal_column_gets_no_map(registry):

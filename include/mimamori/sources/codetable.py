@@ -200,12 +200,12 @@ def table_name(text: str) -> str:
 
 
 def _file_name(path: Path, sheet: str, sheets: int) -> str:
-    stem = unicodedata.normalize("NFKC", path.stem)
-    stem = re.sub(r"^(コード表|コード一覧|code|cd)[_\-\s]*", "", stem, flags=re.I)
-    stem = re.sub(r"[_\-\s]*(コード表|コード一覧|code|cd)$", "", stem, flags=re.I)
+    stem = whole = unicodedata.normalize("NFKC", path.stem)
+    stem = re.sub(r"^(コード表|コード一覧)[_\-\s]*|^(codes?|cd)([_\-\s]+|$)", "", stem, flags=re.I)
+    stem = re.sub(r"[_\-\s]*(コード表|コード一覧)$|([_\-\s]+|^)(codes?|cd)$", "", stem, flags=re.I)
     if sheets > 1 and sheet:
         return table_name(sheet) or sheet
-    return table_name(stem) or stem
+    return table_name(stem) or stem or whole
 
 
 def read_code_tables(path: Path | str) -> list[CodeTable]:
@@ -258,10 +258,10 @@ def _read_sheet(rows: list[list[str]], doc: str, default: str) -> list[CodeTable
             return _row[i].strip() if i is not None and i < len(_row) else ""
 
         code, label, note = get("code"), get("label"), get("note")
+        if "table" in roles:  # a row of the name alone heads its table too
+            carried = table_name(get("table")) or get("table") or carried
         if not code and not label:
             continue
-        if "table" in roles:
-            carried = table_name(get("table")) or get("table") or carried
         name = carried if "table" in roles and carried else (title or default)
         code_n = "" if _BLANK.match(unicodedata.normalize("NFKC", code).replace(" ", "")) else code
         code_n = unicodedata.normalize("NFKC", code_n).strip()
