@@ -98,12 +98,15 @@ PROFILE_HELP = """\
 当てはめた下書きを、列ごとの信頼度つきで書きます。
 値は数えるだけで表示しません（氏名・住所・生年月日・番号・自由記述は出ません）。コードらしい列
 （少ない種類の短い値）だけ、その種類を表示します。人が書く箇所には TODO が付きます。
+課のコード表を --codes で渡すと、コード表のコードと内容から codes: を契約の値で埋めます（内容が契約の値と
+同じなら TODO なし、含むだけなら TODO 確認、どれでもなければ TODO。表にない届いた値も TODO）。
 
 Profile exports never seen before and propose a draft mapping (docs/onboarding.md): encoding,
 delimiter or fixed width, header, title/trailer lines, per column a type and date style, matched
 to the contract with a confidence per column. Values are counted, never printed; only code-like
 columns (few short distinct values) show their codes. Lines a person must fill carry TODO, and
-`check` does not pass while one is left.
+`check` does not pass while one is left. With --codes, the department's code tables fill the code maps
+(a label equal to a contract value: no TODO; one only containing it: TODO 確認; none: TODO).
 """
 
 PROFILE_EPILOG = """\
@@ -114,6 +117,8 @@ PROFILE_EPILOG = """\
       下書きをファイルに書き、調べた結果（件数と形）を画面に出す
   bin/mimamori sources profile --layout 住基レイアウト.xlsx --out towns/見守町/sources/jumin.yaml inbox/2026-10/jumin/
       課からもらったレイアウト表の位置と項目名で下書きを作る（固定長・見出しのない CSV）
+  bin/mimamori sources profile --codes 課の資料/ --out towns/見守町/sources/fukushi.yaml inbox/2026-10/fukushi/
+      課からもらったコード表（CSV・xlsx。フォルダでも可）で codes: を契約の値で埋める（合わないコードは TODO）
   bin/mimamori sources check towns/見守町/sources/jumin.yaml inbox/2026-10/jumin/
       TODO を直したあと、ドライランで確かめる
 
@@ -147,6 +152,17 @@ def _profile_parser(sub) -> None:
         " field names and positions (fixed width) or order (headerless CSV) taken from it instead of guessed",
     )
 
+    prof.add_argument(
+        "--codes",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="FILE_OR_DIR",
+        help="課からもらったコード表（CSV・TSV か xlsx、CP932 / UTF-8。フォルダなら中のコード表すべて）。列のコード表を"
+        "名前と値で探し、codes: を契約の値で埋めます。合わないコードには TODO（複数可） / the department's code tables:"
+        " the draft's code maps are filled from them, codes whose label is no contract value left as TODO",
+    )
+
 
 def _files(paths: list[Path]) -> list[Path]:
     out = []
@@ -156,6 +172,8 @@ def _files(paths: list[Path]) -> list[Path]:
 
 
 def _profile(args) -> int:
+    from mimamori.sources.codemap import attach, code_report
+    from mimamori.sources.codetable import CodeTableError, read_code_documents
     from mimamori.sources.draft import best_matches, choose_source, split_ledgers
     from mimamori.sources.drafttext import render_draft, render_report
     from mimamori.sources.layoutdoc import LayoutDocError, read_layout
@@ -173,6 +191,18 @@ def _profile(args) -> int:
     if not files:
         print("ファイルがありません / no files", file=sys.stderr)
         return 2
+    missing = [str(p) for p in args.codes if not p.exists()]
+    if missing:
+        print(f"コード表が見つかりません / no such code table: {', '.join(missing)}", file=sys.stderr)
+        return 2
+    try:
+        tables, passed = read_code_documents(args.codes)
+    except CodeTableError as exc:
+        print(f"{exc}", file=sys.stderr)
+        return 2
+    if args.codes and not tables:
+        print("コード表がありません / no code table found: " + ", ".join(map(str, args.codes)), file=sys.stderr)
+        return 2
     try:
         docs = [read_layout(d) for d in args.layout]
         profiles = profile_with_layouts(files, docs, quiet=args.quiet)
@@ -182,7 +212,10 @@ def _profile(args) -> int:
     source = choose_source(profiles, registry, args.source)
     matched = [(p, best_matches(p, source)) for p in profiles]
     split_ledgers(matched, source)  # before the report, so that the screen shows the same split as the draft
+    attach(matched, tables)
     report, draft = render_report(matched), render_draft(source, matched)
+    if args.codes:
+        report += code_report(matched, tables, passed)
     if args.out is None:
         print(report, file=sys.stderr)
         print(draft, end="")

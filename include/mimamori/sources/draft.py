@@ -114,6 +114,8 @@ class Assign:
     score: float = 0.0
     why: str = ""
     from_file_name: bool = False
+    #: the code map proposed from a department's code table (``profile --codes``, :mod:`mimamori.sources.codemap`)
+    codes: object | None = None
 
 
 @dataclass
@@ -124,6 +126,8 @@ class Match:
     score: float = 0.0
     split_on: ColumnProfile | None = None
     together: list[FileSpec] = field(default_factory=list)  # the other files of a split
+    #: a split's codes for this contract file read from the split column's code table (``profile --codes``)
+    split_codes: object | None = None
 
     def assigned(self, col: ColumnSpec) -> Assign:
         return next(a for a in self.assigns if a.column == col)

@@ -234,6 +234,59 @@ def _codes(lines: Lines, pad: str, a: Assign) -> None:
         lines.add(f'{pad}  blank: ""', f"{TODO} 空欄（{prof.blanks}件）のときの契約の値（{targets}）を書く")
 
 
+def _table_codes(lines: Lines, pad: str, a: Assign, m: Match) -> None:
+    """The code map from the department's code table (``profile --codes``): the table's codes and labels only; a
+    delivered value the table lacks is shown only where :meth:`ColumnProfile.shown_codes` shows the column's codes."""
+    col, prof, p = a.column, a.source, a.codes
+    where = f"コード表「{p.table.name}」（{p.table.where()}）"
+    if p.by_values:
+        head = f"{TODO} 確認: 見出しが表の名前に合わず、値がすべてコードにある{where}から。この表か確かめる"
+    elif p.text:
+        head = f"{TODO} 確認: {where}の内容をそのまま書きました。契約の「{col.header}」に入れる言葉か確かめる"
+    else:
+        head = f"{where}から。契約の値（{_targets(col)}）に合わないコードに TODO"
+    lines.add(f"{pad}  codes:", head)
+    elsewhere = set()
+    if m.split_codes is not None and m.split_on is a.source:  # the split column itself: its other files' codes
+        sc = m.split_codes
+        mine = {c for c, _ in sc.codes} | {c for c, _ in sc.unassigned}
+        elsewhere = {ln.code for ln in p.lines} - mine
+        if elsewhere:
+            lines.append(f"{pad}    # {'・'.join(sorted(elsewhere))} は where で別の契約ファイルの行です（書きません）")
+    for ln in p.lines:
+        if ln.code in elsewhere:
+            continue
+        lines.add(f"{pad}    {q(ln.code)}: {plain(ln.target) if ln.target else q('')}", ln.note)
+    for v in p.missing_shown:
+        lines.add(
+            f'{pad}    {q(v)}: ""',
+            f"{TODO} 届いた値ですがコード表「{p.table.name}」にありません。課に確かめて契約の値を書く",
+        )
+    if p.missing and not p.missing_shown:
+        lines.append(
+            f"{pad}    # {TODO} 届いた値のうち {p.missing}種類がコード表「{p.table.name}」にありません（値は表示しません。"
+            "表示の決まり: docs/onboarding.md）。課に確かめて書く"
+        )
+    if p.unsure_all:
+        lines.append(
+            f"{pad}    # {TODO} 届いた値の種類が多く、すべてがコード表にあるか確かめられません。check で確かめる"
+        )
+    if p.blank is not None and p.blank.target and p.text:
+        lines.add(
+            f'{pad}  blank: ""',
+            f"{TODO} コード表の空欄: {p.blank.note}。書くなら契約の言葉で。空欄のままならこの行を消す",
+        )
+    elif p.blank is not None and p.blank.target:
+        lines.add(f"{pad}  blank: {plain(p.blank.target)}", f"コード表の空欄: {p.blank.note}")
+    elif p.blank is not None:
+        lines.add(f'{pad}  blank: ""', p.blank.note)
+    elif prof.blanks and (col.required or col.base_type == "flag"):
+        lines.add(
+            f'{pad}  blank: ""',
+            f"{TODO} 空欄（{prof.blanks}件）のときの契約の値（{_targets(col)}）を書く（コード表に空欄の行がありません）",
+        )
+
+
 def _targets(col: ColumnSpec) -> str:
     if col.base_type == "flag":
         return "/".join(col.flag_labels)
@@ -282,6 +335,10 @@ def _column(lines: Lines, pad: str, m: Match, a: Assign, names: dict[int, str]) 
         elif style is None:
             note = f"{TODO} 日付の書き方を書く（値から判定できません） · " + note
         lines.add(f"{key} {{from: {src}, date: {style or q('')}}}", note)
+    elif a.codes is not None:
+        lines.add(key, note)
+        lines.add(f"{pad}  from: {src}")
+        _table_codes(lines, pad, a, m)
     elif col.base_type in ("code", "flag") and not contract_values(col, a.source):
         lines.add(key, note)
         lines.add(f"{pad}  from: {src}")
@@ -341,11 +398,30 @@ def _where(lines: Lines, pad: str, m: Match, names: dict[int, str]) -> None:
     shown = prof.shown_codes()
     values = "・".join(shown) if shown else f"{prof.distinct}種類。値は表示しません"
     others = "、".join(s.file for s in m.together)
+    if m.split_codes is not None:
+        _where_from_table(lines, pad, m, ref(m.profile, prof, names), others)
+        return
     lines.add(
         f'{pad}where: {{column: {ref(m.profile, prof, names)}, equals: ""}}',
         f"{TODO} 分け方: 「{prof.label()}」の値（{values}）のうち、この契約ファイルの行の値を書く（いくつかなら"
         f' in: ["…", "…"]。ほかは {others}。課のコード表で確かめる）',
     )
+
+
+def _where_from_table(lines: Lines, pad: str, m: Match, column: str, others: str) -> None:
+    """A split's ``where`` from the split column's code table: the codes whose labels name this contract file."""
+    sc = m.split_codes
+    codes = [c for c, _ in sc.codes]
+    named = "、".join(f"{c}「{lab}」" for c, lab in sc.codes)
+    rest = "、".join(f"{c}「{lab}」" for c, lab in sc.unassigned)
+    cond = f"equals: {q(codes[0])}" if len(codes) == 1 else f"in: [{', '.join(q(c) for c in codes)}]"
+    note = (
+        f"{TODO} 確認: コード表「{sc.table.name}」（{sc.table.where()}）の内容が {m.spec.file} を指すコード: {named}。"
+        f"ほかは {others}"
+    )
+    if rest:
+        note += f"。どの契約ファイルか決められないコード: {rest}（当たるなら足す）"
+    lines.add(f"{pad}where: {{column: {column}, {cond}}}", note)
 
 
 def _found(m: Match) -> int:
