@@ -266,3 +266,26 @@ def test_vocabulary_fails_loudly_on_a_broken_seed(tmp_path):
     (other / "dbt_project" / "seeds" / "rules" / "types.csv").write_text("type_code,label_ja\nx,y\n", encoding="utf-8")
     with pytest.raises(vocabulary.VocabularyError, match="types.csv: missing column"):
         vocabulary.types(other)
+
+
+def test_outcomes_need_exactly_one_that_means_needs_support(tmp_path):
+    """pool, fit and the report split outcomes into 要支援 and the rest: a seed with two (or no)
+    needs-support outcomes is refused, not half-used."""
+    seed = ROOT / "dbt_project" / "seeds" / "rules" / "conference_outcomes.csv"
+    lines = seed.read_text(encoding="utf-8").splitlines()
+    header = lines[0].split(",")
+    col = header.index("is_needs_support")
+    for n in (2, 0):
+        root = tmp_path / f"n{n}"
+        (root / "dbt_project" / "seeds" / "rules").mkdir(parents=True)
+        rows = [line.split(",") for line in lines[1:]]
+        if n == 2:  # the last outcome (支援不要) made a second "needs support"
+            rows[-1][col] = "true"
+        else:
+            for row in rows:
+                row[col] = "false"
+        assert sum(r[col] == "true" for r in rows) == n
+        text = "\n".join([lines[0], *(",".join(r) for r in rows)]) + "\n"
+        (root / "dbt_project" / "seeds" / "rules" / "conference_outcomes.csv").write_text(text, encoding="utf-8")
+        with pytest.raises(vocabulary.VocabularyError, match="exactly one outcome must be is_needs_support"):
+            vocabulary.outcomes(root)

@@ -12,9 +12,9 @@ Two kinds of table:
   (:func:`mimamori.dbt.run`) call :func:`create_tables`, so a fresh warehouse's first run has them
   even before the screen first starts. The outcomes ``conference_outcomes.outcome`` accepts are a
   check constraint generated from the seed ``rules/conference_outcomes.csv`` (not a foreign key to
-  the seed's table: dbt recreates seeds, and this schema must not depend on dbt having run). Rows are never rewritten: a correction is a new
-  version, and the only update the app role may make is marking the old version
-  ``superseded_by``/``superseded_at``.
+  the seed's table: dbt recreates seeds, and this schema must not depend on dbt having run). Rows
+  are never rewritten: a correction is a new version, and the only update the app role may make
+  is marking the old version ``superseded_by``/``superseded_at``.
 
 Everything is idempotent. Grants come from the audience declaration (``mimamori.access.apply_casework``):
 the pre-login role ``casework`` reads accounts and sessions and appends to the audit log; each
