@@ -47,15 +47,17 @@ from typing import Any
 
 import pandas as pd
 
-from mimamori import sdc
+from mimamori import sdc, vocabulary
 
 log = logging.getLogger("mimamori.pool")
 
 FORMAT = "mimamori-pool-margins/1"
-POSITIVE = "要支援"
+#: the conference's outcomes and the one that is the positive class (要支援):
+#: dbt_project/seeds/rules/conference_outcomes.csv
+OUTCOMES = vocabulary.outcome_codes()
+POSITIVE = vocabulary.needs_support_outcome()
 NEGATIVE = "その他"
 CLASSES = (POSITIVE, NEGATIVE)
-OUTCOMES = ("要支援", "調査継続", "経過観察", "支援不要")
 TOTAL = "_total"
 DEFAULT_MONTHS = 12
 

@@ -32,11 +32,14 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from mimamori import sdc
+from mimamori import sdc, vocabulary
 
 log = logging.getLogger("mimamori.report_protection")
 
-OUTCOMES = ("要支援", "調査継続", "経過観察", "支援不要")
+#: the conference's outcomes in the seed's order (dbt_project/seeds/rules/conference_outcomes.csv)
+OUTCOMES = vocabulary.outcome_codes()
+#: the one meaning "needs support" (要支援), split by the yield table into known / not known
+NEEDS_SUPPORT = vocabulary.needs_support_outcome()
 
 AUDIT_DDL = """
 create table if not exists history.sdc_report_cells (
@@ -260,8 +263,8 @@ def released_cells(conn, run_month: str) -> dict[tuple, tuple[int, bool]]:
 
 
 YIELD_KINDS = ("discussed", "needs_support", "new")
-_NEW, _REST = "要支援:new", "要支援:rest"
-_OTHER = ("調査継続", "経過観察", "支援不要")
+_NEW, _REST = f"{NEEDS_SUPPORT}:new", f"{NEEDS_SUPPORT}:rest"
+_OTHER = tuple(o for o in OUTCOMES if o != NEEDS_SUPPORT)
 
 
 def yield_model(
@@ -335,10 +338,12 @@ def yield_model(
     ]
     series_atoms = {}
     for m in months:
-        series_atoms[("outcome:要支援", "month", m)] = frozenset({index[("N", m, _NEW)], index[("N", m, _REST)]})
+        series_atoms[(f"outcome:{NEEDS_SUPPORT}", "month", m)] = frozenset(
+            {index[("N", m, _NEW)], index[("N", m, _REST)]}
+        )
         for o in _OTHER:
             series_atoms[(f"outcome:{o}", "month", m)] = frozenset({index[("N", m, o)]})
-    for o in ("要支援", *_OTHER):
+    for o in (NEEDS_SUPPORT, *_OTHER):
         for m in months:
             series_atoms[(f"outcome:{o}", "total", m)] = frozenset(
                 i for mm in months if mm <= m for i in series_atoms[(f"outcome:{o}", "month", mm)]

@@ -1,7 +1,8 @@
 """The project's vocabulary, read from the one place each fact lives.
 
-Items, types and which items count for which type are dbt seeds (``dbt_project/seeds/rules/``:
-``item_catalogue.csv``, ``types.csv``, ``type_items.csv``); departments are the source registry
+Items, types, which items count for which type and the conference's outcomes are dbt seeds
+(``dbt_project/seeds/rules/``: ``item_catalogue.csv``, ``types.csv``, ``type_items.csv``,
+``conference_outcomes.csv``); departments are the source registry
 (``include/sources/<source>.yaml``: ``department`` and its short ``label``). Python code — the case
 screen, the transparency report, the synthetic town's reference evaluator, tests — takes its labels
 and lists from here, never from a copy: a 38th item added to the catalogue seed appears on the
@@ -47,6 +48,20 @@ class TypeRule:
     max_age: int
     threshold: int
     is_enabled: bool
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A case-conference outcome (``conference_outcomes.csv``; its _rules__seeds.yml says what each
+    flag means to whom)."""
+
+    code: str
+    sort_order: int
+    label_en: str
+    description: str
+    is_needs_support: bool
+    is_concern: bool
+    is_followed_up: bool
 
 
 @dataclass(frozen=True)
@@ -166,6 +181,48 @@ def type_items(root: Path | None = None) -> tuple[TypeItem, ...]:
             )
         )
     return tuple(out)
+
+
+@lru_cache(maxsize=4)
+def outcomes(root: Path | None = None) -> dict[str, Outcome]:
+    """The conference's outcomes in the seed's order; exactly one of them is "needs support"."""
+    cols = ("outcome", "sort_order", "label_en", "description_ja", "is_needs_support", "is_concern", "is_followed_up")
+    out = _by_code(
+        "conference_outcomes.csv",
+        cols,
+        "outcome",
+        root,
+        lambda code, row, where: Outcome(
+            code=code,
+            sort_order=_int(row["sort_order"], where),
+            label_en=row["label_en"].strip(),
+            description=row["description_ja"].strip(),
+            is_needs_support=_bool(row["is_needs_support"], where),
+            is_concern=_bool(row["is_concern"], where),
+            is_followed_up=_bool(row["is_followed_up"], where),
+        ),
+    )
+    positive = [c for c, o in out.items() if o.is_needs_support]
+    if len(positive) != 1:
+        raise VocabularyError(
+            f"{RULES_DIR / 'conference_outcomes.csv'}: exactly one outcome must be is_needs_support, not {positive}"
+        )
+    return out
+
+
+def outcome_codes() -> tuple[str, ...]:
+    """The outcomes' codes in the seed's order."""
+    return tuple(outcomes())
+
+
+def needs_support_outcome() -> str:
+    """The one outcome that means "needs support" (the evaluation's positive class)."""
+    return next(c for c, o in outcomes().items() if o.is_needs_support)
+
+
+def concern_outcomes() -> tuple[str, ...]:
+    """Outcomes after which the conference keeps the child in view (review date; never a candidate again)."""
+    return tuple(c for c, o in outcomes().items() if o.is_concern)
 
 
 def item_labels(*, enabled_only: bool = True) -> dict[str, str]:

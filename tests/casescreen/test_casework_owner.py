@@ -90,3 +90,35 @@ def test_a_provisioned_warehouse_has_the_casework_tables(cs_config):
             t for t in TABLES if conn.execute("select to_regclass(%s)", (f"casework.{t}",)).fetchone()[0] is None
         ]
     assert missing == []
+
+
+def test_the_database_refuses_an_outcome_the_seed_does_not_have(cs_config, throwaway):
+    """The outcomes check is generated from dbt_project/seeds/rules/conference_outcomes.csv and remade
+    by every create_tables: a table made with an older, narrower list accepts the seed's outcomes
+    afterwards, and an outcome the seed does not have is refused by the database itself."""
+    import psycopg
+    from mimamori import db, vocabulary
+    from mimamori.casescreen.schema import create_tables
+    from psycopg import sql
+
+    codes = vocabulary.outcome_codes()
+    table = sql.Identifier(throwaway, "conference_outcomes")
+    insert = sql.SQL("insert into {} (person_id, judged_run_month, outcome) values ('p', '2026-10', %s)").format(table)
+    with db.connect(cs_config.settings, role="transformer", autocommit=True) as conn:
+        create_tables(conn, throwaway)
+        conn.execute(sql.SQL("alter table {} drop constraint conference_outcomes_outcome_check").format(table))
+        conn.execute(
+            sql.SQL("alter table {} add constraint conference_outcomes_outcome_check check (outcome = {})").format(
+                table, sql.Literal(codes[0])
+            )
+        )
+        with pytest.raises(psycopg.errors.CheckViolation):
+            conn.execute(insert, (codes[-1],))
+        create_tables(conn, throwaway)
+        for code in codes:
+            conn.execute(insert, (code,))
+        for unknown in ("危険", "", codes[0] + " "):
+            with pytest.raises(psycopg.errors.CheckViolation):
+                conn.execute(insert, (unknown,))
+        stored = [r[0] for r in conn.execute(sql.SQL("select outcome from {} order by outcome_id").format(table))]
+    assert stored == list(codes)

@@ -10,9 +10,11 @@ Two kinds of table:
   mimamori.disclosure). This module is their only owner: dbt declares them as sources and never
   creates them (tests/casescreen/test_casework_owner.py). Provisioning and every dbt run
   (:func:`mimamori.dbt.run`) call :func:`create_tables`, so a fresh warehouse's first run has them
-  even before the screen first starts. Rows are never rewritten: a correction is a new
-  version, and the only update the app role may make is marking the old version
-  ``superseded_by``/``superseded_at``.
+  even before the screen first starts. The outcomes ``conference_outcomes.outcome`` accepts are a
+  check constraint generated from the seed ``rules/conference_outcomes.csv`` (not a foreign key to
+  the seed's table: dbt recreates seeds, and this schema must not depend on dbt having run). Rows
+  are never rewritten: a correction is a new version, and the only update the app role may make
+  is marking the old version ``superseded_by``/``superseded_at``.
 
 Everything is idempotent. Grants come from the audience declaration (``mimamori.access.apply_casework``):
 the pre-login role ``casework`` reads accounts and sessions and appends to the audit log; each
@@ -25,7 +27,7 @@ from __future__ import annotations
 import psycopg
 from psycopg import sql
 
-from mimamori import access
+from mimamori import access, vocabulary
 from mimamori.casescreen.config import CaseScreenConfig
 
 DDL = """
@@ -34,7 +36,7 @@ create table if not exists {s}.conference_outcomes (
     person_id text not null,
     household_id text,
     judged_run_month text not null check (judged_run_month ~ '^[0-9]{{4}}-(0[1-9]|1[0-2])$'),
-    outcome text not null check (outcome in ('要支援', '調査継続', '経過観察', '支援不要')),
+    outcome text not null,
     reasons text,
     support_actions text[] not null default '{{}}',
     responsible text,
@@ -48,6 +50,12 @@ create table if not exists {s}.conference_outcomes (
 -- the screen's additions (the dbt macro may add them too; harmless either way)
 alter table {s}.conference_outcomes add column if not exists correction_reason text;
 alter table {s}.conference_outcomes add column if not exists conference_date date;
+-- the outcomes the database accepts: generated from dbt_project/seeds/rules/conference_outcomes.csv
+-- and remade on every call, so a table made before an outcome was added (or removed) follows the
+-- seed; a row whose outcome the seed no longer has makes this fail rather than pass silently
+alter table {s}.conference_outcomes drop constraint if exists conference_outcomes_outcome_check;
+alter table {s}.conference_outcomes add constraint conference_outcomes_outcome_check
+    check (outcome in ({outcomes}));
 create index if not exists conference_outcomes_person_idx on {s}.conference_outcomes (person_id, judged_run_month);
 comment on table {s}.conference_outcomes is
     'Case-conference outcomes (domain.md §6). judged_run_month = the run month whose judgement the conference discussed. A correction inserts a new version and sets superseded_by on the old row; rows are never deleted.';
@@ -219,7 +227,8 @@ def create_tables(conn: psycopg.Connection, schema: str = "casework") -> list[st
     """Create the casework tables in ``schema`` if missing (idempotent; no grants)."""
     ident = sql.Identifier(schema)
     conn.execute(sql.SQL("create schema if not exists {}").format(ident))
-    conn.execute(DDL.format(s=ident.as_string(conn)))
+    outcomes = sql.SQL(", ").join(sql.Literal(code) for code in vocabulary.outcome_codes())
+    conn.execute(DDL.format(s=ident.as_string(conn), outcomes=outcomes.as_string(conn)))
     return [f"{schema}.{t}" for t in TABLES]
 
 

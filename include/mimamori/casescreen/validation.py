@@ -13,6 +13,7 @@ from typing import Any
 from mimamori.casescreen.vocab import (
     HAND_ENTRY_ORIGINS,
     ITEMS,
+    OUTCOME_NEEDS_SUPPORT,
     OUTCOMES,
     OUTCOMES_NEEDING_REVIEW,
     SUPPORT_ACTIONS,
@@ -86,8 +87,8 @@ def validate_outcome(form: dict[str, Any], *, today: date, is_correction: bool =
             result.errors["support_action_other"] = f"その他の支援内容は{MAX_SHORT}文字以内にしてください。"
         else:
             actions.append(f"その他:{other}")
-    if outcome == "要支援" and not actions:
-        result.errors["support_actions"] = "要支援の場合は支援内容を1つ以上選んでください。"
+    if outcome == OUTCOME_NEEDS_SUPPORT and not actions:
+        result.errors["support_actions"] = f"{OUTCOME_NEEDS_SUPPORT}の場合は支援内容を1つ以上選んでください。"
     responsible = _bounded(form, result, "responsible", "担当者", MAX_SHORT, "担当者を入力してください。")
     raw_review = _text(form.get("next_review_date"))
     review = parse_date(raw_review) if raw_review else None

@@ -1,7 +1,7 @@
 """Vocabularies of the case screen: roles, outcomes, support actions, status words.
 
-Items, types and departments are not listed here: they come from the rule seeds and the source
-registry through :mod:`mimamori.vocabulary`, so a code unknown to the catalogue is refused.
+Items, types, outcomes and departments are not listed here: they come from the rule seeds and the
+source registry through :mod:`mimamori.vocabulary`, so a code unknown to the catalogue is refused.
 """
 
 from __future__ import annotations
@@ -14,14 +14,13 @@ _DECLARATION = access.declaration()
 ROLES: dict[str, str] = {code: role.label_ja for code, role in _DECLARATION.casescreen_roles().items()}
 PERMISSIONS: dict[str, frozenset[str]] = {code: role.actions for code, role in _DECLARATION.casescreen_roles().items()}
 
-OUTCOMES: dict[str, str] = {
-    "要支援": "支援が必要（次回見直し日まで候補から外れます）",
-    "調査継続": "調査を続ける（フォローアップに載ります）",
-    "経過観察": "経過を観察する（点数の変化を見ます）",
-    "支援不要": "支援は不要（12か月間、点数が上がらない限り候補から外れます）",
-}
-#: outcomes that need a next review date
-OUTCOMES_NEEDING_REVIEW = frozenset({"要支援", "調査継続", "経過観察"})
+#: the conference's outcomes (dbt_project/seeds/rules/conference_outcomes.csv): code → what the
+#: screen says beside it, in the seed's order
+OUTCOMES: dict[str, str] = {code: o.description for code, o in vocabulary.outcomes().items()}
+#: outcomes that need a next review date: those after which the conference keeps the child in view
+OUTCOMES_NEEDING_REVIEW = frozenset(vocabulary.concern_outcomes())
+#: the outcome that needs support actions (要支援)
+OUTCOME_NEEDS_SUPPORT = vocabulary.needs_support_outcome()
 
 SUPPORT_ACTIONS: tuple[str, ...] = (
     "面談",

@@ -33,10 +33,13 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from mimamori import vocabulary
+
 SCALE = math.log(2)
 PRIOR_SD = 0.5
 MAX_POINTS = 3
-POSITIVE = "要支援"
+#: the positive class: the outcome that means "needs support" (dbt_project/seeds/rules/conference_outcomes.csv)
+POSITIVE = vocabulary.needs_support_outcome()
 NEGATIVE = "その他"
 TOTAL = "_total"
 

@@ -32,9 +32,14 @@ from pathlib import Path
 
 import pandas as pd
 
-OUTCOMES = ("要支援", "調査継続", "経過観察", "支援不要")
-#: outcomes after which a child is never a candidate again (follow-up or supported)
-FOLLOWED = ("要支援", "調査継続", "経過観察")
+from mimamori import vocabulary
+
+#: the conference's outcomes (dbt_project/seeds/rules/conference_outcomes.csv), in the seed's order
+OUTCOMES = vocabulary.outcome_codes()
+#: outcomes after which a child is never a candidate again (follow-up or supported): the seed's is_concern
+FOLLOWED = vocabulary.concern_outcomes()
+#: the outcome that makes a child "known to the town" at later conferences (要支援)
+NEEDS_SUPPORT = vocabulary.needs_support_outcome()
 NO_SUPPORT_MONTHS = 12
 
 REPO = Path(__file__).resolve().parents[3]
@@ -122,7 +127,7 @@ def known_to_town(month: MonthData, registers: dict[str, set[str]], earlier_supp
     items = registers.get("item", set())
     by_item = set(month.matches.loc[month.matches["item_code"].isin(items), "person_id"])
     supported = set(month.children.loc[month.children["is_already_supported"].astype(bool), "person_id"])
-    known = by_item | supported | (earlier_support if "要支援" in registers.get("outcome", set()) else set())
+    known = by_item | supported | (earlier_support if NEEDS_SUPPORT in registers.get("outcome", set()) else set())
     ids = month.children["person_id"]
     return pd.Series(ids.isin(known).to_numpy(), index=ids.to_numpy())
 
@@ -194,6 +199,6 @@ def simulate(
                 rows.append(row)
                 then = {t: int(v) for t, v in score_of.loc[person].items()} if person in score_of.index else {}
                 last[person] = (md.month, outcome, then, int(points.get(person, 0)))
-                if outcome == "要支援":
+                if outcome == NEEDS_SUPPORT:
                     earlier_support.add(person)
     return pd.DataFrame(rows)

@@ -6,13 +6,20 @@
     要支援, how many were not known to the town (discovery). A drift alarm compares the last three
     judged months with everything before them: it is raised when the recent interval lies
     wholly below or above the earlier share (at least 5 discussed recently and 10 before).
-    A measure of a prompt for human judgement, never of a child.
+    A measure of a prompt for human judgement, never of a child. Which outcome is which: the seed
+    conference_outcomes (is_needs_support, is_concern).
 -#}
 with
 
 history as (
 
     select * from {{ ref('conference_outcome_history') }}
+
+),
+
+outcome_kinds as (
+
+    select * from {{ ref('conference_outcomes') }}
 
 ),
 
@@ -39,8 +46,12 @@ per_type as (
         history.judged_run_month,
         types.type_code,
         history.outcome,
+        outcome_kinds.is_needs_support,
+        outcome_kinds.is_concern,
         history.is_known
     from history
+    left join outcome_kinds
+        on history.outcome = outcome_kinds.outcome
     inner join types
         on types.type_code = '_any'
         or (' ' || coalesce(history.flagged_types, '') || ' ') like ('% ' || types.type_code || ' %')
@@ -55,10 +66,10 @@ monthly as (
         types.label_ja as type_label_ja,
         types.sort_order as type_sort_order,
         count(per_type.outcome) as discussed,
-        count(*) filter (where per_type.outcome = '要支援') as needs_support,
-        count(*) filter (where per_type.outcome in ('要支援', '調査継続', '経過観察')) as concern,
-        count(*) filter (where per_type.outcome = '要支援' and per_type.is_known = false) as needs_support_new,
-        count(*) filter (where per_type.outcome = '要支援' and per_type.is_known = true) as needs_support_known
+        count(*) filter (where per_type.is_needs_support) as needs_support,
+        count(*) filter (where per_type.is_concern) as concern,
+        count(*) filter (where per_type.is_needs_support and per_type.is_known = false) as needs_support_new,
+        count(*) filter (where per_type.is_needs_support and per_type.is_known = true) as needs_support_known
     from months
     cross join types
     left join per_type

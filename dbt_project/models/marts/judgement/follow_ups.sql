@@ -1,6 +1,7 @@
 {#-
     Children under 調査継続 or 経過観察, or 要支援 past its next review date (domain.md §6): listed
     with their scores now and in the month the conference judged; never conference candidates.
+    Which outcome is which: the seed conference_outcomes (is_followed_up, is_needs_support).
 -#}
 with
 
@@ -13,6 +14,12 @@ children as (
 outcomes as (
 
     select * from {{ ref('int_items__outcomes') }}
+
+),
+
+outcome_kinds as (
+
+    select * from {{ ref('conference_outcomes') }}
 
 ),
 
@@ -47,10 +54,12 @@ final as (
         scores.flagged_type_count,
         scores.max_type_score,
         scores.is_flagged,
-        outcomes.outcome = '要支援' as is_review_due,
+        outcome_kinds.is_needs_support as is_review_due,
         outcomes.next_review_date,
         children.as_of_date
     from outcomes
+    inner join outcome_kinds
+        on outcomes.outcome = outcome_kinds.outcome
     inner join children
         on outcomes.person_id = children.person_id
     inner join scores
@@ -58,8 +67,8 @@ final as (
     left join history
         on outcomes.person_id = history.person_id
         and outcomes.judged_run_month = history.run_month
-    where outcomes.outcome in ('調査継続', '経過観察')
-        or (outcomes.outcome = '要支援' and outcomes.next_review_date <= children.as_of_date)
+    where outcome_kinds.is_followed_up
+        or (outcome_kinds.is_needs_support and outcomes.next_review_date <= children.as_of_date)
 
 )
 
