@@ -142,9 +142,11 @@ def _profile_parser(sub) -> None:
         action="append",
         default=[],
         metavar="DOC",
-        help="課からもらったレイアウト表（CSV か xlsx。項目名・開始位置・桁数など）。固定長の位置と項目名、見出しのない"
-        "CSV の列の順番を推定せずにここから取ります（複数可。合うファイルに使います） / the vendor's layout document:"
-        " field names and positions (fixed width) or order (headerless CSV) taken from it instead of guessed",
+        help="課からもらったレイアウト表（CSV か xlsx。項目名・開始位置・桁数など。CSV の出力なら項番と項目名だけでも可）。"
+        "固定長の位置と項目名、見出しのない CSV の列の順番を推定せずにここから取ります。ファイル名の列かファイルごとの"
+        "表題行があれば、名前の合うファイルにその部分を使います（複数可。合うファイルに使います） / the vendor's layout"
+        " document: field names and positions (fixed width) or order (headerless CSV; 項番 and 項目名 suffice) taken"
+        " from it instead of guessed; a document of several files is applied per file by name",
     )
 
 
@@ -158,7 +160,7 @@ def _files(paths: list[Path]) -> list[Path]:
 def _profile(args) -> int:
     from mimamori.sources.draft import best_matches, choose_source, split_ledgers
     from mimamori.sources.drafttext import render_draft, render_report
-    from mimamori.sources.layoutdoc import LayoutDocError, read_layout
+    from mimamori.sources.layoutdoc import LayoutDocError, read_layouts
     from mimamori.sources.scan import profile_with_layouts
 
     missing = [str(p) for p in args.files if not p.exists()]
@@ -174,7 +176,7 @@ def _profile(args) -> int:
         print("ファイルがありません / no files", file=sys.stderr)
         return 2
     try:
-        docs = [read_layout(d) for d in args.layout]
+        docs = [part for d in args.layout for part in read_layouts(d)]
         profiles = profile_with_layouts(files, docs, quiet=args.quiet)
     except LayoutDocError as exc:
         print(f"{exc}", file=sys.stderr)
