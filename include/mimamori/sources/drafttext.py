@@ -109,7 +109,12 @@ def ref(p: FileProfile, prof: ColumnProfile, names: dict[int, str]) -> str:
 def _input(lines: Lines, name: str, p: FileProfile, names: dict[int, str]) -> None:
     lines.add(f"  - name: {plain(name)}", f"{p.name}: {p.records}行、{len(p.columns)}列")
     pattern = file_pattern(p)
-    why = "ファイル名の日付（8桁）を * にしました" if p.file_date else "ファイル名そのまま"
+    if p.file_date:
+        why = "ファイル名の日付（8桁）を * にしました"
+    elif p.name_period:
+        why = "ファイル名の年月（6桁）を * にしました"
+    else:
+        why = "ファイル名そのまま（年月・日付が見つかりません。毎月名前の変わる部分があれば * にする）"
     lines.add(f"    files: {q(pattern)}", why)
     lines.add(f"    format: {p.format}", _format_note(p))
     enc = "utf-8" if p.encoding == "utf-8-sig" else ("cp932" if p.encoding == "utf-8" and p.ascii_only else p.encoding)
