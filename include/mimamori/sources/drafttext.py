@@ -13,7 +13,7 @@ import unicodedata
 from collections import Counter, defaultdict
 
 from mimamori.ingest.registry import ColumnSpec, FileSpec, Source
-from mimamori.sources.dates import STYLE_JA
+from mimamori.sources.dates import STYLE_JA, YEAR_JA
 from mimamori.sources.draft import (
     Assign,
     Match,
@@ -209,6 +209,8 @@ def _shape(c: ColumnProfile) -> str:
         out += f"（{STYLE_JA.get(c.date_style, c.date_style)}）"
     elif c.kind == "date":
         out += "（書き方が混在）"
+    elif c.year_style:
+        out += f"（{STYLE_JA[c.year_style]}）"
     if c.blanks:
         out += f"、空欄{c.blanks}件"
     return out
@@ -287,6 +289,12 @@ def _column(lines: Lines, pad: str, m: Match, a: Assign, names: dict[int, str]) 
         elif style is None:
             note = f"{TODO} 日付の書き方を書く（値から判定できません） · " + note
         lines.add(f"{key} {{from: {src}, date: {style or q('')}}}", note)
+    elif col.base_type == "int" and a.source.year_style:
+        style = a.source.year_style
+        lines.add(
+            f"{key} {{from: {src}, year: {style}}}",
+            f"{YEAR_JA[style]}を西暦の年に（R7 → 2025。年度は始まる年） · " + note,
+        )
     elif col.base_type in ("code", "flag") and not contract_values(col, a.source):
         lines.add(key, note)
         lines.add(f"{pad}  from: {src}")
