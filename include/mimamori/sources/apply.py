@@ -311,55 +311,33 @@ def _convert(rule: ColumnRule, value: Any, got: Delivered, row: int, problems: _
             )
             return FAILED
         return rule.codes[key]
-    if rule.year is not None:
-        try:
+    if rule.year is None and rule.date is None:
+        return value
+    try:
+        if rule.year is not None:
             return str(parse_styled_year(value, rule.year))
-        except StyleError:
-            problems.add(
-                got.name,
-                "date_style",
-                label,
-                row,
-                f"対応表{rule.line}行目の年の書き方「{YEAR_JA[rule.year]}」ではありません",
-                f"not a year in the declared style year: {rule.year} (mapping line {rule.line})",
-            )
-            return FAILED
-        except ParseError as exc:
-            problems.add(
-                got.name,
-                "bad_value",
-                label,
-                row,
-                f"型 {col.type}: {_REASON_JA.get(exc.reason, exc.reason)}",
-                f"type {col.type}: {_REASON_EN.get(exc.reason, exc.reason)}",
-            )
-            return FAILED
-    if rule.date is not None:
-        try:
-            if col.base_type == "month":
-                return parse_styled_month(value, rule.date).strftime("%Y-%m")
-            return parse_styled_date(value, rule.date).isoformat()
-        except StyleError:
-            problems.add(
-                got.name,
-                "date_style",
-                label,
-                row,
-                f"対応表{rule.line}行目の書き方「{rule.date.label_ja}」ではありません",
-                f"not in the declared style {rule.date.name} (mapping line {rule.line})",
-            )
-            return FAILED
-        except ParseError as exc:
-            problems.add(
-                got.name,
-                "bad_value",
-                label,
-                row,
-                f"型 {col.type}: {_REASON_JA.get(exc.reason, exc.reason)}",
-                f"type {col.type}: {_REASON_EN.get(exc.reason, exc.reason)}",
-            )
-            return FAILED
-    return value
+        if col.base_type == "month":
+            return parse_styled_month(value, rule.date).strftime("%Y-%m")
+        return parse_styled_date(value, rule.date).isoformat()
+    except StyleError:
+        if rule.year is not None:
+            ja = f"対応表{rule.line}行目の年の書き方「{YEAR_JA[rule.year]}」ではありません"
+            en = f"not a year in the declared style year: {rule.year} (mapping line {rule.line})"
+        else:
+            ja = f"対応表{rule.line}行目の書き方「{rule.date.label_ja}」ではありません"
+            en = f"not in the declared style {rule.date.name} (mapping line {rule.line})"
+        problems.add(got.name, "date_style", label, row, ja, en)
+        return FAILED
+    except ParseError as exc:
+        problems.add(
+            got.name,
+            "bad_value",
+            label,
+            row,
+            f"型 {col.type}: {_REASON_JA.get(exc.reason, exc.reason)}",
+            f"type {col.type}: {_REASON_EN.get(exc.reason, exc.reason)}",
+        )
+        return FAILED
 
 
 def _build(out: OutputSpec, part: Part, got: Delivered, rows: list[int], problems: _Problems, built: _Built) -> None:
