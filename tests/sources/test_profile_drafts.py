@@ -162,3 +162,23 @@ def test_profile_help_in_japanese_and_english():
     assert "profile" in top.stdout and "check" in top.stdout
     assert run_sources("profile").returncode == 2  # no file given: a usage error
     assert run_sources("profile", "/nonexistent/export.csv").returncode == 2
+
+
+@pytest.mark.parametrize(
+    "name, pattern, comment",
+    [
+        ("JUKI202609.DAT", '"JUKI*.DAT"', "# ファイル名の年月（6桁）を * にしました"),
+        ("ひとり親_20261101.csv", '"ひとり親_*.csv"', "# ファイル名の日付（8桁）を * にしました"),
+        ("ひとり親.csv", '"ひとり親.csv"', "# ファイル名そのまま（年月・日付が見つかりません"),
+    ],
+)
+def test_the_files_line_says_what_was_done_to_the_name(tmp_path, name, pattern, comment):
+    """The comment on `files:` is true: 「そのまま」 only when the name is literal (issue 21 retry: it said so on
+    every `*` pattern)."""
+    from mimamori.sources.drafttext import Lines, _input
+    from mimamori.sources.profile import FileProfile
+
+    lines = Lines()
+    _input(lines, "x", FileProfile(tmp_path / name, "cp932", "csv"), {})
+    (line,) = [ln for ln in lines if ln.lstrip().startswith("files:")]
+    assert f"files: {pattern}" in line and comment in line, line

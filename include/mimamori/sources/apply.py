@@ -37,7 +37,7 @@ from mimamori.ingest.validate import (
     check_table,
     make_rejection,
 )
-from mimamori.sources.dates import StyleError, parse_styled_date, parse_styled_month
+from mimamori.sources.dates import YEAR_JA, StyleError, parse_styled_date, parse_styled_month, parse_styled_year
 from mimamori.sources.mapping import (
     ColumnRule,
     InputSpec,
@@ -311,32 +311,33 @@ def _convert(rule: ColumnRule, value: Any, got: Delivered, row: int, problems: _
             )
             return FAILED
         return rule.codes[key]
-    if rule.date is not None:
-        try:
-            if col.base_type == "month":
-                return parse_styled_month(value, rule.date).strftime("%Y-%m")
-            return parse_styled_date(value, rule.date).isoformat()
-        except StyleError:
-            problems.add(
-                got.name,
-                "date_style",
-                label,
-                row,
-                f"対応表{rule.line}行目の書き方「{rule.date.label_ja}」ではありません",
-                f"not in the declared style {rule.date.name} (mapping line {rule.line})",
-            )
-            return FAILED
-        except ParseError as exc:
-            problems.add(
-                got.name,
-                "bad_value",
-                label,
-                row,
-                f"型 {col.type}: {_REASON_JA.get(exc.reason, exc.reason)}",
-                f"type {col.type}: {_REASON_EN.get(exc.reason, exc.reason)}",
-            )
-            return FAILED
-    return value
+    if rule.year is None and rule.date is None:
+        return value
+    try:
+        if rule.year is not None:
+            return str(parse_styled_year(value, rule.year))
+        if col.base_type == "month":
+            return parse_styled_month(value, rule.date).strftime("%Y-%m")
+        return parse_styled_date(value, rule.date).isoformat()
+    except StyleError:
+        if rule.year is not None:
+            ja = f"対応表{rule.line}行目の年の書き方「{YEAR_JA[rule.year]}」ではありません"
+            en = f"not a year in the declared style year: {rule.year} (mapping line {rule.line})"
+        else:
+            ja = f"対応表{rule.line}行目の書き方「{rule.date.label_ja}」ではありません"
+            en = f"not in the declared style {rule.date.name} (mapping line {rule.line})"
+        problems.add(got.name, "date_style", label, row, ja, en)
+        return FAILED
+    except ParseError as exc:
+        problems.add(
+            got.name,
+            "bad_value",
+            label,
+            row,
+            f"型 {col.type}: {_REASON_JA.get(exc.reason, exc.reason)}",
+            f"type {col.type}: {_REASON_EN.get(exc.reason, exc.reason)}",
+        )
+        return FAILED
 
 
 def _build(out: OutputSpec, part: Part, got: Delivered, rows: list[int], problems: _Problems, built: _Built) -> None:
@@ -557,10 +558,12 @@ def read_mapped_source(
         )
         parsed_files.append(parsed)
     # Problems found while reading or mapping belong to the source as a whole (a delivered file
-    # may feed several contract files): they travel with the first contract file.
+    # may feed several contract files): they travel with the first contract file the mapping makes (a file it
+    # does not make is not shown by the dry run: a problem put there was hidden when the mapping skipped the first).
     extra = problems.rejections()
     if extra and parsed_files:
-        parsed_files[0].rejections[:0] = extra
+        made = [p for p in parsed_files if mapping.output(p.spec.file) is not None] or parsed_files
+        made[0].rejections[:0] = extra
     return parsed_files
 
 

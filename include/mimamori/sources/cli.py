@@ -94,15 +94,16 @@ PROFILE_HELP = """\
 初めて見るファイルを調べ、対応表の下書きを作ります（手順: docs/onboarding.md）。
 文字コード（CP932 / UTF-8 / BOM付き UTF-8）、カンマ・タブ区切りか固定長か、見出し行の有無、
 表題行・合計行・ヘッダ/トレーラレコード、列ごとの型（番号・コード・整数・文字・カナ・日付）と
-日付の書き方（和暦・元号コード・YYYYMMDD・YYYY/MM/DD・Excel シリアル値）を判定し、契約の列に
-当てはめた下書きを、列ごとの信頼度つきで書きます。
+日付の書き方（和暦・元号コード・YYYYMMDD・YYYY/MM/DD・Excel シリアル値）、和暦の年（R7・令和7年度 →
+year: wareki）を判定し、契約の列に当てはめた下書きを、列ごとの信頼度つきで書きます。
 値は数えるだけで表示しません（氏名・住所・生年月日・番号・自由記述は出ません）。コードらしい列
 （少ない種類の短い値）だけ、その種類を表示します。人が書く箇所には TODO が付きます。
 課のコード表を --codes で渡すと、コード表のコードと内容から codes: を契約の値で埋めます（内容が契約の値と
 同じなら TODO なし、含むだけなら TODO 確認、どれでもなければ TODO。表にない届いた値も TODO）。
 
 Profile exports never seen before and propose a draft mapping (docs/onboarding.md): encoding,
-delimiter or fixed width, header, title/trailer lines, per column a type and date style, matched
+delimiter or fixed width, header, title/trailer lines, per column a type and date style (an era year
+such as R7 for an integer column: year: wareki), matched
 to the contract with a confidence per column. Values are counted, never printed; only code-like
 columns (few short distinct values) show their codes. Lines a person must fill carry TODO, and
 `check` does not pass while one is left. With --codes, the department's code tables fill the code maps
@@ -147,9 +148,11 @@ def _profile_parser(sub) -> None:
         action="append",
         default=[],
         metavar="DOC",
-        help="課からもらったレイアウト表（CSV か xlsx。項目名・開始位置・桁数など）。固定長の位置と項目名、見出しのない"
-        "CSV の列の順番を推定せずにここから取ります（複数可。合うファイルに使います） / the vendor's layout document:"
-        " field names and positions (fixed width) or order (headerless CSV) taken from it instead of guessed",
+        help="課からもらったレイアウト表（CSV か xlsx。項目名・開始位置・桁数など。CSV の出力なら項番と項目名だけでも可）。"
+        "固定長の位置と項目名、見出しのない CSV の列の順番を推定せずにここから取ります。ファイル名の列かファイルごとの"
+        "表題行があれば、名前の合うファイルにその部分を使います（複数可。合うファイルに使います） / the vendor's layout"
+        " document: field names and positions (fixed width) or order (headerless CSV; 項番 and 項目名 suffice) taken"
+        " from it instead of guessed; a document of several files is applied per file by name",
     )
 
     prof.add_argument(
@@ -176,7 +179,7 @@ def _profile(args) -> int:
     from mimamori.sources.codetable import CodeTableError, read_code_documents
     from mimamori.sources.draft import best_matches, choose_source, split_ledgers
     from mimamori.sources.drafttext import render_draft, render_report
-    from mimamori.sources.layoutdoc import LayoutDocError, read_layout
+    from mimamori.sources.layoutdoc import LayoutDocError, read_layouts
     from mimamori.sources.scan import profile_with_layouts
 
     missing = [str(p) for p in args.files if not p.exists()]
@@ -204,7 +207,7 @@ def _profile(args) -> int:
         print("コード表がありません / no code table found: " + ", ".join(map(str, args.codes)), file=sys.stderr)
         return 2
     try:
-        docs = [read_layout(d) for d in args.layout]
+        docs = [part for d in args.layout for part in read_layouts(d)]
         profiles = profile_with_layouts(files, docs, quiet=args.quiet)
     except LayoutDocError as exc:
         print(f"{exc}", file=sys.stderr)

@@ -18,6 +18,11 @@ Styles (``date:`` in a mapping; docs/onboarding.md):
 ``{format: …}``    a Python ``strptime`` pattern, e.g. ``"%d/%m/%Y"``
 =================  =====================================================================
 
+A year in an integer column (``year:`` in a mapping, e.g. 認定年度 — the Gregorian year a fiscal year starts):
+``wareki`` (``R7``, ``R07``, ``令和7``, ``令7``, ``令和7年``, ``令和7年度``, ``令和元年度``, ``H31``) or ``seireki``
+(``2025``, ``2025年``, ``2025年度``) gives the Gregorian year (2025); a 年度 needs no other arithmetic, as the year
+the fiscal year starts is the year its era-year names.
+
 A month column (type ``month``) takes ``yyyymm`` (``202404``), ``ym`` (``2024-04``, ``2024/4``,
 ``2024年4月``), ``wareki`` (``令和6年4月``, ``R6.4``, ``R0604``), ``wareki_code`` (``50604``), or any
 date style above (the day is dropped). Full-width digits and separators are accepted in every
@@ -39,6 +44,7 @@ from mimamori.ingest.parse import ERAS, ParseError, date_text, make_date
 
 DATE_STYLES = ("ymd", "yyyymmdd", "wareki", "wareki_code", "excel_serial")
 MONTH_STYLES = ("yyyymm", "ym", "wareki", "wareki_code")
+YEAR_STYLES = ("wareki", "seireki")
 STYLE_JA = {
     "ymd": "西暦（区切りあり）",
     "yyyymmdd": "西暦8桁",
@@ -48,7 +54,10 @@ STYLE_JA = {
     "yyyymm": "西暦6桁（年月）",
     "ym": "西暦（年月・区切りあり）",
     "format": "書式指定",
+    "seireki": "西暦の年",
 }
+#: How a year style is named in messages (``year:``).
+YEAR_JA = {"wareki": "和暦の年（R7・令和7年度など）", "seireki": "西暦の年（2025・2025年度など）"}
 
 _ERA_KANJI = {e.name: e for e in ERAS}
 _ERA_LETTER = {e.letter: e for e in ERAS}
@@ -63,6 +72,10 @@ _WAREKI = re.compile(rf"^({_ERA_KEY})(元|\d{{1,2}})(?:年(\d{{1,2}})月(\d{{1,2
 _WAREKI_COMPACT = re.compile(rf"^({_ERA_KEY})(\d{{2}})(\d{{2}})(\d{{2}})$")
 _WAREKI_CODE = re.compile(r"^([1-5])(\d{2})(\d{2})(\d{2})$")
 _SERIAL = re.compile(r"^\d{1,7}(?:\.0+)?$")
+
+_WAREKI_YEAR = re.compile(rf"^({_ERA_KEY})(元|\d{{1,2}})(?:年度?)?$")
+_SEIREKI_YEAR = re.compile(r"^(\d{4})(?:年度?)?$")
+_SEIREKI_YEAR_SUFFIXED = re.compile(r"^\d{4}年度?$")
 
 _YM_SEP = re.compile(r"^(\d{4})[-/.](\d{1,2})$")
 _YM_KANJI = re.compile(r"^(\d{4})年(\d{1,2})月$")
@@ -247,4 +260,51 @@ def validate_format(pattern: str) -> str | None:
         dt.datetime(2001, 2, 3).strftime(pattern)
     except ValueError:
         return "書式を解釈できません"
+    return None
+
+
+def parse_styled_year(value: Any, style: str) -> int:
+    """A delivered cell → the Gregorian year in ``style`` (:data:`YEAR_STYLES`); StyleError if not in the style,
+    ParseError if the era has no such year (H32, R0)."""
+    if isinstance(value, bool) or isinstance(value, dt.date):
+        raise StyleError("not a year")
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, int) and style != "seireki":
+        raise StyleError("a number is not an era year")
+    s = date_text(value)
+    if style == "seireki":
+        m = _SEIREKI_YEAR.match(s)
+        if not m:
+            raise StyleError("not seireki")
+        if not 1868 <= int(m[1]) <= 2200:
+            raise ParseError("era_out_of_range", "year outside the calendar the domain knows")
+        return int(m[1])
+    if style == "wareki":
+        m = _WAREKI_YEAR.match(s)
+        if not m:
+            raise StyleError("not an era year")
+        era = _era(m[1])
+        n = 1 if m[2] == "元" else int(m[2])
+        year = era.start.year + n - 1
+        if n < 1 or (era.end is not None and year > era.end.year):
+            raise ParseError("era_out_of_range", "year outside its era")
+        return year
+    raise ValueError(f"unknown year style {style}")
+
+
+def year_style_of(values) -> str | None:
+    """The year style every one of ``values`` (distinct, normalised texts) is written in: an era year (R7, 令和7年度)
+    or a Gregorian year with 年/年度 (a bare 2025 is an integer already); None when they are not all one."""
+    values = [v for v in values if v]
+    if not values:
+        return None
+    for style, shape in (("wareki", _WAREKI_YEAR), ("seireki", _SEIREKI_YEAR_SUFFIXED)):
+        if all(shape.match(date_text(v)) for v in values):
+            try:
+                for v in values:
+                    parse_styled_year(v, style)
+            except (StyleError, ParseError):
+                return None
+            return style
     return None

@@ -155,6 +155,8 @@ def _bigrams(s: str) -> set[str]:
 
 
 def compatible(col: ColumnSpec, prof: ColumnProfile) -> bool:
+    if col.base_type == "int" and prof.year_style:
+        return True  # R7, 令和7年度: ``year:`` makes the Gregorian year
     if prof.kind not in _COMPATIBLE[col.base_type]:
         return False
     if col.base_type == "flag":

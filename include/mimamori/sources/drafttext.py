@@ -13,7 +13,7 @@ import unicodedata
 from collections import Counter, defaultdict
 
 from mimamori.ingest.registry import ColumnSpec, FileSpec, Source
-from mimamori.sources.dates import STYLE_JA
+from mimamori.sources.dates import STYLE_JA, YEAR_JA
 from mimamori.sources.draft import (
     Assign,
     Match,
@@ -109,7 +109,12 @@ def ref(p: FileProfile, prof: ColumnProfile, names: dict[int, str]) -> str:
 def _input(lines: Lines, name: str, p: FileProfile, names: dict[int, str]) -> None:
     lines.add(f"  - name: {plain(name)}", f"{p.name}: {p.records}行、{len(p.columns)}列")
     pattern = file_pattern(p)
-    why = "ファイル名の日付（8桁）を * にしました" if p.file_date else "ファイル名そのまま"
+    if p.file_date:
+        why = "ファイル名の日付（8桁）を * にしました"
+    elif p.name_period:
+        why = "ファイル名の年月（6桁）を * にしました"
+    else:
+        why = "ファイル名そのまま（年月・日付が見つかりません。毎月名前の変わる部分があれば * にする）"
     lines.add(f"    files: {q(pattern)}", why)
     lines.add(f"    format: {p.format}", _format_note(p))
     enc = "utf-8" if p.encoding == "utf-8-sig" else ("cp932" if p.encoding == "utf-8" and p.ascii_only else p.encoding)
@@ -204,6 +209,8 @@ def _shape(c: ColumnProfile) -> str:
         out += f"（{STYLE_JA.get(c.date_style, c.date_style)}）"
     elif c.kind == "date":
         out += "（書き方が混在）"
+    elif c.year_style:
+        out += f"（{STYLE_JA[c.year_style]}）"
     if c.blanks:
         out += f"、空欄{c.blanks}件"
     return out
@@ -335,6 +342,12 @@ def _column(lines: Lines, pad: str, m: Match, a: Assign, names: dict[int, str]) 
         elif style is None:
             note = f"{TODO} 日付の書き方を書く（値から判定できません） · " + note
         lines.add(f"{key} {{from: {src}, date: {style or q('')}}}", note)
+    elif col.base_type == "int" and a.source.year_style:
+        style = a.source.year_style
+        lines.add(
+            f"{key} {{from: {src}, year: {style}}}",
+            f"{YEAR_JA[style]}を西暦の年に（R7 → 2025。年度は始まる年） · " + note,
+        )
     elif a.codes is not None:
         lines.add(key, note)
         lines.add(f"{pad}  from: {src}")

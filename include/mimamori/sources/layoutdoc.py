@@ -33,6 +33,8 @@ from pathlib import Path
 
 from mimamori.ingest.parse import detect_encoding
 
+#: A file named in a column (ファイル名) or on a title row of its own (「ファイル名: …」).
+_FILE_WORDS = ("ファイル名", "ファイル", "ファイルid", "出力ファイル", "出力ファイル名", "file", "filename")
 #: Column role → its header spellings, compared after NFKC, lower case, without spaces and the unit in brackets.
 HEADERS = {
     "name": (
@@ -62,6 +64,8 @@ HEADERS = {
     ),
     "length": ("桁数", "長さ", "バイト数", "サイズ", "文字数", "桁", "レングス", "length", "len", "size", "bytes"),
     "end": ("終了位置", "終了", "終了桁", "終了バイト", "end", "to"),
+    "order": ("項番", "no", "番号", "順番", "順序", "連番", "列番号", "項目番号", "列順", "#", "seq"),
+    "file": _FILE_WORDS,
     "type": ("型", "属性", "データ型", "タイプ", "type", "形式"),
     "note": ("備考", "説明", "摘要", "内容", "note", "remarks", "コメント"),
 }
@@ -103,6 +107,12 @@ class LayoutDoc:
     header_row: int = 1
     zero_based: bool = False
     skipped: list[int] = field(default_factory=list)  # rows that are no field (headings, totals)
+    file: str | None = None  # the file this part of the document describes, as the document names it
+
+    def names_file(self, name: str) -> bool:
+        """Whether a delivered file's name is the one this part names: placeholders (<年月>, YYYYMM, *, ?) stand
+        for any text, compared after NFKC and without case."""
+        return bool(self.file) and bool(_file_pattern(self.file).fullmatch(unicodedata.normalize("NFKC", name)))
 
     @property
     def name(self) -> str:
@@ -115,6 +125,20 @@ class LayoutDoc:
 
     def error(self, row: int | None, problem: str) -> LayoutDocError:
         return LayoutDocError(_where(self.path, row) + problem)
+
+
+_PLACEHOLDER = re.compile(
+    r"<[^>]*>|＜[^＞]*＞|\{[^}]*\}|【[^】]*】|\[[^\]]*\]|y{2,4}m{2}(?:d{2})?|\*|\?", re.IGNORECASE
+)
+
+
+def _file_pattern(written: str) -> re.Pattern:
+    text = unicodedata.normalize("NFKC", written).strip()
+    out, at = "", 0
+    for m in _PLACEHOLDER.finditer(text):
+        out += re.escape(text[at : m.start()]) + (".?" if m[0] == "?" else ".*?")
+        at = m.end()
+    return re.compile(out + re.escape(text[at:]), re.IGNORECASE)
 
 
 def _where(path: Path, row: int | None) -> str:
@@ -195,7 +219,19 @@ def _number(path: Path, row: int, value: str, what: str) -> int | None:
 
 
 def read_layout(path: Path | str) -> LayoutDoc:
-    """Read a layout document; :class:`LayoutDocError` names its row and problem when it cannot be used."""
+    """Read a layout document of one file; :class:`LayoutDocError` names its row and problem when it cannot be
+    used. A document that describes several files is read by :func:`read_layouts`."""
+    parts = read_layouts(path)
+    if len(parts) > 1:
+        names = "・".join(p.file or "?" for p in parts)
+        raise parts[0].error(None, f"{len(parts)}個のファイル（{names}）の表です。ファイルごとに分けて読みます")
+    return parts[0]
+
+
+def read_layouts(path: Path | str) -> list[LayoutDoc]:
+    """Read a layout document, one :class:`LayoutDoc` per file it describes — a column naming the file
+    (ファイル名), or a title row per file (「ファイル名: …」) before its fields — else one for the whole document.
+    :class:`LayoutDocError` names the row and the problem when it cannot be used."""
     path = Path(path)
     if not path.is_file():
         raise LayoutDocError(_where(path, None) + "ファイルが見つかりません")
@@ -207,32 +243,93 @@ def read_layout(path: Path | str) -> LayoutDoc:
         raise LayoutDocError(_where(path, None) + f"読めません（{exc.__class__.__name__}）") from None
     at = _header_row(rows)
     if at is None:
-        want = " / ".join(HEADERS["name"][:2]) + " と " + " / ".join(HEADERS["start"][:3] + HEADERS["length"][:4])
+        want = " / ".join(HEADERS["name"][:2]) + " と " + " / ".join(HEADERS["order"][:3] + HEADERS["start"][:3])
         raise LayoutDocError(
             _where(path, None)
             + f"見出しの行が見つかりません（最初の{HEADER_SEARCH}行に {want} などの見出しが要ります）"
         )
+    # the fields of each file, in the document's order: (file, header row index, [(row number, row)])
+    groups: dict[str | None, tuple[int, list[tuple[int, list[str]]]]] = {}
+    current = _file_title(rows[:at])
+    head = at
+    for i, row in enumerate(rows[at + 1 :], at + 2):
+        if _is_header(row):
+            head = i - 1  # a header repeated per file
+            continue
+        if (title := _file_title([row])) is not None:
+            current = title
+            continue
+        roles = _roles(rows[head])
+        named = row[roles["file"]] if "file" in roles and roles["file"] < len(row) else ""
+        key = named or current
+        groups.setdefault(key, (head, []))[1].append((i, row))
+    if not groups:
+        groups[current] = (at, [])
+    return [_part(path, rows, head, body, name) for name, (head, body) in groups.items()]
+
+
+def _is_header(row: list[str]) -> bool:
+    roles = _roles(row)
+    return "name" in roles and len(roles) >= 2
+
+
+_FILE_TITLE = re.compile(r"^(?:" + "|".join(_FILE_WORDS) + r")\s*[:：]\s*(\S.*)$", re.IGNORECASE)
+
+
+def position_headers() -> str:
+    """The headers a position is looked for under, for a message."""
+    return "・".join(HEADERS["start"][:4] + HEADERS["length"][:4] + HEADERS["end"][:1])
+
+
+def _file_title(rows: list[list[str]]) -> str | None:
+    """The file a title row names: 「ファイル名: X」 in one cell, or ファイル名 | X in two (the last such row)."""
+    found = None
+    for row in rows:
+        cells = [c for c in row if c]
+        if not cells or _is_header(row):
+            continue
+        if m := _FILE_TITLE.match(cells[0]):
+            found = m[1].strip()
+        elif len(cells) == 2 and _key(cells[0]) in {_key(w) for w in _FILE_WORDS}:
+            found = cells[1]
+    return found
+
+
+def _part(path: Path, rows: list[list[str]], at: int, body: list[tuple[int, list[str]]], file: str | None) -> LayoutDoc:
+    """The fields of one file from the rows under its header row."""
     header, roles = rows[at], _roles(rows[at])
     texts = " ".join(header[roles[r]] for r in ("start", "end") if r in roles)
-    doc = LayoutDoc(
-        path,
-        [],
-        units=_units(header, roles, rows[:at]),
-        positions=any(r in roles for r in ("start", "length", "end")),
-        header_row=at + 1,
-    )
-    raw: list[tuple[DocField, int | None, int | None, int | None]] = []
-    for i, row in enumerate(rows[at + 1 :], at + 2):
-        cell = {r: (row[j] if j < len(row) else "") for r, j in roles.items()}
+    doc = LayoutDoc(path, [], units=_units(header, roles, rows[:at]), header_row=at + 1, file=file)
+    cells = []
+    for i, row in body:
+        cell = {r: (row[j] if j < len(row) else "") for r, j in roles.items() if r != "file"}
         if not any(cell.values()):
             continue
+        nums = {
+            r: _number(path, i, cell[r], header[roles[r]]) for r in ("start", "length", "end", "order") if r in cell
+        }
+        cells.append((i, cell, nums))
+    # positions: some field row gives a start, a length, an end or a COBOL picture — a header with empty
+    # position columns (a document for CSV exports on the vendor's fixed form) gives the order only
+    doc.positions = any(
+        any(n.get(r) is not None for r in ("start", "length", "end"))
+        or _PICTURE.match(c.get("type", "").replace(" ", ""))
+        for _, c, n in cells
+    )
+    numbered = any(n.get("order") is not None for _, _, n in cells)
+    raw: list[tuple[DocField, int | None, int | None, int | None]] = []
+    order: list[int | None] = []
+    for i, cell, nums in cells:
         name = cell.get("name", "")
-        nums = {r: _number(path, i, cell[r], header[roles[r]]) for r in ("start", "length", "end") if r in cell}
-        pictured = bool(_PICTURE.match(cell.get("type", "").replace(" ", "")))
         if _TOTAL.match(_key(name)) or (
-            doc.positions and not pictured and not any(v is not None for v in nums.values())
+            doc.positions
+            and not _PICTURE.match(cell.get("type", "").replace(" ", ""))
+            and not any(nums.get(r) is not None for r in ("start", "length", "end"))
         ):
             doc.skipped.append(i)  # a total row, or a heading between fields
+            continue
+        if not doc.positions and (not name if not numbered else nums.get("order") is None):
+            doc.skipped.append(i)  # a heading, a note or a record kind without a field number
             continue
         fld = DocField(name, i, type=cell.get("type", ""), note=cell.get("note", ""))
         length = nums.get("length")
@@ -240,11 +337,22 @@ def read_layout(path: Path | str) -> LayoutDoc:
             wide = pic[1].lower() in "nk"
             length = int(pic[2]) * (2 if wide else 1)
             doc.units = doc.units or ("bytes" if wide else None)
-        if doc.positions or length is not None:
-            doc.positions = True
         raw.append((fld, nums.get("start"), length, nums.get("end")))
+        order.append(nums.get("order"))
     if not raw:
-        raise doc.error(None, f"{doc.header_row}行目の見出しの下に項目の行がありません")
+        where = f"（{file}）" if file else ""
+        raise doc.error(
+            None,
+            f"{doc.header_row}行目の見出しの下に項目の行がありません{where}。項目の行には項目名と、"
+            f"{'・'.join(header[roles[r]] for r in ('order', 'start', 'length', 'end') if r in roles) or '項番'}"
+            "のどれかが要ります",
+        )
+    if not doc.positions and numbered:  # the order the document numbers the fields in (項番), not the row order
+        keyed = sorted(zip(order, range(len(raw)), raw, strict=True), key=lambda t: (t[0], t[1]))
+        for (a, _, fa), (b, _, fb) in zip(keyed, keyed[1:], strict=False):
+            if a == b:
+                raise doc.error(fb[0].row, f"項番 {b} が {fa[0].row}行目と同じです")
+        raw = [r for _, _, r in keyed]
     _name_fields(doc, [f for f, *_ in raw])
     if doc.positions:
         _positions(doc, raw, zero=bool(_ZERO.search(texts)) and not _ONE.search(texts))

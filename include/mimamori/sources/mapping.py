@@ -36,7 +36,7 @@ from pathlib import Path
 
 from mimamori.ingest.registry import ColumnSpec, FileSpec, Source
 from mimamori.sources import yamlnodes
-from mimamori.sources.dates import DATE_STYLES, MONTH_STYLES, DateStyle, validate_format
+from mimamori.sources.dates import DATE_STYLES, MONTH_STYLES, YEAR_STYLES, DateStyle, validate_format
 from mimamori.sources.yamlnodes import Map, Scalar, Seq
 
 FORMATS = ("csv", "tsv", "xlsx", "fixed")
@@ -71,7 +71,7 @@ _INPUT_KEYS = {
 }
 _OUTPUT_KEYS = {"file", "from", "where", "columns", "note"}
 _PART_KEYS = {"input", "columns", "note"}
-_RULE_KEYS = {"from", "join", "codes", "blank", "date", "constant", "from_file_name", "normalize", "note"}
+_RULE_KEYS = {"from", "join", "codes", "blank", "date", "year", "constant", "from_file_name", "normalize", "note"}
 #: ``normalize:`` values a column rule accepts — width: full-width ASCII letters, digits and signs → half-width and
 #: half-width ｶﾅ → カナ, nothing else (a 全角 space stays); nfkc: all of Unicode NFKC (a 全角 space becomes " " too).
 NORMALIZE_FORMS = ("width", "nfkc")
@@ -193,6 +193,7 @@ class ColumnRule:
     codes: dict[str, str] | None = None  # normalised delivered value → contract value
     blank: str | None = None
     date: DateStyle | None = None
+    year: str | None = None  # an integer column of years written as 和暦 (R7) or with 年度: YEAR_STYLES
     constant: str | None = None
     file_pattern: re.Pattern | None = None
     line: int = 0
@@ -648,6 +649,7 @@ def _rule(r: _Reader, spec: FileSpec, key: Scalar, node) -> ColumnRule | None:
         s = node.get("join")
         join = s.value if isinstance(s, Scalar) else DEFAULT_JOIN
     date = _rule_date(r, key, col, node)
+    year = _rule_year(r, key, col, node)
     codes, codes_line = _rule_codes(r, key, col, node)
     blank = _rule_blank(r, col, node)
     normalize = _normalize_form(r, node.get("normalize"), node.line)
@@ -660,6 +662,7 @@ def _rule(r: _Reader, spec: FileSpec, key: Scalar, node) -> ColumnRule | None:
         codes=codes,
         blank=blank,
         date=date,
+        year=year,
         constant=constant,
         file_pattern=file_pattern,
         line=key.line,
@@ -734,6 +737,33 @@ def _rule_date(r: _Reader, key: Scalar, col: ColumnSpec, node: Map) -> DateStyle
                 else:
                     date = DateStyle(name)
     return date
+
+
+def _rule_year(r: _Reader, key: Scalar, col: ColumnSpec, node: Map) -> str | None:
+    """An integer column's year style (``year: wareki``: R7, 令和7年度 → 2025)."""
+    if node.get("year") is None:
+        return None
+    s = r.scalar(node.get("year"), node.line, "year")
+    if s is None:
+        return None
+    if col.base_type != "int":
+        r.err(
+            s.line,
+            f"列「{key.value}」は整数の列ではないので year は書けません（型 {col.type}）",
+            "year on a non-int column",
+        )
+        return None
+    if node.get("codes") is not None:
+        r.err(s.line, f"列「{key.value}」には year と codes を一緒に書けません", "year together with codes")
+        return None
+    if s.value not in YEAR_STYLES:
+        r.err(
+            s.line,
+            f"year「{s.value}」は使えない書き方です（使える書き方: {', '.join(YEAR_STYLES)}）",
+            f"unknown year style {s.value!r} (allowed: {', '.join(YEAR_STYLES)})",
+        )
+        return None
+    return s.value
 
 
 def _rule_codes(r: _Reader, key: Scalar, col: ColumnSpec, node: Map) -> tuple[dict[str, str] | None, int]:

@@ -29,7 +29,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mimamori.ingest.parse import ParseError, normalise
-from mimamori.sources.dates import DATE_STYLES, DateStyle, StyleError, parse_styled_date, parse_styled_month
+from mimamori.sources.dates import (
+    DATE_STYLES,
+    DateStyle,
+    StyleError,
+    parse_styled_date,
+    parse_styled_month,
+    year_style_of,
+)
 
 #: Distinct values a column keeps (beyond that it is certainly not a code).
 KEEP_DISTINCT = 40
@@ -74,6 +81,8 @@ class ColumnProfile:
     month_hits: Counter = field(default_factory=Counter)  # tried values that are a year-month (202610, R8.10)
     kind: str = "blank"
     date_style: str | None = None
+    #: a year written as 和暦 (R7, 令和7年度) or with 年度 (2025年度): ``year:`` turns it into the Gregorian year
+    year_style: str | None = None
     #: fixed width: 1-based first and last position, and how sure the boundary is (高/中/低)
     start: int | None = None
     end: int | None = None
@@ -114,6 +123,7 @@ class ColumnProfile:
 
     def classify(self) -> None:
         self.kind, self.date_style = _classify(self)
+        self.year_style = None if self.overflow or self.kind == "date" else year_style_of(self.values)
 
     def label(self) -> str:
         return self.header if self.header else f"{self.position}列目"

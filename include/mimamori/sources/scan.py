@@ -67,7 +67,17 @@ def _profile_file(path: Path, quiet: bool, layout=None) -> FileProfile:
         return out
     delimiter = _delimiter(lines)
     positions = layout is not None and layout.positions
-    if delimiter is None and (positions or fixedguess.looks_fixed(lines, encoding)):
+    fixed = delimiter is None and (positions or fixedguess.looks_fixed(lines, encoding))
+    if fixed and layout is not None and not positions:
+        from mimamori.sources.layoutdoc import position_headers
+
+        raise layout.error(
+            None,
+            f"{path.name} は区切りのない固定長のファイルですが、この表には項目の位置がありません"
+            f"（開始位置・桁数のどちらも書かれていません。探した見出し: {position_headers()}）。"
+            "項番と項目名だけの表は CSV・TSV の列の順番にしか使えません",
+        )
+    if fixed:
         return fixedguess.profile_fixed(
             FileProfile(path, encoding, "fixed", ascii_only=ascii_only), lines, _progress(quiet), layout
         )
@@ -80,17 +90,42 @@ def _profile_file(path: Path, quiet: bool, layout=None) -> FileProfile:
 
 def _named(out: FileProfile, layout) -> FileProfile:
     """A headerless CSV's columns named in the order of the layout document (its field count must be the file's;
-    positions, if the document has them, do not matter in a delimited file)."""
+    positions, if the document has them, do not matter in a delimited file). A file with its own header keeps its
+    header's names (the mapping reads the columns by them); the report says where the document agrees."""
     if layout is None:
         return out
     if out.header:
-        return out  # the file's own header spells the document's names: matched by it as it is
+        out.notes.append(_header_against(out, layout))
+        return out
     if len(layout.fields) != len(out.columns):
         raise layout.error(None, f"項目が{len(layout.fields)}個ありますが、{out.name} は{len(out.columns)}列です")
     for col, f in zip(out.columns, layout.fields, strict=True):
         col.header, col.doc_row = f.name, f.row
     out.layout_doc = layout.name
     return out
+
+
+def _same_name(a: str | None, b: str) -> bool:
+    return re.sub(r"\s+", "", normalise(a or "")).lower() == re.sub(r"\s+", "", normalise(b)).lower()
+
+
+def _header_against(out: FileProfile, layout) -> str:
+    """The report's line for a file with a header and a layout document: which columns the document confirms."""
+    fields = layout.fields
+    agree = [c.position for c, f in zip(out.columns, fields, strict=False) if _same_name(c.header, f.name)]
+    for c, f in zip(out.columns, fields, strict=False):
+        if _same_name(c.header, f.name):
+            c.doc_row = f.row
+    text = (
+        f"見出し行あり: 列はファイルの見出しの名前で指定します。レイアウト表 {layout.name} の項目名と"
+        f" {len(agree)}/{len(out.columns)}列が同じ名前・同じ順番です"
+    )
+    differ = [c.position for c in out.columns if c.position not in agree]
+    if differ:
+        text += f"。{'・'.join(map(str, differ))}列目は表と違うため、見出しの名前を使います"
+    if len(fields) != len(out.columns):
+        text += f"（表の項目は{len(fields)}個、ファイルは{len(out.columns)}列）"
+    return text + " / header kept; the layout document agrees on the columns counted"
 
 
 def _delimiter(lines: list[str]) -> str | None:
@@ -174,8 +209,13 @@ def _profile_rows(out: FileProfile, rows: list[list], quiet: bool, layout=None, 
     first = [str(v) if v is not None else "" for v in data[0]]
     out.header, out.header_confidence = _is_header(first, data[1:])
     if layout is not None:
-        spelled = [normalise(c).strip() for c in first] == [f.name for f in layout.fields]
-        out.header, out.header_confidence = spelled, "レイアウト表"
+        # a header when most cells spell the document's names in its order (else the document's names would
+        # be taken for a first data row), or when the file's own header is plain (高: the data below differ)
+        agree = sum(_same_name(c, f.name) for c, f in zip(first, layout.fields, strict=False))
+        if agree * 2 > len(first):
+            out.header, out.header_confidence = True, "高（レイアウト表の項目名と同じ）"
+        elif out.header_confidence != "高":
+            out.header = False
     if out.header and _no_data_row(data[1], data[2:]):
         at = out.title_lines  # the header's index among the non-blank rows; the units row is the next one
         numbers = numbers or list(range(1, len(rows) + 1))
@@ -313,7 +353,22 @@ def profile_with_layouts(paths: list[Path], docs: list, *, quiet: bool = False) 
     from mimamori.sources.layoutdoc import LayoutDocError
 
     chosen: dict[Path, object] = {}
+    whole: dict[Path, list] = {}  # a document's parts, one per file it describes
     for doc in docs:
+        whole.setdefault(doc.path, []).append(doc)
+    unnamed = []
+    for parts in whole.values():
+        hits = [(part, path) for part in parts for path in paths if part.names_file(path.name)]
+        if not hits and len(parts) > 1:
+            names = "・".join(p.file or "（ファイル名なし）" for p in parts)
+            raise parts[0].error(None, f"表のファイル名（{names}）に合うファイルがありません")
+        if not hits:
+            unnamed.extend(parts)  # a document of one file whose name is not written (or not the file's)
+        for part, path in hits:
+            if path in chosen:
+                raise part.error(None, f"{path.name} に表の2つの部分（{chosen[path].file}・{part.file}）が合います")
+            chosen[path] = part
+    for doc in unnamed:
         fits, exact, why = [], [], []
         for path in paths:
             try:
