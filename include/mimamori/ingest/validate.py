@@ -79,6 +79,12 @@ RULES: dict[str, tuple[str, str]] = {
         "対応表で作った列の値が契約の型に合いません",
         "a mapped column's values do not fit the contract type",
     ),
+    # Found by ``sources check`` across the outputs of one mapping: a column identity compares exactly
+    # between files (学校) written differently in one of them (mimamori.sources.check).
+    "mapping_inconsistent": (
+        "対応表で作ったファイルどうしで、同じものの書き方が違います",
+        "the mapping's outputs write the same thing differently",
+    ),
     # Notices (NOTICE_RULES): reported to the data owner, never a reason to hold the month back.
     "unexpected_file_name": ("ファイル名が想定と違うため読み込んでいません", "file name not in the contract, not read"),
     "duplicate_row": ("全項目が同じ行が重複しています", "identical rows"),
@@ -101,6 +107,7 @@ IT_RULES = frozenset(
         "unrouted_row",
         "ambiguous_file",
         "mapping_type",
+        "mapping_inconsistent",
     }
 )
 
