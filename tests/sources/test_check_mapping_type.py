@@ -5,44 +5,22 @@ value; the monthly run mails it to IT, not to the data owner. Scattered failures
 
 from __future__ import annotations
 
-import os
 import subprocess
-import time
-from email import message_from_bytes, policy
 from pathlib import Path
 
 import pytest
+from gakko_town import REGISTER_HEADER, line_of, mapping, run_check
 from kodomo_shien_town import deliver, mapping_text, write
+from test_mapped_alerts import _mails
 
-REPO = Path(__file__).resolve().parents[2]
 MONTH = "2034-02"
 EX = "20340305"
 
-GAKKO = """\
-source: gakko
-inputs:
-  - name: gakurei
-    files: "GAKUREI_*.csv"
-    encoding: utf-8
-outputs:
-  - file: 学齢簿.csv
-    from: gakurei
-    columns:
-      児童生徒番号: 番号
-      氏名: 氏名
-      カナ氏名: カナ
-      生年月日: {from: 生年月日, date: ymd}
-      性別: {from: 性別, codes: {"1": 男, "2": 女}}
-      住所: 住所
-      学校: 学校
-      学年: 学年
-      特別支援学級: {from: 支援, codes: {"0": 無, "1": 有}}
-      抽出日: {from_file_name: '_(\\d{8})\\.csv$', date: yyyymmdd}
-"""
+GAKKO = mapping()
 
 
 def _rows(grades: list[str]) -> list[str]:
-    out = ["番号,氏名,カナ,生年月日,性別,住所,学校,学年,支援"]
+    out = [REGISTER_HEADER]
     for i, g in enumerate(grades, 1):
         out.append(
             f"S{i:05d},見守　花子{i},ミマモリ ハナコ,2017-0{i % 9 + 1}-0{i % 9 + 1},{i % 2 + 1},見守町{i}番,東小学校,{g},0"
@@ -57,19 +35,8 @@ def _check(tmp_path: Path, grades: list[str], mapping: str = GAKKO) -> tuple[sub
     folder = tmp_path / "inbox" / MONTH / "gakko"
     folder.mkdir(parents=True, exist_ok=True)
     write(folder, f"GAKUREI_{EX}.csv", _rows(grades), "utf-8")
-    done = subprocess.run(
-        [str(REPO / "bin" / "mimamori"), "sources", "check", str(path), str(folder / f"GAKUREI_{EX}.csv")],
-        cwd=REPO,
-        env={**os.environ, "PATH": "/usr/bin:/bin"},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    done = run_check(path, folder / f"GAKUREI_{EX}.csv")
     return done, path
-
-
-def _line_of(path: Path, needle: str) -> int:
-    return next(i for i, t in enumerate(path.read_text(encoding="utf-8").splitlines(), 1) if needle in t)
 
 
 def test_a_forgotten_code_map_on_an_int_column_is_the_mapping_s(tmp_path):
@@ -78,7 +45,7 @@ def test_a_forgotten_code_map_on_an_int_column_is_the_mapping_s(tmp_path):
     assert done.returncode == 1, out + done.stderr
     it_part = out.split("■ 対応表がファイルに合わない箇所")[1]
     assert f"GAKUREI_{EX}.csv" in it_part and "列「学年」" in it_part and "[mapping_type]" in it_part
-    assert f"gakko.yaml {_line_of(path, '学年: 学年')}行目" in it_part and "5行のうち5行" in it_part
+    assert f"gakko.yaml {line_of(path, '学年: 学年')}行目" in it_part and "5行のうち5行" in it_part
     assert "データの問題" not in out and "bad_value" not in out
     assert "3年" not in out and "6年" not in out  # never a value
     assert "結果: 不合格" in out
@@ -106,16 +73,6 @@ def test_with_the_code_map_it_passes(tmp_path):
 
 SOURCE = "kodomo_shien"
 MAIL_MONTH = "2033-08"
-
-
-def _mails(mail_dir, before: set[str], expected: int, timeout: float = 15.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        paths = sorted(p for p in mail_dir.glob("*.eml") if p.name not in before)
-        if len(paths) >= expected or time.monotonic() > deadline:
-            break
-        time.sleep(0.2)
-    return [message_from_bytes(p.read_bytes(), policy=policy.default) for p in paths]
 
 
 @pytest.fixture()

@@ -5,40 +5,23 @@ and stage-2 matching would have lost the pupils. Counts only, never a value (doc
 
 from __future__ import annotations
 
-import os
 import subprocess
 from pathlib import Path
 
+from gakko_town import REGISTER_HEADER, line_of, mapping, run_check
 from kodomo_shien_town import write
 
-REPO = Path(__file__).resolve().parents[2]
 MONTH = "2034-03"
 EX = "20340405"
 SCHOOLS = ["東小学校", "西小学校", "見守中学校"]
 
-MAPPING = """\
-source: gakko
-inputs:
-  - name: gakurei
-    files: "GAKUREI_*.csv"
-    encoding: utf-8
+MAPPING = mapping(
+    inputs="""\
   - name: kyushoku
     files: "KYUSHOKU_*.csv"
     encoding: utf-8
-outputs:
-  - file: 学齢簿.csv
-    from: gakurei
-    columns:
-      児童生徒番号: 番号
-      氏名: 氏名
-      カナ氏名: カナ
-      生年月日: {from: 生年月日, date: ymd}
-      性別: {from: 性別, codes: {"1": 男, "2": 女}}
-      住所: 住所
-      学校: 学校
-      学年: 学年
-      特別支援学級: {from: 支援, codes: {"0": 無, "1": 有}}
-      抽出日: {from_file_name: '_(\\d{8})\\.csv$', date: yyyymmdd}
+""",
+    outputs="""\
   - file: 給食費.csv
     from: kyushoku
     columns:
@@ -48,7 +31,8 @@ outputs:
       学校: 学校名
       滞納月数: 月数
       抽出日: {from_file_name: '_(\\d{8})\\.csv$', date: yyyymmdd}
-"""
+""",
+)
 
 
 def _deliver(tmp_path: Path, register_school) -> tuple[Path, Path]:
@@ -57,7 +41,7 @@ def _deliver(tmp_path: Path, register_school) -> tuple[Path, Path]:
     path.write_text(MAPPING, encoding="utf-8")
     folder = tmp_path / "inbox" / MONTH / "gakko"
     folder.mkdir(parents=True)
-    register = ["番号,氏名,カナ,生年月日,性別,住所,学校,学年,支援"]
+    register = [REGISTER_HEADER]
     lunch = ["番号,氏名,生年月日,学校名,月数"]
     for i in range(1, 7):
         school = SCHOOLS[i % 3]
@@ -72,18 +56,7 @@ def _deliver(tmp_path: Path, register_school) -> tuple[Path, Path]:
 
 
 def _check(path: Path, folder: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [str(REPO / "bin" / "mimamori"), "sources", "check", str(path), str(folder)],
-        cwd=REPO,
-        env={**os.environ, "PATH": "/usr/bin:/bin"},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-
-
-def _line_of(path: Path, needle: str) -> int:
-    return next(i for i, t in enumerate(path.read_text(encoding="utf-8").splitlines(), 1) if needle in t)
+    return run_check(path, folder)
 
 
 def test_school_written_differently_in_one_file_is_a_mapping_problem(tmp_path):
@@ -92,14 +65,11 @@ def test_school_written_differently_in_one_file_is_a_mapping_problem(tmp_path):
     out = done.stdout
     assert done.returncode == 1, out + done.stderr
     assert "[mapping_inconsistent]" in out and "学齢簿.csv" in out and "給食費.csv" in out
-    assert f"gakko.yaml {_line_of(path, '学校: 学校')}行目" in out
-    assert f"gakko.yaml {_line_of(path, '学校: 学校名')}行目" in out
+    assert f"gakko.yaml {line_of(path, '学校: 学校')}行目" in out
+    assert f"gakko.yaml {line_of(path, '学校: 学校名')}行目" in out
     assert "3種類" in out and "0種類" in out
     assert not any(s in out for s in SCHOOLS)  # counts only: no value is shown
-    english = subprocess.run(
-        [str(REPO / "bin" / "mimamori"), "sources", "check", "--english", str(path), str(folder)],
-        cwd=REPO, env={**os.environ, "PATH": "/usr/bin:/bin"}, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+    english = run_check("--english", path, folder)
     assert english.returncode == 1 and "mapping_inconsistent" in english.stdout
 
 
