@@ -73,6 +73,18 @@ RULES: dict[str, tuple[str, str]] = {
     "layout_mismatch": ("固定長のレイアウトが行と合いません", "the fixed-width layout does not fit the line"),
     "unrouted_row": ("どの契約ファイルにも振り分けられない行です", "a row no output of the mapping takes"),
     "ambiguous_file": ("対応表のファイル名に合うファイルが複数あります", "several files match one input"),
+    # Nearly every value of a mapped column fails the contract's type: the mapping forgot a code map or
+    # a conversion (学年 "3年" into an int column), not a department's typo (mimamori.sources.apply).
+    "mapping_type": (
+        "対応表で作った列の値が契約の型に合いません",
+        "a mapped column's values do not fit the contract type",
+    ),
+    # Found by ``sources check`` across the outputs of one mapping: a column identity compares exactly
+    # between files (学校) written differently in one of them (mimamori.sources.check).
+    "mapping_inconsistent": (
+        "対応表で作ったファイルどうしで、同じものの書き方が違います",
+        "the mapping's outputs write the same thing differently",
+    ),
     # Notices (NOTICE_RULES): reported to the data owner, never a reason to hold the month back.
     "unexpected_file_name": ("ファイル名が想定と違うため読み込んでいません", "file name not in the contract, not read"),
     "duplicate_row": ("全項目が同じ行が重複しています", "identical rows"),
@@ -94,6 +106,8 @@ IT_RULES = frozenset(
         "layout_mismatch",
         "unrouted_row",
         "ambiguous_file",
+        "mapping_type",
+        "mapping_inconsistent",
     }
 )
 

@@ -14,6 +14,7 @@ which the loader writes as ``source_file`` / ``source_row_number``.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import logging
@@ -271,6 +272,7 @@ class _Built:
     records: list[list[Any]] = field(default_factory=list)
     origins: list[tuple[str, int]] = field(default_factory=list)  # (delivered file, row)
     labels: dict[str, dict[str, str]] = field(default_factory=dict)  # file → contract column → label
+    lines: dict[str, dict[str, int]] = field(default_factory=dict)  # file → contract column → mapping line
     failed: dict[str, set[int]] = field(default_factory=lambda: defaultdict(set))  # column → row ids
     counts: dict[str, int] = field(default_factory=lambda: defaultdict(int))
 
@@ -345,10 +347,13 @@ def _build(out: OutputSpec, part: Part, got: Delivered, rows: list[int], problem
     rules = out.rules_for(part)
     spec = out.spec
     labels = built.labels.setdefault(got.name, {})
+    lines = built.lines.setdefault(got.name, {})
     plans: list[tuple[str, ColumnRule | None, list[int] | None, Any]] = []
     for col in spec.columns:
         rule = rules.get(col.column)
         labels[col.column] = _label(rule, got)
+        if rule is not None:
+            lines[col.column] = rule.line
         if rule is None:
             plans.append((col.column, None, None, None))
         elif rule.constant is not None:
@@ -424,6 +429,72 @@ def _build(out: OutputSpec, part: Part, got: Delivered, rows: list[int], problem
         built.records.append(cells)
         built.origins.append((got.name, number))
         built.counts[got.name] += 1
+
+
+#: A mapped column whose non-blank values fail the contract's type this often in one delivered file (at
+#: least this many rows) is the mapping's mistake — a code map or conversion left out (学年 "3年", 認定年度
+#: "令和7年度" into an int column) — and goes to IT as ``mapping_type``; scattered failures stay the data's.
+MAPPING_TYPE_SHARE = 0.9
+MAPPING_TYPE_MIN_ROWS = 3
+
+
+def _type_misfits(
+    rejections: list[Rejection], built: _Built, spec: FileSpec, mapping: Mapping, source: str
+) -> tuple[list[Rejection], list[Rejection]]:
+    """(the contract check's rejections left for the data owner, ``mapping_type`` ones for IT).
+
+    Decided per contract column and delivered file from the counts alone: the ``bad_value`` rows of the
+    column against its non-blank cells in that file. The IT rejection names the mapping file and line of
+    the column and the delivered file and column, with the counts — never a value.
+    """
+    columns = {c.header: (i, c) for i, c in enumerate(spec.columns)}
+    failing: dict[str, set[int]] = defaultdict(set)
+    for r in rejections:
+        if r.rule == "bad_value" and r.column in columns:
+            failing[r.column].update(r.rows)
+    it: list[Rejection] = []
+    moved: dict[str, set[int]] = defaultdict(set)
+    for header, rows in failing.items():
+        i, col = columns[header]
+        filled: dict[str, int] = defaultdict(int)
+        for (file, _), record in zip(built.origins, built.records, strict=True):
+            if i < len(record) and not is_blank(record[i]):
+                filled[file] += 1
+        bad: dict[str, set[int]] = defaultdict(set)
+        for row_id in rows:
+            bad[built.origins[row_id - 1][0]].add(row_id)
+        for file, ids in sorted(bad.items()):
+            n, total = len(ids), filled[file]
+            if n < MAPPING_TYPE_MIN_ROWS or n < MAPPING_TYPE_SHARE * total:
+                continue
+            line = built.lines.get(file, {}).get(col.column, 0)
+            label = built.labels.get(file, {}).get(col.column, header)
+            where = f"{mapping.path.name} {line}行目" if line else mapping.path.name
+            where_en = f"{mapping.path.name} line {line}" if line else mapping.path.name
+            it.append(
+                make_rejection(
+                    source,
+                    file,
+                    "mapping_type",
+                    column=label,
+                    detail_ja=f"対応表 {where} の契約の列「{header}」（型 {col.type}）: 値のある{total}行のうち{n}行が"
+                    "型に合いません。codes: などで契約の形に変換してください（docs/contract/values.md）",
+                    detail_en=f"mapping {where_en}, contract column {header} (type {col.type}): {n} of {total} "
+                    "non-blank rows do not fit the type; convert them with codes: or the like (docs/contract/values.md)",
+                )
+            )
+            moved[header].update(ids)
+    if not moved:
+        return rejections, it
+    kept = []
+    for r in rejections:
+        if r.rule == "bad_value" and r.column in moved:
+            rows = [x for x in r.rows if x not in moved[r.column]]
+            if not rows:
+                continue
+            r = dataclasses.replace(r, rows=rows)
+        kept.append(r)
+    return kept, it
 
 
 def _translate(rej: Rejection, built: _Built, spec: FileSpec, source: str, files: list[str]) -> list[Rejection]:
@@ -545,7 +616,9 @@ def read_mapped_source(
         table = Table(header=spec.headers, records=built.records, row_numbers=list(range(1, len(built.records) + 1)))
         checked = check_table(source.source, spec, table, run_month, skip_cells=built.failed)
         names = [d.name for d in present]
-        for rej in checked.rejections:
+        kept, misfits = _type_misfits(checked.rejections, built, spec, mapping, source.source)
+        parsed.rejections.extend(misfits)
+        for rej in kept:
             parsed.rejections.extend(_translate(rej, built, spec, source.source, names))
         parsed.rows_read = len(built.records)
         parsed.rows = checked.rows

@@ -4,20 +4,22 @@
 named by its line), then — given files — maps them exactly as the monthly load would and runs the
 contract's checks, without a database and without moving a file. Problems are sorted by who must
 act: **IT** (the mapping does not fit the files: ``mapping_*``, ``unmapped_code``, ``date_style``,
-``layout_mismatch``, ``unrouted_row``, ``ambiguous_file``) and the **data owner** (the data
+``layout_mismatch``, ``unrouted_row``, ``ambiguous_file``, ``mapping_type``) and the **data owner** (the data
 itself: the contract's rules). Messages name files, rows and columns as delivered, never a value.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
+import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from mimamori.ingest.limits import Limits
 from mimamori.ingest.registry import Source
-from mimamori.ingest.validate import ParsedFile, Rejection
+from mimamori.ingest.validate import ParsedFile, Rejection, make_rejection
 from mimamori.sources.mapping import Mapping, MappingError, Problem, load_mapping
 
 
@@ -117,17 +119,94 @@ def dry_run(
     taken = {d.name for p in parsed for d in p.delivered} | {s.file for s in source.files if s.file in given}
     report.ignored = sorted(n for n in given if n not in taken)
     seen: set[tuple] = set()
+    checked: list[ParsedFile] = []
     for p in parsed:
         if p.spec.file not in mapped and p.spec.file not in given:
             report.not_checked.append(p.spec.file)
             continue
+        checked.append(p)
         report.files.append((p.spec.file, p.rows_read, [d.name for d in p.delivered] or [p.spec.file]))
         for r in p.rejections:
             if r.key() in seen:
                 continue
             seen.add(r.key())
             (report.it if r.for_it else report.owner).append(r)
+    report.it.extend(_inconsistent(mapping, checked))
     return report
+
+
+#: An output whose values of a compared column are found in the source's other outputs this rarely (distinct
+#: values) is written differently from them: the mapping's to fix (学校 "10:東小学校" against "東小学校").
+SHARED_AT_LEAST = 0.1
+
+
+def compared_columns() -> frozenset[str]:
+    """Contract columns identity compares exactly between a record and the resident it is matched to
+    (``identity_comparisons`` of dbt_project.yml, kind ``exact``): the same thing must be the same string
+    in every file that carries it. Only ``text`` columns of the contract are compared across outputs —
+    ids (児童生徒番号) legitimately cover different pupils in different files, codes are the contract's own."""
+    from mimamori.identity.match import project_defaults
+
+    return frozenset(c["field"] for c in project_defaults()["comparisons"] if c.get("kind") == "exact")
+
+
+def _same_form(value) -> str:
+    """As identity prepares a ``code`` field before comparing (NFKC, no spaces, upper case)."""
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", str(value))).upper()
+
+
+def _inconsistent(mapping: Mapping, parsed: list[ParsedFile]) -> list[Rejection]:
+    """``mapping_inconsistent``: an output whose compared text column shares (almost) no value with the
+    same column in the source's other outputs. Counts, file names and mapping lines only — never a value."""
+    out: list[Rejection] = []
+    for column in sorted(compared_columns()):
+        values: dict[str, set[str]] = {}
+        where: dict[str, tuple[list[str], str, list[int]]] = {}
+        for p in parsed:
+            cols = [c.column for c in p.spec.columns]
+            if column not in cols or p.spec.columns[cols.index(column)].base_type != "text":
+                continue
+            i = cols.index(column)
+            got = {_same_form(r[i]) for r in p.rows if r[i] is not None and str(r[i]).strip()}
+            if not got:
+                continue
+            values[p.spec.file] = got
+            header = p.spec.columns[i].header
+            names = [d.name for d in p.delivered] or [p.spec.file]
+            label = next((d.columns.get(column) for d in p.delivered if d.columns.get(column)), header)
+            o = mapping.output(p.spec.file)
+            lines = (
+                sorted({r.line for part in o.parts if (r := o.rules_for(part).get(column)) is not None}) if o else []
+            )
+            where[p.spec.file] = (names, label, lines)
+        if len(values) < 2:
+            continue
+        for file, got in values.items():
+            others = sorted(f for f in values if f != file)
+            pool = set().union(*(values[f] for f in others))
+            shared = len(got & pool)
+            if shared > SHARED_AT_LEAST * len(got):
+                continue
+            names, label, lines = where[file]
+            header = next(c.header for p in parsed if p.spec.file == file for c in p.spec.columns if c.column == column)
+            at = f"{mapping.path.name} {'・'.join(map(str, lines))}行目" if lines else "契約どおりの形のファイル"
+            at_en = f"{mapping.path.name} line {', '.join(map(str, lines))}" if lines else "a contract-layout file"
+            ja = (
+                f"{file} の契約の列「{header}」（{at}）: 値{len(got)}種類のうち、ほかの出力（{'、'.join(others)}、"
+                f"計{len(pool)}種類）と同じものは{shared}種類。{header}は同じものを同じ文字列で書きます"
+                "（照合で完全一致で比べます。docs/contract/values.md）。値は表示しません"
+            )
+            en = (
+                f"{file}, contract column {header} ({at_en}): {shared} of its {len(got)} distinct values occur in the "
+                f"other outputs ({', '.join(others)}; {len(pool)} values); identity matching compares it exactly, so "
+                "write it the same way in every file (docs/contract/values.md)"
+            )
+            out.append(
+                make_rejection(
+                    mapping.source, "、".join(names), "mapping_inconsistent", column=label, detail_ja=ja, detail_en=en
+                )
+            )
+    return out
 
 
 def _not_produced(report: Report, english: bool) -> list[str]:

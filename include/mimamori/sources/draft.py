@@ -236,7 +236,7 @@ def match(profile: FileProfile, spec: FileSpec) -> Match:
     assigns = _by_header(profile, spec) if named else _by_position(profile, spec)
     for a in assigns:
         if a.source is None and a.column.column == "extracted_on" and profile.file_date:
-            a.score, a.from_file_name, a.why = 0.85, True, "ファイル名の日付（8桁）から"
+            a.score, a.from_file_name, a.why = 0.85, True, "ファイル名の日付から"
     score = sum(a.score for a in assigns) / len(assigns)
     return Match(profile, spec, assigns, score)
 

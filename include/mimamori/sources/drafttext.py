@@ -7,10 +7,13 @@ names, and the letters that mark a fixed-width file's header/trailer records (HD
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import functools
 import re
 import unicodedata
 from collections import Counter, defaultdict
+from pathlib import Path
 
 from mimamori.ingest.registry import ColumnSpec, FileSpec, Source
 from mimamori.sources.dates import STYLE_JA, YEAR_JA
@@ -65,7 +68,9 @@ def input_names(profiles: list[FileProfile]) -> dict[str, str]:
     """File name → input name: the file's stem without its date digits."""
     out: dict[str, str] = {}
     for p in profiles:
-        base = re.sub(r"[_\-]?\d{6,8}", "", p.path.stem).strip("_-") or "input"
+        stem = unicodedata.normalize("NFC", p.path.stem)
+        stem = stem.replace(p.file_date, "") if p.file_date else stem
+        base = re.sub(r"[_\-]?\d{6,8}", "", stem).strip("_-") or "input"
         name, n = base, 2
         while name in out.values():
             name, n = f"{base}{n}", n + 1
@@ -78,8 +83,14 @@ def file_pattern(p: FileProfile) -> str:
 
 
 def name_regex(p: FileProfile) -> str:
-    rest = p.name.split(p.file_date, 1)[1] if p.file_date else ""
-    return "(\\d{8})" + re.escape(rest) + "$"
+    form = p.file_date_form
+    rest = p.name.split(form[0], 1)[1] if form else ""
+    return (form[2] if form else "(\\d{8})") + re.escape(rest) + "$"
+
+
+def name_date_style(p: FileProfile) -> str:
+    form = p.file_date_form
+    return form[1] if form else "yyyymmdd"
 
 
 def field_names(p: FileProfile, matches: list[Match]) -> dict[int, str]:
@@ -110,7 +121,7 @@ def _input(lines: Lines, name: str, p: FileProfile, names: dict[int, str]) -> No
     lines.add(f"  - name: {plain(name)}", f"{p.name}: {p.records}行、{len(p.columns)}列")
     pattern = file_pattern(p)
     if p.file_date:
-        why = "ファイル名の日付（8桁）を * にしました"
+        why = f"ファイル名の日付（{STYLE_JA[name_date_style(p)]}）を * にしました"
     elif p.name_period:
         why = "ファイル名の年月（6桁）を * にしました"
     else:
@@ -305,7 +316,8 @@ def _column(lines: Lines, pad: str, m: Match, a: Assign, names: dict[int, str]) 
     key = f"{pad}{plain(col.header)}:"
     if a.from_file_name:
         lines.add(
-            f"{key} {{from_file_name: '{name_regex(p)}', date: yyyymmdd}}", f"信頼度 {confidence(a.score)}: {a.why}"
+            f"{key} {{from_file_name: '{name_regex(p)}', date: {name_date_style(p)}}}",
+            f"信頼度 {confidence(a.score)}: {a.why}",
         )
         return
     if a.source is None and col.base_type == "code" and col.required:
@@ -356,6 +368,11 @@ def _column(lines: Lines, pad: str, m: Match, a: Assign, names: dict[int, str]) 
         lines.add(key, note)
         lines.add(f"{pad}  from: {src}")
         _codes(lines, pad, a)
+    elif _numeric_codes_for_words(col, a.source) and (m.spec.file, col.header) in numbers_as_text():
+        lines.add(
+            f"{key} {src}",
+            f"値は数字（{a.source.distinct}種類）。契約のこの列は番号のまま（docs/contract/values.md） · " + note,
+        )
     elif _numeric_codes_for_words(col, a.source):
         lines.add(key, f"{TODO} {_NUMERIC_CODES_NOTE.format(n=a.source.distinct)} · " + note)
         lines.add(f"{pad}  from: {src}")
@@ -365,9 +382,23 @@ def _column(lines: Lines, pad: str, m: Match, a: Assign, names: dict[int, str]) 
 
 
 _NUMERIC_CODES_NOTE = (
-    "値はすべて数字のコード（{n}種類）ですが、契約の列は文字（内容）です。"
+    "値はすべて数字のコード（{n}種類）ですが、契約の列は文字です（列の形は docs/contract/values.md）。"
     "元のシステムのコード表から内容に置き換える（codes:）"
 )
+
+#: Contract text columns whose contract form is a bare number (組: 1, 2), beside docs/contract/values.md.
+TEXT_FORMS = Path(__file__).resolve().parents[3] / "docs" / "contract" / "text_forms.csv"
+
+
+@functools.cache
+def numbers_as_text(path: Path = TEXT_FORMS) -> frozenset[tuple[str, str]]:
+    """(contract file, header) of the text columns the contract fills with a number: numeric codes there are the
+    contract's form, not codes to replace. Without the file, none (the draft then asks a person, the safe side)."""
+    try:
+        with path.open(encoding="utf-8", newline="") as f:
+            return frozenset((r["file"], r["header"]) for r in csv.DictReader(f) if r.get("form") == "number")
+    except OSError:
+        return frozenset()
 
 
 def _numeric_codes_for_words(col: ColumnSpec, prof: ColumnProfile) -> bool:

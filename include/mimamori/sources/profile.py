@@ -28,7 +28,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mimamori.ingest.parse import ParseError, normalise
+from mimamori.ingest.parse import ERAS, ParseError, normalise
 from mimamori.sources.dates import (
     DATE_STYLES,
     DateStyle,
@@ -58,6 +58,27 @@ _ALNUM = re.compile(r"^[0-9A-Za-z\-_]+$")
 #: An id with a prefix of one or two letters that are not ASCII (世0012345): counted as an id-like value too.
 _PREFIXED_ID = re.compile(r"^[^\W\d_]{1,2}-?\d{4,}$")
 _EIGHT_DIGITS = re.compile(r"(?<!\d)(\d{8})(?!\d)")
+
+
+def _name_dates() -> tuple[tuple[re.Pattern, str, str], ...]:
+    """The spellings of an export date in a file name: (how it is found, date style, the ``from_file_name`` group).
+    The eras come from the contract's parser (mimamori.ingest.parse.ERAS)."""
+    letters = "".join(sorted({e.letter for e in ERAS}))
+    kanji = "|".join(e.name for e in ERAS)
+    return (
+        (_EIGHT_DIGITS, "yyyymmdd", r"(\d{8})"),
+        (re.compile(rf"(?<![A-Za-z])([{letters}]\d{{6}})(?!\d)"), "wareki", r"([A-Z]\d{6})"),
+        (
+            re.compile(rf"((?:{kanji})(?:元|\d{{1,2}})年\d{{1,2}}月\d{{1,2}}日)"),
+            "wareki",
+            r"(\D{2}(?:元|\d{1,2})年\d{1,2}月\d{1,2}日)",
+        ),
+        (re.compile(r"(?<!\d)(\d{4}-\d{1,2}-\d{1,2})(?!\d)"), "ymd", r"(\d{4}-\d{1,2}-\d{1,2})"),
+        (re.compile(r"(?<!\d)([1-5]\d{6})(?!\d)"), "wareki_code", r"(\d{7})"),
+    )
+
+
+_NAME_DATES = _name_dates()
 
 
 @dataclass
@@ -262,9 +283,20 @@ class FileProfile:
 
     @property
     def file_date(self) -> str | None:
-        """The 8-digit date in the file name (an export date), if there is exactly one."""
-        found = _EIGHT_DIGITS.findall(self.path.stem)
-        return found[0] if len(found) == 1 and _styles_of(found[0]) else None
+        """The date in the file name (an export date) as written there, if there is exactly one."""
+        found = self.file_date_form
+        return found[0] if found else None
+
+    @property
+    def file_date_form(self) -> tuple[str, str, str] | None:
+        """(the date as written in the name, its date style, the ``from_file_name`` group that takes it): 20261006,
+        R081006, 令和8年10月6日, 2026-10-06 or 5081006 — exactly one real date in that style."""
+        stem = unicodedata.normalize("NFC", self.path.stem)
+        for pattern, style, group in _NAME_DATES:
+            found = pattern.findall(stem)
+            if len(found) == 1 and style in _styles_of(found[0]):
+                return found[0], style, group
+        return None
 
     @property
     def name_period(self) -> str | None:
