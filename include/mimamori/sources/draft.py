@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
+from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -162,13 +163,37 @@ def compatible(col: ColumnSpec, prof: ColumnProfile) -> bool:
     return True
 
 
+#: A child name twice in a header of several rows (開始日 under 資格 and under 受給): the one whose 親見出し is not
+#: in the contract column's header scores this much less.
+TWICE_PENALTY = 0.05
+
+
+def _header_score(prof: ColumnProfile, col: ColumnSpec, twice: bool) -> tuple[float, str]:
+    """The name score of a column, its 親見出し (a header of several rows) taken in: parent + child may name the
+    contract column (受給者 + 宛名番号); a child name twice in the file is told apart by whether its parent is in the
+    contract column's header (資格 in 資格取得日)."""
+    ns, why = _name_score(prof.header or "", col)
+    if not prof.parent:
+        return ns, why
+    both, both_why = _name_score(prof.parent.replace("・", "") + (prof.header or ""), col)
+    if both > ns:
+        return both, both_why + f"（親見出し「{prof.parent}」と合わせて）"
+    if twice and ns:
+        parent = _key(prof.parent)
+        if not (parent in _key(col.header) or _dice(_bigrams(parent), _bigrams(_key(col.header))) > 0):
+            return ns - TWICE_PENALTY, why + f"（親見出し「{prof.parent}」は契約の列名にない）"
+        return ns, why + f"（親見出し「{prof.parent}」が契約の列名にある）"
+    return ns, why
+
+
 def _by_header(profile: FileProfile, spec: FileSpec) -> list[Assign]:
     pairs = []
+    counts = Counter(_key(p.header) for p in profile.columns if p.header)
     for col in spec.columns:
         for prof in profile.columns:
             if (prof.kind == "blank" and not prof.header) or prof.filler:
                 continue
-            ns, why = _name_score(prof.header or "", col)
+            ns, why = _header_score(prof, col, counts[_key(prof.header)] > 1 if prof.header else False)
             ok = compatible(col, prof) or prof.kind == "blank"
             if ns and ok:
                 pairs.append((ns, col, prof, why))

@@ -82,6 +82,11 @@ class ColumnProfile:
     filler: bool = False
     #: the row of the layout document (``profile --layout``) the field is taken from
     doc_row: int | None = None
+    #: a header of several rows: the 親見出し over this column (a group's name, spanning blank cells to its right)
+    parent: str | None = None
+    #: the header row itself names the column by ``header`` once: a mapping may say it by name, else by position
+    #: (a child name twice in the file, or a name only the parent row holds)
+    named_once: bool = True
 
     def add(self, raw) -> None:
         if isinstance(raw, float) and raw.is_integer():  # an xlsx number cell: 45383.0 is 45383
@@ -224,6 +229,8 @@ class FileProfile:
     title_lines: int = 0
     header: bool = False
     header_confidence: str = ""
+    #: of the title lines, the 親見出し rows of a header of several rows (the last row is the header)
+    parent_lines: int = 0
     trailer_lines: int = 0
     #: rows the mapping's reader skips above the header (or the first data row) and below the last data row: the
     #: title and trailer lines with any blank rows among them (the reader counts blank rows, the profile does not)
