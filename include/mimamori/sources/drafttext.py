@@ -13,7 +13,6 @@ import unicodedata
 from collections import Counter, defaultdict
 
 from mimamori.ingest.registry import ColumnSpec, FileSpec, Source
-from mimamori.sources.dates import STYLE_JA
 from mimamori.sources.draft import (
     Assign,
     Match,
@@ -25,7 +24,7 @@ from mimamori.sources.draft import (
     split_ledgers,
     supported,
 )
-from mimamori.sources.profile import ColumnProfile, FileProfile
+from mimamori.sources.profile import FORMAT_PREFIX, ColumnProfile, FileProfile, style_label, style_yaml, swapped
 
 KIND_JA = {
     "id": "番号",
@@ -220,7 +219,7 @@ def _fixed(lines: Lines, p: FileProfile, names: dict[int, str]) -> None:
 def _shape(c: ColumnProfile) -> str:
     out = KIND_JA[c.kind]
     if c.date_style:
-        out += f"（{STYLE_JA.get(c.date_style, c.date_style)}）"
+        out += f"（{style_label(c.date_style)}）"
     elif c.kind == "date":
         out += "（書き方が混在）"
     if c.blanks:
@@ -294,13 +293,16 @@ def _column(lines: Lines, pad: str, m: Match, a: Assign, names: dict[int, str]) 
                 f"{TODO} 書き方が混在: 1つの列には1つの書き方しか書けません。元のシステムの出力を揃えてもらう · " + note
             )
         elif style is None and a.source.kind == "blank" and (style := _file_style(p)):
-            note = (
-                f"空欄の列のため、同じファイルの日付の列の書き方（{STYLE_JA.get(style, style)}）を書いています · "
-                + note
-            )
+            note = f"空欄の列のため、同じファイルの日付の列の書き方（{style_label(style)}）を書いています · " + note
         elif style is None:
             note = f"{TODO} 日付の書き方を書く（値から判定できません） · " + note
-        lines.add(f"{key} {{from: {src}, date: {style or q('')}}}", note)
+        elif a.source.date_either:
+            other = swapped(style)[len(FORMAT_PREFIX) :]
+            note = (
+                f"{TODO} 確認: 日と月のどちらが先か値から分かりません（どの値も12以下）。日が先なら "
+                f'"{style[len(FORMAT_PREFIX) :]}"、月が先なら "{other}"。レイアウト定義書で確かめる · ' + note
+            )
+        lines.add(f"{key} {{from: {src}, date: {style_yaml(style) if style else q('')}}}", note)
     elif col.base_type in ("code", "flag") and not contract_values(col, a.source):
         lines.add(key, note)
         lines.add(f"{pad}  from: {src}")
