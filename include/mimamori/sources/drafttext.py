@@ -14,6 +14,7 @@ from collections import Counter, defaultdict
 
 from mimamori.ingest.registry import ColumnSpec, FileSpec, Source
 from mimamori.sources.draft import (
+    SHAPE_ONLY,
     Assign,
     Match,
     confidence,
@@ -281,7 +282,12 @@ def _column(lines: Lines, pad: str, m: Match, a: Assign, names: dict[int, str]) 
     # no header: a guess from the order; a weak match by shape alone: a guess too (fixed width: its layout)
     guessed = (not p.header and p.format != "fixed" and not p.layout_doc) or a.score < 0.5
     note = f"{_header_note(p, a.source)}信頼度 {confidence(a.score)}: {a.why} · {_shape(a.source)}"
-    if guessed:
+    if guessed and p.header and a.why.startswith(SHAPE_ONLY):
+        note = (
+            f"{TODO} 確認: 見出し「{a.source.header}」は{col.header}を指していません。値の形だけで当てた案です。"
+            "課のレイアウト定義書で確かめ、違えばこの行を消す（必須なら constant などで書く） · " + note
+        )
+    elif guessed:
         note = f"{TODO} 確認: この列で正しいか確かめる · " + note
     if p.layout_doc and not p.header and p.format != "fixed":
         note = f"レイアウト表の「{a.source.header}」 · " + note
