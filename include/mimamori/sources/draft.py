@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
+from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -168,20 +169,67 @@ def compatible(col: ColumnSpec, prof: ColumnProfile) -> bool:
     return True
 
 
+#: A child name twice in a header of several rows (開始日 under 資格 and under 受給): the one whose 親見出し is not
+#: in the contract column's header scores this much less.
+TWICE_PENALTY = 0.05
+
+
+def _header_score(prof: ColumnProfile, col: ColumnSpec, twice: bool) -> tuple[float, str]:
+    """The name score of a column, its 親見出し (a header of several rows) taken in: parent + child may name the
+    contract column (受給者 + 宛名番号); a child name twice in the file is told apart by whether its parent is in the
+    contract column's header (資格 in 資格取得日)."""
+    ns, why = _name_score(prof.header or "", col)
+    if not prof.parent:
+        return ns, why
+    both, both_why = _name_score(prof.parent.replace("・", "") + (prof.header or ""), col)
+    if both > ns:
+        return both, both_why + f"（親見出し「{prof.parent}」と合わせて）"
+    if twice and ns:
+        parent = _key(prof.parent)
+        if not (parent in _key(col.header) or _dice(_bigrams(parent), _bigrams(_key(col.header))) > 0):
+            return ns - TWICE_PENALTY, why + f"（親見出し「{prof.parent}」は契約の列名にない）"
+        return ns, why + f"（親見出し「{prof.parent}」が契約の列名にある）"
+    return ns, why
+
+
+@lru_cache(maxsize=1)
+def _contract_columns() -> tuple[ColumnSpec, ...]:
+    """Every column of every contract file (docs/contract/extracts.csv through the registry)."""
+    from mimamori.ingest.registry import load_registry
+
+    return tuple(c for src in load_registry().values() for f in src.files for c in f.columns)
+
+
+@lru_cache(maxsize=4096)
+def names_a_contract_column(header: str) -> frozenset[str]:
+    """The contract columns (English names) ``header`` names: the contract's own header, its reading or a synonym."""
+    return frozenset(c.column for c in _contract_columns() if _name_score(header, c)[0] >= 0.85)
+
+
 def _by_header(profile: FileProfile, spec: FileSpec) -> list[Assign]:
-    pairs = []
+    """Pairs by header (scored above any pair by shape), and by shape alone only for a delivered column whose header
+    names no other contract column (学年 is no アンケート要注意, 性別 no 健診区分)."""
+    pairs, shaped = [], []
+    counts = Counter(_key(p.header) for p in profile.columns if p.header)
     for col in spec.columns:
         for prof in profile.columns:
             if (prof.kind == "blank" and not prof.header) or prof.filler:
                 continue
-            ns, why = _name_score(prof.header or "", col)
+            ns, why = _header_score(prof, col, counts[_key(prof.header)] > 1 if prof.header else False)
             ok = compatible(col, prof) or prof.kind == "blank"
             if ns and ok:
                 pairs.append((ns, col, prof, why))
             elif ns >= 0.85:
                 pairs.append((0.3, col, prof, why + "、ただし値の形が合わない"))
+            elif ns >= WEAK_NAME:
+                pairs.append((0.25, col, prof, why + "、ただし値の形が合わない"))
             elif ok and prof.kind != "blank":
-                pairs.append(_by_shape(col, prof))
+                shaped.append(_by_shape(col, prof))
+    for score, col, prof, why in shaped:
+        others = names_a_contract_column(prof.header) - {col.column} if prof.header else frozenset()
+        if others and score < 0.5:
+            continue
+        pairs.append((score, col, prof, why))
     return _greedy(spec, pairs)
 
 
@@ -195,8 +243,27 @@ def _by_shape(col: ColumnSpec, prof: ColumnProfile) -> tuple:
     if constant_date(prof):
         if col.column == "extracted_on":
             return 0.8, col, prof, "どの行も同じ日付（抽出日の形）"
-        return 0.1, col, prof, "値の形だけが合う（見出しは似ていない。どの行も同じ日付）"
-    return 0.2, col, prof, "値の形だけが合う（見出しは似ていない）"
+        return 0.1, col, prof, SHAPE_ONLY + "（見出しは似ていない。どの行も同じ日付）"
+    # an id for an id, a code for a code: closer than an id or a code for a text column (番号 is no 学校)
+    alike = _NATURAL.get(prof.kind) == col.base_type or (prof.kind == "code" and col.base_type == "flag")
+    return (0.2 if alike else 0.15), col, prof, SHAPE_ONLY + "（見出しは似ていない）"
+
+
+#: A header this like a contract column's (全戸訪問 for 乳児家庭全戸訪問) is proposed for it, 低, though its values'
+#: shape does not fit (○ or blank for 済/未): better than another column by its shape alone.
+WEAK_NAME = 0.3
+#: The why of a pair by the values' shape alone (the draft's TODO says so, naming the header).
+SHAPE_ONLY = "値の形だけが合う"
+#: The contract type a delivered kind is most like (the others it is compatible with are a looser fit).
+_NATURAL = {
+    "id": "id",
+    "code": "code",
+    "integer": "int",
+    "date": "date",
+    "month": "month",
+    "text": "text",
+    "kana": "text",
+}
 
 
 def _greedy(spec: FileSpec, pairs: list) -> list[Assign]:

@@ -18,6 +18,7 @@ from pathlib import Path
 from mimamori.ingest.registry import ColumnSpec, FileSpec, Source
 from mimamori.sources.dates import STYLE_JA, YEAR_JA
 from mimamori.sources.draft import (
+    SHAPE_ONLY,
     Assign,
     Match,
     confidence,
@@ -28,7 +29,7 @@ from mimamori.sources.draft import (
     split_ledgers,
     supported,
 )
-from mimamori.sources.profile import ColumnProfile, FileProfile
+from mimamori.sources.profile import FORMAT_PREFIX, ColumnProfile, FileProfile, style_label, style_yaml, swapped
 
 KIND_JA = {
     "id": "番号",
@@ -109,9 +110,17 @@ def field_names(p: FileProfile, matches: list[Match]) -> dict[int, str]:
 def ref(p: FileProfile, prof: ColumnProfile, names: dict[int, str]) -> str:
     if p.format == "fixed":
         return plain(names[prof.position])
-    if not p.header:
+    if not p.header or not prof.named_once:  # a header of several rows: a name twice, or only in the parent row
         return str(prof.position)
     return plain(prof.header or "")
+
+
+def _header_note(p: FileProfile, prof: ColumnProfile) -> str:
+    """A column of a header of several rows drafted by its position: which header it is."""
+    if p.format == "fixed" or not p.header or prof.named_once:
+        return ""
+    name = f"「{prof.parent}」の「{prof.header}」" if prof.parent else f"「{prof.header}」"
+    return f"{prof.position}列目は見出し{name}（見出しの行で名前が1つに決まらないため番号で指定） · "
 
 
 # --------------------------------------------------------------------------- inputs
@@ -139,7 +148,13 @@ def _input(lines: Lines, name: str, p: FileProfile, names: dict[int, str]) -> No
     skips = []
     if p.header:
         row = p.rows_above + 1
-        above = f"、その上に表題など{p.title_lines}行" if p.title_lines else ""
+        titles = p.title_lines - p.parent_lines
+        above = f"、その上に表題など{titles}行" if titles else ""
+        if p.parent_lines:
+            above += (
+                f"、その上に親見出し{p.parent_lines}行（見出しが{p.parent_lines + 1}行: 列はこの行の名前で指定し、"
+                "同じ名前が2つある列や親見出しだけにある列は番号で指定。上の行は読みません）"
+            )
         above += f"（空行を含めて{p.rows_above}行）" if p.rows_above != p.title_lines else ""
         lines.add(f"    header: {row}", f"見出し行（信頼度 {p.header_confidence}）{above}")
         if p.rows_under_header:
@@ -155,6 +170,11 @@ def _input(lines: Lines, name: str, p: FileProfile, names: dict[int, str]) -> No
             why = f"見出し行なし: 列は番号（1, 2, …）で指定。列の名前はレイアウト表 {p.layout_doc} の順番から"
         else:
             why = f"見出し行なし（信頼度 {p.header_confidence}）: 列は番号（1, 2, …）で指定"
+            if p.header_confidence == "低":
+                why = (
+                    f"{TODO} 確認: 1行目は数字・日付の列に文字があり見出しのようですが、見出しとして読めません"
+                    "（空欄や同じ名前がある）。見出しの行なら header: に行番号を書き、列を名前で書き直す · " + why
+                )
         lines.add("    header: none", why)
         if p.rows_above:
             skips.append((f"{{first: {p.rows_above}}}", "表題など（列の数がデータと違う。空行も数えます）"))
@@ -217,7 +237,7 @@ def _fixed(lines: Lines, p: FileProfile, names: dict[int, str]) -> None:
 def _shape(c: ColumnProfile) -> str:
     out = KIND_JA[c.kind]
     if c.date_style:
-        out += f"（{STYLE_JA.get(c.date_style, c.date_style)}）"
+        out += f"（{style_label(c.date_style)}）"
     elif c.kind == "date":
         out += "（書き方が混在）"
     elif c.year_style:
@@ -334,8 +354,13 @@ def _column(lines: Lines, pad: str, m: Match, a: Assign, names: dict[int, str]) 
         return
     # no header: a guess from the order; a weak match by shape alone: a guess too (fixed width: its layout)
     guessed = (not p.header and p.format != "fixed" and not p.layout_doc) or a.score < 0.5
-    note = f"信頼度 {confidence(a.score)}: {a.why} · {_shape(a.source)}"
-    if guessed:
+    note = f"{_header_note(p, a.source)}信頼度 {confidence(a.score)}: {a.why} · {_shape(a.source)}"
+    if guessed and p.header and a.why.startswith(SHAPE_ONLY):
+        note = (
+            f"{TODO} 確認: 見出し「{a.source.header}」は{col.header}を指していません。値の形だけで当てた案です。"
+            "課のレイアウト定義書で確かめ、違えばこの行を消す（必須なら constant などで書く） · " + note
+        )
+    elif guessed:
         note = f"{TODO} 確認: この列で正しいか確かめる · " + note
     if p.layout_doc and not p.header and p.format != "fixed":
         note = f"レイアウト表の「{a.source.header}」 · " + note
@@ -347,13 +372,16 @@ def _column(lines: Lines, pad: str, m: Match, a: Assign, names: dict[int, str]) 
                 f"{TODO} 書き方が混在: 1つの列には1つの書き方しか書けません。元のシステムの出力を揃えてもらう · " + note
             )
         elif style is None and a.source.kind == "blank" and (style := _file_style(p)):
-            note = (
-                f"空欄の列のため、同じファイルの日付の列の書き方（{STYLE_JA.get(style, style)}）を書いています · "
-                + note
-            )
+            note = f"空欄の列のため、同じファイルの日付の列の書き方（{style_label(style)}）を書いています · " + note
         elif style is None:
             note = f"{TODO} 日付の書き方を書く（値から判定できません） · " + note
-        lines.add(f"{key} {{from: {src}, date: {style or q('')}}}", note)
+        elif a.source.date_either:
+            other = swapped(style)[len(FORMAT_PREFIX) :]
+            note = (
+                f"{TODO} 確認: 日と月のどちらが先か値から分かりません（どの値も12以下）。日が先なら "
+                f'"{style[len(FORMAT_PREFIX) :]}"、月が先なら "{other}"。レイアウト定義書で確かめる · ' + note
+            )
+        lines.add(f"{key} {{from: {src}, date: {style_yaml(style) if style else q('')}}}", note)
     elif col.base_type == "int" and a.source.year_style:
         style = a.source.year_style
         lines.add(
@@ -602,7 +630,10 @@ def render_report(matched: list[tuple[FileProfile, list[Match]]]) -> str:
         out.append(f"  文字コード: {ENCODING_JA.get(p.encoding, p.encoding)}{_ascii_note(p)} · 形式: {_format_note(p)}")
         if p.format != "fixed":
             head = f"{p.rows_above + 1}行目（信頼度 {p.header_confidence}）" if p.header else "なし"
-            out.append(f"  見出し: {head} · 表題など: {p.title_lines}行 · 末尾の合計行など: {p.trailer_lines}行")
+            parents = f"（うち親見出し {p.parent_lines}行）" if p.parent_lines else ""
+            out.append(
+                f"  見出し: {head} · 表題など: {p.title_lines}行{parents} · 末尾の合計行など: {p.trailer_lines}行"
+            )
         else:
             marks = "、".join(f"{'先頭' if w == 'first' else '末尾'} {m}" for w, m in p.record_marks) or "なし"
             out.append(f"  ヘッダ・トレーラレコード: {marks}")

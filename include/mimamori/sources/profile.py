@@ -28,9 +28,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mimamori.ingest.parse import ERAS, ParseError, normalise
+from mimamori.ingest.parse import ERAS, ParseError, make_date, normalise
 from mimamori.sources.dates import (
     DATE_STYLES,
+    STYLE_JA,
     DateStyle,
     StyleError,
     parse_styled_date,
@@ -100,6 +101,8 @@ class ColumnProfile:
     date_hits: Counter = field(default_factory=Counter)
     date_any: int = 0  # tried values that are a date in some style (several styles: a mixed column)
     month_hits: Counter = field(default_factory=Counter)  # tried values that are a year-month (202610, R8.10)
+    #: a day-month format style whose values all read both ways (01/02/2022): the other reading is as likely
+    date_either: bool = False
     kind: str = "blank"
     date_style: str | None = None
     #: a year written as 和暦 (R7, 令和7年度) or with 年度 (2025年度): ``year:`` turns it into the Gregorian year
@@ -112,6 +115,11 @@ class ColumnProfile:
     filler: bool = False
     #: the row of the layout document (``profile --layout``) the field is taken from
     doc_row: int | None = None
+    #: a header of several rows: the 親見出し over this column (a group's name, spanning blank cells to its right)
+    parent: str | None = None
+    #: the header row itself names the column by ``header`` once: a mapping may say it by name, else by position
+    #: (a child name twice in the file, or a name only the parent row holds)
+    named_once: bool = True
 
     def add(self, raw) -> None:
         if isinstance(raw, float) and raw.is_integer():  # an xlsx number cell: 45383.0 is 45383
@@ -175,8 +183,52 @@ def _personal_shape(value: str) -> bool:
     return bool(_styles_of(value))
 
 
+#: Day and month before a four-digit year (31/08/2022, 1/8/2022, 31.08.2022, 08/31/2022): no named style reads them;
+#: the profile drafts them as ``{format: …}`` (:func:`style_yaml`), the order told by a value above 12.
+_DAY_MONTH = re.compile(r"^(\d{1,2})([/.\-])(\d{1,2})\2((?:18|19|20|21)\d\d)$")
+#: A day-month format style: ``format:`` and the strptime pattern.
+FORMAT_PREFIX = "format:"
+
+
+def _day_month_styles(value: str) -> list[str]:
+    """``format:%d/%m/%Y`` and/or ``format:%m/%d/%Y`` (the separator as written): the readings that are real dates."""
+    m = _DAY_MONTH.match(value)
+    if not m:
+        return []
+    a, sep, b, year = int(m[1]), m[2], int(m[3]), int(m[4])
+    out = []
+    for pattern, (month, day) in ((f"%d{sep}%m{sep}%Y", (b, a)), (f"%m{sep}%d{sep}%Y", (a, b))):
+        try:
+            make_date(year, month, day)
+        except ParseError:
+            continue
+        out.append(FORMAT_PREFIX + pattern)
+    return out
+
+
+def swapped(style: str) -> str:
+    """A day-month format style read the other way round (%d/%m/%Y ↔ %m/%d/%Y)."""
+    return style.replace("%d", "\0").replace("%m", "%d").replace("\0", "%m")
+
+
+def style_label(style: str) -> str:
+    """A date style in Japanese, for a comment (西暦8桁, 書式「%d/%m/%Y」)."""
+    if style.startswith(FORMAT_PREFIX):
+        return f"{STYLE_JA['format']}「{style[len(FORMAT_PREFIX) :]}」"
+    return STYLE_JA.get(style, style)
+
+
+def style_yaml(style: str) -> str:
+    """A date style as the mapping writes it: a name, or ``{format: "%d/%m/%Y"}``."""
+    if style.startswith(FORMAT_PREFIX):
+        return '{format: "' + style[len(FORMAT_PREFIX) :] + '"}'
+    return style
+
+
 def _styles_of(value: str) -> list[str]:
     """The date styles ``value`` is a real date in (a 30 February or 明治00年 is no evidence of a style)."""
+    if found := _day_month_styles(value):
+        return found
     out = []
     for name in DATE_STYLES:
         if name == "excel_serial" and not re.fullmatch(r"[1-7]\d{4}", value):
@@ -219,8 +271,12 @@ def _classify(c: ColumnProfile) -> tuple[str, str | None]:
     if n == 0:
         return "blank", None
     if c.date_tried:
-        style, hits = max(c.date_hits.items(), key=lambda kv: kv[1], default=(None, 0))
+        style, hits = max(
+            c.date_hits.items(), key=lambda kv: (kv[1], kv[0].startswith(FORMAT_PREFIX + "%d")), default=(None, 0)
+        )
         if style and hits >= STYLE_SHARE * c.date_tried:
+            # day-first and month-first read every value alike: no value above 12 tells the order
+            c.date_either = style.startswith(FORMAT_PREFIX) and c.date_hits.get(swapped(style), 0) == hits
             return "date", style
         if c.date_any >= STYLE_SHARE * c.date_tried:
             return "date", None  # dates, written in several styles
@@ -255,6 +311,8 @@ class FileProfile:
     title_lines: int = 0
     header: bool = False
     header_confidence: str = ""
+    #: of the title lines, the 親見出し rows of a header of several rows (the last row is the header)
+    parent_lines: int = 0
     trailer_lines: int = 0
     #: rows the mapping's reader skips above the header (or the first data row) and below the last data row: the
     #: title and trailer lines with any blank rows among them (the reader counts blank rows, the profile does not)

@@ -208,6 +208,17 @@ def _profile_rows(out: FileProfile, rows: list[list], quiet: bool, layout=None, 
     _physical_rows(out, numbers or list(range(1, len(rows) + 1)), len(rows))
     first = [str(v) if v is not None else "" for v in data[0]]
     out.header, out.header_confidence = _is_header(first, data[1:])
+    labels, parents, once = first, [None] * width, [True] * width
+    if not out.header and layout is None and (block := _header_block(data)):
+        labels, parents, once = block
+        out.parent_lines = _block_rows(data) - 1
+        out.title_lines += out.parent_lines
+        data = data[out.parent_lines :]
+        _physical_rows(out, numbers or list(range(1, len(rows) + 1)), len(rows))
+        sure = len(set(labels)) == len(labels) and _is_header(labels, data[1:]) == (True, "高")
+        out.header, out.header_confidence = True, "高" if sure else "中"
+    elif not out.header and layout is None and _no_data_row(data[0], data[1:]):
+        out.header_confidence = "低"  # labels over numbers and dates: a header the profile cannot read as one
     if layout is not None:
         # a header when most cells spell the document's names in its order (else the document's names would
         # be taken for a first data row), or when the file's own header is plain (高: the data below differ)
@@ -221,8 +232,10 @@ def _profile_rows(out: FileProfile, rows: list[list], quiet: bool, layout=None, 
         numbers = numbers or list(range(1, len(rows) + 1))
         out.rows_under_header = numbers[at + 1] - numbers[at]
         data = [data[0], *data[2:]]
-    names = first if out.header else [None] * width
+    names = labels if out.header else [None] * width
     out.columns = [ColumnProfile(i + 1, (names[i] or "").strip() or None if out.header else None) for i in range(width)]
+    for col, parent, named in zip(out.columns, parents, once, strict=False):
+        col.parent, col.named_once = parent, named
     tick = _progress(quiet)
     n = 0
     for n, row in enumerate(data[1:] if out.header else data, 1):
@@ -235,6 +248,66 @@ def _profile_rows(out: FileProfile, rows: list[list], quiet: bool, layout=None, 
     for col in out.columns:
         col.classify()
     return out
+
+
+#: A header block: at most this many 親見出し rows over the header row.
+MAX_PARENT_ROWS = 2
+
+
+def _text(value) -> str:
+    return normalise(str(value)).strip() if value is not None else ""
+
+
+def _label_row(row: list) -> bool:
+    """A row of labels: some cell filled, no cell a number or a date."""
+    cells = [v for v in row if _text(v)]
+    return bool(cells) and not any(_data_like(v) for v in cells)
+
+
+def _block_rows(data: list[list]) -> int:
+    """How many rows of labels stand at the top of ``data`` (the data below begin with a row that is not labels)."""
+    n = 0
+    while n < min(MAX_PARENT_ROWS + 1, len(data) - 1) and _label_row(data[n]):
+        n += 1
+    return n
+
+
+def _header_block(data: list[list]) -> tuple[list[str], list[str | None], list[bool]] | None:
+    """A header of two or three rows: 親見出し rows (a group's name over the columns it spans, blank cells to its
+    right) over a row of 子見出し, then data. Per column: its name (the lowest label in it: a child, or a parent
+    over a blank child cell), its parent (the labels above, spanning), and whether the last row names it once.
+    None when the rows at the top are not such a block (one header row, no header, a units row under it)."""
+    k = _block_rows(data)
+    if k < 2 or len(data) < k + 3:
+        return None
+    width = max(len(r) for r in data[:k])
+    grid = [[_text(r[i]) if i < len(r) else "" for i in range(width)] for r in data[:k]]
+    if sum(bool(c) for c in grid[-1]) < 2:
+        return None
+    spans: list[list[str]] = []
+    for row in grid[:-1]:
+        held, out = "", []
+        for i, cell in enumerate(row):
+            held = cell or (held if i else "")
+            out.append(held)
+        spans.append(out)
+    names, parents, once = [], [], []
+    for i in range(width):
+        lowest = next((grid[r][i] for r in range(k - 1, -1, -1) if grid[r][i]), "")
+        if not lowest:
+            return None
+        above = [spans[r][i] for r in range(k - 1) if spans[r][i] and spans[r][i] != lowest and grid[r][i] != lowest]
+        if not grid[-1][i]:
+            above = []  # the parent row names the column itself (宛名番号 over a blank child cell)
+        names.append(lowest)
+        parents.append("・".join(dict.fromkeys(above)) or None)
+    pairs = list(zip(parents, names, strict=True))
+    if len(set(pairs)) != len(pairs):
+        return None
+    last = grid[-1]
+    for i in range(width):
+        once.append(bool(last[i]) and sum(c == last[i] for c in last) == 1)
+    return names, parents, once
 
 
 def _data_like(value) -> bool:
@@ -285,7 +358,7 @@ def _is_title(rows: list[list], i: int, width: int) -> bool:
     for k in range(i + 1, min(i + 4, len(rows) - 1)):  # more title lines may come before the header
         if _filled(rows[k]) >= 2:
             below = [str(v) if v is not None else "" for v in rows[k]]
-            return _is_header(below, rows[k + 1 :])[0]
+            return _is_header(below, rows[k + 1 :])[0] or _header_block(rows[k:]) is not None
         if _filled(rows[k]) != 1:
             return False
     return False
