@@ -19,6 +19,7 @@ written, except code values the rule of :meth:`mimamori.sources.profile.ColumnPr
 from __future__ import annotations
 
 import json
+import os
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -162,10 +163,80 @@ def compatible(col: ColumnSpec, prof: ColumnProfile) -> bool:
     return True
 
 
+def positions(prof: ColumnProfile) -> list[int]:
+    """The delivered columns ``prof`` reads: its own, or each of its parts."""
+    return [p.position for p in prof.parts] or [prof.position]
+
+
+@lru_cache(maxsize=1)
+def _part_families() -> tuple[tuple[str, str, bool, tuple[frozenset[str], ...]], ...]:
+    """(whole, join, date, part words in :func:`_key` form) of ``_parts:`` in header_synonyms.yaml."""
+    return tuple(
+        (
+            _key(f.get("whole") or ""),
+            str(f.get("join") or ""),
+            bool(f.get("date")),
+            tuple(frozenset(_key(w) for w in words) for words in f["parts"]),
+        )
+        for f in _synonyms_file().get("_parts") or []
+    )
+
+
+def _stem(keys: list[str], words: tuple[frozenset[str], ...], whole: str) -> str | None:
+    """The name a run of headers stands for when they are a shared stem and the family's part words in order
+    (生年月日元号/…年/…月/…日 → 生年月日; 氏カナ/名カナ → 氏名カナ; 氏/名 → 氏名), else None."""
+    prefix = os.path.commonprefix(keys)
+    if all(k[len(prefix) :] in w for k, w in zip(keys, words, strict=True)):
+        return prefix or whole or None
+    suffix = os.path.commonprefix([k[::-1] for k in keys])[::-1]
+    if suffix and all(k[: len(k) - len(suffix)] in w for k, w in zip(keys, words, strict=True)):
+        return whole + suffix if whole else None
+    return None
+
+
+def part_groups(profile: FileProfile) -> list[ColumnProfile]:
+    """Runs of adjacent named columns that are one contract column in parts (``_parts:`` in header_synonyms.yaml),
+    each as a column of its own kind (text, kana, or a 和暦 date) whose ``parts`` are the run."""
+    cols, out = profile.columns, []
+    for whole, join, date, words in _part_families():
+        n = len(words)
+        for k in range(len(cols) - n + 1):
+            run = cols[k : k + n]
+            if any(not c.header or c.kind == "blank" or c.filler for c in run):
+                continue
+            stem = _stem([_key(c.header) for c in run], words, whole)
+            if stem is None:
+                continue
+            if date:
+                if any(c.digits != c.rows for c in run[1:]):
+                    continue  # a year, a month and a day are digits
+                kind, style = "date", ("wareki_code" if run[0].digits == run[0].rows else "wareki")
+            else:
+                if any(c.kind in ("date", "month") or c.digits == c.rows for c in run):
+                    continue
+                kind, style = ("kana" if all(c.kind == "kana" for c in run) else "text"), None
+            first = run[0]
+            out.append(
+                ColumnProfile(
+                    first.position,
+                    stem,
+                    rows=first.rows,
+                    blanks=first.blanks,
+                    overflow=True,
+                    kind=kind,
+                    date_style=style,
+                    start=first.start,
+                    parts=list(run),
+                    join=join,
+                )
+            )
+    return out
+
+
 def _by_header(profile: FileProfile, spec: FileSpec) -> list[Assign]:
     pairs = []
     for col in spec.columns:
-        for prof in profile.columns:
+        for prof in [*profile.columns, *part_groups(profile)]:
             if (prof.kind == "blank" and not prof.header) or prof.filler:
                 continue
             ns, why = _name_score(prof.header or "", col)
@@ -196,11 +267,11 @@ def _by_shape(col: ColumnSpec, prof: ColumnProfile) -> tuple:
 def _greedy(spec: FileSpec, pairs: list) -> list[Assign]:
     chosen: dict[str, Assign] = {}
     used: set[int] = set()
-    for score, col, prof, why in sorted(pairs, key=lambda p: (-p[0], p[2].position)):
-        if col.column in chosen or prof.position in used:
+    for score, col, prof, why in sorted(pairs, key=lambda p: (-p[0], p[2].position, -len(p[2].parts))):
+        if col.column in chosen or used.intersection(positions(prof)):
             continue
         chosen[col.column] = Assign(col, prof, score, why)
-        used.add(prof.position)
+        used.update(positions(prof))
     return [chosen.get(c.column) or Assign(c) for c in spec.columns]
 
 
@@ -246,7 +317,7 @@ def supported(m: Match, ids_only: bool = False) -> bool:
 
 
 def _split_column(m: Match) -> ColumnProfile | None:
-    used = {a.source.position for a in m.assigns if a.source is not None}
+    used = {n for a in m.assigns if a.source is not None for n in positions(a.source)}
     for prof in m.profile.columns:
         if prof.position not in used and prof.kind == "code" and 2 <= prof.distinct:
             return prof
@@ -305,7 +376,7 @@ def _ledger_column(ms: list[Match], more: int) -> ColumnProfile | None:
     of as many values that no match finds by its header."""
     if ms[0].split_on is not None:
         return ms[0].split_on if ms[0].split_on.distinct >= len(ms) + more else None
-    named = {a.source.position for m in ms for a in m.assigns if a.source is not None and a.score >= 0.5}
+    named = {n for m in ms for a in m.assigns if a.source is not None and a.score >= 0.5 for n in positions(a.source)}
     return next(
         (
             c

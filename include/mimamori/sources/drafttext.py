@@ -21,6 +21,7 @@ from mimamori.sources.draft import (
     contract_values,
     match,
     personal,
+    positions,
     q,
     split_ledgers,
     supported,
@@ -90,7 +91,7 @@ def field_names(p: FileProfile, matches: list[Match]) -> dict[int, str]:
     names: dict[int, str] = {}
     for m in matches:
         for a in m.assigns:
-            if a.source is not None and a.source.position not in names:
+            if a.source is not None and not a.source.parts and a.source.position not in names:
                 names[a.source.position] = a.column.header
     return {c.position: names.get(c.position, f"{'予備' if c.filler else '項目'}{c.position}") for c in p.columns}
 
@@ -268,6 +269,9 @@ def _column(lines: Lines, pad: str, m: Match, a: Assign, names: dict[int, str]) 
     if p.layout_doc and not p.header and p.format != "fixed":
         note = f"レイアウト表の「{a.source.header}」 · " + note
     src = ref(p, a.source, names)
+    if a.source.parts:
+        _joined(lines, key, p, a, names, note)
+        return
     if col.base_type in ("date", "date_end", "month"):
         style = a.source.date_style
         if style is None and a.source.kind == "date":
@@ -292,6 +296,21 @@ def _column(lines: Lines, pad: str, m: Match, a: Assign, names: dict[int, str]) 
         lines.add(f"{pad}  codes: {{}}", f"{TODO} {{元の値: 内容}} をコード表から。コードのままでよければこの行を消す")
     else:
         lines.add(f"{key} {src}", note + ("（値はすべて契約の値）" if col.base_type in ("code", "flag") else ""))
+
+
+def _joined(lines: Lines, key: str, p: FileProfile, a: Assign, names: dict[int, str], note: str) -> None:
+    """One contract column from several adjacent fields (氏 + 名, 元号/年/月/日, 住所 + 方書): their join, to confirm."""
+    parts = a.source.parts
+    src = "[" + ", ".join(ref(p, c, names) for c in parts) + "]"
+    how = f"join: {q(a.source.join)}" + (f", date: {a.source.date_style}" if a.source.date_style else "")
+    said = (
+        "何もはさまず" if not a.source.join else ("全角スペースをはさんで" if a.source.join == "\u3000" else "はさんで")
+    )
+    lines.add(
+        f"{key} {{from: {src}, {how}}}",
+        f"{TODO} 確認: {len(parts)}つの項目（{'・'.join(c.label() for c in parts)}）を{said}つなぎ1つにする案。"
+        "レイアウト表で1つの値の分け方か確かめる · " + note,
+    )
 
 
 _NUMERIC_CODES_NOTE = (
@@ -499,7 +518,8 @@ def render_report(matched: list[tuple[FileProfile, list[Match]]]) -> str:
             for a in m.assigns:
                 if a.source is not None:
                     mark = "!" if personal(a.column) else ("*" if a.column.base_type in ("code", "flag") else "")
-                    where[a.source.position].append(f"{mark}{m.spec.file} {a.column.header}（{confidence(a.score)}）")
+                    for n in positions(a.source):
+                        where[n].append(f"{mark}{m.spec.file} {a.column.header}（{confidence(a.score)}）")
         out.extend(_column_report(c, where, p) for c in p.columns)
         if not matches:
             out.append("  → どの契約ファイルにも合いませんでした / no contract file matches")

@@ -82,6 +82,10 @@ class ColumnProfile:
     filler: bool = False
     #: the row of the layout document (``profile --layout``) the field is taken from
     doc_row: int | None = None
+    #: one contract column delivered in several adjacent fields (氏 + 名, 元号/年/月/日): the fields, and the text
+    #: they are joined with (:func:`mimamori.sources.draft.part_groups`); empty for a column of its own
+    parts: list[ColumnProfile] = field(default_factory=list)
+    join: str = ""
 
     def add(self, raw) -> None:
         if isinstance(raw, float) and raw.is_integer():  # an xlsx number cell: 45383.0 is 45383
