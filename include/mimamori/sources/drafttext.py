@@ -17,13 +17,14 @@ from mimamori.sources.dates import STYLE_JA
 from mimamori.sources.draft import (
     Assign,
     Match,
+    arrange,
     confidence,
     contract_values,
+    found,
     match,
     personal,
     positions,
     q,
-    split_ledgers,
     supported,
 )
 from mimamori.sources.profile import ColumnProfile, FileProfile
@@ -367,11 +368,6 @@ def _where(lines: Lines, pad: str, m: Match, names: dict[int, str]) -> None:
     )
 
 
-def _found(m: Match) -> int:
-    """How many of the file's columns the match finds by their header (or position), not by their shape alone."""
-    return sum(1 for a in m.assigns if a.source is not None and a.score >= 0.5)
-
-
 def _merge_doubt(m: Match, source: Source) -> str:
     """A TODO for one file of a merge that fills the contract file only partly (a column not found, or found by the
     shape of its values alone) or that another contract file of the source fits with more of its columns found by header."""
@@ -379,7 +375,7 @@ def _merge_doubt(m: Match, source: Source) -> str:
     better = [
         o.spec.file
         for o in (match(m.profile, s) for s in source.files if s.file != m.spec.file)
-        if _found(o) > _found(m) and supported(o, ids_only=True)
+        if found(o) > found(m) and supported(o, ids_only=True)
     ]
     if not partly and not better:
         return ""
@@ -396,7 +392,15 @@ def _merge_doubt(m: Match, source: Source) -> str:
 
 def _output(lines: Lines, spec: FileSpec, parts: list[tuple[str, Match, dict[int, str]]], source: Source) -> None:
     score = max(m.score for _, m, _ in parts)
-    lines.add(f"  - file: {spec.file}", f"一致度 {score:.2f}（{confidence(score)}）")
+    moved = sorted({m.moved_from for _, m, _ in parts if m.moved_from})
+    doubt = (
+        f"{TODO} 確認: {'・'.join(name for name, m, _ in parts if m.moved_from)} は {'・'.join(moved)} にもっと合いますが、"
+        "そちらには見出しでよく合う別のファイルがあるため、どのファイルからも作らない契約ファイルのこちらに当てました。"
+        "課のファイル一覧で確かめる · "
+        if moved
+        else ""
+    )
+    lines.add(f"  - file: {spec.file}", f"{doubt}一致度 {score:.2f}（{confidence(score)}）")
     if len(parts) == 1:
         name, m, names = parts[0]
         lines.add(f"    from: {plain(name)}")
@@ -425,7 +429,7 @@ def _output(lines: Lines, spec: FileSpec, parts: list[tuple[str, Match, dict[int
 
 
 def render_draft(source: Source, matched: list[tuple[FileProfile, list[Match]]]) -> str:
-    split_ledgers(matched, source)
+    arrange(matched, source)
     names = input_names([p for p, _ in matched])
     lines = Lines(
         [
