@@ -158,7 +158,7 @@ def _files(paths: list[Path]) -> list[Path]:
 def _profile(args) -> int:
     from mimamori.sources.draft import arrange, best_matches, choose_source
     from mimamori.sources.drafttext import render_draft, render_report
-    from mimamori.sources.layoutdoc import LayoutDocError, read_layout
+    from mimamori.sources.layoutdoc import LayoutDocError, read_layouts
     from mimamori.sources.scan import profile_with_layouts
 
     missing = [str(p) for p in args.files if not p.exists()]
@@ -174,7 +174,7 @@ def _profile(args) -> int:
         print("ファイルがありません / no files", file=sys.stderr)
         return 2
     try:
-        docs = [read_layout(d) for d in args.layout]
+        docs = [section for d in args.layout for section in read_layouts(d)]
         profiles = profile_with_layouts(files, docs, quiet=args.quiet)
     except LayoutDocError as exc:
         print(f"{exc}", file=sys.stderr)

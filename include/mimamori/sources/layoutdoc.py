@@ -64,7 +64,10 @@ HEADERS = {
     "end": ("終了位置", "終了", "終了桁", "終了バイト", "end", "to"),
     "type": ("型", "属性", "データ型", "タイプ", "type", "形式"),
     "note": ("備考", "説明", "摘要", "内容", "note", "remarks", "コメント"),
+    "file": ("ファイル名", "ファイルid", "ファイル", "ファイル名称", "出力ファイル名", "file", "filename", "file name"),
 }
+#: A date (or any part that changes per delivery) in a section's file name: <年月>, ＜年月日＞, {YYYYMM}, YYYYMMDD, *.
+_NAME_PLACEHOLDER = re.compile(r"<[^>]*>|\{[^}]*\}|\[[^\]]*\]|Y{2,4}M{2}(?:D{2})?|\*", re.IGNORECASE)
 #: The first rows searched for the header row.
 HEADER_SEARCH = 30
 _BRACKETS = re.compile(r"[\(（\[［【<＜].*?[\)）\]］】>＞]")
@@ -103,10 +106,22 @@ class LayoutDoc:
     header_row: int = 1
     zero_based: bool = False
     skipped: list[int] = field(default_factory=list)  # rows that are no field (headings, totals)
+    #: a department's document for several files: the file this section is for, as the document names it
+    file: str | None = None
 
     @property
     def name(self) -> str:
-        return unicodedata.normalize("NFC", self.path.name)
+        name = unicodedata.normalize("NFC", self.path.name)
+        return f"{name}（{self.file}）" if self.file else name
+
+    def names_file(self, filename: str) -> bool:
+        """The section's file name (its date a placeholder: JUKI<年月>.DAT, JUKI_YYYYMM.DAT, JUKI_*.DAT) is ``filename``."""
+        if not self.file:
+            return False
+        pattern = unicodedata.normalize("NFKC", self.file)
+        parts = _NAME_PLACEHOLDER.split(pattern)
+        regex = ".+".join(re.escape(part) for part in parts)
+        return re.fullmatch(regex, unicodedata.normalize("NFKC", filename), re.IGNORECASE) is not None
 
     @property
     def end(self) -> int:
@@ -195,7 +210,17 @@ def _number(path: Path, row: int, value: str, what: str) -> int | None:
 
 
 def read_layout(path: Path | str) -> LayoutDoc:
-    """Read a layout document; :class:`LayoutDocError` names its row and problem when it cannot be used."""
+    """Read a layout document of one file; :class:`LayoutDocError` names its row and problem when it cannot be used
+    (also when it is a department's document for several files: :func:`read_layouts`)."""
+    docs = read_layouts(path)
+    if len(docs) > 1:
+        raise docs[0].error(None, f"{len(docs)}つのファイルのレイアウトがあります（ファイル名の列）")
+    return docs[0]
+
+
+def read_layouts(path: Path | str) -> list[LayoutDoc]:
+    """Read a layout document: one :class:`LayoutDoc`, or one per file for a department's document whose file-name
+    column (ファイル名, ファイルID) says which rows are which file's fields (a blank cell continues the file above)."""
     path = Path(path)
     if not path.is_file():
         raise LayoutDocError(_where(path, None) + "ファイルが見つかりません")
@@ -212,19 +237,38 @@ def read_layout(path: Path | str) -> LayoutDoc:
             _where(path, None)
             + f"見出しの行が見つかりません（最初の{HEADER_SEARCH}行に {want} などの見出しが要ります）"
         )
+    roles = _roles(rows[at])
+    body = list(enumerate(rows[at + 1 :], at + 2))
+    if "file" not in roles:
+        return [_section(path, rows, at, body, None)]
+    sections: dict[str, list] = {}
+    current = ""
+    for i, row in body:
+        current = (row[roles["file"]] if roles["file"] < len(row) else "") or current
+        if current:
+            sections.setdefault(current, []).append((i, row))
+    if not sections:
+        raise LayoutDocError(_where(path, at + 1) + "ファイル名の列がすべて空欄です")
+    return [_section(path, rows, at, part, file) for file, part in sections.items()]
+
+
+def _section(path: Path, rows: list[list[str]], at: int, body: list, file: str | None) -> LayoutDoc:
+    """The fields of ``body`` (the rows under the header, or one file's rows of a department's document)."""
     header, roles = rows[at], _roles(rows[at])
     texts = " ".join(header[roles[r]] for r in ("start", "end") if r in roles)
-    doc = LayoutDoc(
-        path,
-        [],
-        units=_units(header, roles, rows[:at]),
-        positions=any(r in roles for r in ("start", "length", "end")),
-        header_row=at + 1,
-    )
+    positions = any(r in roles for r in ("start", "length", "end"))
+    if file is not None and positions:
+        # a department's document: a CSV's section gives digits (桁数) but no start; only a start/end places fields
+        placed = [r for r in ("start", "end") if r in roles]
+        positions = any(roles[r] < len(row) and row[roles[r]] for _, row in body for r in placed) or not placed
+    doc = LayoutDoc(path, [], units=_units(header, roles, rows[:at]), positions=positions, header_row=at + 1, file=file)
     raw: list[tuple[DocField, int | None, int | None, int | None]] = []
-    for i, row in enumerate(rows[at + 1 :], at + 2):
-        cell = {r: (row[j] if j < len(row) else "") for r, j in roles.items()}
+    for i, row in body:
+        cell = {r: (row[j] if j < len(row) else "") for r, j in roles.items() if r != "file"}
         if not any(cell.values()):
+            continue
+        if file is not None and not cell.get("name") and not doc.positions:
+            doc.skipped.append(i)  # a record-type row (ヘッダレコード …) of a file without positions
             continue
         name = cell.get("name", "")
         nums = {r: _number(path, i, cell[r], header[roles[r]]) for r in ("start", "length", "end") if r in cell}
@@ -240,7 +284,7 @@ def read_layout(path: Path | str) -> LayoutDoc:
             wide = pic[1].lower() in "nk"
             length = int(pic[2]) * (2 if wide else 1)
             doc.units = doc.units or ("bytes" if wide else None)
-        if doc.positions or length is not None:
+        if (doc.positions or length is not None) and file is None:
             doc.positions = True
         raw.append((fld, nums.get("start"), length, nums.get("end")))
     if not raw:

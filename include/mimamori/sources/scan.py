@@ -313,7 +313,12 @@ def profile_with_layouts(paths: list[Path], docs: list, *, quiet: bool = False) 
     from mimamori.sources.layoutdoc import LayoutDocError
 
     chosen: dict[Path, object] = {}
+    plain: dict[Path, FileProfile] = {}
+    named: dict[Path, list] = {}  # a department's document: its files' sections, by name (:func:`_by_file_name`)
     for doc in docs:
+        if doc.file is not None:
+            named.setdefault(doc.path, []).append(doc)
+            continue
         fits, exact, why = [], [], []
         for path in paths:
             try:
@@ -335,9 +340,30 @@ def profile_with_layouts(paths: list[Path], docs: list, *, quiet: bool = False) 
                     None, f"{path.name} には {chosen[path].name} も合います。ファイルを1つずつ調べてください"
                 )
             chosen[path] = doc
+    for sections in named.values():
+        _by_file_name(paths, sections, chosen, plain)
     out = []
     for path in paths:
         if not quiet:
             print(f"調べています / profiling: {path.name}", file=sys.stderr, flush=True)
         out.append(profile_file(path, quiet=quiet, layout=chosen.get(path)))
     return out
+
+
+def _by_file_name(paths: list[Path], sections: list, chosen: dict, plain: dict) -> None:
+    """A department's layout document (one section per file name): each delivered file its section names gets it when
+    it needs one — fixed width, or a CSV/xlsx without a header row; a file with its own header keeps it. A document
+    naming none of the files is a :class:`~mimamori.sources.layoutdoc.LayoutDocError`; a section that does not fit its
+    file is one too (its message names the row)."""
+    hits = [(path, doc) for doc in sections for path in paths if doc.names_file(path.name)]
+    if not hits:
+        names = "、".join(d.file for d in sections[:6]) + ("…" if len(sections) > 6 else "")
+        raise sections[0].error(None, f"どのファイルにも合いません（書かれているファイル: {names}）")
+    for path, doc in hits:
+        if path in chosen:
+            raise doc.error(None, f"{path.name} には {chosen[path].name} も合います。ファイルを1つずつ調べてください")
+        if path not in plain:
+            plain[path] = profile_file(path, quiet=True)
+        if plain[path].format == "fixed" or not plain[path].header:
+            profile_file(path, quiet=True, layout=doc)  # raises when the section does not fit the file
+            chosen[path] = doc
