@@ -87,4 +87,6 @@ def test_the_command_draft_and_report_move_it_too(tmp_path):
     outputs = _outputs(done.stdout)
     assert "保育所入所.csv" in outputs and "施設利用児童" in outputs["保育所入所.csv"], sorted(outputs)
     assert "施設利用児童" not in outputs["ひとり親医療.csv"]
-    assert re.search(r"(?m)^ +\d+\. 施設コード: .*→ 保育所入所\.csv 施設名", done.stderr), "the report names the same file"
+    assert re.search(r"(?m)^ +\d+\. 施設コード: .*→ 保育所入所\.csv 施設名", done.stderr), (
+        "the report names the same file"
+    )
