@@ -176,11 +176,12 @@ def _profile_rows(out: FileProfile, rows: list[list], quiet: bool, layout=None, 
     if layout is not None:
         spelled = [normalise(c).strip() for c in first] == [f.name for f in layout.fields]
         out.header, out.header_confidence = spelled, "レイアウト表"
-    if out.header and _no_data_row(data[1], data[2:]):
-        at = out.title_lines  # the header's index among the non-blank rows; the units row is the next one
+    under = _rows_under_header(data) if out.header else 0
+    if under:
+        at = out.title_lines  # the header's index among the non-blank rows; the units rows are the next ones
         numbers = numbers or list(range(1, len(rows) + 1))
-        out.rows_under_header = numbers[at + 1] - numbers[at]
-        data = [data[0], *data[2:]]
+        out.rows_under_header = numbers[at + under] - numbers[at]
+        data = [data[0], *data[under + 1 :]]
     names = first if out.header else [None] * width
     out.columns = [ColumnProfile(i + 1, (names[i] or "").strip() or None if out.header else None) for i in range(width)]
     tick = _progress(quiet)
@@ -203,6 +204,19 @@ def _data_like(value) -> bool:
         return True
     text = normalise(str(value)).strip()
     return bool(_DIGITS.match(text) or _styles_of(text))
+
+
+#: At most this many rows under a header are taken for no data (a units row, a second header line).
+MAX_ROWS_UNDER_HEADER = 2
+
+
+def _rows_under_header(data: list[list]) -> int:
+    """How many rows right under the header (``data[0]``) are no data: the most, up to ``MAX_ROWS_UNDER_HEADER``, that
+    are each no data row against the rows below them all (a units row 日/回 under a second header line 累計)."""
+    for n in range(MAX_ROWS_UNDER_HEADER, 0, -1):
+        if len(data) > n + 1 and all(_no_data_row(data[k], data[n + 1 :]) for k in range(1, n + 1)):
+            return n
+    return 0
 
 
 def _no_data_row(row: list, rest: list[list]) -> bool:
