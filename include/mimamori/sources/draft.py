@@ -249,6 +249,8 @@ def part_groups(profile: FileProfile) -> list[ColumnProfile]:
                     start=first.start,
                     parts=list(run),
                     join=join,
+                    wide_ascii=sum(c.wide_ascii for c in run),
+                    wide_space=sum(c.wide_space for c in run),
                 )
             )
     return out
@@ -490,6 +492,15 @@ def contract_values(col: ColumnSpec, prof: ColumnProfile) -> bool:
     else:
         return False
     return bool(prof.values) and not prof.overflow and all(normalise_code(v) in known for v in prof.values)
+
+
+def width_form(col: ColumnSpec, prof: ColumnProfile) -> str | None:
+    """The ``normalize:`` a text column needs to hold what the contract holds (half-width letters and digits): ``width``
+    when values carry full-width ones (２丁目２７番), ``nfkc`` when most of those also have a 全角 space next to one
+    (ＭＲ　１期 → MR 1期); None for a kana column (half-width kana is delivered as it is) or half-width values."""
+    if col.base_type != "text" or prof.kind == "kana" or not prof.wide_ascii:
+        return None
+    return "nfkc" if prof.wide_space * 2 > prof.wide_ascii else "width"
 
 
 def personal(col: ColumnSpec | None) -> bool:

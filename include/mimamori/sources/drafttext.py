@@ -26,6 +26,7 @@ from mimamori.sources.draft import (
     positions,
     q,
     supported,
+    width_form,
 )
 from mimamori.sources.profile import ColumnProfile, FileProfile
 
@@ -295,8 +296,19 @@ def _column(lines: Lines, pad: str, m: Match, a: Assign, names: dict[int, str]) 
         lines.add(key, f"{TODO} {_NUMERIC_CODES_NOTE.format(n=a.source.distinct)} · " + note)
         lines.add(f"{pad}  from: {src}")
         lines.add(f"{pad}  codes: {{}}", f"{TODO} {{元の値: 内容}} をコード表から。コードのままでよければこの行を消す")
+    elif form := width_form(col, a.source):
+        lines.add(f"{key} {{from: {src}, normalize: {form}}}", _width_note(a.source, form) + note)
     else:
         lines.add(f"{key} {src}", note + ("（値はすべて契約の値）" if col.base_type in ("code", "flag") else ""))
+
+
+def _width_note(prof: ColumnProfile, form: str) -> str:
+    if form == "nfkc":
+        return (
+            f"{TODO} 確認: 全角の英数字がある値 {prof.wide_ascii}件、うち英数字の隣に全角スペース {prof.wide_space}件: "
+            "契約の形（半角）に揃える。nfkc は全角スペースも半角にします。全角スペースを残すなら width · "
+        )
+    return f"全角の英数字がある値 {prof.wide_ascii}件: 契約の形（半角）に揃える（全角スペースはそのまま） · "
 
 
 def _joined(lines: Lines, key: str, p: FileProfile, a: Assign, names: dict[int, str], note: str) -> None:
@@ -304,6 +316,8 @@ def _joined(lines: Lines, key: str, p: FileProfile, a: Assign, names: dict[int, 
     parts = a.source.parts
     src = "[" + ", ".join(ref(p, c, names) for c in parts) + "]"
     how = f"join: {q(a.source.join)}" + (f", date: {a.source.date_style}" if a.source.date_style else "")
+    if form := width_form(a.column, a.source):
+        how, note = how + f", normalize: {form}", _width_note(a.source, form) + note
     said = (
         "何もはさまず" if not a.source.join else ("全角スペースをはさんで" if a.source.join == "\u3000" else "はさんで")
     )

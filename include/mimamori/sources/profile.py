@@ -86,11 +86,18 @@ class ColumnProfile:
     #: they are joined with (:func:`mimamori.sources.draft.part_groups`); empty for a column of its own
     parts: list[ColumnProfile] = field(default_factory=list)
     join: str = ""
+    #: values with full-width ASCII letters or digits (２丁目２７番), and of them those with a 全角 space next to one
+    #: (ＭＲ　１期, 四種混合　３回目): counted before the profile's own NFKC
+    wide_ascii: int = 0
+    wide_space: int = 0
 
     def add(self, raw) -> None:
         if isinstance(raw, float) and raw.is_integer():  # an xlsx number cell: 45383.0 is 45383
             raw = int(raw)
         value = normalise(str(raw)).strip() if raw is not None else ""
+        if value and _WIDE_ASCII.search(str(raw)):
+            self.wide_ascii += 1
+            self.wide_space += bool(_WIDE_SPACE.search(str(raw)))
         if not value:
             self.blanks += 1
             return
@@ -138,6 +145,12 @@ class ColumnProfile:
             if not code_column and len(value) > 1 and not value.isascii():
                 return None
         return sorted(self.values)
+
+
+_WIDE_ASCII = re.compile(r"[\uff10-\uff19\uff21-\uff3a\uff41-\uff5a]")
+_WIDE_SPACE = re.compile(
+    r"[\uff10-\uff19\uff21-\uff3a\uff41-\uff5a]\u3000|\u3000[\uff10-\uff19\uff21-\uff3a\uff41-\uff5a]"
+)
 
 
 def _personal_shape(value: str) -> bool:
