@@ -494,6 +494,29 @@ def contract_values(col: ColumnSpec, prof: ColumnProfile) -> bool:
     return bool(prof.values) and not prof.overflow and all(normalise_code(v) in known for v in prof.values)
 
 
+#: Two adjacent codes are one value in two parts when their rows hold at most this share of all combinations.
+DEPENDENT_SHARE = 0.75
+
+
+def code_partner(m: Match, a: Assign) -> ColumnProfile | None:
+    """The code column next to ``a``'s code column that no other contract column reads and whose values depend on
+    it (ワクチン種類 + 接種区分 → one ワクチン 'MR 1期'): their rows hold more pairs of values than either code has
+    values (the second tells something the first does not), but far fewer than every combination (each vaccine its
+    own doses). Two independent codes hold nearly every combination and are not joined."""
+    prof = a.source
+    if prof is None or prof.parts or prof.kind != "code" or prof.overflow or a.column.base_type not in ("text", "code"):
+        return None
+    used = {n for x in m.assigns if x.source is not None for n in positions(x.source)}
+    by_position = {c.position: c for c in m.profile.columns}
+    for nb in (by_position.get(prof.position + 1), by_position.get(prof.position - 1)):
+        if nb is None or nb.kind != "code" or nb.overflow or nb.filler or nb.position in used:
+            continue
+        pairs = m.profile.pairs.get(min(prof.position, nb.position), 0)
+        if max(prof.distinct, nb.distinct) < pairs <= DEPENDENT_SHARE * prof.distinct * nb.distinct:
+            return nb
+    return None
+
+
 def width_form(col: ColumnSpec, prof: ColumnProfile) -> str | None:
     """The ``normalize:`` a text column needs to hold what the contract holds (half-width letters and digits): ``width``
     when values carry full-width ones (２丁目２７番), ``nfkc`` when most of those also have a 全角 space next to one

@@ -18,6 +18,7 @@ from mimamori.sources.draft import (
     Assign,
     Match,
     arrange,
+    code_partner,
     confidence,
     contract_values,
     found,
@@ -290,11 +291,11 @@ def _column(lines: Lines, pad: str, m: Match, a: Assign, names: dict[int, str]) 
         lines.add(f"{key} {{from: {src}, date: {style or q('')}}}", note)
     elif col.base_type in ("code", "flag") and not contract_values(col, a.source):
         lines.add(key, note)
-        lines.add(f"{pad}  from: {src}")
+        _code_from(lines, pad, m, a, src, names)
         _codes(lines, pad, a)
     elif _numeric_codes_for_words(col, a.source):
         lines.add(key, f"{TODO} {_NUMERIC_CODES_NOTE.format(n=a.source.distinct)} · " + note)
-        lines.add(f"{pad}  from: {src}")
+        _code_from(lines, pad, m, a, src, names)
         lines.add(f"{pad}  codes: {{}}", f"{TODO} {{元の値: 内容}} をコード表から。コードのままでよければこの行を消す")
     elif form := width_form(col, a.source):
         lines.add(f"{key} {{from: {src}, normalize: {form}}}", _width_note(a.source, form) + note)
@@ -309,6 +310,23 @@ def _width_note(prof: ColumnProfile, form: str) -> str:
             "契約の形（半角）に揃える。nfkc は全角スペースも半角にします。全角スペースを残すなら width · "
         )
     return f"全角の英数字がある値 {prof.wide_ascii}件: 契約の形（半角）に揃える（全角スペースはそのまま） · "
+
+
+def _code_from(lines: Lines, pad: str, m: Match, a: Assign, src: str, names: dict[int, str]) -> None:
+    """``from:`` of a code column — with the code next to it whose values depend on it (:func:`code_partner`), their
+    join, for a person to confirm: the code table then gives the contract value of each pair."""
+    partner = code_partner(m, a)
+    if partner is None:
+        lines.add(f"{pad}  from: {src}")
+        return
+    pair = sorted([a.source, partner], key=lambda c: c.position)
+    lines.add(f"{pad}  from: [{', '.join(ref(m.profile, c, names) for c in pair)}]")
+    lines.add(
+        f'{pad}  join: ""',
+        f"{TODO} 確認: 「{partner.label()}」の値は「{a.source.label()}」ごとに決まります（組み合わせ "
+        f"{m.profile.pairs.get(pair[0].position, 0)}通り）。2つをつないだ値（例 コード2桁＋2桁）で契約の値を引く案。"
+        "1つで足りるなら from を1つにして join の行を消す",
+    )
 
 
 def _joined(lines: Lines, key: str, p: FileProfile, a: Assign, names: dict[int, str], note: str) -> None:

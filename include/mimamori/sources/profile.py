@@ -262,6 +262,25 @@ class FileProfile:
     #: xlsx: the sheet profiled (1 = the first) and how many the workbook has
     sheet: int = 1
     sheets: int = 1
+    #: two adjacent code columns: the left one's position → how many distinct pairs of values the rows hold (a count:
+    #: no value is kept) — fewer than every combination when the right code's values depend on the left's
+    pairs: dict[int, int] = field(default_factory=dict)
+
+    def count_pairs(self, rows, value) -> None:
+        """Fill :attr:`pairs` for each two adjacent code columns: ``value(row, i)`` is row ``row``'s raw value of the
+        column at index ``i`` (after :meth:`ColumnProfile.classify`)."""
+        cols = self.columns
+        at = [i for i in range(len(cols) - 1) if cols[i].kind == cols[i + 1].kind == "code" and not cols[i + 1].filler]
+        if not at:
+            return
+        seen: dict[int, set] = {i: set() for i in at}
+        for row in rows:
+            for i in at:
+                a, b = value(row, i), value(row, i + 1)
+                a, b = (normalise(str(v)).strip() if v is not None else "" for v in (a, b))
+                if a and b:
+                    seen[i].add((a, b))
+        self.pairs = {cols[i].position: len(pairs) for i, pairs in seen.items()}
 
     @property
     def name(self) -> str:

@@ -195,6 +195,7 @@ def _profile_rows(out: FileProfile, rows: list[list], quiet: bool, layout=None, 
     out.records = n
     for col in out.columns:
         col.classify()
+    out.count_pairs(data[1:] if out.header else data, lambda row, i: row[i] if i < len(row) else None)
     return out
 
 
