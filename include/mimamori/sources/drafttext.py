@@ -358,10 +358,31 @@ def _numeric_codes_for_words(col: ColumnSpec, prof: ColumnProfile) -> bool:
     return col.base_type == "text" and prof.kind == "code" and prof.rows > 0 and prof.digits == prof.rows
 
 
+#: An age in a file name, abbreviated: 1Y6M, 3Y, 4M, 4ヶ月/4カ月, 1歳半 (not digits of a date: no digit before).
+_AGE = re.compile(
+    r"(?<!\d)(?:(\d{1,2})Y(?:(\d{1,2})M)?|(\d{1,2})M|(\d{1,2})[ヶケカヵか箇]月|(\d{1,2})歳半)", re.IGNORECASE
+)
+
+
+def _ages(stem: str) -> list[str]:
+    """The ages a file name abbreviates, spelled as a contract value would be (1Y6M → 1歳6か月, 4M → 4か月, 1歳半 →
+    1歳6か月)."""
+    out = []
+    for y, ym, m, kana_m, half in _AGE.findall(stem):
+        if y:
+            out.append(f"{int(y)}歳" + (f"{int(ym)}か月" if ym else ""))
+        elif m or kana_m:
+            out.append(f"{int(m or kana_m)}か月")
+        else:
+            out.append(f"{int(half)}歳6か月")
+    return out
+
+
 def _constant(lines: Lines, key: str, col: ColumnSpec, p: FileProfile) -> None:
     """A code column the file has not: one value per file (健診区分 of a checkup file) — from the file name when it
     holds exactly one of the contract's values, else a constant for a person to write."""
     stem = unicodedata.normalize("NFKC", p.path.stem)
+    stem += "\n" + "\n".join(_ages(stem))
     named = {
         lab
         for code, lab in col.codes.items()
