@@ -258,8 +258,9 @@ def part_groups(profile: FileProfile) -> list[ColumnProfile]:
 
 def _by_header(profile: FileProfile, spec: FileSpec) -> list[Assign]:
     pairs = []
+    candidates = [*profile.columns, *part_groups(profile)]
     for col in spec.columns:
-        for prof in [*profile.columns, *part_groups(profile)]:
+        for prof in candidates:
             if (prof.kind == "blank" and not prof.header) or prof.filler:
                 continue
             ns, why = _name_score(prof.header or "", col)
