@@ -177,7 +177,7 @@ def _files(paths: list[Path]) -> list[Path]:
 def _profile(args) -> int:
     from mimamori.sources.codemap import attach, code_report
     from mimamori.sources.codetable import CodeTableError, read_code_documents
-    from mimamori.sources.draft import best_matches, choose_source, split_ledgers
+    from mimamori.sources.draft import arrange, best_matches, choose_source
     from mimamori.sources.drafttext import render_draft, render_report
     from mimamori.sources.layoutdoc import LayoutDocError, read_layouts
     from mimamori.sources.scan import profile_with_layouts
@@ -214,7 +214,7 @@ def _profile(args) -> int:
         return 2
     source = choose_source(profiles, registry, args.source)
     matched = [(p, best_matches(p, source)) for p in profiles]
-    split_ledgers(matched, source)  # before the report, so that the screen shows the same split as the draft
+    arrange(matched, source)  # before the report, so that the screen shows the same files and splits as the draft
     attach(matched, tables)
     report, draft = render_report(matched), render_draft(source, matched)
     if args.codes:

@@ -21,13 +21,17 @@ from mimamori.sources.draft import (
     SHAPE_ONLY,
     Assign,
     Match,
+    arrange,
+    code_partner,
     confidence,
     contract_values,
+    found,
     match,
     personal,
+    positions,
     q,
-    split_ledgers,
     supported,
+    width_form,
 )
 from mimamori.sources.profile import FORMAT_PREFIX, ColumnProfile, FileProfile, style_label, style_yaml, swapped
 
@@ -102,7 +106,7 @@ def field_names(p: FileProfile, matches: list[Match]) -> dict[int, str]:
     names: dict[int, str] = {}
     for m in matches:
         for a in m.assigns:
-            if a.source is not None and a.source.position not in names:
+            if a.source is not None and not a.source.parts and a.source.position not in names:
                 names[a.source.position] = a.column.header
     return {c.position: names.get(c.position, f"{'予備' if c.filler else '項目'}{c.position}") for c in p.columns}
 
@@ -365,6 +369,9 @@ def _column(lines: Lines, pad: str, m: Match, a: Assign, names: dict[int, str]) 
     if p.layout_doc and not p.header and p.format != "fixed":
         note = f"レイアウト表の「{a.source.header}」 · " + note
     src = ref(p, a.source, names)
+    if a.source.parts:
+        _joined(lines, key, p, a, names, note)
+        return
     if col.base_type in ("date", "date_end", "month"):
         style = a.source.date_style
         if style is None and a.source.kind == "date":
@@ -394,7 +401,7 @@ def _column(lines: Lines, pad: str, m: Match, a: Assign, names: dict[int, str]) 
         _table_codes(lines, pad, a, m)
     elif col.base_type in ("code", "flag") and not contract_values(col, a.source):
         lines.add(key, note)
-        lines.add(f"{pad}  from: {src}")
+        _code_from(lines, pad, m, a, src, names)
         _codes(lines, pad, a)
     elif _numeric_codes_for_words(col, a.source) and (m.spec.file, col.header) in numbers_as_text():
         lines.add(
@@ -403,10 +410,55 @@ def _column(lines: Lines, pad: str, m: Match, a: Assign, names: dict[int, str]) 
         )
     elif _numeric_codes_for_words(col, a.source):
         lines.add(key, f"{TODO} {_NUMERIC_CODES_NOTE.format(n=a.source.distinct)} · " + note)
-        lines.add(f"{pad}  from: {src}")
+        _code_from(lines, pad, m, a, src, names)
         lines.add(f"{pad}  codes: {{}}", f"{TODO} {{元の値: 内容}} をコード表から。コードのままでよければこの行を消す")
+    elif form := width_form(col, a.source):
+        lines.add(f"{key} {{from: {src}, normalize: {form}}}", _width_note(a.source, form) + note)
     else:
         lines.add(f"{key} {src}", note + ("（値はすべて契約の値）" if col.base_type in ("code", "flag") else ""))
+
+
+def _width_note(prof: ColumnProfile, form: str) -> str:
+    if form == "nfkc":
+        return (
+            f"{TODO} 確認: 全角の英数字がある値 {prof.wide_ascii}件、うち英数字の隣に全角スペース {prof.wide_space}件: "
+            "契約の形（半角）に揃える。nfkc は全角スペースも半角にします。全角スペースを残すなら width · "
+        )
+    return f"全角の英数字がある値 {prof.wide_ascii}件: 契約の形（半角）に揃える（全角スペースはそのまま） · "
+
+
+def _code_from(lines: Lines, pad: str, m: Match, a: Assign, src: str, names: dict[int, str]) -> None:
+    """``from:`` of a code column — with the code next to it whose values depend on it (:func:`code_partner`), their
+    join, for a person to confirm: the code table then gives the contract value of each pair."""
+    partner = code_partner(m, a)
+    if partner is None:
+        lines.add(f"{pad}  from: {src}")
+        return
+    pair = sorted([a.source, partner], key=lambda c: c.position)
+    lines.add(f"{pad}  from: [{', '.join(ref(m.profile, c, names) for c in pair)}]")
+    lines.add(
+        f'{pad}  join: ""',
+        f"{TODO} 確認: 「{partner.label()}」の値は「{a.source.label()}」ごとに決まります（組み合わせ "
+        f"{m.profile.pairs.get(pair[0].position, 0)}通り）。2つをつないだ値（例 コード2桁＋2桁）で契約の値を引く案。"
+        "1つで足りるなら from を1つにして join の行を消す",
+    )
+
+
+def _joined(lines: Lines, key: str, p: FileProfile, a: Assign, names: dict[int, str], note: str) -> None:
+    """One contract column from several adjacent fields (氏 + 名, 元号/年/月/日, 住所 + 方書): their join, to confirm."""
+    parts = a.source.parts
+    src = "[" + ", ".join(ref(p, c, names) for c in parts) + "]"
+    how = f"join: {q(a.source.join)}" + (f", date: {a.source.date_style}" if a.source.date_style else "")
+    if form := width_form(a.column, a.source):
+        how, note = how + f", normalize: {form}", _width_note(a.source, form) + note
+    said = (
+        "何もはさまず" if not a.source.join else ("全角スペースをはさんで" if a.source.join == "\u3000" else "はさんで")
+    )
+    lines.add(
+        f"{key} {{from: {src}, {how}}}",
+        f"{TODO} 確認: {len(parts)}つの項目（{'・'.join(c.label() for c in parts)}）を{said}つなぎ1つにする案。"
+        "レイアウト表で1つの値の分け方か確かめる · " + note,
+    )
 
 
 _NUMERIC_CODES_NOTE = (
@@ -435,10 +487,31 @@ def _numeric_codes_for_words(col: ColumnSpec, prof: ColumnProfile) -> bool:
     return col.base_type == "text" and prof.kind == "code" and prof.rows > 0 and prof.digits == prof.rows
 
 
+#: An age in a file name, abbreviated: 1Y6M, 3Y, 4M, 4ヶ月/4カ月, 1歳半 (not digits of a date: no digit before).
+_AGE = re.compile(
+    r"(?<!\d)(?:(\d{1,2})Y(?:(\d{1,2})M)?|(\d{1,2})M|(\d{1,2})[ヶケカヵか箇]月|(\d{1,2})歳半)", re.IGNORECASE
+)
+
+
+def _ages(stem: str) -> list[str]:
+    """The ages a file name abbreviates, spelled as a contract value would be (1Y6M → 1歳6か月, 4M → 4か月, 1歳半 →
+    1歳6か月)."""
+    out = []
+    for y, ym, m, kana_m, half in _AGE.findall(stem):
+        if y:
+            out.append(f"{int(y)}歳" + (f"{int(ym)}か月" if ym else ""))
+        elif m or kana_m:
+            out.append(f"{int(m or kana_m)}か月")
+        else:
+            out.append(f"{int(half)}歳6か月")
+    return out
+
+
 def _constant(lines: Lines, key: str, col: ColumnSpec, p: FileProfile) -> None:
     """A code column the file has not: one value per file (健診区分 of a checkup file) — from the file name when it
     holds exactly one of the contract's values, else a constant for a person to write."""
     stem = unicodedata.normalize("NFKC", p.path.stem)
+    stem += "\n" + "\n".join(_ages(stem))
     named = {
         lab
         for code, lab in col.codes.items()
@@ -496,11 +569,6 @@ def _where_from_table(lines: Lines, pad: str, m: Match, column: str, others: str
     lines.add(f"{pad}where: {{column: {column}, {cond}}}", note)
 
 
-def _found(m: Match) -> int:
-    """How many of the file's columns the match finds by their header (or position), not by their shape alone."""
-    return sum(1 for a in m.assigns if a.source is not None and a.score >= 0.5)
-
-
 def _merge_doubt(m: Match, source: Source) -> str:
     """A TODO for one file of a merge that fills the contract file only partly (a column not found, or found by the
     shape of its values alone) or that another contract file of the source fits with more of its columns found by header."""
@@ -508,7 +576,7 @@ def _merge_doubt(m: Match, source: Source) -> str:
     better = [
         o.spec.file
         for o in (match(m.profile, s) for s in source.files if s.file != m.spec.file)
-        if _found(o) > _found(m) and supported(o, ids_only=True)
+        if found(o) > found(m) and supported(o, ids_only=True)
     ]
     if not partly and not better:
         return ""
@@ -525,7 +593,15 @@ def _merge_doubt(m: Match, source: Source) -> str:
 
 def _output(lines: Lines, spec: FileSpec, parts: list[tuple[str, Match, dict[int, str]]], source: Source) -> None:
     score = max(m.score for _, m, _ in parts)
-    lines.add(f"  - file: {spec.file}", f"一致度 {score:.2f}（{confidence(score)}）")
+    moved = sorted({m.moved_from for _, m, _ in parts if m.moved_from})
+    doubt = (
+        f"{TODO} 確認: {'・'.join(name for name, m, _ in parts if m.moved_from)} は {'・'.join(moved)} にもっと合いますが、"
+        "そちらには見出しでよく合う別のファイルがあるため、どのファイルからも作らない契約ファイルのこちらに当てました。"
+        "課のファイル一覧で確かめる · "
+        if moved
+        else ""
+    )
+    lines.add(f"  - file: {spec.file}", f"{doubt}一致度 {score:.2f}（{confidence(score)}）")
     if len(parts) == 1:
         name, m, names = parts[0]
         lines.add(f"    from: {plain(name)}")
@@ -554,7 +630,7 @@ def _output(lines: Lines, spec: FileSpec, parts: list[tuple[str, Match, dict[int
 
 
 def render_draft(source: Source, matched: list[tuple[FileProfile, list[Match]]]) -> str:
-    split_ledgers(matched, source)
+    arrange(matched, source)
     names = input_names([p for p, _ in matched])
     lines = Lines(
         [
@@ -650,7 +726,8 @@ def render_report(matched: list[tuple[FileProfile, list[Match]]]) -> str:
             for a in m.assigns:
                 if a.source is not None:
                     mark = "!" if personal(a.column) else ("*" if a.column.base_type in ("code", "flag") else "")
-                    where[a.source.position].append(f"{mark}{m.spec.file} {a.column.header}（{confidence(a.score)}）")
+                    for n in positions(a.source):
+                        where[n].append(f"{mark}{m.spec.file} {a.column.header}（{confidence(a.score)}）")
         out.extend(_column_report(c, where, p) for c in p.columns)
         if not matches:
             out.append("  → どの契約ファイルにも合いませんでした / no contract file matches")

@@ -441,6 +441,7 @@ def profile_fixed(out: FileProfile, lines: list[str], tick, layout=None) -> File
             col.add(_text(r[s:e]))
         col.classify()
         out.columns.append(col)
+    out.count_pairs(records, lambda r, i: _text(r[segments[i][0] : segments[i][1]]))
     return out
 
 
@@ -478,6 +479,9 @@ def _from_layout(out: FileProfile, body: list[str], layout, tick) -> FileProfile
             col.add(_text(r[s:e], "cp932" if out.encoding == "cp932" else "utf-8"))
         col.classify()
         out.columns.append(col)
+    enc = "cp932" if out.encoding == "cp932" else "utf-8"
+    fields = layout.fields
+    out.count_pairs(records, lambda r, i: _text(r[fields[i].start - 1 : fields[i].start - 1 + fields[i].length], enc))
     return out
 
 

@@ -120,11 +120,22 @@ class ColumnProfile:
     #: the header row itself names the column by ``header`` once: a mapping may say it by name, else by position
     #: (a child name twice in the file, or a name only the parent row holds)
     named_once: bool = True
+    #: one contract column delivered in several adjacent fields (氏 + 名, 元号/年/月/日): the fields, and the text
+    #: they are joined with (:func:`mimamori.sources.draft.part_groups`); empty for a column of its own
+    parts: list[ColumnProfile] = field(default_factory=list)
+    join: str = ""
+    #: values with full-width ASCII letters or digits (２丁目２７番), and of them those with a 全角 space next to one
+    #: (ＭＲ　１期, 四種混合　３回目): counted before the profile's own NFKC
+    wide_ascii: int = 0
+    wide_space: int = 0
 
     def add(self, raw) -> None:
         if isinstance(raw, float) and raw.is_integer():  # an xlsx number cell: 45383.0 is 45383
             raw = int(raw)
         value = normalise(str(raw)).strip() if raw is not None else ""
+        if value and _WIDE_ASCII.search(str(raw)):
+            self.wide_ascii += 1
+            self.wide_space += bool(_WIDE_SPACE.search(str(raw)))
         if not value:
             self.blanks += 1
             return
@@ -173,6 +184,12 @@ class ColumnProfile:
             if not code_column and len(value) > 1 and not value.isascii():
                 return None
         return sorted(self.values)
+
+
+_WIDE_ASCII = re.compile(r"[\uff10-\uff19\uff21-\uff3a\uff41-\uff5a]")
+_WIDE_SPACE = re.compile(
+    r"[\uff10-\uff19\uff21-\uff3a\uff41-\uff5a]\u3000|\u3000[\uff10-\uff19\uff21-\uff3a\uff41-\uff5a]"
+)
 
 
 def _personal_shape(value: str) -> bool:
@@ -334,6 +351,25 @@ class FileProfile:
     #: xlsx: the sheet profiled (1 = the first) and how many the workbook has
     sheet: int = 1
     sheets: int = 1
+    #: two adjacent code columns: the left one's position → how many distinct pairs of values the rows hold (a count:
+    #: no value is kept) — fewer than every combination when the right code's values depend on the left's
+    pairs: dict[int, int] = field(default_factory=dict)
+
+    def count_pairs(self, rows, value) -> None:
+        """Fill :attr:`pairs` for each two adjacent code columns: ``value(row, i)`` is row ``row``'s raw value of the
+        column at index ``i`` (after :meth:`ColumnProfile.classify`)."""
+        cols = self.columns
+        at = [i for i in range(len(cols) - 1) if cols[i].kind == cols[i + 1].kind == "code" and not cols[i + 1].filler]
+        if not at:
+            return
+        seen: dict[int, set] = {i: set() for i in at}
+        for row in rows:
+            for i in at:
+                a, b = value(row, i), value(row, i + 1)
+                a, b = (normalise(str(v)).strip() if v is not None else "" for v in (a, b))
+                if a and b:
+                    seen[i].add((a, b))
+        self.pairs = {cols[i].position: len(pairs) for i, pairs in seen.items()}
 
     @property
     def name(self) -> str:

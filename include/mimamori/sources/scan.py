@@ -227,11 +227,12 @@ def _profile_rows(out: FileProfile, rows: list[list], quiet: bool, layout=None, 
             out.header, out.header_confidence = True, "高（レイアウト表の項目名と同じ）"
         elif out.header_confidence != "高":
             out.header = False
-    if out.header and _no_data_row(data[1], data[2:]):
-        at = out.title_lines  # the header's index among the non-blank rows; the units row is the next one
+    under = _rows_under_header(data) if out.header else 0
+    if under:
+        at = out.title_lines  # the header's index among the non-blank rows; the units rows are the next ones
         numbers = numbers or list(range(1, len(rows) + 1))
-        out.rows_under_header = numbers[at + 1] - numbers[at]
-        data = [data[0], *data[2:]]
+        out.rows_under_header = numbers[at + under] - numbers[at]
+        data = [data[0], *data[under + 1 :]]
     names = labels if out.header else [None] * width
     out.columns = [ColumnProfile(i + 1, (names[i] or "").strip() or None if out.header else None) for i in range(width)]
     for col, parent, named in zip(out.columns, parents, once, strict=False):
@@ -247,6 +248,7 @@ def _profile_rows(out: FileProfile, rows: list[list], quiet: bool, layout=None, 
     out.records = n
     for col in out.columns:
         col.classify()
+    out.count_pairs(data[1:] if out.header else data, lambda row, i: row[i] if i < len(row) else None)
     return out
 
 
@@ -316,6 +318,19 @@ def _data_like(value) -> bool:
         return True
     text = normalise(str(value)).strip()
     return bool(_DIGITS.match(text) or _styles_of(text))
+
+
+#: At most this many rows under a header are taken for no data (a units row, a second header line).
+MAX_ROWS_UNDER_HEADER = 2
+
+
+def _rows_under_header(data: list[list]) -> int:
+    """How many rows right under the header (``data[0]``) are no data: the most, up to ``MAX_ROWS_UNDER_HEADER``, that
+    are each no data row against the rows below them all (a units row 日/回 under a second header line 累計)."""
+    for n in range(MAX_ROWS_UNDER_HEADER, 0, -1):
+        if len(data) > n + 1 and all(_no_data_row(data[k], data[n + 1 :]) for k in range(1, n + 1)):
+            return n
+    return 0
 
 
 def _no_data_row(row: list, rest: list[list]) -> bool:
@@ -469,3 +484,22 @@ def profile_with_layouts(paths: list[Path], docs: list, *, quiet: bool = False) 
             print(f"調べています / profiling: {path.name}", file=sys.stderr, flush=True)
         out.append(profile_file(path, quiet=quiet, layout=chosen.get(path)))
     return out
+
+
+def _by_file_name(paths: list[Path], sections: list, chosen: dict, plain: dict) -> None:
+    """A department's layout document (one section per file name): each delivered file its section names gets it when
+    it needs one — fixed width, or a CSV/xlsx without a header row; a file with its own header keeps it. A document
+    naming none of the files is a :class:`~mimamori.sources.layoutdoc.LayoutDocError`; a section that does not fit its
+    file is one too (its message names the row)."""
+    hits = [(path, doc) for doc in sections for path in paths if doc.names_file(path.name)]
+    if not hits:
+        names = "、".join(d.file for d in sections[:6]) + ("…" if len(sections) > 6 else "")
+        raise sections[0].error(None, f"どのファイルにも合いません（書かれているファイル: {names}）")
+    for path, doc in hits:
+        if path in chosen:
+            raise doc.error(None, f"{path.name} には {chosen[path].name} も合います。ファイルを1つずつ調べてください")
+        if path not in plain:
+            plain[path] = profile_file(path, quiet=True)
+        if plain[path].format == "fixed" or not plain[path].header:
+            profile_file(path, quiet=True, layout=doc)  # raises when the section does not fit the file
+            chosen[path] = doc
