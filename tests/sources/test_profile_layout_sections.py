@@ -96,7 +96,7 @@ def test_a_document_whose_files_are_none_of_the_delivered_is_said_so(tmp_path):
         doc, [[r[0].replace("JUKI_", "YOBO_").replace("JUMIN_", "X_"), *r[1:]] for r in _doc("ファイル名", "<年月日>")]
     )
     sections = read_layouts(doc)
-    with pytest.raises(LayoutDocError, match="どのファイルにも合いません"):
+    with pytest.raises(LayoutDocError, match="に合うファイルがありません"):
         profile_with_layouts([fixed, headerless], [s for s in sections if "KENSHIN" not in (s.file or "")], quiet=True)
 
 

@@ -309,13 +309,15 @@ def _part(path: Path, rows: list[list[str]], at: int, body: list[tuple[int, list
             r: _number(path, i, cell[r], header[roles[r]]) for r in ("start", "length", "end", "order") if r in cell
         }
         cells.append((i, cell, nums))
-    # positions: some field row gives a start, a length, an end or a COBOL picture — a header with empty
-    # position columns (a document for CSV exports on the vendor's fixed form) gives the order only
-    doc.positions = any(
-        any(n.get(r) is not None for r in ("start", "length", "end"))
-        or _PICTURE.match(c.get("type", "").replace(" ", ""))
+    # positions: some field row gives a start, an end or a COBOL picture, or lengths alone for every numbered field
+    # — a header with empty position columns (a document for CSV exports on the vendor's fixed form) gives the order
+    # only, and so do lengths on some numbered fields only (a CSV item's largest size, not its place in a record)
+    placed = any(
+        any(n.get(r) is not None for r in ("start", "end")) or _PICTURE.match(c.get("type", "").replace(" ", ""))
         for _, c, n in cells
     )
+    sized = [n.get("length") is not None for _, c, n in cells if c.get("name") and n.get("order") is not None]
+    doc.positions = placed or (any(n.get("length") is not None for _, _, n in cells) and (not sized or all(sized)))
     numbered = any(n.get("order") is not None for _, _, n in cells)
     raw: list[tuple[DocField, int | None, int | None, int | None]] = []
     order: list[int | None] = []
