@@ -94,13 +94,15 @@ PROFILE_HELP = """\
 初めて見るファイルを調べ、対応表の下書きを作ります（手順: docs/onboarding.md）。
 文字コード（CP932 / UTF-8 / BOM付き UTF-8）、カンマ・タブ区切りか固定長か、見出し行の有無、
 表題行・合計行・ヘッダ/トレーラレコード、列ごとの型（番号・コード・整数・文字・カナ・日付）と
-日付の書き方（和暦・元号コード・YYYYMMDD・YYYY/MM/DD・Excel シリアル値）を判定し、契約の列に
+日付の書き方（和暦・元号コード・YYYYMMDD・YYYY/MM/DD・Excel シリアル値）、「コード:名称」「コード 名称」
+「名称（コード）」の形の列（下書きに extract: label / code）を判定し、契約の列に
 当てはめた下書きを、列ごとの信頼度つきで書きます。
 値は数えるだけで表示しません（氏名・住所・生年月日・番号・自由記述は出ません）。コードらしい列
 （少ない種類の短い値）だけ、その種類を表示します。人が書く箇所には TODO が付きます。
 
 Profile exports never seen before and propose a draft mapping (docs/onboarding.md): encoding,
-delimiter or fixed width, header, title/trailer lines, per column a type and date style, matched
+delimiter or fixed width, header, title/trailer lines, per column a type and date style and whether
+it holds "code:label" cells (drafted as extract: label / code), matched
 to the contract with a confidence per column. Values are counted, never printed; only code-like
 columns (few short distinct values) show their codes. Lines a person must fill carry TODO, and
 `check` does not pass while one is left.

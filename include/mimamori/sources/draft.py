@@ -151,6 +151,8 @@ def _bigrams(s: str) -> set[str]:
 
 
 def compatible(col: ColumnSpec, prof: ColumnProfile) -> bool:
+    if col.base_type in ("code", "flag") and prof.kind == "text" and prof.pair and not prof.pairs.overflow:
+        return len(prof.pairs.codes) <= (2 if col.base_type == "flag" else 12)  # "1:身体障害者手帳": a code list
     if prof.kind not in _COMPATIBLE[col.base_type]:
         return False
     if col.base_type == "flag":
@@ -337,6 +339,15 @@ def contract_values(col: ColumnSpec, prof: ColumnProfile) -> bool:
     else:
         return False
     return bool(prof.values) and not prof.overflow and all(normalise_code(v) in known for v in prof.values)
+
+
+def known_values(col: ColumnSpec) -> set[str]:
+    """A code or flag column's contract values (codes and labels), as compared."""
+    if col.base_type == "code":
+        return {normalise_code(v) for pair in col.codes.items() for v in pair}
+    if col.base_type == "flag":
+        return {normalise_code(v) for v in col.flag_labels}
+    return set()
 
 
 def personal(col: ColumnSpec | None) -> bool:

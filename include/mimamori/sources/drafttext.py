@@ -19,12 +19,14 @@ from mimamori.sources.draft import (
     Match,
     confidence,
     contract_values,
+    known_values,
     match,
     personal,
     q,
     split_ledgers,
     supported,
 )
+from mimamori.sources.pairs import draft_pair_column
 from mimamori.sources.profile import ColumnProfile, FileProfile
 
 KIND_JA = {
@@ -204,6 +206,8 @@ def _shape(c: ColumnProfile) -> str:
         out += f"（{STYLE_JA.get(c.date_style, c.date_style)}）"
     elif c.kind == "date":
         out += "（書き方が混在）"
+    elif c.pair:
+        out += "（コード＋名称）"
     if c.blanks:
         out += f"、空欄{c.blanks}件"
     return out
@@ -268,6 +272,10 @@ def _column(lines: Lines, pad: str, m: Match, a: Assign, names: dict[int, str]) 
     if p.layout_doc and not p.header and p.format != "fixed":
         note = f"レイアウト表の「{a.source.header}」 · " + note
     src = ref(p, a.source, names)
+    if a.source.pair and col.base_type in ("code", "flag", "text"):
+        targets = _targets(col) if col.base_type in ("code", "flag") else ""
+        draft_pair_column(lines, pad, key, src, col, a.source, note, targets, known_values(col))
+        return
     if col.base_type in ("date", "date_end", "month"):
         style = a.source.date_style
         if style is None and a.source.kind == "date":

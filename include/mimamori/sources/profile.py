@@ -30,6 +30,7 @@ from pathlib import Path
 
 from mimamori.ingest.parse import ParseError, normalise
 from mimamori.sources.dates import DATE_STYLES, DateStyle, StyleError, parse_styled_date, parse_styled_month
+from mimamori.sources.pairs import Pairs
 
 #: Distinct values a column keeps (beyond that it is certainly not a code).
 KEEP_DISTINCT = 40
@@ -82,6 +83,8 @@ class ColumnProfile:
     filler: bool = False
     #: the row of the layout document (``profile --layout``) the field is taken from
     doc_row: int | None = None
+    #: values of the shape "code + separator + label" (1:男, 101 見守小, さくら保育園（P01）), counted (mimamori.sources.pairs)
+    pairs: Pairs = field(default_factory=Pairs)
 
     def add(self, raw) -> None:
         if isinstance(raw, float) and raw.is_integer():  # an xlsx number cell: 45383.0 is 45383
@@ -101,12 +104,18 @@ class ColumnProfile:
         self.digits += bool(_DIGITS.match(value))
         self.kana += bool(_KANA.match(value))
         self.alnum += bool(_ALNUM.match(value) or _PREFIXED_ID.match(value))
+        self.pairs.add(value)
         if self.date_tried < DATE_SAMPLE:
             self.date_tried += 1
             styles = _styles_of(value)
             self.date_any += bool(styles)
             for style in styles or _month_styles_of(value):
                 (self.date_hits if styles else self.month_hits)[style] += 1
+
+    @property
+    def pair(self) -> bool:
+        """Nearly every value is a code and its label (``extract: code`` / ``label`` reads them)."""
+        return self.kind in ("code", "text") and self.pairs.found(self.rows)
 
     @property
     def distinct(self) -> int:
