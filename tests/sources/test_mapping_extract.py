@@ -5,8 +5,6 @@ group, or ``code`` / ``label``. Its mistakes are the mapping file's (named by li
 from __future__ import annotations
 
 import datetime as dt
-import os
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -15,8 +13,8 @@ from mimamori.ingest.limits import Limits
 from mimamori.ingest.validate import IT_RULES
 from mimamori.sources.apply import read_mapped_source
 from mimamori.sources.mapping import MappingError, parse_mapping
+from test_sources_cli import _run
 
-REPO = Path(__file__).resolve().parents[2]
 MONTH = "2034-03"
 LIMITS = Limits(max_file_bytes=1 << 24, max_rows=100_000, max_line_bytes=65536, max_field_chars=4096)
 
@@ -140,17 +138,6 @@ def test_a_value_the_extract_does_not_match_is_its_own_rule_for_it(registry, tmp
         assert value not in r.message_ja and value not in r.message_en
     blank = [x for x in rejections if x.rule == "required_blank"]
     assert [(x.file, x.rows, x.for_it) for x in blank] == [("認可保育.tsv", [5], False)]
-
-
-def _run(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [str(REPO / "bin" / "mimamori"), "sources", *map(str, args)],
-        cwd=REPO,
-        env={**os.environ, "PATH": "/usr/bin:/bin"},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 def test_the_dry_run_names_it_and_writes_nothing(registry, tmp_path, wh_conn):
