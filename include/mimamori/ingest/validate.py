@@ -70,6 +70,10 @@ RULES: dict[str, tuple[str, str]] = {
     "mapping_column": ("対応表の列がファイルにありません", "a column of the mapping is not in the file"),
     "unmapped_code": ("対応表のコード表にない値です", "a value the mapping's code map does not list"),
     "date_style": ("対応表で指定した日付の書き方と違います", "a date not in the mapping's declared style"),
+    "extract_mismatch": (
+        "対応表の extract（値の一部の取り出し）に合わない値です",
+        "a value the mapping's extract does not match",
+    ),
     "layout_mismatch": ("固定長のレイアウトが行と合いません", "the fixed-width layout does not fit the line"),
     "unrouted_row": ("どの契約ファイルにも振り分けられない行です", "a row no output of the mapping takes"),
     "ambiguous_file": ("対応表のファイル名に合うファイルが複数あります", "several files match one input"),
@@ -103,6 +107,7 @@ IT_RULES = frozenset(
         "mapping_column",
         "unmapped_code",
         "date_style",
+        "extract_mismatch",
         "layout_mismatch",
         "unrouted_row",
         "ambiguous_file",

@@ -46,6 +46,7 @@ from mimamori.sources.mapping import (
     MappingError,
     OutputSpec,
     Part,
+    extract_part,
     normalise_code,
     normalize_value,
 )
@@ -295,6 +296,20 @@ def _convert(rule: ColumnRule, value: Any, got: Delivered, row: int, problems: _
     label = _label(rule, got)
     if rule.normalize and isinstance(value, str):
         value = normalize_value(value, rule.normalize)
+    if not is_blank(value) and rule.extract is not None:
+        part = extract_part(rule.extract, cell_text(value))
+        if part is None:
+            problems.add(
+                got.name,
+                "extract_mismatch",
+                label,
+                row,
+                f"対応表{rule.extract_line}行目の extract に合わない値が{{n}}種類",
+                f"{{n}} distinct value{{s}} not matching the extract on mapping line {rule.extract_line}",
+                value=normalise_code(cell_text(value)),
+            )
+            return FAILED
+        value = part
     if is_blank(value):
         if rule.codes is not None and "" in rule.codes:
             return rule.codes[""]

@@ -4,7 +4,8 @@
 named by its line), then — given files — maps them exactly as the monthly load would and runs the
 contract's checks, without a database and without moving a file. Problems are sorted by who must
 act: **IT** (the mapping does not fit the files: ``mapping_*``, ``unmapped_code``, ``date_style``,
-``layout_mismatch``, ``unrouted_row``, ``ambiguous_file``, ``mapping_type``) and the **data owner** (the data
+``extract_mismatch``, ``layout_mismatch``, ``unrouted_row``,
+``ambiguous_file``, ``mapping_type``) and the **data owner** (the data
 itself: the contract's rules). Messages name files, rows and columns as delivered, never a value.
 """
 

@@ -95,7 +95,8 @@ PROFILE_HELP = """\
 文字コード（CP932 / UTF-8 / BOM付き UTF-8）、カンマ・タブ区切りか固定長か、見出し行の有無、
 表題行・合計行・ヘッダ/トレーラレコード、列ごとの型（番号・コード・整数・文字・カナ・日付）と
 日付の書き方（和暦・元号コード・YYYYMMDD・YYYY/MM/DD・Excel シリアル値）、和暦の年（R7・令和7年度 →
-year: wareki）を判定し、契約の列に当てはめた下書きを、列ごとの信頼度つきで書きます。
+year: wareki）、「コード:名称」「コード 名称」「名称（コード）」の形の列（下書きに extract: label / code）を
+判定し、契約の列に当てはめた下書きを、列ごとの信頼度つきで書きます。
 値は数えるだけで表示しません（氏名・住所・生年月日・番号・自由記述は出ません）。コードらしい列
 （少ない種類の短い値）だけ、その種類を表示します。人が書く箇所には TODO が付きます。
 課のコード表を --codes で渡すと、コード表のコードと内容から codes: を契約の値で埋めます（内容が契約の値と
@@ -103,7 +104,8 @@ year: wareki）を判定し、契約の列に当てはめた下書きを、列�
 
 Profile exports never seen before and propose a draft mapping (docs/onboarding.md): encoding,
 delimiter or fixed width, header, title/trailer lines, per column a type and date style (an era year
-such as R7 for an integer column: year: wareki), matched
+such as R7 for an integer column: year: wareki) and whether it holds "code:label" cells (drafted as
+extract: label / code), matched
 to the contract with a confidence per column. Values are counted, never printed; only code-like
 columns (few short distinct values) show their codes. Lines a person must fill carry TODO, and
 `check` does not pass while one is left. With --codes, the department's code tables fill the code maps

@@ -180,6 +180,8 @@ def _bigrams(s: str) -> set[str]:
 def compatible(col: ColumnSpec, prof: ColumnProfile) -> bool:
     if col.base_type == "int" and prof.year_style:
         return True  # R7, 令和7年度: ``year:`` makes the Gregorian year
+    if col.base_type in ("code", "flag") and prof.kind == "text" and prof.pair and not prof.pairs.overflow:
+        return len(prof.pairs.codes) <= (2 if col.base_type == "flag" else 12)  # "1:身体障害者手帳": a code list
     if prof.kind not in _COMPATIBLE[col.base_type]:
         return False
     if col.base_type == "flag":
@@ -598,6 +600,15 @@ def width_form(col: ColumnSpec, prof: ColumnProfile) -> str | None:
     if col.base_type != "text" or prof.kind == "kana" or not prof.wide_ascii:
         return None
     return "nfkc" if prof.wide_space * 2 > prof.wide_ascii else "width"
+
+
+def known_values(col: ColumnSpec) -> set[str]:
+    """A code or flag column's contract values (codes and labels), as compared."""
+    if col.base_type == "code":
+        return {normalise_code(v) for pair in col.codes.items() for v in pair}
+    if col.base_type == "flag":
+        return {normalise_code(v) for v in col.flag_labels}
+    return set()
 
 
 def personal(col: ColumnSpec | None) -> bool:

@@ -26,6 +26,7 @@ from mimamori.sources.draft import (
     confidence,
     contract_values,
     found,
+    known_values,
     match,
     personal,
     positions,
@@ -33,6 +34,7 @@ from mimamori.sources.draft import (
     supported,
     width_form,
 )
+from mimamori.sources.pairs import draft_pair_column
 from mimamori.sources.profile import FORMAT_PREFIX, ColumnProfile, FileProfile, style_label, style_yaml, swapped
 
 KIND_JA = {
@@ -246,6 +248,8 @@ def _shape(c: ColumnProfile) -> str:
         out += "（書き方が混在）"
     elif c.year_style:
         out += f"（{STYLE_JA[c.year_style]}）"
+    elif c.pair:
+        out += "（コード＋名称）"
     if c.blanks:
         out += f"、空欄{c.blanks}件"
     return out
@@ -371,6 +375,10 @@ def _column(lines: Lines, pad: str, m: Match, a: Assign, names: dict[int, str]) 
     src = ref(p, a.source, names)
     if a.source.parts:
         _joined(lines, key, p, a, names, note)
+        return
+    if a.source.pair and col.base_type in ("code", "flag", "text"):
+        targets = _targets(col) if col.base_type in ("code", "flag") else ""
+        draft_pair_column(lines, pad, key, src, col, a.source, note, targets, known_values(col))
         return
     if col.base_type in ("date", "date_end", "month"):
         style = a.source.date_style

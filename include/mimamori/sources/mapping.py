@@ -71,7 +71,19 @@ _INPUT_KEYS = {
 }
 _OUTPUT_KEYS = {"file", "from", "where", "columns", "note"}
 _PART_KEYS = {"input", "columns", "note"}
-_RULE_KEYS = {"from", "join", "codes", "blank", "date", "year", "constant", "from_file_name", "normalize", "note"}
+_RULE_KEYS = {
+    "from",
+    "join",
+    "codes",
+    "blank",
+    "date",
+    "year",
+    "constant",
+    "from_file_name",
+    "normalize",
+    "extract",
+    "note",
+}
 #: ``normalize:`` values a column rule accepts — width: full-width ASCII letters, digits and signs → half-width and
 #: half-width ｶﾅ → カナ, nothing else (a 全角 space stays); nfkc: all of Unicode NFKC (a 全角 space becomes " " too).
 NORMALIZE_FORMS = ("width", "nfkc")
@@ -84,6 +96,26 @@ def normalize_value(value: str, form: str) -> str:
     if form == "nfkc":
         return unicodedata.normalize("NFKC", value)
     return _HALF_KANA.sub(lambda m: unicodedata.normalize("NFKC", m[0]), value.translate(_FULL_ASCII))
+
+
+#: ``extract:`` takes a part of a cell: a regular expression with one group ( ), or one of these names for a cell that
+#: holds a code and its label — "1:男", "1：男", "1 要保護", "1　要保護" (code, separator, label) or "要保護（1）" (label,
+#: code in brackets). Each pattern has exactly one group; the first that matches gives the part.
+_CODE = r"[0-9A-Za-z\uff10-\uff19\uff21-\uff3a\uff41-\uff5a][0-9A-Za-z\uff10-\uff19\uff21-\uff3a\uff41-\uff5a_\-]*"
+_SEP = r"(?:\s*[:：]\s*|\s+)"
+EXTRACT_SHORTCUTS: dict[str, tuple[str, ...]] = {
+    "code": (rf"^\s*({_CODE}){_SEP}\S.*$", rf"^\s*\S.*?\s*[(（]\s*({_CODE})\s*[)）]\s*$"),
+    "label": (rf"^\s*(?:{_CODE}){_SEP}(\S.*?)\s*$", rf"^\s*(\S.*?)\s*[(（]\s*(?:{_CODE})\s*[)）]\s*$"),
+}
+
+
+def extract_part(patterns: tuple[re.Pattern, ...], value: str) -> str | None:
+    """The part of ``value`` an ``extract:`` takes (its one group), or None when no pattern matches."""
+    for pattern in patterns:
+        m = pattern.search(value)
+        if m is not None and m.group(1) is not None:
+            return m.group(1)
+    return None
 
 
 _WHERE_KEYS = {"column", "equals", "in", "not_in", "matches", "blank"}
@@ -199,6 +231,8 @@ class ColumnRule:
     line: int = 0
     codes_line: int = 0
     normalize: str | None = None  # "width" | "nfkc": the value's form is made so before anything else
+    extract: tuple[re.Pattern, ...] | None = None  # the part of the cell taken (after normalize, before codes/date)
+    extract_line: int = 0
 
     @property
     def label(self) -> str:
@@ -653,6 +687,7 @@ def _rule(r: _Reader, spec: FileSpec, key: Scalar, node) -> ColumnRule | None:
     codes, codes_line = _rule_codes(r, key, col, node)
     blank = _rule_blank(r, col, node)
     normalize = _normalize_form(r, node.get("normalize"), node.line)
+    extract, extract_line = _rule_extract(r, key, node, kinds[0])
     if kinds[0] != "from" and (node.get("join") is not None):
         r.err(node.get("join").line, "join は from に複数の列を書くときだけ使います", "join needs several from columns")
     return ColumnRule(
@@ -668,6 +703,8 @@ def _rule(r: _Reader, spec: FileSpec, key: Scalar, node) -> ColumnRule | None:
         line=key.line,
         codes_line=codes_line,
         normalize=normalize,
+        extract=extract,
+        extract_line=extract_line,
     )
 
 
@@ -846,6 +883,34 @@ def _normalize_form(r: _Reader, node, line: int) -> str | None:
         )
         return None
     return form
+
+
+def _rule_extract(r: _Reader, key: Scalar, node: Map, kind: str) -> tuple[tuple[re.Pattern, ...] | None, int]:
+    """``extract: code`` / ``label`` / a regular expression with exactly one group ( ): the part of the cell taken."""
+    enode = node.get("extract")
+    if enode is None:
+        return None, 0
+    s = r.scalar(enode, node.line, "extract")
+    if s is None:
+        return None, 0
+    if kind != "from":
+        r.err(s.line, f"列「{key.value}」: extract は from（元の列）と一緒に書きます", "extract needs from")
+        return None, 0
+    name = s.value.strip().lower()
+    if name in EXTRACT_SHORTCUTS:
+        return tuple(re.compile(p) for p in EXTRACT_SHORTCUTS[name]), s.line
+    pattern = r.regex(s, s.line, "extract")
+    if pattern is None:
+        return None, 0
+    if pattern.groups != 1:
+        r.err(
+            s.line,
+            f"列「{key.value}」: extract の正規表現には取り出す部分の ( ) がちょうど1組必要です（いま{pattern.groups}組。"
+            "まとめるだけの括弧は (?: ) に。または extract: code / label）",
+            f"{key.value}: extract needs a regular expression with exactly one group, not {pattern.groups}",
+        )
+        return None, 0
+    return (pattern,), s.line
 
 
 def _columns(r: _Reader, spec: FileSpec, node) -> dict[str, ColumnRule]:

@@ -38,6 +38,7 @@ from mimamori.sources.dates import (
     parse_styled_month,
     year_style_of,
 )
+from mimamori.sources.pairs import Pairs
 
 #: Distinct values a column keeps (beyond that it is certainly not a code).
 KEEP_DISTINCT = 40
@@ -128,6 +129,8 @@ class ColumnProfile:
     #: (ＭＲ　１期, 四種混合　３回目): counted before the profile's own NFKC
     wide_ascii: int = 0
     wide_space: int = 0
+    #: values of the shape "code + separator + label" (1:男, 101 見守小, さくら保育園（P01）), counted (mimamori.sources.pairs)
+    pairs: Pairs = field(default_factory=Pairs)
 
     def add(self, raw) -> None:
         if isinstance(raw, float) and raw.is_integer():  # an xlsx number cell: 45383.0 is 45383
@@ -150,12 +153,18 @@ class ColumnProfile:
         self.digits += bool(_DIGITS.match(value))
         self.kana += bool(_KANA.match(value))
         self.alnum += bool(_ALNUM.match(value) or _PREFIXED_ID.match(value))
+        self.pairs.add(value)
         if self.date_tried < DATE_SAMPLE:
             self.date_tried += 1
             styles = _styles_of(value)
             self.date_any += bool(styles)
             for style in styles or _month_styles_of(value):
                 (self.date_hits if styles else self.month_hits)[style] += 1
+
+    @property
+    def pair(self) -> bool:
+        """Nearly every value is a code and its label (``extract: code`` / ``label`` reads them)."""
+        return self.kind in ("code", "text") and self.pairs.found(self.rows)
 
     @property
     def distinct(self) -> int:
