@@ -22,6 +22,8 @@ NAMES = {
     "乳児健診4ヶ月_202610.csv": "4か月",
     "幼児健診1歳半_202610.csv": "1歳6か月",
     "健診_1y6m_202610.csv": "1歳6か月",
+    "健診_18M_202610.csv": "1歳6か月",  # months past a year (the layout-c re-trial wrote this one by hand)
+    "健診_36M_202610.csv": "3歳",
     "健診_B_202610.csv": "",
 }
 

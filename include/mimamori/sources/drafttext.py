@@ -290,7 +290,7 @@ def _table_codes(lines: Lines, pad: str, a: Assign, m: Match) -> None:
     elif p.text:
         head = f"{TODO} 確認: {where}の内容をそのまま書きました。契約の「{col.header}」に入れる言葉か確かめる"
     else:
-        head = f"{where}から。契約の値（{_targets(col)}）に合わないコードに TODO"
+        head = f"{where}から。契約の値（{_targets(col)}）に合わないコードには印（ＴＯＤＯ）"
     lines.add(f"{pad}  codes:", head)
     elsewhere = set()
     if m.split_codes is not None and m.split_on is a.source:  # the split column itself: its other files' codes
@@ -509,7 +509,10 @@ def _ages(stem: str) -> list[str]:
         if y:
             out.append(f"{int(y)}歳" + (f"{int(ym)}か月" if ym else ""))
         elif m or kana_m:
-            out.append(f"{int(m or kana_m)}か月")
+            months = int(m or kana_m)
+            out.append(f"{months}か月")
+            if months >= 12:  # 18M → 1歳6か月, 36M → 3歳
+                out.append(f"{months // 12}歳" + (f"{months % 12}か月" if months % 12 else ""))
         else:
             out.append(f"{int(half)}歳6か月")
     return out
@@ -577,29 +580,48 @@ def _where_from_table(lines: Lines, pad: str, m: Match, column: str, others: str
     lines.add(f"{pad}where: {{column: {column}, {cond}}}", note)
 
 
-def _merge_doubt(m: Match, source: Source) -> str:
+#: A contract file no delivered file becomes that fits a merged file this close to the merge's own score (its
+#: required ids found by header) may be what the file really is (児扶手 merged into ひとり親医療 by its columns,
+#: while 児童扶養手当 was left without a file).
+FREE_SHARE = 0.75
+
+
+def _merge_doubt(m: Match, source: Source, free: list[FileSpec], alike: bool = False) -> str:
     """A TODO for one file of a merge that fills the contract file only partly (a column not found, or found by the
-    shape of its values alone) or that another contract file of the source fits with more of its columns found by header."""
+    shape of its values alone), that another contract file of the source fits with more of its columns found by
+    header, or that a contract file no delivered file becomes fits nearly as well. Files of one export in parts
+    (``alike``: the same headers) are asked only the last."""
     partly = [a.column.header for a in m.assigns if not a.from_file_name and (a.source is None or a.score < 0.5)]
     better = [
         o.spec.file
         for o in (match(m.profile, s) for s in source.files if s.file != m.spec.file)
         if found(o) > found(m) and supported(o, ids_only=True)
     ]
-    if not partly and not better:
+    if alike:
+        partly, better = [], []
+    unmade = [
+        f"{o.spec.file}（一致度 {o.score:.2f}）"
+        for o in (match(m.profile, s) for s in free)
+        if o.score >= FREE_SHARE * m.score and supported(o, ids_only=True) and o.spec.file not in better
+    ]
+    if not partly and not better and not unmade:
         return ""
     why = []
     if partly:
         why.append(f"{'・'.join(partly)} は見出しで見つからない（値の形だけか、列なし）")
     if better:
         why.append(f"{'・'.join(better)} のほうがこのファイルの列を見出しで多く見つける")
+    if unmade:
+        why.append(f"どのファイルからも作っていない {'・'.join(unmade)} にもよく合う")
     return (
         f"{TODO} 確認: このファイルを {m.spec.file} に足す案ですが、{'。'.join(why)}。"
         "課のファイル一覧で、このファイルがどの契約ファイルになるか確かめる"
     )
 
 
-def _output(lines: Lines, spec: FileSpec, parts: list[tuple[str, Match, dict[int, str]]], source: Source) -> None:
+def _output(
+    lines: Lines, spec: FileSpec, parts: list[tuple[str, Match, dict[int, str]]], source: Source, free: list[FileSpec]
+) -> None:
     score = max(m.score for _, m, _ in parts)
     moved = sorted({m.moved_from for _, m, _ in parts if m.moved_from})
     doubt = (
@@ -631,7 +653,7 @@ def _output(lines: Lines, spec: FileSpec, parts: list[tuple[str, Match, dict[int
         lines.add("    from:", f"{len(parts)}つのファイルの行を足して1つの契約ファイルにします")
     alike = len({tuple(c.header for c in m.profile.columns) for _, m, _ in parts}) == 1  # one export in parts
     for name, m, names in parts:
-        lines.add(f"      - input: {plain(name)}", "" if alike else _merge_doubt(m, source))
+        lines.add(f"      - input: {plain(name)}", _merge_doubt(m, source, free, alike))
         lines.add("        columns:")
         for a in m.assigns:
             _column(lines, "          ", m, a, names)
@@ -665,8 +687,9 @@ def render_draft(source: Source, matched: list[tuple[FileProfile, list[Match]]])
             outputs[m.spec.file].append((names[p.name], m, fields))
             specs[m.spec.file] = m.spec
     lines.append("outputs:")
+    free = [spec for spec in source.files if spec.file not in outputs]
     for file, parts in outputs.items():
-        _output(lines, specs[file], parts, source)
+        _output(lines, specs[file], parts, source, free)
     for spec in source.files:
         if spec.file not in outputs:
             lines.append(_not_produced(spec, [p for p, _ in matched]))

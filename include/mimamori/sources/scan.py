@@ -209,7 +209,7 @@ def _profile_rows(out: FileProfile, rows: list[list], quiet: bool, layout=None, 
     first = [str(v) if v is not None else "" for v in data[0]]
     out.header, out.header_confidence = _is_header(first, data[1:])
     labels, parents, once = first, [None] * width, [True] * width
-    if not out.header and layout is None and (block := _header_block(data)):
+    if not out.header and (block := _header_block(data)):  # also with a layout document: its names are the last row
         labels, parents, once = block
         out.parent_lines = _block_rows(data) - 1
         out.title_lines += out.parent_lines
@@ -222,10 +222,10 @@ def _profile_rows(out: FileProfile, rows: list[list], quiet: bool, layout=None, 
     if layout is not None:
         # a header when most cells spell the document's names in its order (else the document's names would
         # be taken for a first data row), or when the file's own header is plain (高: the data below differ)
-        agree = sum(_same_name(c, f.name) for c, f in zip(first, layout.fields, strict=False))
-        if agree * 2 > len(first):
+        agree = sum(_same_name(c, f.name) for c, f in zip(labels, layout.fields, strict=False))
+        if agree * 2 > len(labels):
             out.header, out.header_confidence = True, "高（レイアウト表の項目名と同じ）"
-        elif out.header_confidence != "高":
+        elif out.header_confidence != "高" and not out.parent_lines:
             out.header = False
     under = _rows_under_header(data) if out.header else 0
     if under:
