@@ -704,18 +704,30 @@ def _coming_16th(now):
     return coming
 
 
-def _restart_dag_processor(settings, **extra_env) -> None:
+def _restart(settings, name: str, **extra_env) -> None:
     from mimamori.stack import procs
 
-    procs.stop(settings, "airflow-dag-processor")
-    exe = str(airflow.venv(settings) / "bin" / "airflow")
-    procs.start(settings, "airflow-dag-processor", [exe, "dag-processor"], env={**airflow.env(settings), **extra_env})
+    procs.stop(settings, name)
+    procs.start(settings, name, airflow.service_argv(settings, name), env={**airflow.env(settings), **extra_env})
+
+
+def _restart_dag_processor(settings, **extra_env) -> None:
+    _restart(settings, "airflow-dag-processor", **extra_env)
 
 
 def _set_pool_slots(settings, slots: int) -> int:
-    with pg.connect(settings, settings.airflow_db, autocommit=True) as conn:
-        before = conn.execute("select slots from slot_pool where pool = 'default_pool'").fetchone()[0]
-        conn.execute("update slot_pool set slots = %s where pool = 'default_pool'", (slots,))
+    """With the scheduler stopped: Airflow 3's scheduler locks the slot_pool rows with NOWAIT in every loop and
+    exits when another transaction holds one (LockNotAvailable — it stopped this test's scheduler in CI on
+    2026-12-07 and no scheduled run came), so the pool is not written under a running scheduler."""
+    from mimamori.stack import procs
+
+    procs.stop(settings, "airflow-scheduler")
+    try:
+        with pg.connect(settings, settings.airflow_db, autocommit=True) as conn:
+            before = conn.execute("select slots from slot_pool where pool = 'default_pool'").fetchone()[0]
+            conn.execute("update slot_pool set slots = %s where pool = 'default_pool'", (slots,))
+    finally:
+        _restart(settings, "airflow-scheduler")
     return before
 
 

@@ -237,18 +237,23 @@ def log_server_argv(settings: Settings, port: int) -> list[str]:
     return [python, "-m", "uvicorn", app, "--factory", "--host", "127.0.0.1", "--port", str(port), "--no-access-log"]
 
 
+def service_argv(settings: Settings, name: str) -> list[str]:
+    """The command line of one of :data:`SERVICES` (also for a test that restarts one)."""
+    exe = str(venv(settings) / "bin" / "airflow")
+    return {
+        "airflow-api-server": [exe, "api-server"],
+        "airflow-scheduler": [exe, "scheduler", "--skip-serve-logs"],
+        "airflow-dag-processor": [exe, "dag-processor"],
+        "airflow-triggerer": [exe, "triggerer", "--skip-serve-logs"],
+        "airflow-log-server": log_server_argv(settings, settings.airflow_log_port),
+        "airflow-trigger-log-server": log_server_argv(settings, settings.airflow_trigger_log_port),
+    }[name]
+
+
 def start(settings: Settings, log=print) -> None:
     environ = env(settings)
-    exe = str(venv(settings) / "bin" / "airflow")
-    for name, argv in (
-        ("airflow-api-server", [exe, "api-server"]),
-        ("airflow-scheduler", [exe, "scheduler", "--skip-serve-logs"]),
-        ("airflow-dag-processor", [exe, "dag-processor"]),
-        ("airflow-triggerer", [exe, "triggerer", "--skip-serve-logs"]),
-        ("airflow-log-server", log_server_argv(settings, settings.airflow_log_port)),
-        ("airflow-trigger-log-server", log_server_argv(settings, settings.airflow_trigger_log_port)),
-    ):
-        procs.start(settings, name, argv, env=environ)
+    for name in SERVICES:
+        procs.start(settings, name, service_argv(settings, name), env=environ)
     unpause_once(settings, log)
 
 
