@@ -114,8 +114,8 @@ def airflow_api(airflow_ready):
     from mimamori.stack import airflow, procs
 
     started_here = procs.read_pid(airflow_ready, "airflow-api-server") is None
-    exe = airflow.venv(airflow_ready) / "bin" / "airflow"
-    procs.start(airflow_ready, "airflow-api-server", [str(exe), "api-server"], env=airflow.env(airflow_ready))
+    argv = airflow.service_argv(airflow_ready, "airflow-api-server")
+    procs.start(airflow_ready, "airflow-api-server", argv, env=airflow.env(airflow_ready))
     try:
         airflow.wait_healthy(airflow_ready, timeout=180)
         yield airflow.url(airflow_ready)
